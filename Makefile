@@ -1,0 +1,53 @@
+# mentorbot: `make run` starts the bot, `make test` runs every test.
+# Both set up what they need: the virtual environment, dependencies, compiled
+# translations and the database schema (and for tests, a PostgreSQL server).
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
+PG_ENV := .pg/env
+
+.PHONY: run test lint bench catalogs translations check-config clean pg-start pg-stop
+
+run: $(STAMP) $(MO)
+	$(BIN)/mentorbot run
+
+test: $(STAMP) $(MO) pg-start
+	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/ruff check bot tests
+	$(BIN)/mypy
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests
+	$(BIN)/mypy
+
+bench: $(STAMP) $(MO) pg-start
+	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_charts
+	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_dialogs
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d locales -D messages -l $* -i $< -o $@
+
+# Re-extract the texts of the code and the dialogs; merge them into both catalogs.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap --ignore-obsolete
+	$(BIN)/python scripts/english_catalog.py locales/en/LC_MESSAGES/messages.po
+
+pg-start:
+	@bash scripts/postgres.sh start
+
+pg-stop:
+	@bash scripts/postgres.sh stop
+
+clean:
+	rm -rf $(VENV) .pg $(MO)

@@ -1,0 +1,157 @@
+"""The composition root: builds the bot, the dispatcher and what they use.
+Nothing is created at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import LOCALES, Settings
+from bot.domain.dialogs import load_dialogs
+from bot.domain.texts import N_
+from bot.i18n import PersonLocaleMiddleware, create_i18n
+from bot.services.clock import Clock, SystemClock
+from bot.services.dialogs import DialogService
+from bot.services.people import PeopleService
+from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
+from bot.telegram.polling import DurablePolling
+from bot.telegram.render import Renderer
+from bot.telegram.routers import all_routers
+from bot.telegram.sender import DeliveryMiddleware
+
+log = logging.getLogger(__name__)
+
+COMMANDS = (
+    ("grow", N_("GROW session: goal, reality, options, will")),
+    ("wheel", N_("Wheel of Life: rate eight areas of life")),
+    ("dilts", N_("Dilts logical levels")),
+    ("continue", N_("Continue where you stopped")),
+    ("cancel", N_("Pause the current session")),
+    ("history", N_("Your finished sessions")),
+    ("language", N_("Language: Latviešu / English")),
+    ("help", N_("What I can do")),
+    ("privacy", N_("What I store and who sees it")),
+)
+
+
+@dataclass
+class App:
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    polling: DurablePolling
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def create_bot(settings: Settings, people: PeopleService) -> Bot:
+    api = (
+        TelegramAPIServer.from_base(settings.telegram_api_url)
+        if settings.telegram_api_url
+        else None
+    )
+    session = AiohttpSession(api=api) if api else AiohttpSession()
+    session.middleware(DeliveryMiddleware(on_blocked=people.mark_unreachable))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    i18n: I18n,
+    people: PeopleService,
+) -> Dispatcher:
+    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
+    renderer = Renderer(i18n)
+    dispatcher = Dispatcher(
+        dialogs=dialogs,
+        renderer=renderer,
+        people=people,
+        clock=clock,
+    )
+    dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
+    dispatcher.update.outer_middleware(PersonMiddleware(clock))
+    PersonLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_routers(*all_routers())
+
+    async def notify_failure(person_id: int) -> None:
+        bot: Bot = dispatcher["bot_instance"]
+        await bot.send_message(
+            person_id,
+            renderer.gettext(
+                N_(
+                    "Sorry, something went wrong with your last message. Your earlier answers are "
+                    "safe; please try again."
+                ),
+                settings.default_locale,
+            ),
+        )
+
+    dispatcher["notify_failure"] = notify_failure
+    return dispatcher
+
+
+async def create_app(settings: Settings, clock: Clock | None = None) -> App:
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
+    people = PeopleService(sessions, clock)
+    bot = create_bot(settings, people)
+    dispatcher = create_dispatcher(settings, sessions, clock, i18n, people)
+    dispatcher["bot_instance"] = bot
+    polling = DurablePolling(
+        bot,
+        dispatcher,
+        sessions,
+        clock,
+        concurrency=settings.handler_concurrency,
+        timeout=settings.polling_timeout,
+    )
+    return App(bot, dispatcher, engine, sessions, i18n, polling)
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    for locale in LOCALES:
+        commands = [
+            BotCommand(command=name, description=i18n.gettext(text, locale=locale))
+            for name, text in COMMANDS
+        ]
+        language = None if locale == "en" else locale
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
+
+
+async def run_polling(settings: Settings) -> None:
+    app = await create_app(settings)
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await set_commands(app.bot, app.i18n)
+        me = await app.bot.get_me()
+        log.info("mentorbot is running as @%s (long polling)", me.username)
+        await app.polling.run()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await app.polling.drain()
+        await app.close()

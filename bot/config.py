@@ -1,0 +1,63 @@
+"""Settings from the environment or a .env file."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("lv", "en")
+TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = SecretStr("")
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'mentorbot.db'}"
+    telegram_api_url: str | None = None
+    default_locale: str = "en"
+    log_level: LogLevel = LogLevel.INFO
+    dialogs_dir: Path = ROOT / "dialogs"
+    locales_dir: Path = ROOT / "locales"
+    polling_timeout: int = Field(default=25, ge=0, le=50)
+    handler_concurrency: int = Field(default=64, ge=1, le=1000)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in LOCALES:
+            raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/\s]+/?$", value):
+            raise ValueError("must be a base URL like http://127.0.0.1:8081")
+        return value.rstrip("/") if value else None
+
+    def token_problem(self) -> str | None:
+        """Why the token cannot be used, in one line for the operator; None when it looks right."""
+        token = self.bot_token.get_secret_value()
+        how = (
+            "Create a bot with @BotFather in Telegram (/newbot), copy the token it gives you "
+            "and put it in a .env file beside the Makefile as BOT_TOKEN=123456789:AA... "
+            "(or export BOT_TOKEN)."
+        )
+        if not token:
+            return f"BOT_TOKEN is not set. {how}"
+        if not TOKEN_PATTERN.match(token):
+            return f"BOT_TOKEN does not look like a Telegram bot token. {how}"
+        return None

@@ -1,0 +1,39 @@
+"""Languages: the gettext catalogs in locales/ and the person's locale per update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, I18nMiddleware
+
+from bot.config import LOCALES
+from bot.storage.models import Person
+
+LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English"}
+
+
+def create_i18n(path: str, default_locale: str) -> I18n:
+    i18n = I18n(path=path, default_locale=default_locale, domain="messages")
+    missing = set(LOCALES) - set(i18n.available_locales)
+    if missing:
+        raise RuntimeError(
+            f"compiled catalogs missing for {', '.join(sorted(missing))}: run 'make' first"
+        )
+    return i18n
+
+
+def locale_for(person: Person | None, telegram_language: str | None, default: str) -> str:
+    """The person's chosen language, else Telegram's if we speak it, else the default."""
+    if person is not None and person.language in LOCALES:
+        return person.language
+    code = (telegram_language or "").split("-")[0].lower()
+    return code if code in LOCALES else default
+
+
+class PersonLocaleMiddleware(I18nMiddleware):
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user = data.get("event_from_user")
+        return locale_for(
+            data.get("person"), user.language_code if user else None, self.i18n.default_locale
+        )

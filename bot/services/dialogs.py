@@ -1,0 +1,249 @@
+"""Use cases of the coaching dialogs: start, answer, pause, resume, look back.
+
+Each public method is one unit of work and commits before it returns, so that
+no transaction is open while the adapter talks to Telegram.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import engine
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import Input, Progress, ShowWheel, SummaryLine
+from bot.domain.texts import Msg, Value
+from bot.services.clock import Clock
+from bot.storage import repositories as repo
+from bot.storage.models import Commitment, DialogSession
+
+WHEEL = "wheel"
+
+
+class Turn(enum.Enum):
+    STARTED = "started"
+    RESUMED = "resumed"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    STALE = "stale"
+    NONE = "none"
+    REPEATED = "repeated"
+
+
+@dataclass
+class DialogTurn:
+    """What happened to a person's dialog, for the adapter to show."""
+
+    kind: Turn
+    record: DialogSession | None = None
+    dialog: Dialog | None = None
+    progress: Progress | None = None
+    error: Msg | None = None
+    shows: tuple[ShowWheel, ...] = ()
+    paused: list[str] = field(default_factory=list)
+    answered_question: engine.Question | None = None
+    answered_value: Value | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.progress is not None and self.progress.finished
+
+
+class DialogService:
+    def __init__(self, dialogs: dict[str, Dialog], clock: Clock) -> None:
+        self.dialogs = dialogs
+        self.clock = clock
+
+    def by_command(self, command: str) -> Dialog | None:
+        return next((d for d in self.dialogs.values() if d.command == command), None)
+
+    async def _progress(self, db: AsyncSession, record: DialogSession) -> Progress:
+        state = dict(record.state)
+        state["answers"] = await repo.load_answers(db, record.id)
+        return Progress.from_json(state)
+
+    async def _activate(
+        self, db: AsyncSession, person_id: int, record: DialogSession, now: datetime
+    ) -> list[str]:
+        paused = await repo.pause_others(db, person_id, record.id, now)
+        record.status = repo.ACTIVE
+        record.updated_at = now
+        return [p.dialog_id for p in paused]
+
+    async def start(
+        self, db: AsyncSession, person_id: int, dialog_id: str, restart: bool = False
+    ) -> DialogTurn:
+        dialog = self.dialogs[dialog_id]
+        now = self.clock.now()
+        existing = await repo.resumable_session(db, person_id, dialog_id)
+        if existing is not None and not restart:
+            paused = await self._activate(db, person_id, existing, now)
+            progress = await self._progress(db, existing)
+            await db.commit()
+            return DialogTurn(Turn.RESUMED, existing, dialog, progress, paused=paused)
+        if existing is not None:
+            existing.status = repo.ABANDONED
+            existing.updated_at = now
+        outcome = engine.start(dialog)
+        record = DialogSession(
+            person_id=person_id,
+            dialog_id=dialog_id,
+            status=repo.ACTIVE,
+            state=_state(outcome.progress),
+            started_at=now,
+            updated_at=now,
+        )
+        db.add(record)
+        await db.flush()
+        paused = [p.dialog_id for p in await repo.pause_others(db, person_id, record.id, now)]
+        await db.commit()
+        return DialogTurn(
+            Turn.STARTED, record, dialog, outcome.progress, shows=outcome.shows, paused=paused
+        )
+
+    async def resume(self, db: AsyncSession, person_id: int) -> DialogTurn:
+        record = await repo.resumable_session(db, person_id)
+        if record is None:
+            await db.commit()
+            return DialogTurn(Turn.NONE)
+        paused = await self._activate(db, person_id, record, self.clock.now())
+        progress = await self._progress(db, record)
+        await db.commit()
+        return DialogTurn(
+            Turn.RESUMED, record, self.dialogs[record.dialog_id], progress, paused=paused
+        )
+
+    async def pause(self, db: AsyncSession, person_id: int) -> DialogTurn:
+        record = await repo.current_session(db, person_id)
+        if record is None:
+            await db.commit()
+            return DialogTurn(Turn.NONE)
+        record.status = repo.PAUSED
+        record.updated_at = self.clock.now()
+        await db.commit()
+        return DialogTurn(Turn.STARTED, record, self.dialogs[record.dialog_id])
+
+    async def answer(
+        self,
+        db: AsyncSession,
+        person_id: int,
+        event: Input,
+        update_id: int,
+        session_id: int | None = None,
+        seq: int | None = None,
+    ) -> DialogTurn:
+        """Apply one input. With session_id and seq (a button), it must be the current question."""
+        if session_id is None:
+            record = await repo.current_session(db, person_id)
+        else:
+            record = await repo.get_session(db, person_id, session_id)
+        if record is None:
+            await db.commit()
+            return DialogTurn(Turn.NONE)
+        dialog = self.dialogs[record.dialog_id]
+        progress = await self._progress(db, record)
+        if record.last_update_id == update_id:
+            await db.commit()
+            return DialogTurn(Turn.REPEATED, record, dialog, progress)
+        if session_id is not None and (record.status != repo.ACTIVE or seq != progress.seq):
+            await db.commit()
+            return DialogTurn(Turn.STALE, record, dialog, progress)
+        now = self.clock.now()
+        outcome = engine.handle(dialog, progress, event, now.date())
+        if not outcome.accepted:
+            await db.commit()
+            return DialogTurn(Turn.REFUSED, record, dialog, progress, error=outcome.error)
+        assert progress.cursor is not None
+        asked = engine.question(dialog, progress)
+        key = engine.answer_key(dialog, progress, progress.cursor)
+        asked_step = engine.step_at(dialog, progress.cursor)
+        new = outcome.progress
+        await repo.save_answers(db, record.id, progress.answers, new.answers, now)
+        record.state = _state(new)
+        record.last_update_id = update_id
+        record.updated_at = now
+        if new.finished:
+            record.status = repo.FINISHED
+            record.finished_at = now
+            await repo.add_commitments(
+                db,
+                (
+                    Commitment(
+                        person_id=person_id,
+                        session_id=record.id,
+                        text=draft.text,
+                        context=draft.context.id if draft.context else None,
+                        due_on=draft.due,
+                        status="open",
+                        created_at=now,
+                    )
+                    for draft in engine.commitments(dialog, new)
+                ),
+            )
+        await db.commit()
+        return DialogTurn(
+            Turn.ACCEPTED,
+            record,
+            dialog,
+            new,
+            shows=outcome.shows,
+            answered_question=asked,
+            answered_value=(
+                engine.shown(dialog, new, asked_step, new.answers[key])
+                if key in new.answers and new.seq != progress.seq and event != engine.Press("back")
+                else None
+            ),
+        )
+
+    async def remember_question(
+        self, db: AsyncSession, record: DialogSession, message_id: int
+    ) -> None:
+        record.question_message_id = message_id
+        await db.commit()
+
+    async def finished(
+        self, db: AsyncSession, person_id: int, limit: int = 12
+    ) -> list[DialogSession]:
+        sessions = list(await repo.finished_sessions(db, person_id, limit))
+        await db.commit()
+        return sessions
+
+    async def summary(
+        self, db: AsyncSession, person_id: int, session_id: int
+    ) -> tuple[DialogSession, Dialog, list[SummaryLine]] | None:
+        record = await repo.get_session(db, person_id, session_id)
+        if record is None or record.status != repo.FINISHED:
+            await db.commit()
+            return None
+        dialog = self.dialogs[record.dialog_id]
+        progress = await self._progress(db, record)
+        await db.commit()
+        return record, dialog, engine.summary(dialog, progress)
+
+    def wheel_areas(self) -> list[tuple[str, str]]:
+        """(area id, label message id) of the wheel's areas."""
+        dialog = self.dialogs[WHEEL]
+        show = next(s for s in dialog.steps if s.kind == "show")
+        return [(ref, dialog.step(ref).label) for ref in show.show_from]
+
+    async def wheel_history(
+        self, db: AsyncSession, person_id: int
+    ) -> list[tuple[datetime, dict[str, int]]]:
+        areas = [area for area, _ in self.wheel_areas()]
+        rows = await repo.finished_answers(db, person_id, WHEEL, areas)
+        await db.commit()
+        return [
+            (when, {k: int(v) for k, v in answers.items()})
+            for when, answers in rows
+            if set(answers) == set(areas)
+        ]
+
+
+def _state(progress: Progress) -> dict[str, Any]:
+    state = progress.to_json()
+    del state["answers"]
+    return state

@@ -1,0 +1,66 @@
+"""Use cases about the person: language, their data, deletion, reachability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.clock import Clock
+from bot.storage import repositories as repo
+from bot.storage.models import Person
+
+
+class PeopleService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
+        person.language = code
+        await db.commit()
+
+    async def mark_unreachable(self, person_id: int) -> None:
+        """Called by the sender on a 403, outside any update's unit of work."""
+        async with self.sessions() as db:
+            await repo.mark_unreachable(db, person_id, self.clock.now())
+            await db.commit()
+
+    async def set_reachable(self, db: AsyncSession, person_id: int, reachable: bool) -> None:
+        if reachable:
+            await repo.mark_reachable(db, person_id)
+        else:
+            await repo.mark_unreachable(db, person_id, self.clock.now())
+        await db.commit()
+
+    async def export(self, db: AsyncSession, person_id: int) -> dict[str, Any]:
+        person = await db.get(Person, person_id)
+        assert person is not None
+        sessions = []
+        for record in await repo.person_sessions(db, person_id):
+            sessions.append(
+                {
+                    "dialog": record.dialog_id,
+                    "status": record.status,
+                    "started_at": record.started_at.isoformat(),
+                    "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+                    "answers": await repo.load_answers(db, record.id),
+                }
+            )
+        commitments = [
+            {"text": c.text, "due_on": c.due_on.isoformat(), "status": c.status}
+            for c in await repo.person_commitments(db, person_id)
+        ]
+        await db.commit()
+        return {
+            "telegram_id": person.id,
+            "first_name": person.first_name,
+            "language": person.language or person.telegram_language,
+            "first_seen": person.created_at.isoformat(),
+            "sessions": sessions,
+            "commitments": commitments,
+        }
+
+    async def delete(self, db: AsyncSession, person_id: int) -> None:
+        await repo.delete_person(db, person_id)
+        await db.commit()

@@ -1,0 +1,276 @@
+"""Queries and writes. Every function takes the session of the caller's unit of
+work and never commits: the caller decides when the work is complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Answer, BotState, Commitment, DialogSession, InboxUpdate, Person
+
+ACTIVE = "active"
+PAUSED = "paused"
+FINISHED = "finished"
+ABANDONED = "abandoned"
+
+
+# People ----------------------------------------------------------------------
+
+
+async def upsert_person(
+    session: AsyncSession,
+    person_id: int,
+    first_name: str,
+    telegram_language: str | None,
+    now: datetime,
+) -> Person:
+    person = await session.get(Person, person_id)
+    if person is None:
+        person = Person(
+            id=person_id,
+            first_name=first_name[:128],
+            telegram_language=telegram_language,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(person)
+    else:
+        person.first_name = first_name[:128]
+        person.telegram_language = telegram_language
+        person.last_seen_at = now
+        person.unreachable_at = None
+    await session.flush()
+    return person
+
+
+async def mark_unreachable(session: AsyncSession, person_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Person)
+        .where(Person.id == person_id, Person.unreachable_at.is_(None))
+        .values(unreachable_at=now)
+    )
+
+
+async def mark_reachable(session: AsyncSession, person_id: int) -> None:
+    await session.execute(update(Person).where(Person.id == person_id).values(unreachable_at=None))
+
+
+async def delete_person(session: AsyncSession, person_id: int) -> None:
+    """Remove the person and, by cascade, everything they wrote."""
+    sessions = select(DialogSession.id).where(DialogSession.person_id == person_id)
+    await session.execute(delete(Answer).where(Answer.session_id.in_(sessions)))
+    await session.execute(delete(Commitment).where(Commitment.person_id == person_id))
+    await session.execute(delete(DialogSession).where(DialogSession.person_id == person_id))
+    await session.execute(
+        update(InboxUpdate).where(InboxUpdate.person_id == person_id).values(payload={})
+    )
+    await session.execute(delete(Person).where(Person.id == person_id))
+
+
+# Dialog sessions and answers -------------------------------------------------
+
+
+async def current_session(session: AsyncSession, person_id: int) -> DialogSession | None:
+    result = await session.execute(
+        select(DialogSession)
+        .where(DialogSession.person_id == person_id, DialogSession.status == ACTIVE)
+        .order_by(DialogSession.updated_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def resumable_session(
+    session: AsyncSession, person_id: int, dialog_id: str | None = None
+) -> DialogSession | None:
+    """The most recently touched unfinished session, of one dialog or of any."""
+    query = select(DialogSession).where(
+        DialogSession.person_id == person_id, DialogSession.status.in_((ACTIVE, PAUSED))
+    )
+    if dialog_id is not None:
+        query = query.where(DialogSession.dialog_id == dialog_id)
+    result = await session.execute(query.order_by(DialogSession.updated_at.desc()).limit(1))
+    return result.scalar_one_or_none()
+
+
+async def get_session(
+    session: AsyncSession, person_id: int, session_id: int
+) -> DialogSession | None:
+    record = await session.get(DialogSession, session_id)
+    return record if record is not None and record.person_id == person_id else None
+
+
+async def pause_others(
+    session: AsyncSession, person_id: int, keep_id: int | None, now: datetime
+) -> list[DialogSession]:
+    result = await session.execute(
+        select(DialogSession).where(
+            DialogSession.person_id == person_id,
+            DialogSession.status == ACTIVE,
+            DialogSession.id != (keep_id or -1),
+        )
+    )
+    paused = list(result.scalars())
+    for record in paused:
+        record.status = PAUSED
+        record.updated_at = now
+    return paused
+
+
+async def load_answers(session: AsyncSession, session_id: int) -> dict[str, Any]:
+    result = await session.execute(
+        select(Answer.key, Answer.value).where(Answer.session_id == session_id)
+    )
+    return {key: value for key, value in result.all()}
+
+
+async def save_answers(
+    session: AsyncSession,
+    session_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Write the answers that are new or changed."""
+    changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+    if not changed:
+        return
+    existing = await session.execute(
+        select(Answer).where(Answer.session_id == session_id, Answer.key.in_(changed))
+    )
+    rows = {row.key: row for row in existing.scalars()}
+    for key, value in changed.items():
+        row = rows.get(key)
+        if row is None:
+            session.add(Answer(session_id=session_id, key=key, value=value, answered_at=now))
+        else:
+            row.value = value
+            row.answered_at = now
+
+
+async def finished_sessions(
+    session: AsyncSession, person_id: int, limit: int
+) -> Sequence[DialogSession]:
+    result = await session.execute(
+        select(DialogSession)
+        .where(DialogSession.person_id == person_id, DialogSession.status == FINISHED)
+        .order_by(DialogSession.finished_at.desc())
+        .limit(limit)
+    )
+    return result.scalars().all()
+
+
+async def finished_answers(
+    session: AsyncSession, person_id: int, dialog_id: str, keys: Iterable[str]
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """(finished at, answers with these keys) of each finished session, oldest first."""
+    result = await session.execute(
+        select(DialogSession.id, DialogSession.finished_at, Answer.key, Answer.value)
+        .join(Answer, Answer.session_id == DialogSession.id)
+        .where(
+            DialogSession.person_id == person_id,
+            DialogSession.dialog_id == dialog_id,
+            DialogSession.status == FINISHED,
+            Answer.key.in_(list(keys)),
+        )
+        .order_by(DialogSession.finished_at, DialogSession.id)
+    )
+    by_session: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    for session_id, finished_at, key, value in result.all():
+        by_session.setdefault(session_id, (finished_at, {}))[1][key] = value
+    return list(by_session.values())
+
+
+async def add_commitments(session: AsyncSession, commitments: Iterable[Commitment]) -> None:
+    session.add_all(list(commitments))
+
+
+async def person_commitments(session: AsyncSession, person_id: int) -> Sequence[Commitment]:
+    result = await session.execute(
+        select(Commitment).where(Commitment.person_id == person_id).order_by(Commitment.due_on)
+    )
+    return result.scalars().all()
+
+
+async def person_sessions(session: AsyncSession, person_id: int) -> Sequence[DialogSession]:
+    result = await session.execute(
+        select(DialogSession)
+        .where(DialogSession.person_id == person_id)
+        .order_by(DialogSession.started_at)
+    )
+    return result.scalars().all()
+
+
+# Inbox and bot state ---------------------------------------------------------
+
+
+async def store_updates(
+    session: AsyncSession,
+    updates: Sequence[tuple[int, int | None, dict[str, Any]]],
+    now: datetime,
+) -> list[int]:
+    """Keep the updates not seen before; return their ids. A repeat is dropped here."""
+    if not updates:
+        return []
+    ids = [update_id for update_id, _, _ in updates]
+    seen = set(
+        (await session.execute(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))))
+        .scalars()
+        .all()
+    )
+    new: list[int] = []
+    for update_id, person_id, payload in updates:
+        if update_id in seen or update_id in new:
+            continue
+        session.add(
+            InboxUpdate(
+                update_id=update_id,
+                person_id=person_id,
+                payload=payload,
+                received_at=now,
+                attempts=0,
+            )
+        )
+        new.append(update_id)
+    return new
+
+
+async def pending_updates(session: AsyncSession) -> Sequence[InboxUpdate]:
+    result = await session.execute(
+        select(InboxUpdate).where(InboxUpdate.handled_at.is_(None)).order_by(InboxUpdate.update_id)
+    )
+    return result.scalars().all()
+
+
+async def is_handled(session: AsyncSession, update_id: int) -> bool:
+    handled = await session.scalar(
+        select(InboxUpdate.handled_at).where(InboxUpdate.update_id == update_id)
+    )
+    return handled is not None
+
+
+async def mark_handled(
+    session: AsyncSession, update_id: int, now: datetime, failure: str | None = None
+) -> None:
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(handled_at=now, failure=failure, attempts=InboxUpdate.attempts + 1)
+    )
+
+
+async def get_state(session: AsyncSession, key: str) -> str | None:
+    row = await session.get(BotState, key)
+    return row.value if row else None
+
+
+async def set_state(session: AsyncSession, key: str, value: str) -> None:
+    row = await session.get(BotState, key)
+    if row is None:
+        session.add(BotState(key=key, value=value))
+    else:
+        row.value = value

@@ -1,0 +1,59 @@
+"""Per-update work: the database session and the person."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.clock import Clock
+from bot.storage import repositories as repo
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """One database session per update. Services commit their own units of work;
+    what is left (the update marked handled, the id of a question just sent) is
+    committed here once the handler is done."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self.sessions = sessions
+        self.clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        async with self.sessions() as session:
+            data["session"] = session
+            try:
+                result = await handler(event, data)
+            except TelegramForbiddenError:
+                # The person blocked the bot while we answered. What they sent was
+                # committed by the service; the sender has marked them unreachable.
+                await session.rollback()
+                result = None
+            await repo.mark_handled(session, event.update_id, self.clock.now())
+            await session.commit()
+            return result
+
+
+class PersonMiddleware(BaseMiddleware):
+    """Loads (or first records) the person behind the update as ``person``."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        chat = data.get("event_chat")
+        if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
+            session: AsyncSession = data["session"]
+            data["person"] = await repo.upsert_person(
+                session, user.id, user.first_name, user.language_code, self.clock.now()
+            )
+            await session.commit()
+        return await handler(event, data)

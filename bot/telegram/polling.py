@@ -1,0 +1,173 @@
+"""Long polling with a durable inbox.
+
+aiogram's own polling confirms an update (moves the offset past it) before its
+handler has finished, so an update in flight at a crash would be lost. Here
+each update is first stored in the database, then confirmed, then handled; a
+stored update that was not marked handled is handled again after a restart,
+and an update id already stored is dropped as a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections import defaultdict
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.services.clock import Clock
+from bot.storage import repositories as repo
+
+log = logging.getLogger(__name__)
+
+OFFSET_KEY = "polling_offset"
+RETRIES = 3
+RETRYABLE = (StaleDataError, OperationalError, DBAPIError)
+
+
+def update_person(update: Update) -> int | None:
+    """The id of the person the update comes from, to keep each person's updates in order."""
+    for event in (
+        update.message,
+        update.edited_message,
+        update.callback_query,
+        update.my_chat_member,
+        update.poll_answer,
+        update.chat_member,
+    ):
+        user = getattr(event, "from_user", None) or getattr(event, "user", None)
+        if user is not None:
+            return int(user.id)
+    return None
+
+
+class DurablePolling:
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        concurrency: int = 64,
+        timeout: int = 25,
+    ) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.sessions = sessions
+        self.clock = clock
+        self.timeout = timeout
+        self.slots = asyncio.Semaphore(concurrency)
+        self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        await self.handle_pending()
+        allowed = self.dispatcher.resolve_used_update_types()
+        async with self.sessions() as session:
+            offset = int(await repo.get_state(session, OFFSET_KEY) or 0)
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot(
+                    GetUpdates(
+                        offset=offset or None, timeout=self.timeout, allowed_updates=allowed
+                    ),
+                    request_timeout=self.timeout + 10,
+                )
+                failures = 0
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2**failures)
+                log.warning("getUpdates failed (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                continue
+            if not updates:
+                continue
+            new = await self.store(updates)
+            offset = updates[-1].update_id + 1
+            for update in updates:
+                if update.update_id in new:
+                    self.spawn(update)
+
+    async def store(self, updates: list[Update]) -> set[int]:
+        rows = [
+            (
+                u.update_id,
+                update_person(u),
+                u.model_dump(mode="json", exclude_none=True, by_alias=True),
+            )
+            for u in updates
+        ]
+        async with self.sessions() as session:
+            new = await repo.store_updates(session, rows, self.clock.now())
+            await repo.set_state(session, OFFSET_KEY, str(updates[-1].update_id + 1))
+            await session.commit()
+        return set(new)
+
+    async def handle_pending(self) -> None:
+        """Handle what was stored but not handled before the last stop."""
+        async with self.sessions() as session:
+            pending = [
+                Update.model_validate(row.payload, context={"bot": self.bot})
+                for row in await repo.pending_updates(session)
+            ]
+        if pending:
+            log.info("handling %s update(s) left over from the last run", len(pending))
+        for update in pending:
+            self.spawn(update)
+        await self.drain()
+
+    def spawn(self, update: Update) -> None:
+        task = asyncio.create_task(self.handle(update))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def handle(self, update: Update) -> None:
+        person = update_person(update)
+        lock = self.locks[person] if person is not None else asyncio.Lock()
+        async with self.slots, lock:
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    await self.dispatcher.feed_update(self.bot, update)
+                    return
+                except RETRYABLE as exc:
+                    if attempt == RETRIES:
+                        await self.give_up(update, exc)
+                        return
+                    log.info("update %s: %s, trying again", update.update_id, type(exc).__name__)
+                except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
+                    await self.give_up(update, exc)
+                    return
+            if person is not None and not lock.locked():
+                self.locks.pop(person, None)
+
+    async def give_up(self, update: Update, exc: BaseException) -> None:
+        # Only the type and the place: an exception's message may quote what people wrote.
+        where = "".join(traceback.format_tb(exc.__traceback__, limit=-3)).strip()
+        log.error("update %s failed: %s\n%s", update.update_id, type(exc).__name__, where)
+        async with self.sessions() as session:
+            await repo.mark_handled(
+                session, update.update_id, self.clock.now(), failure=type(exc).__name__
+            )
+            await session.commit()
+        await self.apologise(update)
+
+    async def apologise(self, update: Update) -> None:
+        notify: Any = self.dispatcher.workflow_data.get("notify_failure")
+        if notify is not None and (person := update_person(update)) is not None:
+            try:
+                await notify(person)
+            except Exception:  # noqa: BLE001 - the apology is best effort
+                log.warning("could not tell %s that their message failed", person)

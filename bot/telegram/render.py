@@ -1,0 +1,157 @@
+"""Turning messenger-neutral texts into Telegram HTML and keyboards."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from babel.dates import format_date
+
+from bot.domain.engine import Question, SummaryLine
+from bot.domain.texts import N_, Msg, Value
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+class DialogButton(CallbackData, prefix="d", sep="|"):
+    session: int
+    seq: int
+    action: str
+
+
+class Renderer:
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    def gettext(self, message: str, locale: str) -> str:
+        return self.i18n.gettext(message, locale=locale)
+
+    def text(self, msg: Msg, locale: str) -> str:
+        """The message in HTML; the person's own words escaped."""
+        values = {name: self.value(v, locale) for name, v in msg.values.items()}
+        translated = self.gettext(msg.id, locale)
+        return translated.format(**values) if values else translated
+
+    def plain(self, msg: Msg, locale: str) -> str:
+        """For places that take no HTML, such as button labels."""
+        return html.unescape(re.sub(r"<[^>]+>", "", self.text(msg, locale)))
+
+    def value(self, value: Value, locale: str) -> str:
+        if isinstance(value, Msg):
+            return self.text(value, locale)
+        if isinstance(value, bool):
+            return self.gettext(N_("Yes") if value else N_("No"), locale)
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, date):
+            return format_date(value, format="long", locale=locale)
+        if isinstance(value, list):
+            return ", ".join(self.value(v, locale) for v in value)
+        return html.escape(value, quote=False)
+
+    def question(self, q: Question, locale: str) -> str:
+        lines = []
+        heading = [self.text(part, locale) for part in (q.stage, q.item) if part is not None]
+        if heading:
+            lines.append(f"<b>{' · '.join(heading)}</b>")
+        lines.append(self.text(q.text, locale))
+        if q.hint is not None:
+            lines.append(f"<i>{self.text(q.hint, locale)}</i>")
+        if q.current is not None:
+            lines.append(
+                self.text(Msg(N_("Your answer so far: {answer}"), {"answer": q.current}), locale)
+            )
+        return "\n\n".join(lines)
+
+    def answered(self, q: Question, shown: Value, locale: str) -> str:
+        """The question as it stays in the chat once answered with a button."""
+        return f"{self.question_without_current(q, locale)}\n\n→ <b>{self.value(shown, locale)}</b>"
+
+    def question_without_current(self, q: Question, locale: str) -> str:
+        return self.question(
+            Question(q.stage, q.item, q.text, q.hint, None, q.buttons, q.accepts_text), locale
+        )
+
+    def keyboard(self, q: Question, session_id: int, seq: int, locale: str) -> InlineKeyboardMarkup:
+        rows = []
+        for row in q.buttons:
+            buttons = []
+            for button in row:
+                label = (
+                    self.plain(button.label, locale)
+                    if isinstance(button.label, Msg)
+                    else button.label
+                )
+                if button.action.startswith("t:"):
+                    label = ("✅ " if button.selected else "▫️ ") + label
+                data = DialogButton(session=session_id, seq=seq, action=button.action).pack()
+                buttons.append(InlineKeyboardButton(text=label, callback_data=data))
+            rows.append(buttons)
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+
+    def summary(self, title: Msg, when: date, lines: Sequence[SummaryLine], locale: str) -> str:
+        out = [f"<b>{self.text(title, locale)}</b> · {self.value(when, locale)}"]
+        for line in lines:
+            label = self.text(line.label, locale)
+            if line.heading:
+                out.append(f"\n<b>{label}</b>")
+            elif line.value is None:
+                out.append(f"<u>{label}</u>")
+            else:
+                out.append(f"• <i>{label}:</i> {self.value(line.value, locale)}")
+        return "\n".join(out)
+
+
+_TOKEN = re.compile(r"<[^>]*>|&[^;\s]{1,10};|[^<&]+|[<&]", re.S)
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z-]+)")
+
+
+def split_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split Telegram HTML into parts of at most ``limit`` characters each, at line
+    breaks where possible, closing open tags at a cut and opening them again after."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    open_tags: list[tuple[str, str]] = []  # (name, opening tag)
+
+    def closing() -> str:
+        return "".join(f"</{name}>" for name, _ in reversed(open_tags))
+
+    def cut() -> None:
+        nonlocal current
+        parts.append(current + closing())
+        current = "".join(tag for _, tag in open_tags)
+
+    pieces: list[str] = []
+    for token in _TOKEN.findall(text):
+        if token.startswith("<") or token.startswith("&") or len(token) <= 1:
+            pieces.append(token)
+        else:
+            # Plain text breaks after newlines first, then anywhere.
+            for line in re.split(r"(?<=\n)", token):
+                pieces.extend(line[i : i + limit // 4] for i in range(0, len(line), limit // 4))
+    reserve = 0
+    for piece in pieces:
+        reserve = len(closing())
+        if len(current) + len(piece) + reserve > limit and current.strip():
+            cut()
+        current += piece
+        match = _TAG_NAME.match(piece) if piece.startswith("<") and len(piece) > 1 else None
+        if match:
+            name = match.group(1).lower()
+            if piece.startswith("</"):
+                for index in range(len(open_tags) - 1, -1, -1):
+                    if open_tags[index][0] == name:
+                        del open_tags[index]
+                        break
+            elif not piece.endswith("/>"):
+                open_tags.append((name, piece))
+    if current.strip():
+        parts.append(current)
+    return parts

@@ -1,0 +1,211 @@
+"""Greeting, menu, help, privacy, language, and the person's own data."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import LANGUAGE_NAMES
+from bot.services.dialogs import DialogService
+from bot.services.people import PeopleService
+from bot.storage.models import Person
+from bot.telegram.render import Renderer
+from bot.telegram.routers.history import send_history
+from bot.telegram.views import DialogView
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+
+def menu() -> InlineKeyboardMarkup:
+    def button(text: str, data: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🎯 GROW session"), "menu:grow")],
+            [button(_("☸️ Wheel of Life"), "menu:wheel")],
+            [button(_("🔺 Dilts logical levels"), "menu:dilts")],
+            [button(_("📚 My history"), "menu:history"), button(_("🌐 Language"), "menu:language")],
+        ]
+    )
+
+
+def greeting(first_name: str) -> str:
+    return _(
+        "Hello, {name}! I am your mentoring companion.\n\n"
+        "I guide you through three coaching tools: the GROW model for a goal and a plan, "
+        "the Wheel of Life for a look at your life's balance, and Dilts logical levels for a "
+        "problem seen from six levels. The actions you commit to, I follow up.\n\n"
+        "I store your answers so that you can stop at any time and continue later; nobody "
+        "else sees them unless you decide so. /privacy tells you more."
+    ).format(name=html.escape(first_name, quote=False))
+
+
+@router.message(CommandStart())
+async def start(message: Message, person: Person) -> None:
+    await message.answer(greeting(person.first_name), reply_markup=menu())
+
+
+@router.message(Command("help"))
+async def help_(message: Message) -> None:
+    await message.answer(help_text())
+
+
+def help_text() -> str:
+    return _(
+        "<b>What I can do</b>\n\n"
+        "/grow: a GROW session: goal, reality, options and the actions you will take\n"
+        "/wheel: rate the eight areas of your Wheel of Life and pick actions for the weakest\n"
+        "/dilts: look at a situation through the six Dilts logical levels\n"
+        "/cancel: pause the session you are in (your answers are kept)\n"
+        "/continue: go back to where you stopped\n"
+        "/history: your finished sessions and your wheel over time\n"
+        "/language: switch between Latvian and English\n"
+        "/privacy: what I store and how to get or delete it\n\n"
+        "In a session, ⬅ Back returns to the previous question so you can change your answer."
+    )
+
+
+@router.message(Command("privacy"))
+async def privacy(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>Privacy</b>\n\n"
+            "<b>What I store:</b> your Telegram id, first name and language; your answers in "
+            "the coaching sessions; the actions you commit to and their dates.\n\n"
+            "<b>Who sees it:</b> only you. Your answers are shown to a mentor only if you "
+            "agree to share them. The operator of this bot can access the database to keep "
+            "it running.\n\n"
+            "<b>How long:</b> until you delete it, or until the programme's operator removes "
+            "the programme's data when it ends.\n\n"
+            "<b>Your copy:</b> /mydata sends you everything I store about you as a file.\n"
+            "<b>Deletion:</b> /deleteme deletes all of it for good."
+        )
+    )
+
+
+@router.message(Command("language"))
+async def language(message: Message) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=name, callback_data=f"lang:{code}")
+                for code, name in LANGUAGE_NAMES.items()
+            ]
+        ]
+    )
+
+
+@router.callback_query(F.data.startswith("lang:"))
+async def set_language(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    people: PeopleService,
+) -> None:
+    code = (query.data or "").split(":", 1)[1]
+    if code not in LANGUAGE_NAMES:
+        await query.answer(_("This button no longer works."), show_alert=True)
+        return
+    await people.set_language(session, person, code)
+    await query.answer()
+    with i18n.use_locale(code):
+        await bot.send_message(
+            person.id,
+            _("Done: I will speak English with you.")
+            if code == "en"
+            else _("Done: I will speak Latvian with you."),
+            reply_markup=menu(),
+        )
+
+
+@router.callback_query(F.data.startswith("menu:"))
+async def menu_choice(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+) -> None:
+    choice = (query.data or "").split(":", 1)[1]
+    await query.answer()
+    if choice == "language":
+        await bot.send_message(
+            person.id, _("Choose your language:"), reply_markup=language_keyboard()
+        )
+        return
+    if choice == "history":
+        await send_history(bot, person.id, session, dialogs, renderer, i18n.current_locale)
+        return
+    if choice not in dialogs.dialogs:
+        return
+    turn = await dialogs.start(session, person.id, choice)
+    await DialogView(bot, person.id, i18n.current_locale, renderer, dialogs, session).begin(turn)
+
+
+@router.message(Command("mydata"))
+async def my_data(
+    message: Message, session: AsyncSession, person: Person, people: PeopleService
+) -> None:
+    data: dict[str, Any] = await people.export(session, person.id)
+    document = BufferedInputFile(
+        json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), "my-data.json"
+    )
+    await message.answer_document(document, caption=_("Everything I store about you."))
+
+
+@router.message(Command("deleteme"))
+async def delete_me(message: Message) -> None:
+    await message.answer(
+        _("This deletes your answers, sessions and commitments for good. Are you sure?"),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Yes, delete everything"), callback_data="deleteme:yes"
+                    ),
+                    InlineKeyboardButton(text=_("No, keep it"), callback_data="deleteme:no"),
+                ]
+            ]
+        ),
+    )
+
+
+@router.callback_query(F.data.startswith("deleteme:"))
+async def delete_me_confirmed(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, person: Person, people: PeopleService
+) -> None:
+    await query.answer()
+    if query.message is not None:
+        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+    if query.data != "deleteme:yes":
+        await bot.send_message(person.id, _("Nothing was deleted."))
+        return
+    await people.delete(session, person.id)
+    await bot.send_message(
+        person.id,
+        _("Everything I stored about you is deleted. If you write again, I start afresh."),
+    )

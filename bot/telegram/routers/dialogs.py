@@ -1,0 +1,254 @@
+"""The coaching dialogs: /grow, /wheel, /dilts, /cancel, /continue, and every answer."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message, Update
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import engine
+from bot.domain.engine import Input, OtherInput, Press, TextInput
+from bot.services.dialogs import DialogService, DialogTurn, Turn
+from bot.storage.models import Person
+from bot.telegram.render import DialogButton, Renderer
+from bot.telegram.views import DialogView
+
+router = Router(name=__name__)
+router.message.filter(F.chat.type == "private")
+
+
+def view(
+    bot: Bot,
+    chat_id: int,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    session: AsyncSession,
+) -> DialogView:
+    return DialogView(bot, chat_id, i18n.current_locale, renderer, dialogs, session)
+
+
+@router.message(Command("grow", "wheel", "dilts"))
+async def start_dialog(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+) -> None:
+    command = (message.text or "").split()[0].lstrip("/").split("@")[0]
+    dialog = dialogs.by_command(command)
+    assert dialog is not None
+    turn = await dialogs.start(session, person.id, dialog.id)
+    await view(bot, message.chat.id, i18n, renderer, dialogs, session).begin(turn)
+
+
+@router.callback_query(F.data.startswith("restart:"))
+async def restart_dialog(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+) -> None:
+    dialog_id = (query.data or "").split(":", 1)[1]
+    await query.answer()
+    if dialog_id not in dialogs.dialogs:
+        return
+    turn = await dialogs.start(session, person.id, dialog_id, restart=True)
+    await view(bot, person.id, i18n, renderer, dialogs, session).begin(turn)
+
+
+@router.message(Command("cancel"))
+async def pause_dialog(
+    message: Message, session: AsyncSession, person: Person, dialogs: DialogService
+) -> None:
+    turn = await dialogs.pause(session, person.id)
+    if turn.kind is Turn.NONE:
+        await message.answer(_("There is nothing to pause right now. /help lists what I can do."))
+        return
+    await message.answer(
+        _("Paused. Your answers are saved; /continue picks up at the same question.")
+    )
+
+
+@router.message(Command("continue"))
+async def resume_dialog(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+) -> None:
+    turn = await dialogs.resume(session, person.id)
+    if turn.kind is Turn.NONE:
+        await message.answer(
+            _("You have no unfinished session. Start one with /grow, /wheel or /dilts.")
+        )
+        return
+    await view(bot, message.chat.id, i18n, renderer, dialogs, session).begin(turn)
+
+
+@router.callback_query(DialogButton.filter())
+async def dialog_button(
+    query: CallbackQuery,
+    callback_data: DialogButton,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    event_update: Update,
+) -> None:
+    turn = await dialogs.answer(
+        session,
+        person.id,
+        Press(callback_data.action),
+        event_update.update_id,
+        session_id=callback_data.session,
+        seq=callback_data.seq,
+    )
+    screen = view(bot, person.id, i18n, renderer, dialogs, session)
+    if turn.kind is Turn.NONE:
+        await query.answer(_("This session no longer exists."), show_alert=True)
+    elif turn.kind is Turn.STALE:
+        await query.answer(stale_notice(turn), show_alert=True)
+    elif turn.kind is Turn.REFUSED:
+        assert turn.error is not None
+        await query.answer(renderer.plain(turn.error, screen.locale), show_alert=True)
+    elif turn.kind is Turn.REPEATED:
+        await query.answer()
+        await screen.progress(turn)
+    else:
+        await query.answer()
+        assert turn.progress is not None and turn.answered_question is not None
+        message_id = query.message.message_id if query.message else None
+        if turn.progress.seq == callback_data.seq:
+            # A tap on a multiple choice: the same question with the new selection.
+            if message_id is not None:
+                await bot.edit_message_reply_markup(
+                    chat_id=person.id,
+                    message_id=message_id,
+                    reply_markup=renderer.keyboard(
+                        _question(turn), callback_data.session, turn.progress.seq, screen.locale
+                    ),
+                )
+            return
+        if message_id is not None:
+            await close_question(bot, person.id, message_id, renderer, turn, screen.locale)
+        await screen.progress(turn)
+
+
+def _question(turn: DialogTurn) -> engine.Question:
+    assert turn.dialog and turn.progress
+    return engine.question(turn.dialog, turn.progress)
+
+
+async def close_question(
+    bot: Bot, chat_id: int, message_id: int, renderer: Renderer, turn: DialogTurn, locale: str
+) -> None:
+    """Leave the answered question in the chat with the answer under it and no buttons."""
+    assert turn.answered_question is not None
+    if turn.answered_value is None:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+        return
+    await bot.edit_message_text(
+        chat_id=chat_id,
+        message_id=message_id,
+        text=renderer.answered(turn.answered_question, turn.answered_value, locale),
+    )
+
+
+def stale_notice(turn: DialogTurn) -> str:
+    assert turn.record is not None
+    if turn.record.status == "paused":
+        return _("This session is paused. Send /continue to pick it up.")
+    if turn.record.status != "active":
+        return _("This session is over, so this button no longer works.")
+    return _("This question has already been answered. Please use the newest message.")
+
+
+async def answer_with(
+    message: Message,
+    event: Input,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    update_id: int,
+) -> None:
+    turn = await dialogs.answer(session, person.id, event, update_id)
+    screen = view(bot, message.chat.id, i18n, renderer, dialogs, session)
+    if turn.kind is Turn.NONE:
+        await message.answer(
+            _(
+                "I am not asking you anything right now. Start with /grow, /wheel or /dilts, "
+                "or see /help."
+            )
+        )
+    elif turn.kind is Turn.REFUSED:
+        assert turn.error is not None
+        await message.answer(renderer.text(turn.error, screen.locale))
+    else:
+        await screen.progress(turn)
+
+
+@router.message(F.text & ~F.text.startswith("/"))
+async def text_answer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    event_update: Update,
+) -> None:
+    await answer_with(
+        message,
+        TextInput(message.text or ""),
+        bot,
+        session,
+        person,
+        i18n,
+        renderer,
+        dialogs,
+        event_update.update_id,
+    )
+
+
+@router.message(~F.text)
+async def other_answer(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    event_update: Update,
+) -> None:
+    kind = message.content_type.value if hasattr(message.content_type, "value") else "other"
+    await answer_with(
+        message,
+        OtherInput(str(kind)),
+        bot,
+        session,
+        person,
+        i18n,
+        renderer,
+        dialogs,
+        event_update.update_id,
+    )

@@ -1,0 +1,60 @@
+"""Every request to the Bot API passes here: a 429 is waited out and retried, a
+403 marks the person unreachable. (Issue-wide pacing of bot-started messages
+builds on this.)"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+
+
+class DeliveryMiddleware(BaseRequestMiddleware):
+    def __init__(
+        self,
+        on_blocked: Callable[[int], Awaitable[None]],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.on_blocked = on_blocked
+        self.sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        attempt = 0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                attempt += 1
+                if attempt > MAX_RETRIES:
+                    raise
+                log.warning(
+                    "Telegram asked to slow down on %s: waiting %s s (attempt %s)",
+                    type(method).__name__,
+                    exc.retry_after,
+                    attempt,
+                )
+                await self.sleep(exc.retry_after)
+            except TelegramForbiddenError:
+                chat_id = getattr(method, "chat_id", None)
+                if isinstance(chat_id, int) and chat_id > 0:
+                    log.info("chat %s blocked the bot; marked unreachable", chat_id)
+                    await self.on_blocked(chat_id)
+                raise
