@@ -1,0 +1,275 @@
+"""The dialog engine over every dialog definition."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain import engine
+from bot.domain.dialogs import Dialog, DialogError, load_dialog
+from bot.domain.engine import OtherInput, Press, Progress, TextInput
+from tests.dialog_answers import TODAY, valid_input
+
+
+def walk(dialog: Dialog, limit: int = 200) -> tuple[Progress, list[engine.ShowWheel]]:
+    outcome = engine.start(dialog)
+    progress, shows = outcome.progress, list(outcome.shows)
+    for n in range(limit):
+        if progress.finished:
+            return progress, shows
+        outcome = engine.handle(dialog, progress, valid_input(dialog, progress, n), TODAY)
+        assert outcome.accepted, outcome.error
+        assert outcome.progress.seq > progress.seq
+        progress = outcome.progress
+        shows += outcome.shows
+    raise AssertionError("dialog did not finish")
+
+
+def at_kind(dialog: Dialog, kind: str) -> Progress:
+    """Walk until the current question is of this kind."""
+    progress = engine.start(dialog).progress
+    for n in range(200):
+        assert progress.cursor is not None, f"{dialog.id} has no {kind} question"
+        if engine.step_at(dialog, progress.cursor).kind == kind:
+            return progress
+        progress = engine.handle(dialog, progress, valid_input(dialog, progress, n), TODAY).progress
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("dialog_id", ["grow", "wheel", "dilts"])
+def test_every_dialog_can_be_finished_and_summarised(
+    dialogs: dict[str, Dialog], dialog_id: str
+) -> None:
+    dialog = dialogs[dialog_id]
+    progress, _ = walk(dialog)
+    lines = engine.summary(dialog, progress)
+    answered = [line for line in lines if not line.heading and line.value is not None]
+    assert len(answered) >= 8
+    for line in answered:
+        assert line.value not in ("", None)
+
+
+def test_grow_follows_goal_reality_options_will(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    progress, _ = walk(dialog)
+    stages = [line.label.id for line in engine.summary(dialog, progress) if line.heading]
+    assert stages == ["G · Goal", "R · Reality", "O · Options", "W · Will"]
+    drafts = engine.commitments(dialog, progress)
+    assert len(drafts) == 3
+    assert all(d.text.startswith("answer") and d.due > TODAY for d in drafts)
+    options = [k for k in progress.answers if k.startswith("options.") and k.endswith(".option")]
+    assert len(options) == 3
+    obstacles = [k for k in progress.answers if k.endswith(".obstacle")]
+    assert len(obstacles) == 2
+
+
+def test_grow_takes_a_fourth_action_when_asked(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    progress = engine.start(dialog).progress
+    n = 0
+    while not progress.finished:
+        assert progress.cursor is not None
+        step = engine.step_at(dialog, progress.cursor)
+        top = dialog.steps[progress.cursor[0]]
+        wants_more = step.kind == "confirm" and top.id == "actions"
+        event = Press("c:yes") if wants_more else valid_input(dialog, progress, n)
+        progress = engine.handle(dialog, progress, event, TODAY).progress
+        n += 1
+    assert len(engine.commitments(dialog, progress)) == 4
+
+
+def test_the_chosen_option_is_one_of_the_persons_own(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    progress = at_kind(dialog, "choice")
+    while engine.step_at(dialog, progress.cursor).id != "chosen":  # type: ignore[arg-type]
+        progress = engine.handle(dialog, progress, valid_input(dialog, progress, 1), TODAY).progress
+    labels = [label for _, label in engine.options(dialog, progress, dialog.step("chosen"))]
+    assert labels == [progress.answers[f"options.{n}.option"] for n in (1, 2, 3)]
+    refused = engine.handle(dialog, progress, Press("c:4"), TODAY)
+    assert not refused.accepted and refused.progress is progress
+
+
+def test_wheel_shows_the_chart_and_preselects_the_weakest_areas(
+    dialogs: dict[str, Dialog],
+) -> None:
+    dialog = dialogs["wheel"]
+    progress = engine.start(dialog).progress
+    ratings = [7, 5, 8, 4, 6, 7, 3, 6]
+    shows: list[engine.ShowWheel] = []
+    for rating in ratings:
+        outcome = engine.handle(dialog, progress, Press(f"c:{rating}"), TODAY)
+        progress, shows = outcome.progress, shows + list(outcome.shows)
+    assert [s.ratings for s in shows] == [tuple(ratings)]
+    question = engine.question(dialog, progress)
+    selected = [b.action for row in question.buttons for b in row if b.selected]
+    assert selected == ["t:partner", "t:finances", "t:fun"]
+    # Change the selection: drop one, add another; Done with one only is refused.
+    for action in ("t:partner", "t:fun"):
+        progress = engine.handle(dialog, progress, Press(action), TODAY).progress
+    refused = engine.handle(dialog, progress, Press("ok"), TODAY)
+    assert refused.error is not None and refused.progress is progress
+    progress = engine.handle(dialog, progress, Press("t:health"), TODAY).progress
+    progress = engine.handle(dialog, progress, Press("ok"), TODAY).progress
+    assert progress.answers["focus"] == ["finances", "health"]
+    asked = engine.question(dialog, progress)
+    assert asked.item is not None and asked.item.values["item"] == engine.Msg("Finances")
+
+
+def test_dilts_goes_up_then_down(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["dilts"]
+    progress, _ = walk(dialog)
+    keys = [k for k in progress.answers if k.startswith(("up_", "down_"))]
+    assert keys == [
+        "up_environment", "up_behaviour", "up_capabilities", "up_values", "up_identity",
+        "up_purpose", "down_identity", "down_values", "down_capabilities", "down_behaviour",
+        "down_environment",
+    ]
+
+
+def test_back_returns_to_the_previous_answer_and_keep_moves_on(
+    dialogs: dict[str, Dialog],
+) -> None:
+    dialog = dialogs["grow"]
+    start = engine.start(dialog).progress
+    refused = engine.handle(dialog, start, Press("back"), TODAY)
+    assert refused.error is not None
+    one = engine.handle(dialog, start, TextInput("Run a marathon"), TODAY).progress
+    back = engine.handle(dialog, one, Press("back"), TODAY).progress
+    assert back.cursor == start.cursor
+    question = engine.question(dialog, back)
+    assert question.current == "Run a marathon"
+    assert any(b.action == "keep" for row in question.buttons for b in row)
+    changed = engine.handle(dialog, back, TextInput("Run a half marathon"), TODAY).progress
+    assert changed.answers["goal"] == "Run a half marathon"
+    assert changed.cursor == one.cursor
+    back_again = engine.handle(dialog, changed, Press("back"), TODAY).progress
+    kept = engine.handle(dialog, back_again, Press("keep"), TODAY).progress
+    assert kept.cursor == one.cursor and kept.answers["goal"] == "Run a half marathon"
+
+
+def test_skip_only_where_optional(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    start = engine.start(dialog).progress
+    assert engine.handle(dialog, start, Press("skip"), TODAY).error is not None
+    progress = start
+    while not engine.step_at(dialog, progress.cursor).optional:  # type: ignore[arg-type]
+        progress = engine.handle(dialog, progress, valid_input(dialog, progress, 3), TODAY).progress
+    skipped = engine.handle(dialog, progress, Press("skip"), TODAY)
+    assert skipped.accepted
+    assert skipped.progress.answers[engine.answer_key(dialog, progress, progress.cursor)] is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["text", "scale", "choice", "multi", "date", "confirm"])
+@pytest.mark.parametrize("other", ["sticker", "photo", "voice"])
+def test_non_text_is_refused_at_every_kind(
+    dialogs: dict[str, Dialog], kind: str, other: str
+) -> None:
+    dialog = dialogs["wheel"] if kind in ("multi", "scale") else dialogs["grow"]
+    progress = at_kind(dialog, kind)
+    outcome = engine.handle(dialog, progress, OtherInput(other), TODAY)
+    assert outcome.error is not None
+    assert outcome.progress is progress
+
+
+@pytest.mark.parametrize("text", ["0", "11", "seven", "-3", "7.5", ""])
+def test_bad_ratings_are_refused(dialogs: dict[str, Dialog], text: str) -> None:
+    dialog = dialogs["wheel"]
+    start = engine.start(dialog).progress
+    outcome = engine.handle(dialog, start, TextInput(text), TODAY)
+    assert outcome.error is not None and outcome.progress is start
+    assert engine.handle(dialog, start, Press("c:11"), TODAY).error is not None
+    assert engine.handle(dialog, start, TextInput("7"), TODAY).progress.answers["family"] == 7
+
+
+@pytest.mark.parametrize("kind", ["choice", "multi", "confirm"])
+def test_text_where_a_button_is_wanted(dialogs: dict[str, Dialog], kind: str) -> None:
+    dialog = dialogs["wheel"] if kind == "multi" else dialogs["grow"]
+    progress = at_kind(dialog, kind)
+    outcome = engine.handle(dialog, progress, TextInput("internal"), TODAY)
+    assert outcome.error is not None and outcome.progress is progress
+
+
+def test_text_limits(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    start = engine.start(dialog).progress
+    limit = dialog.step("goal").max_length
+    for text in ("", "   \n ", "x" * (limit + 1), "y" * 5000):
+        outcome = engine.handle(dialog, start, TextInput(text), TODAY)
+        assert outcome.error is not None and outcome.progress is start
+    assert engine.handle(dialog, start, TextInput("x" * limit), TODAY).accepted
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["24.11.2026", "2026-11-24", "31.02.2027", "tomorrow", "12/31", "99.99.9999", "1.1.2040"],
+)
+def test_bad_dates_are_refused(dialogs: dict[str, Dialog], text: str) -> None:
+    dialog = dialogs["grow"]
+    progress = at_kind(dialog, "date")
+    outcome = engine.handle(dialog, progress, TextInput(text), TODAY)
+    assert outcome.error is not None and outcome.progress is progress
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25.11.2026", date(2026, 11, 25)),
+        ("2026-12-31", date(2026, 12, 31)),
+        ("31/12/2026", date(2026, 12, 31)),
+        ("3.1", date(2027, 1, 3)),
+        ("30.11.", date(2026, 11, 30)),
+    ],
+)
+def test_dates_people_write(text: str, expected: date) -> None:
+    assert engine.parse_date(text, TODAY) == expected
+
+
+def test_date_shortcut_buttons(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    progress = at_kind(dialog, "date")
+    moved = engine.handle(dialog, progress, Press("c:+14"), TODAY).progress
+    assert moved.answers["goal_date"] == (TODAY + timedelta(days=14)).isoformat()
+
+
+def test_markup_in_answers_is_kept_as_written(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    text = "<b>bold</b> & <3 *stars* _under_ [link](x)"
+    progress = engine.handle(dialog, engine.start(dialog).progress, TextInput(text), TODAY).progress
+    line = next(l for l in engine.summary(dialog, progress) if l.label.id == "Goal")
+    assert line.value == text
+
+
+def test_progress_survives_serialisation(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["wheel"]
+    progress = at_kind(dialog, "multi")
+    progress = engine.handle(dialog, progress, Press("t:career"), TODAY).progress
+    again = Progress.from_json(progress.to_json())
+    assert again == progress
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=1200))
+def test_any_text_either_advances_or_changes_nothing(text: str) -> None:
+    dialog = load_dialog(Path(__file__).resolve().parents[2] / "dialogs" / "grow.yaml")
+    start = engine.start(dialog).progress
+    outcome = engine.handle(dialog, start, TextInput(text), TODAY)
+    if outcome.accepted:
+        assert outcome.progress.answers["goal"] == text.strip()
+    else:
+        assert outcome.progress is start
+
+
+def test_a_broken_definition_names_the_file_and_the_step(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(
+        "id: broken\ncommand: broken\ntitle: T\nintro: I\noutro: O\nsteps:\n"
+        "  - {id: first, kind: text, prompt: P, label: L}\n"
+        "  - {id: rating, kind: scale, prompt: P, label: L, min: 1, max: 11}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DialogError, match=r"broken\.yaml: step 'rating'.*max <= 10"):
+        load_dialog(path)
