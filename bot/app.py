@@ -27,7 +27,7 @@ from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.polling import DurablePolling
 from bot.telegram.render import Renderer
-from bot.telegram.routers import all_routers
+from bot.telegram.routers import create_routers
 from bot.telegram.sender import DeliveryMiddleware
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(clock))
     PersonLocaleMiddleware(i18n).setup(dispatcher)
-    dispatcher.include_routers(*all_routers())
+    dispatcher.include_routers(*create_routers())
 
     async def notify_failure(person_id: int) -> None:
         bot: Bot = dispatcher["bot_instance"]

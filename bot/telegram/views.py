@@ -72,7 +72,7 @@ class DialogView:
         else:
             await self.say(
                 self.t(
-                    N_("Welcome back to your {title}. Here is where you stopped."),
+                    N_("Welcome back to {title}. Here is where you stopped."),
                     title=Msg(turn.dialog.title),
                 ),
                 InlineKeyboardMarkup(

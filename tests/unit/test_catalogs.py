@@ -26,9 +26,23 @@ def source_ids(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The message ids in the code and the dialogs as they are now."""
     pot = tmp_path_factory.mktemp("catalog") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k",
-         "N_", "--no-wrap", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "--no-wrap",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     return {message.id for message in read(pot) if message.id}
 
@@ -41,9 +55,7 @@ def test_the_template_is_up_to_date(source_ids: set[str]) -> None:
 @pytest.mark.parametrize("locale", ["lv", "en"])
 def test_every_message_is_translated(source_ids: set[str], locale: str) -> None:
     catalog = read(ROOT / "locales" / locale / "LC_MESSAGES" / "messages.po", locale)
-    translated = {
-        m.id: m.string for m in catalog if m.id and m.string and "fuzzy" not in m.flags
-    }
+    translated = {m.id: m.string for m in catalog if m.id and m.string and "fuzzy" not in m.flags}
     missing = sorted(source_ids - translated.keys())
     assert not missing, f"{locale} lacks {len(missing)} message(s), e.g. {missing[:3]}"
 
@@ -54,9 +66,9 @@ def test_translations_keep_placeholders_and_markup(locale: str) -> None:
     for message in catalog:
         if not message.id or not isinstance(message.string, str):
             continue
-        assert set(PLACEHOLDER.findall(message.string)) == set(
-            PLACEHOLDER.findall(message.id)
-        ), f"{locale}: placeholders differ in {message.id!r}"
+        assert set(PLACEHOLDER.findall(message.string)) == set(PLACEHOLDER.findall(message.id)), (
+            f"{locale}: placeholders differ in {message.id!r}"
+        )
         assert sorted(TAG.findall(message.string)) == sorted(TAG.findall(message.id)), (
             f"{locale}: markup differs in {message.id!r}"
         )

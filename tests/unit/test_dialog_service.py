@@ -74,8 +74,9 @@ async def test_an_old_button_is_stale(db_engine: AsyncEngine, dialogs: dict[str,
         session_id = started.record.id  # type: ignore[union-attr]
         await service.answer(db, PERSON, Press("c:5"), 1, session_id=session_id, seq=old_seq)
     async with sessions() as db:  # type: ignore[operator]
-        stale = await service.answer(db, PERSON, Press("c:9"), 2, session_id=session_id,
-                                     seq=old_seq)
+        stale = await service.answer(
+            db, PERSON, Press("c:9"), 2, session_id=session_id, seq=old_seq
+        )
         stored = await repo.load_answers(db, session_id)
     assert stale.kind is Turn.STALE
     assert stored == {"family": 5}
@@ -103,9 +104,9 @@ async def test_starting_another_dialog_pauses_the_first(
         await service.start(db, PERSON, "dilts")
         wheel = await service.start(db, PERSON, "wheel")
         again = await service.start(db, PERSON, "dilts")
-        statuses = dict((await db.execute(
-            select(DialogSession.dialog_id, DialogSession.status)
-        )).all())
+        statuses = dict(
+            (await db.execute(select(DialogSession.dialog_id, DialogSession.status))).all()
+        )
     assert wheel.paused == ["dilts"] and again.kind is Turn.RESUMED and again.paused == ["wheel"]
     assert statuses == {"dilts": "active", "wheel": "paused"}
 
@@ -141,9 +142,7 @@ async def test_two_answers_at_once_do_not_corrupt_progress(
         async with sessions() as db:  # type: ignore[operator]
             return (await service.answer(db, PERSON, TextInput(text), update_id)).kind
 
-    results = await asyncio.gather(
-        answer("5", 1), answer("6", 2), return_exceptions=True
-    )
+    results = await asyncio.gather(answer("5", 1), answer("6", 2), return_exceptions=True)
     accepted = [r for r in results if r is Turn.ACCEPTED]
     # The loser of a race gets a conflict (the inbox handles the update again).
     conflicts = [r for r in results if isinstance(r, StaleDataError | IntegrityError)]

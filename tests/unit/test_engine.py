@@ -124,8 +124,16 @@ def test_dilts_goes_up_then_down(dialogs: dict[str, Dialog]) -> None:
     progress, _ = walk(dialog)
     keys = [k for k in progress.answers if k.startswith(("up_", "down_"))]
     assert keys == [
-        "up_environment", "up_behaviour", "up_capabilities", "up_values", "up_identity",
-        "up_purpose", "down_identity", "down_values", "down_capabilities", "down_behaviour",
+        "up_environment",
+        "up_behaviour",
+        "up_capabilities",
+        "up_values",
+        "up_identity",
+        "up_purpose",
+        "down_identity",
+        "down_values",
+        "down_capabilities",
+        "down_behaviour",
         "down_environment",
     ]
 
@@ -239,7 +247,7 @@ def test_markup_in_answers_is_kept_as_written(dialogs: dict[str, Dialog]) -> Non
     dialog = dialogs["grow"]
     text = "<b>bold</b> & <3 *stars* _under_ [link](x)"
     progress = engine.handle(dialog, engine.start(dialog).progress, TextInput(text), TODAY).progress
-    line = next(l for l in engine.summary(dialog, progress) if l.label.id == "Goal")
+    line = next(x for x in engine.summary(dialog, progress) if x.label.id == "Goal")
     assert line.value == text
 
 

@@ -1,4 +1,5 @@
-"""The routers, in the order they are tried: catch-alls last."""
+"""The routers, in the order they are tried: catch-alls last. Each call builds new
+routers, so that every dispatcher has its own."""
 
 from __future__ import annotations
 
@@ -7,5 +8,11 @@ from aiogram import Router
 from bot.telegram.routers import common, dialogs, fallback, history, membership
 
 
-def all_routers() -> list[Router]:
-    return [membership.router, common.router, history.router, dialogs.router, fallback.router]
+def create_routers() -> list[Router]:
+    return [
+        membership.create_router(),
+        common.create_router(),
+        history.create_router(),
+        dialogs.create_router(),
+        fallback.create_router(),
+    ]

@@ -27,9 +27,6 @@ from bot.telegram.render import Renderer
 from bot.telegram.routers.history import send_history
 from bot.telegram.views import DialogView
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
-
 
 def menu() -> InlineKeyboardMarkup:
     def button(text: str, data: str) -> InlineKeyboardButton:
@@ -56,12 +53,10 @@ def greeting(first_name: str) -> str:
     ).format(name=html.escape(first_name, quote=False))
 
 
-@router.message(CommandStart())
 async def start(message: Message, person: Person) -> None:
     await message.answer(greeting(person.first_name), reply_markup=menu())
 
 
-@router.message(Command("help"))
 async def help_(message: Message) -> None:
     await message.answer(help_text())
 
@@ -81,7 +76,6 @@ def help_text() -> str:
     )
 
 
-@router.message(Command("privacy"))
 async def privacy(message: Message) -> None:
     await message.answer(
         _(
@@ -99,7 +93,6 @@ async def privacy(message: Message) -> None:
     )
 
 
-@router.message(Command("language"))
 async def language(message: Message) -> None:
     await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
 
@@ -115,7 +108,6 @@ def language_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-@router.callback_query(F.data.startswith("lang:"))
 async def set_language(
     query: CallbackQuery,
     bot: Bot,
@@ -140,7 +132,6 @@ async def set_language(
         )
 
 
-@router.callback_query(F.data.startswith("menu:"))
 async def menu_choice(
     query: CallbackQuery,
     bot: Bot,
@@ -166,7 +157,6 @@ async def menu_choice(
     await DialogView(bot, person.id, i18n.current_locale, renderer, dialogs, session).begin(turn)
 
 
-@router.message(Command("mydata"))
 async def my_data(
     message: Message, session: AsyncSession, person: Person, people: PeopleService
 ) -> None:
@@ -177,7 +167,6 @@ async def my_data(
     await message.answer_document(document, caption=_("Everything I store about you."))
 
 
-@router.message(Command("deleteme"))
 async def delete_me(message: Message) -> None:
     await message.answer(
         _("This deletes your answers, sessions and commitments for good. Are you sure?"),
@@ -194,7 +183,6 @@ async def delete_me(message: Message) -> None:
     )
 
 
-@router.callback_query(F.data.startswith("deleteme:"))
 async def delete_me_confirmed(
     query: CallbackQuery, bot: Bot, session: AsyncSession, person: Person, people: PeopleService
 ) -> None:
@@ -209,3 +197,18 @@ async def delete_me_confirmed(
         person.id,
         _("Everything I stored about you is deleted. If you write again, I start afresh."),
     )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(language, Command("language"))
+    router.callback_query.register(set_language, F.data.startswith("lang:"))
+    router.callback_query.register(menu_choice, F.data.startswith("menu:"))
+    router.message.register(my_data, Command("mydata"))
+    router.message.register(delete_me, Command("deleteme"))
+    router.callback_query.register(delete_me_confirmed, F.data.startswith("deleteme:"))
+    return router

@@ -16,9 +16,6 @@ from bot.storage.models import Person
 from bot.telegram.render import DialogButton, Renderer
 from bot.telegram.views import DialogView
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
-
 
 def view(
     bot: Bot,
@@ -31,7 +28,6 @@ def view(
     return DialogView(bot, chat_id, i18n.current_locale, renderer, dialogs, session)
 
 
-@router.message(Command("grow", "wheel", "dilts"))
 async def start_dialog(
     message: Message,
     bot: Bot,
@@ -48,7 +44,6 @@ async def start_dialog(
     await view(bot, message.chat.id, i18n, renderer, dialogs, session).begin(turn)
 
 
-@router.callback_query(F.data.startswith("restart:"))
 async def restart_dialog(
     query: CallbackQuery,
     bot: Bot,
@@ -66,7 +61,6 @@ async def restart_dialog(
     await view(bot, person.id, i18n, renderer, dialogs, session).begin(turn)
 
 
-@router.message(Command("cancel"))
 async def pause_dialog(
     message: Message, session: AsyncSession, person: Person, dialogs: DialogService
 ) -> None:
@@ -79,7 +73,6 @@ async def pause_dialog(
     )
 
 
-@router.message(Command("continue"))
 async def resume_dialog(
     message: Message,
     bot: Bot,
@@ -98,7 +91,6 @@ async def resume_dialog(
     await view(bot, message.chat.id, i18n, renderer, dialogs, session).begin(turn)
 
 
-@router.callback_query(DialogButton.filter())
 async def dialog_button(
     query: CallbackQuery,
     callback_data: DialogButton,
@@ -205,7 +197,6 @@ async def answer_with(
         await screen.progress(turn)
 
 
-@router.message(F.text & ~F.text.startswith("/"))
 async def text_answer(
     message: Message,
     bot: Bot,
@@ -229,7 +220,6 @@ async def text_answer(
     )
 
 
-@router.message(~F.text)
 async def other_answer(
     message: Message,
     bot: Bot,
@@ -252,3 +242,16 @@ async def other_answer(
         dialogs,
         event_update.update_id,
     )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start_dialog, Command("grow", "wheel", "dilts"))
+    router.callback_query.register(restart_dialog, F.data.startswith("restart:"))
+    router.message.register(pause_dialog, Command("cancel"))
+    router.message.register(resume_dialog, Command("continue"))
+    router.callback_query.register(dialog_button, DialogButton.filter())
+    router.message.register(text_answer, F.text & ~F.text.startswith("/"))
+    router.message.register(other_answer, ~F.text)
+    return router

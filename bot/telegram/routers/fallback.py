@@ -6,14 +6,17 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name=__name__)
 
-
-@router.message(F.chat.type == "private")
 async def unknown_command(message: Message) -> None:
     await message.answer(_("I don't know that command. /help lists what I can do."))
 
 
-@router.callback_query()
 async def unknown_button(query: CallbackQuery) -> None:
     await query.answer(_("This button no longer works."), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(unknown_command, F.chat.type == "private")
+    router.callback_query.register(unknown_button)
+    return router

@@ -23,9 +23,6 @@ from bot.services.dialogs import DialogService
 from bot.storage.models import Person
 from bot.telegram.render import Renderer, split_html
 
-router = Router(name=__name__)
-router.message.filter(F.chat.type == "private")
-
 
 async def send_history(
     bot: Bot,
@@ -64,7 +61,6 @@ async def send_history(
     )
 
 
-@router.message(Command("history"))
 async def history(
     message: Message,
     bot: Bot,
@@ -77,7 +73,6 @@ async def history(
     await send_history(bot, person.id, session, dialogs, renderer, i18n.current_locale)
 
 
-@router.callback_query(F.data.startswith("hist:"))
 async def open_history(
     query: CallbackQuery,
     bot: Bot,
@@ -125,3 +120,11 @@ async def send_wheel_history(
         renderer.plain(Msg(N_("Your Wheel of Life over time")), locale),
     )
     await bot.send_photo(chat_id, BufferedInputFile(picture, "wheel-history.png"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(history, Command("history"))
+    router.callback_query.register(open_history, F.data.startswith("hist:"))
+    return router
