@@ -888,6 +888,9 @@ class BotAPIStandin:
         self._group_limit = group_limit
         self._chat_buckets: dict[int, _TokenBucket] = {}
         self._injected: list[_Injected429] = []
+        self._held_methods: set[str] = set()
+        self._release = asyncio.Event()
+        self.held_requests: list[str] = []
 
         self._chats: dict[int, SimUser | SimGroup] = {}
         self._blocked: set[int] = set()
@@ -942,6 +945,7 @@ class BotAPIStandin:
 
     async def stop(self) -> None:
         self._closing = True
+        self.release()
         self._updates_signal.notify()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -1071,6 +1075,15 @@ class BotAPIStandin:
         self._blocked.discard(user.id)
         self._queue_member_change(user, "kicked", "member")
 
+    def hold(self, method: str) -> None:
+        """Leave every request of ``method`` unanswered until release()."""
+        self._held_methods.add(method)
+        self._release.clear()
+
+    def release(self) -> None:
+        self._held_methods.clear()
+        self._release.set()
+
     def redeliver(self, update_id: int) -> None:
         """Queue an update again with the same update_id, even if it was confirmed."""
         if update_id not in self._updates:
@@ -1181,6 +1194,15 @@ class BotAPIStandin:
             if handler is None:
                 raise _not_supported(f"method {method}")
             params = _convert_params(_SPECS[method], params)
+            if method in self._held_methods:
+                # The request hangs unanswered, as when the network stalls; the bot can
+                # be killed meanwhile.
+                self.held_requests.append(method)
+                self._activity.notify()
+                await self._release.wait()
+                if request.transport is None or request.transport.is_closing():
+                    # The bot hung up (it was killed): the request never arrived.
+                    return web.Response(status=499)
             self._take_injected_429(method)
             result = await handler(params)
         except _ApiError as error:

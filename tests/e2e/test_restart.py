@@ -1,0 +1,140 @@
+"""The bot as a separate process, killed with SIGKILL and started again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.storage.database import create_engine, create_sessionmaker
+from bot.storage.models import Answer, InboxUpdate
+from tests.e2e.conftest import ROOT
+from tests.e2e.standin import BotAPIStandin, SimUser
+
+START_SECONDS = 30.0
+
+
+class BotProcess:
+    def __init__(self, standin: BotAPIStandin, database_url: str) -> None:
+        self.standin = standin
+        self.database_url = database_url
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        polls = len(self.standin.calls("getUpdates"))
+        env = {
+            **os.environ,
+            "BOT_TOKEN": self.standin.token,
+            "DATABASE_URL": self.database_url,
+            "TELEGRAM_API_URL": self.standin.base_url,
+            "POLLING_TIMEOUT": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+        )
+        await self.standin.wait_for(
+            lambda: len(self.standin.calls("getUpdates")) > polls,
+            START_SECONDS,
+            "the bot to start polling",
+        )
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        assert await self.process.wait() == -signal.SIGKILL
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            await self.kill()
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotAPIStandin]:
+    async with BotAPIStandin(chat_limit=None) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot_process(standin: BotAPIStandin, database_url: str) -> AsyncIterator[BotProcess]:
+    process = BotProcess(standin, database_url)
+    yield process
+    await process.stop()
+
+
+async def stored(database_url: str) -> tuple[dict[str, object], list[InboxUpdate]]:
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine)() as db:
+        answers = dict((await db.execute(select(Answer.key, Answer.value))).all())
+        inbox = list((await db.execute(select(InboxUpdate))).scalars())
+    await engine.dispose()
+    return answers, inbox
+
+
+async def say(standin: BotAPIStandin, user: SimUser, text: str, expect: str) -> None:
+    count = len(standin.messages(user))
+    if text.startswith("/"):
+        await standin.send_command(user, text)
+    else:
+        await standin.send_text(user, text)
+    await standin.wait_for_message(user, count=count + 1, contains=expect, timeout=10)
+
+
+async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
+    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+) -> None:
+    user = standin.user(321, "Kira", "en")
+    await bot_process.start()
+    await say(standin, user, "/grow", "What do you want?")
+    await say(standin, user, "Learn to swim", "By when will you reach it?")
+    count = len(standin.messages(user))
+    await standin.press(user, "In a month")
+    await standin.wait_for_message(user, count=count + 1, contains="How will you recognise")
+    await bot_process.kill()
+
+    await bot_process.start()
+    await say(standin, user, "I can swim 400 m", "What would the benefits be")
+    answers, _ = await stored(database_url)
+    assert set(answers) == {"goal", "goal_date", "goal_evidence"}
+    assert answers["goal"] == "Learn to swim"
+
+
+async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
+    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+) -> None:
+    user = standin.user(322, "Lauris", "en")
+    await bot_process.start()
+    await say(standin, user, "/dilts", "What situation or problem")
+    standin.hold("sendMessage")
+    update_id = await standin.send_text(user, "Changing careers")
+    # The bot took the update (its next poll confirmed it) and was answering when it died.
+    await standin.wait_for(
+        lambda: update_id not in standin.unconfirmed_update_ids and standin.held_requests,
+        10,
+        "the bot to confirm the update and start its reply",
+    )
+    await bot_process.kill()
+    standin.release()
+    await bot_process.start()
+    question = await standin.wait_for_message(
+        user, contains="On which level does the problem seem to sit?", timeout=10
+    )
+    for _ in range(500):  # the reply is out; the update is marked handled right after
+        answers, inbox = await stored(database_url)
+        if all(row.handled_at is not None for row in inbox):
+            break
+        await asyncio.sleep(0.01)
+    assert answers == {"situation": "Changing careers"}
+    assert [row.attempts for row in inbox if row.update_id == update_id] == [1]
+    asked = [m for m in standin.messages(user) if m.text == question.text]
+    assert len(asked) == 1
