@@ -27,6 +27,7 @@ WHEEL = "wheel"
 class Turn(enum.Enum):
     STARTED = "started"
     RESUMED = "resumed"
+    PAUSED = "paused"
     ACCEPTED = "accepted"
     REFUSED = "refused"
     STALE = "stale"
@@ -125,7 +126,7 @@ class DialogService:
         record.status = repo.PAUSED
         record.updated_at = self.clock.now()
         await db.commit()
-        return DialogTurn(Turn.STARTED, record, self.dialogs[record.dialog_id])
+        return DialogTurn(Turn.PAUSED, record, self.dialogs[record.dialog_id])
 
     async def answer(
         self,

@@ -66,6 +66,7 @@ class DurablePolling:
         self.timeout = timeout
         self.slots = asyncio.Semaphore(concurrency)
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.waiting: defaultdict[int, int] = defaultdict(int)
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -136,22 +137,35 @@ class DurablePolling:
 
     async def handle(self, update: Update) -> None:
         person = update_person(update)
-        lock = self.locks[person] if person is not None else asyncio.Lock()
-        async with self.slots, lock:
-            for attempt in range(1, RETRIES + 1):
-                try:
-                    await self.dispatcher.feed_update(self.bot, update)
-                    return
-                except RETRYABLE as exc:
-                    if attempt == RETRIES:
-                        await self.give_up(update, exc)
-                        return
-                    log.info("update %s: %s, trying again", update.update_id, type(exc).__name__)
-                except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
+        if person is None:
+            async with self.slots:
+                await self.feed(update)
+            return
+        # One update at a time per person, in arrival order; the lock is dropped when
+        # nobody waits for it, so the table does not grow with every person ever seen.
+        self.waiting[person] += 1
+        try:
+            async with self.locks[person], self.slots:
+                await self.feed(update)
+        finally:
+            self.waiting[person] -= 1
+            if not self.waiting[person]:
+                del self.waiting[person]
+                del self.locks[person]
+
+    async def feed(self, update: Update) -> None:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                await self.dispatcher.feed_update(self.bot, update)
+                return
+            except RETRYABLE as exc:
+                if attempt == RETRIES:
                     await self.give_up(update, exc)
                     return
-            if person is not None and not lock.locked():
-                self.locks.pop(person, None)
+                log.info("update %s: %s, trying again", update.update_id, type(exc).__name__)
+            except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
+                await self.give_up(update, exc)
+                return
 
     async def give_up(self, update: Update, exc: BaseException) -> None:
         # Only the type and the place: an exception's message may quote what people wrote.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -128,11 +129,12 @@ async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, lan
     assert str(commitments[0].due_on) == "2026-12-01"
 
 
+@pytest.mark.parametrize("language", ["lv", "en"])
 async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
-    standin: BotAPIStandin, bot: Running, anna: SimUser
+    standin: BotAPIStandin, bot: Running, language: str
 ) -> None:
-    person = mentee(standin, anna, bot)
-    t = translator(bot, "lv")
+    person = mentee(standin, standin.user(610, "Anna", language), bot)
+    t = translator(bot, language)
 
     async def rate(ratings: list[int]) -> None:
         await person.write("/wheel")
@@ -153,25 +155,30 @@ async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
 
     await rate([7, 5, 8, 4, 6, 7, 3, 6])
     first_chart = next(m for m in person.sent() if m.photo)
-    assert "Last time" not in (first_chart.caption or "")
+    assert first_chart.caption == t("Your wheel today.")
     await rate([8, 6, 8, 5, 6, 7, 5, 6])
     charts = [m for m in person.sent() if m.photo]
     assert len(charts) == 2 and charts[1].photo != charts[0].photo
-    assert "25. novembris" in (charts[1].caption or "")
+    renderer = bot.app.dispatcher["renderer"]
+    assert renderer.value(date(2026, 11, 25), language) in (charts[1].caption or "")
     assert await count(bot, Commitment) == 4
     assert await count(bot, DialogSession, status="finished") == 2
 
     (listing,) = await person.write("/history")
     assert len(listing.buttons) == 3
+    (summary,) = await person.press(listing.buttons[0][0][0])
+    assert "Ietaupīt 50 eiro mēnesī" in (summary.text or "")
+    assert t("Finances") in (summary.text or "")
     replies = await person.press(t("📈 My wheel over time"))
     assert replies[-1].photo is not None
 
 
+@pytest.mark.parametrize("language", ["lv", "en"])
 async def test_dilts_goes_up_and_back_down(
-    standin: BotAPIStandin, bot: Running, ben: SimUser
+    standin: BotAPIStandin, bot: Running, language: str
 ) -> None:
-    person = mentee(standin, ben, bot)
-    t = translator(bot, "en")
+    person = mentee(standin, standin.user(620, "Pēteris", language), bot)
+    t = translator(bot, language)
     await person.write("/dilts")
     await person.write("I want to leave my full-time job")
     await person.press(t("Identity: who I am"))
@@ -272,3 +279,26 @@ async def test_language_is_switched_and_remembered(
     async with bot.app.sessions() as db:
         row = await db.get(PersonRow, ben.id)
     assert row is not None and row.language == "lv"
+
+
+async def test_privacy_own_data_and_deletion(
+    standin: BotAPIStandin, bot: Running, ben: SimUser
+) -> None:
+    person = mentee(standin, ben, bot)
+    t = translator(bot, "en")
+    (privacy,) = await person.write("/privacy")
+    assert privacy.text is not None
+    for part in ("What I store", "Who sees it", "How long", "/mydata", "/deleteme"):
+        assert part in privacy.text
+    await person.write("/dilts")
+    await person.write("A private situation")
+    (copy,) = await person.write("/mydata")
+    assert copy.document is not None and b"A private situation" in copy.document
+    await person.write("/deleteme")
+    await person.press(t("No, keep it"))
+    assert await count(bot, Answer) == 1
+    await person.write("/deleteme")
+    await person.press(t("Yes, delete everything"))
+    assert await count(bot, Answer) == 0
+    assert await count(bot, DialogSession) == 0
+    assert await count(bot, PersonRow) == 0

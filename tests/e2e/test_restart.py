@@ -138,3 +138,31 @@ async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
     assert [row.attempts for row in inbox if row.update_id == update_id] == [1]
     asked = [m for m in standin.messages(user) if m.text == question.text]
     assert len(asked) == 1
+
+
+async def test_a_half_made_choice_survives_a_kill(
+    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+) -> None:
+    user = standin.user(323, "Mara", "en")
+    await bot_process.start()
+    await say(standin, user, "/wheel", "Family and friends")
+    for rating in ("7", "5", "8", "4", "6", "7", "3"):
+        await say(standin, user, rating, "how are you doing")
+    await say(standin, user, "6", "Choose the 2 or 3")
+    choice = standin.last_message(user)
+    edits = choice.edits
+    await standin.press(user, "▫️ Health")  # ticked now: four, one too many
+    await standin.press(user, "✅ Fun and recreation")
+    await standin.wait_for(lambda: choice.edits == edits + 2, 10, "the choice to be redrawn")
+    await bot_process.kill()
+
+    await bot_process.start()
+    count = len(standin.messages(user))
+    await standin.press(user, "Done", message=choice)
+    await standin.wait_for_message(user, count=count + 1, contains="one action", timeout=10)
+    for _ in range(500):
+        answers, _inbox = await stored(database_url)
+        if "focus" in answers:
+            break
+        await asyncio.sleep(0.01)
+    assert answers["focus"] == ["partner", "finances", "health"]
