@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -111,7 +112,18 @@ def create_dispatcher(
     return dispatcher
 
 
+# Libraries that log statement parameters or request bodies at DEBUG: those hold what
+# people wrote, so they never log below WARNING, whatever LOG_LEVEL says.
+WORDY_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg", "aiohttp.client")
+
+
+def keep_peoples_words_out_of_logs() -> None:
+    for name in WORDY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 async def create_app(settings: Settings, clock: Clock | None = None) -> App:
+    keep_peoples_words_out_of_logs()
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     await upgrade(engine)
@@ -144,6 +156,10 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
 
 async def run_polling(settings: Settings) -> None:
     app = await create_app(settings)
+    current = asyncio.current_task()
+    if current is not None:
+        # A service manager's stop (SIGTERM) lets updates in hand finish, like Ctrl+C.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await set_commands(app.bot, app.i18n)

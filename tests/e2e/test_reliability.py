@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 
 from bot.storage.models import Answer, InboxUpdate
@@ -107,3 +110,19 @@ async def test_replies_past_a_chats_limit_are_retried_and_arrive_once(
     assert limited.calls("sendMessage", status=429), "the limit was not reached"
     delivered = [m for m in limited.messages(user) if m.text]
     assert len(delivered) == 5 == len(limited.calls("sendMessage", status=200))
+
+
+async def test_logs_hold_neither_the_token_nor_what_people_wrote(
+    standin: BotAPIStandin, bot: Running, ben: SimUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    person = mentee(standin, ben, bot)
+    await person.write("/dilts")
+    await person.write("my secret situation 4711")
+    await person.write("x" * 5000)
+    standin.inject_429(retry_after=1, count=1, method="sendMessage")
+    await person.press(translator(bot, "en")("Identity: who I am"))
+    assert caplog.records, "nothing was logged at all"
+    assert "4711" not in caplog.text and "xxxxxxxx" not in caplog.text
+    assert standin.token not in caplog.text
+    assert standin.token.split(":")[1] not in caplog.text
