@@ -166,3 +166,12 @@ async def test_a_half_made_choice_survives_a_kill(
             break
         await asyncio.sleep(0.01)
     assert answers["focus"] == ["partner", "finances", "health"]
+
+
+async def test_sigterm_stops_the_bot_cleanly(
+    standin: BotAPIStandin, bot_process: BotProcess
+) -> None:
+    await bot_process.start()
+    assert bot_process.process is not None
+    bot_process.process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(bot_process.process.wait(), 20) == 0
