@@ -4,13 +4,21 @@ work and never commits: the caller decides when the work is complete."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Answer, BotState, Commitment, DialogSession, InboxUpdate, Person
+from bot.storage.models import (
+    Answer,
+    BotState,
+    Commitment,
+    DialogSession,
+    InboxUpdate,
+    Outgoing,
+    Person,
+)
 
 ACTIVE = "active"
 PAUSED = "paused"
@@ -274,3 +282,78 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
         session.add(BotState(key=key, value=value))
     else:
         row.value = value
+
+
+# Outbox ----------------------------------------------------------------------
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    due_at: datetime | None = None,
+    person_id: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> Outgoing:
+    """Add a message to send; it goes out once the caller's unit of work commits."""
+    row = Outgoing(
+        kind=kind,
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        context=context or {},
+        person_id=person_id if person_id is not None else (chat_id if chat_id > 0 else None),
+        status="pending",
+        attempts=0,
+        due_at=due_at or now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def claim_outgoing(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+) -> list[Outgoing]:
+    """Take due messages for sending. Several workers never take the same row (on
+    PostgreSQL the rows are locked and skipped; SQLite has one writer at a time). A row
+    taken by a worker that died is taken again when its lease has run out."""
+    due = (
+        select(Outgoing)
+        .where(
+            or_(
+                and_(Outgoing.status == "pending", Outgoing.due_at <= now),
+                and_(Outgoing.status == "sending", Outgoing.claimed_at < now - lease),
+            )
+        )
+        .order_by(Outgoing.due_at, Outgoing.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list((await session.execute(due)).scalars())
+    for row in rows:
+        row.status = "sending"
+        row.claimed_at = now
+        row.attempts += 1
+    return rows
+
+
+async def settle_outgoing(
+    session: AsyncSession,
+    outgoing_id: int,
+    status: str,
+    now: datetime,
+    sent_message_id: int | None = None,
+    error: str | None = None,
+    due_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "error": error}
+    if status == "sent":
+        values.update(sent_at=now, sent_message_id=sent_message_id)
+    if due_at is not None:
+        values["due_at"] = due_at
+    await session.execute(update(Outgoing).where(Outgoing.id == outgoing_id).values(**values))

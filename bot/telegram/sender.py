@@ -1,11 +1,13 @@
-"""Every request to the Bot API passes here: a 429 is waited out and retried, a
-403 marks the person unreachable. (Issue-wide pacing of bot-started messages
-builds on this.)"""
+"""Every request to the Bot API passes here. A 429 pauses every request for its
+retry_after (Telegram's flood control counts them all) and the request is tried
+again; a 403 marks the person unreachable. Pacing of the messages the bot starts
+itself is the outbox's (bot/telegram/outbox.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
@@ -27,9 +29,12 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self,
         on_blocked: Callable[[int], Awaitable[None]],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.on_blocked = on_blocked
         self.sleep = sleep
+        self.monotonic = monotonic
+        self.resume_at = 0.0
 
     async def __call__(
         self,
@@ -39,10 +44,14 @@ class DeliveryMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         attempt = 0
         while True:
+            pause = self.resume_at - self.monotonic()
+            if pause > 0:
+                await self.sleep(pause)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 attempt += 1
+                self.resume_at = max(self.resume_at, self.monotonic() + exc.retry_after)
                 if attempt > MAX_RETRIES:
                     raise
                 log.warning(
@@ -51,7 +60,6 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     exc.retry_after,
                     attempt,
                 )
-                await self.sleep(exc.retry_after)
             except TelegramForbiddenError:
                 chat_id = getattr(method, "chat_id", None)
                 if isinstance(chat_id, int) and chat_id > 0:

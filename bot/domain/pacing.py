@@ -1,0 +1,57 @@
+"""Telegram's limits: how long a message must wait before it may go.
+
+All messages together: a token bucket (default 25 a second, under Telegram's 30).
+One chat: a schedule of reserved moments, about one a second in a private chat and
+one every three seconds in a group (20 a minute)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    burst: float
+    tokens: float = field(init=False)
+    updated: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.tokens = self.burst
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0 when one is there now)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+
+@dataclass
+class ChatSchedule:
+    # A tenth above Telegram's figures: requests do not arrive exactly as spaced.
+    private_interval: float = 1.1
+    group_interval: float = 3.3
+    next_free: dict[int, float] = field(default_factory=dict)
+
+    def reserve(self, chat_id: int, now: float) -> float:
+        """Book the chat's next free moment; returns how long from now that is."""
+        start = max(now, self.next_free.get(chat_id, now))
+        interval = self.group_interval if chat_id < 0 else self.private_interval
+        self.next_free[chat_id] = start + interval
+        if len(self.next_free) > 100_000:
+            self.next_free = {c: t for c, t in self.next_free.items() if t > now}
+        return start - now
+
+    def release(self, chat_id: int, delay: float, now: float) -> None:
+        """Give back a moment booked ``delay`` from now that will not be used."""
+        interval = self.group_interval if chat_id < 0 else self.private_interval
+        if self.next_free.get(chat_id) == now + delay + interval:
+            self.next_free[chat_id] = now + delay

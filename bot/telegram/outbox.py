@@ -1,0 +1,141 @@
+"""The one way out for messages the bot starts: check-ins, introductions, relayed
+messages, broadcasts. Each is an outbox row before it is sent; this worker claims
+due rows, paces them within Telegram's limits and records the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.methods import CopyMessage, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.types import Message, MessageId
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.pacing import ChatSchedule, TokenBucket
+from bot.services.clock import Clock
+from bot.storage import repositories as repo
+from bot.storage.models import Outgoing
+
+log = logging.getLogger(__name__)
+
+METHODS: dict[str, type[TelegramMethod[Any]]] = {
+    "sendMessage": SendMessage,
+    "copyMessage": CopyMessage,
+    "sendPhoto": SendPhoto,
+    "sendDocument": SendDocument,
+}
+# A message whose chat is booked further ahead than this goes back to the queue
+# instead of holding a place in the batch.
+MAX_HOLD_SECONDS = 5.0
+
+Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        rate: float = 25.0,
+        batch: int = 200,
+        lease: timedelta = timedelta(seconds=90),
+        on_undeliverable: Undeliverable | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.clock = clock
+        self.everyone = TokenBucket(rate, burst=max(1.0, rate / 5), updated=monotonic())
+        self.chats = ChatSchedule()
+        self.batch = batch
+        self.lease = lease
+        self.on_undeliverable = on_undeliverable
+        self.monotonic = monotonic
+        self.wakeup = asyncio.Event()
+        self.pace = asyncio.Lock()
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next tick."""
+        self.wakeup.set()
+
+    async def run(self, idle_seconds: float = 1.0) -> None:
+        while True:
+            self.wakeup.clear()
+            if await self.tick():
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+
+    async def tick(self) -> int:
+        """Claim what is due and send it; returns how many rows were claimed."""
+        async with self.sessions() as db:
+            rows = await repo.claim_outgoing(db, self.clock.now(), self.batch, self.lease)
+            await db.commit()
+        if not rows:
+            return 0
+        now = self.monotonic()
+        sending = []
+        for row in rows:
+            delay = self.chats.reserve(row.chat_id, now)
+            if delay > MAX_HOLD_SECONDS:
+                self.chats.release(row.chat_id, delay, now)
+                await self._settle(
+                    row, "pending", due_at=self.clock.now() + timedelta(seconds=delay)
+                )
+                continue
+            sending.append(asyncio.create_task(self.deliver(row, delay)))
+        await asyncio.gather(*sending)
+        return len(rows)
+
+    async def _take_turn(self, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        async with self.pace:
+            wait = self.everyone.wait(self.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.everyone.take(self.monotonic())
+
+    async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
+        await self._take_turn(delay)
+        method = METHODS[row.method].model_validate({"chat_id": row.chat_id, **row.payload})
+        try:
+            result = await self.bot(method)
+        except TelegramForbiddenError:
+            await self._settle(row, "unreachable", error="blocked")
+            if self.on_undeliverable is not None:
+                await self.on_undeliverable(row, "unreachable")
+            return
+        except TelegramBadRequest as exc:
+            # Telegram will refuse it again however often it is sent.
+            log.warning("outbox %s refused: %s", row.id, type(exc).__name__)
+            await self._settle(row, "failed", error=exc.message[:200])
+            if self.on_undeliverable is not None:
+                await self.on_undeliverable(row, "failed")
+            return
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            # Passing trouble (network, server, repeated 429): try again shortly.
+            log.warning("outbox %s: %s, will retry", row.id, type(exc).__name__)
+            await self._settle(
+                row,
+                "pending",
+                error=type(exc).__name__,
+                due_at=self.clock.now() + timedelta(seconds=30),
+            )
+            return
+        message_id = result.message_id if isinstance(result, Message | MessageId) else None
+        await self._settle(row, "sent", sent_message_id=message_id)
+
+    async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
+        async with self.sessions() as db:
+            await repo.settle_outgoing(db, row.id, status, self.clock.now(), **details)
+            await db.commit()

@@ -1,0 +1,183 @@
+"""The outbox: what the bot starts is sent once, within Telegram's limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage import repositories as repo
+from bot.storage.database import create_engine, create_sessionmaker
+from bot.storage.models import Outgoing, Person
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.sender import DeliveryMiddleware
+from tests.e2e.conftest import MovableClock
+from tests.e2e.standin import BotAPIStandin, RateLimit
+
+
+class Harness:
+    def __init__(self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock) -> None:
+        self.standin = standin
+        self.sessions = create_sessionmaker(engine)
+        self.clock = clock
+        self.bots: list[Bot] = []
+        self.undeliverable: list[tuple[int, str]] = []
+        self.blocked: list[int] = []
+
+    def sender(self, rate: float = 25.0) -> OutboxSender:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(self.standin.base_url))
+
+        async def on_blocked(chat_id: int) -> None:
+            self.blocked.append(chat_id)
+
+        session.middleware(DeliveryMiddleware(on_blocked=on_blocked))
+        bot = Bot(self.standin.token, session=session)
+        self.bots.append(bot)
+
+        async def undeliverable(row: Outgoing, status: str) -> None:
+            self.undeliverable.append((row.chat_id, status))
+
+        return OutboxSender(
+            bot, self.sessions, self.clock, rate=rate, on_undeliverable=undeliverable
+        )
+
+    async def queue(self, chat_ids: list[int], text: str = "Hello {chat}") -> None:
+        async with self.sessions() as db:
+            for chat_id in chat_ids:
+                db.add(
+                    Person(
+                        id=chat_id,
+                        first_name="P",
+                        created_at=self.clock.now(),
+                        last_seen_at=self.clock.now(),
+                    )
+                )
+            await db.flush()
+            for chat_id in chat_ids:
+                repo.enqueue(
+                    db,
+                    kind="test",
+                    chat_id=chat_id,
+                    method="sendMessage",
+                    payload={"text": text.format(chat=chat_id)},
+                    now=self.clock.now(),
+                )
+            await db.commit()
+
+    async def statuses(self) -> list[str]:
+        async with self.sessions() as db:
+            return list((await db.execute(select(Outgoing.status).order_by(Outgoing.id))).scalars())
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            await bot.session.close()
+
+
+@pytest.fixture
+async def harness(database_url: str) -> AsyncIterator[Harness]:
+    from bot.storage.database import upgrade
+
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    async with BotAPIStandin(chat_limit=RateLimit(1, 1.0, burst=1)) as standin:
+        made = Harness(standin, engine, MovableClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
+        yield made
+        await made.close()
+    await engine.dispose()
+
+
+def delivered(harness: Harness, chat_id: int) -> list[str]:
+    return [m.text or "" for m in harness.standin.messages(chat_id)]
+
+
+async def test_each_message_is_sent_once_and_recorded(harness: Harness) -> None:
+    chats = list(range(1000, 1040))
+    for chat in chats:
+        harness.standin.user(chat)
+    await harness.queue(chats)
+    sender = harness.sender()
+    assert await sender.tick() == 40
+    assert await sender.tick() == 0
+    assert all(delivered(harness, chat) == [f"Hello {chat}"] for chat in chats)
+    assert await harness.statuses() == ["sent"] * 40
+    assert not harness.standin.calls(status=429)
+
+
+async def test_one_chat_gets_one_message_a_second_without_a_429(harness: Harness) -> None:
+    harness.standin.user(2000)
+    await harness.queue([2000])
+    async with harness.sessions() as db:
+        for n in range(2):
+            repo.enqueue(
+                db,
+                kind="test",
+                chat_id=2000,
+                method="sendMessage",
+                payload={"text": f"more {n}"},
+                now=harness.clock.now(),
+            )
+        await db.commit()
+    await harness.sender().tick()
+    assert delivered(harness, 2000) == ["Hello 2000", "more 0", "more 1"]
+    assert not harness.standin.calls(status=429)
+
+
+async def test_a_blocked_recipient_is_recorded_unreachable(harness: Harness) -> None:
+    ok, gone = harness.standin.user(3001), harness.standin.user(3002)
+    harness.standin.block(gone)
+    await harness.queue([ok.id, gone.id])
+    await harness.sender().tick()
+    assert await harness.statuses() == ["sent", "unreachable"]
+    assert harness.undeliverable == [(gone.id, "unreachable")]
+    assert harness.blocked == [gone.id]
+
+
+async def test_a_429_pauses_and_the_message_still_goes_once(harness: Harness) -> None:
+    harness.standin.user(4001)
+    harness.standin.inject_429(retry_after=1, count=1, method="sendMessage")
+    await harness.queue([4001])
+    await harness.sender().tick()
+    assert delivered(harness, 4001) == ["Hello 4001"]
+    assert await harness.statuses() == ["sent"]
+
+
+async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
+    harness: Harness,
+) -> None:
+    chats = [5001, 5002, 5003]
+    for chat in chats:
+        harness.standin.user(chat)
+    await harness.queue(chats)
+    async with harness.sessions() as db:  # a worker claims them, then is killed
+        claimed = await repo.claim_outgoing(db, harness.clock.now(), 10, timedelta(seconds=90))
+        await db.commit()
+    assert len(claimed) == 3
+    sender = harness.sender()
+    assert await sender.tick() == 0  # still leased to the dead worker
+    harness.clock.moment += timedelta(seconds=91)
+    assert await sender.tick() == 3
+    assert all(delivered(harness, chat) == [f"Hello {chat}"] for chat in chats)
+    assert await sender.tick() == 0
+
+
+async def test_two_workers_never_send_the_same_message(harness: Harness, database_url: str) -> None:
+    chats = list(range(6000, 6060))
+    for chat in chats:
+        harness.standin.user(chat)
+    await harness.queue(chats)
+    second_engine = create_engine(database_url)
+    other = Harness(harness.standin, second_engine, harness.clock)
+    first, second = harness.sender(rate=1000), other.sender(rate=1000)
+    first.batch = second.batch = 10
+    while await harness.statuses() != ["sent"] * len(chats):
+        await asyncio.gather(first.tick(), second.tick())
+    await other.close()
+    await second_engine.dispose()
+    assert all(len(delivered(harness, chat)) == 1 for chat in chats)
