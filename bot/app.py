@@ -91,7 +91,7 @@ def create_dispatcher(
         clock=clock,
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
-    dispatcher.update.outer_middleware(PersonMiddleware(clock))
+    dispatcher.update.outer_middleware(PersonMiddleware(people))
     PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(*create_routers())
 

@@ -15,7 +15,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-StepKind = Literal["text", "scale", "choice", "multi", "date", "confirm", "loop", "show"]
+StepKind = Literal[
+    "text", "scale", "number", "choice", "multi", "date", "confirm", "timezone", "loop", "show"
+]
+# Coaching dialogs are the person's own sessions (in /history); intake and forms
+# feed the programme and are started by the bot, not by a command of their own.
+DialogKind = Literal["coaching", "intake", "form"]
 
 # Option values travel in callback data (64 bytes at most), so they stay short.
 _VALUE = re.compile(r"^[a-z0-9_]{1,16}$")
@@ -101,8 +106,10 @@ class Step(BaseModel):
             raise ValueError("a question step needs a prompt")
         if asks and not self.label:
             raise ValueError("a question step needs a label (its name in the summary)")
-        if self.kind == "scale" and not self.min < self.max <= 10:
-            raise ValueError("a scale needs min < max <= 10")
+        if self.kind == "scale" and not self.min < self.max <= 20:
+            raise ValueError("a scale needs min < max <= 20")
+        if self.kind == "number" and not self.min < self.max:
+            raise ValueError("a number needs min < max")
         if self.kind == "text" and self.min_length > self.max_length:
             raise ValueError("min_length is above max_length")
         if self.kind in ("choice", "multi"):
@@ -144,7 +151,8 @@ class Dialog(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    command: str
+    kind: DialogKind = "coaching"
+    command: str | None = None
     title: str
     intro: str
     outro: str
@@ -152,6 +160,8 @@ class Dialog(BaseModel):
 
     @model_validator(mode="after")
     def _references(self) -> Dialog:
+        if (self.kind == "coaching") != (self.command is not None):
+            raise ValueError("a coaching dialog has a command; intake and forms have none")
         seen: dict[str, Step] = {}
         for step in self.steps:
             _check_references(step, seen)

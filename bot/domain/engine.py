@@ -8,6 +8,7 @@ writes nothing and the person stays at the same step.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, TypeAlias
@@ -22,6 +23,17 @@ Cursor: TypeAlias = tuple[int, int, int]
 MAX_DATE_AHEAD = timedelta(days=3660)
 DATE_SHORTCUTS = ((7, N_("In a week")), (14, N_("In two weeks")), (30, N_("In a month")))
 BUTTON_LABEL_LIMIT = 48
+COMMON_ZONES = (
+    "Europe/Riga",
+    "Europe/Vilnius",
+    "Europe/Tallinn",
+    "Europe/Warsaw",
+    "Europe/Athens",
+    "Europe/Sofia",
+    "Europe/Berlin",
+    "Europe/London",
+    "UTC",
+)
 
 
 @dataclass(frozen=True)
@@ -313,10 +325,15 @@ def question(dialog: Dialog, progress: Progress) -> Question:
     rows: list[tuple[Button, ...]] = []
     if step.kind == "scale":
         values = list(range(step.min, step.max + 1))
-        half = (len(values) + 1) // 2 if len(values) > 6 else len(values)
+        width = 5 if len(values) > 6 else len(values)
         rows += [
-            tuple(Button(str(v), f"c:{v}") for v in values[:half]),
-            tuple(Button(str(v), f"c:{v}") for v in values[half:]),
+            tuple(Button(str(v), f"c:{v}") for v in values[start : start + width])
+            for start in range(0, len(values), width)
+        ]
+    elif step.kind == "timezone":
+        rows += [
+            tuple(Button(zone.split("/")[-1].replace("_", " "), f"c:{zone}") for zone in row)
+            for row in (COMMON_ZONES[:3], COMMON_ZONES[3:6], COMMON_ZONES[6:])
         ]
     elif step.kind == "choice":
         rows += [(Button(label, f"c:{value}"),) for value, label in options(dialog, progress, step)]
@@ -350,7 +367,7 @@ def question(dialog: Dialog, progress: Progress) -> Question:
         hint=Msg(step.hint) if step.hint else None,
         current=current,
         buttons=tuple(rows),
-        accepts_text=step.kind in ("text", "date", "scale"),
+        accepts_text=step.kind in ("text", "date", "scale", "number", "timezone"),
     )
 
 
@@ -375,7 +392,7 @@ def shown(dialog: Dialog, progress: Progress, step: Step, value: Any) -> Value:
             return labels.get(value, str(value))
         shown = [labels.get(v, v) for v in value]
         return [x for x in shown if isinstance(x, Msg)] or [x for x in shown if isinstance(x, str)]
-    if step.kind == "scale":
+    if step.kind in ("scale", "number"):
         return int(value)
     return str(value)
 
@@ -391,7 +408,7 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
     key = answer_key(dialog, progress, cursor)
 
     if isinstance(event, OtherInput):
-        if step.kind in ("text", "date"):
+        if step.kind in ("text", "date", "number", "timezone"):
             return _refuse(
                 progress,
                 N_(
@@ -442,7 +459,7 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
                 progress, N_("Please write at least {limit} characters."), limit=step.min_length
             )
         return _advance(dialog, progress, key, text)
-    if step.kind == "scale":
+    if step.kind in ("scale", "number", "timezone"):
         return _choose(dialog, progress, step, key, text, today)
     if step.kind == "date":
         parsed = parse_date(text, today)
@@ -466,12 +483,25 @@ def _refuse(progress: Progress, message: str, **values: Value) -> Outcome:
 def _choose(
     dialog: Dialog, progress: Progress, step: Step, key: str, value: str, today: date
 ) -> Outcome:
-    if step.kind == "scale":
+    if step.kind == "timezone":
+        zone = _time_zone(value)
+        if zone is None:
+            return _refuse(
+                progress,
+                N_(
+                    "I don't know that time zone. Press a button, or write its name as in "
+                    "Europe/Riga or America/New_York."
+                ),
+            )
+        return _advance(dialog, progress, key, zone)
+    if step.kind in ("scale", "number"):
         number = int(value) if re.fullmatch(r"\d{1,3}", value) else None
         if number is None or not step.min <= number <= step.max:
             return _refuse(
                 progress,
-                N_("Please choose a whole number from {low} to {high}."),
+                N_("Please choose a whole number from {low} to {high}.")
+                if step.kind == "scale"
+                else N_("Please write a whole number from {low} to {high}."),
                 low=step.min,
                 high=step.max,
             )
@@ -533,6 +563,14 @@ def _advance(dialog: Dialog, progress: Progress, key: str, value: Any) -> Outcom
     moved = replace(answered, history=(*progress.history, progress.cursor))
     return Outcome(_arrive(dialog, moved, cursor), shows=shows)
 
+
+def _time_zone(text: str) -> str | None:
+    """The IANA name as the time zone database spells it, whatever the case written."""
+    wanted = text.strip().replace(" ", "_").lower()
+    return _ZONES_BY_LOWER_NAME.get(wanted)
+
+
+_ZONES_BY_LOWER_NAME = {name.lower(): name for name in zoneinfo.available_timezones()}
 
 _DATE_FORMATS = (
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),

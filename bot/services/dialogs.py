@@ -7,6 +7,7 @@ no transaction is open while the adapter talks to Telegram.
 from __future__ import annotations
 
 import enum
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from bot.storage import repositories as repo
 from bot.storage.models import Commitment, DialogSession
 
 WHEEL = "wheel"
+KNOWN_SESSIONS = 10_000
 
 
 class Turn(enum.Enum):
@@ -58,14 +60,29 @@ class DialogService:
     def __init__(self, dialogs: dict[str, Dialog], clock: Clock) -> None:
         self.dialogs = dialogs
         self.clock = clock
+        # Progress last seen for a session, by its version: a session whose version
+        # has not moved need not have its answers read again.
+        self._known: OrderedDict[int, tuple[int, Progress]] = OrderedDict()
 
     def by_command(self, command: str) -> Dialog | None:
         return next((d for d in self.dialogs.values() if d.command == command), None)
 
     async def _progress(self, db: AsyncSession, record: DialogSession) -> Progress:
+        known = self._known.get(record.id)
+        if known is not None and known[0] == record.version:
+            self._known.move_to_end(record.id)
+            return known[1]
         state = dict(record.state)
         state["answers"] = await repo.load_answers(db, record.id)
-        return Progress.from_json(state)
+        progress = Progress.from_json(state)
+        self._remember(record, progress)
+        return progress
+
+    def _remember(self, record: DialogSession, progress: Progress) -> None:
+        self._known[record.id] = (record.version, progress)
+        self._known.move_to_end(record.id)
+        while len(self._known) > KNOWN_SESSIONS:
+            self._known.popitem(last=False)
 
     async def _activate(
         self, db: AsyncSession, person_id: int, record: DialogSession, now: datetime
@@ -186,6 +203,7 @@ class DialogService:
                 ),
             )
         await db.commit()
+        self._remember(record, new)
         return DialogTurn(
             Turn.ACCEPTED,
             record,
@@ -199,12 +217,6 @@ class DialogService:
                 else None
             ),
         )
-
-    async def remember_question(
-        self, db: AsyncSession, record: DialogSession, message_id: int
-    ) -> None:
-        record.question_message_id = message_id
-        await db.commit()
 
     async def finished(
         self, db: AsyncSession, person_id: int, limit: int = 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -10,23 +11,57 @@ from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 
+KNOWN_PEOPLE = 10_000
+
 
 class PeopleService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions = sessions
         self.clock = clock
+        # People seen lately, as last read or written: most updates need no database
+        # work for the person at all.
+        self._known: OrderedDict[int, Person] = OrderedDict()
+
+    async def arrive(
+        self, db: AsyncSession, person_id: int, first_name: str, telegram_language: str | None
+    ) -> Person:
+        """The person behind an update, recorded or brought up to date when needed."""
+        now = self.clock.now()
+        known = self._known.get(person_id)
+        if (
+            known is not None
+            and known.first_name == first_name[:128]
+            and known.telegram_language == telegram_language
+            and known.unreachable_at is None
+            and now - known.last_seen_at < repo.LAST_SEEN_RESOLUTION
+        ):
+            self._known.move_to_end(person_id)
+            return known
+        person = await repo.upsert_person(db, person_id, first_name, telegram_language, now)
+        await db.commit()
+        self._remember(person)
+        return person
+
+    def _remember(self, person: Person) -> None:
+        self._known[person.id] = person
+        self._known.move_to_end(person.id)
+        while len(self._known) > KNOWN_PEOPLE:
+            self._known.popitem(last=False)
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
-        person.language = code
+        await repo.set_language(db, person.id, code)
         await db.commit()
+        person.language = code
 
     async def mark_unreachable(self, person_id: int) -> None:
         """Called by the sender on a 403, outside any update's unit of work."""
+        self._known.pop(person_id, None)
         async with self.sessions() as db:
             await repo.mark_unreachable(db, person_id, self.clock.now())
             await db.commit()
 
     async def set_reachable(self, db: AsyncSession, person_id: int, reachable: bool) -> None:
+        self._known.pop(person_id, None)
         if reachable:
             await repo.mark_reachable(db, person_id)
         else:
@@ -62,5 +97,6 @@ class PeopleService:
         }
 
     async def delete(self, db: AsyncSession, person_id: int) -> None:
+        self._known.pop(person_id, None)
         await repo.delete_person(db, person_id)
         await db.commit()

@@ -102,7 +102,6 @@ class DialogSession(Base):
     dialog_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     state: Mapped[dict[str, Any]]
-    question_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]

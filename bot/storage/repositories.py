@@ -29,6 +29,9 @@ ABANDONED = "abandoned"
 # People ----------------------------------------------------------------------
 
 
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
+
+
 async def upsert_person(
     session: AsyncSession,
     person_id: int,
@@ -36,6 +39,8 @@ async def upsert_person(
     telegram_language: str | None,
     now: datetime,
 ) -> Person:
+    """The person, recorded or brought up to date. Nothing is written when nothing
+    changed: last_seen_at moves in steps of ten minutes."""
     person = await session.get(Person, person_id)
     if person is None:
         person = Person(
@@ -46,13 +51,21 @@ async def upsert_person(
             last_seen_at=now,
         )
         session.add(person)
-    else:
+        await session.flush()
+        return person
+    if person.first_name != first_name[:128]:
         person.first_name = first_name[:128]
+    if person.telegram_language != telegram_language:
         person.telegram_language = telegram_language
-        person.last_seen_at = now
+    if person.unreachable_at is not None:
         person.unreachable_at = None
-    await session.flush()
+    if now - person.last_seen_at >= LAST_SEEN_RESOLUTION:
+        person.last_seen_at = now
     return person
+
+
+async def set_language(session: AsyncSession, person_id: int, code: str) -> None:
+    await session.execute(update(Person).where(Person.id == person_id).values(language=code))
 
 
 async def mark_unreachable(session: AsyncSession, person_id: int, now: datetime) -> None:

@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.clock import Clock
+from bot.services.people import PeopleService
 from bot.storage import repositories as repo
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -42,18 +43,16 @@ class DatabaseMiddleware(BaseMiddleware):
 
 
 class PersonMiddleware(BaseMiddleware):
-    """Loads (or first records) the person behind the update as ``person``."""
+    """The person behind the update, as ``person`` (recorded when first seen)."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
+    def __init__(self, people: PeopleService) -> None:
+        self.people = people
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         chat = data.get("event_chat")
         if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
-            session: AsyncSession = data["session"]
-            data["person"] = await repo.upsert_person(
-                session, user.id, user.first_name, user.language_code, self.clock.now()
+            data["person"] = await self.people.arrive(
+                data["session"], user.id, user.first_name, user.language_code
             )
-            await session.commit()
         return await handler(event, data)

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -35,6 +36,10 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self.sleep = sleep
         self.monotonic = monotonic
         self.resume_at = 0.0
+        # aiogram reads each answer as Response[<returned type>]; pydantic keeps such
+        # classes only while something refers to them, so without these references
+        # they are built anew (several milliseconds) for nearly every request.
+        self.response_types: dict[type[TelegramMethod[Any]], type[Response[Any]]] = {}
 
     async def __call__(
         self,
@@ -42,6 +47,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if type(method) not in self.response_types:
+            self.response_types[type(method)] = Response[method.__returning__]  # type: ignore[name-defined]
         attempt = 0
         while True:
             pause = self.resume_at - self.monotonic()

@@ -48,14 +48,13 @@ class DialogView:
     async def ask(self, turn: DialogTurn) -> None:
         assert turn.dialog and turn.progress and turn.record
         question = engine.question(turn.dialog, turn.progress)
-        message = await self.bot.send_message(
+        await self.bot.send_message(
             self.chat_id,
             self.renderer.question(question, self.locale),
             reply_markup=self.renderer.keyboard(
                 question, turn.record.id, turn.progress.seq, self.locale
             ),
         )
-        await self.service.remember_question(self.session, turn.record, message.message_id)
 
     async def begin(self, turn: DialogTurn) -> None:
         """A dialog started or resumed."""

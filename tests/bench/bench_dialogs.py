@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -52,6 +52,8 @@ STEP_TIMEOUT = 120.0  # seconds for one reply before the mentee is counted as st
 SETTLE_TIMEOUT = 60.0
 IDLE_POLLS = 3
 TARGET_RATIO = 0.5
+
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,31 +439,40 @@ async def idle_peak_memory() -> float:
 # --------------------------------------------------------------------------------------------
 
 
-async def timed(label: str, work: Awaitable[Any]) -> Any:
-    start = time.perf_counter()
-    result = await work
-    print(f"  {label}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-    return result
+class Phases:
+    """Wall-clock time of each part of the run, printed with the figures."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    async def run(self, label: str, work: Awaitable[T]) -> T:
+        print(f"running: {label} ...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            return await work
+        finally:
+            self.seconds[label] = time.perf_counter() - start
 
 
 async def bench(mentees: int, backends: list[str]) -> None:
     steps = len(GROW_TRANSCRIPT)
-    echo = await timed("echo bot", run_echo(mentees, steps))
+    phases = Phases()
+    echo = await phases.run("echo bot", run_echo(mentees, steps))
     rows: list[Figures] = []
     for backend in backends:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
                 url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
-                rows.append(await timed("bot on SQLite", run_bot("bot, SQLite", url, mentees)))
+                rows.append(await phases.run("bot on SQLite", run_bot("bot, SQLite", url, mentees)))
         else:
             url = await create_postgres_database()
             try:
                 rows.append(
-                    await timed("bot on PostgreSQL", run_bot("bot, PostgreSQL", url, mentees))
+                    await phases.run("bot on PostgreSQL", run_bot("bot, PostgreSQL", url, mentees))
                 )
             finally:
                 await drop_postgres_database(url)
-    memory = await timed("idle memory", idle_peak_memory())
+    memory = await phases.run("idle memory", idle_peak_memory())
 
     print(
         f"{mentees} mentees at once, each through the GROW session ({steps} steps); "
@@ -478,19 +489,19 @@ async def bench(mentees: int, backends: list[str]) -> None:
     for row in rows:
         if row.name.endswith("SQLite"):
             ratio = row.per_second / echo.per_second if echo.per_second else 0.0
-            verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
+            verdict = "meets" if ratio >= TARGET_RATIO else "does NOT meet"
             print(
                 f"target: the bot on SQLite keeps >= {TARGET_RATIO:.0%} of the echo bot's "
-                f"throughput; it keeps {ratio:.0%}, so it {verdict} it"
+                f"throughput; it keeps {ratio:.0%}, so it {verdict} the target"
             )
     for row in [echo, *rows]:
         for problem in row.problems:
             print(f"PROBLEM ({row.name}): {problem}")
         if not row.problems:
             print(f"{row.name}: no lost, repeated or failed replies")
-    print(
-        f"idle bot (python -m bot run, SQLite, {IDLE_POLLS} idle polls): peak RSS {memory:.1f} MiB"
-    )
+    print(f"idle bot (python -m bot run, SQLite, {IDLE_POLLS} idle polls): VmHWM {memory:.1f} MiB")
+    times = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in phases.seconds.items())
+    print(f"run time: {times}; {sum(phases.seconds.values()):.1f} s in all")
 
 
 def main() -> None:

@@ -55,7 +55,6 @@ def upgrade() -> None:
         sa.Column("dialog_id", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
-        sa.Column("question_message_id", sa.BigInteger(), nullable=True),
         sa.Column("last_update_id", sa.BigInteger(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
