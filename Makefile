@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench catalogs translations check-config clean pg-start pg-stop
+.PHONY: run test lint bench translations clean pg-start pg-stop
 
 run: $(STAMP) $(MO)
 	$(BIN)/mentorbot run
@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP) $(MO) pg-start
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_charts
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_dialogs
+	$(BIN)/python -m tests.bench.bench_matching
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }

@@ -24,8 +24,11 @@ from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.services.clock import Clock, SystemClock
 from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
+from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.models import Outgoing
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
+from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import DurablePolling
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
@@ -41,6 +44,7 @@ COMMANDS = (
     ("cancel", N_("Pause the current session")),
     ("history", N_("Your finished sessions")),
     ("language", N_("Language: Latviešu / English")),
+    ("mentees", N_("Mentors: your mentees")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
@@ -54,6 +58,11 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     i18n: I18n
     polling: DurablePolling
+    outbox: OutboxSender
+
+    async def run(self) -> None:
+        """Poll for updates and send what the outbox holds, until cancelled."""
+        await asyncio.gather(self.polling.run(), self.outbox.run())
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -81,11 +90,12 @@ def create_dispatcher(
     clock: Clock,
     i18n: I18n,
     people: PeopleService,
+    programme: ProgrammeService,
+    renderer: Renderer,
 ) -> Dispatcher:
-    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
-    renderer = Renderer(i18n)
     dispatcher = Dispatcher(
-        dialogs=dialogs,
+        dialogs=programme.dialogs,
+        programme=programme,
         renderer=renderer,
         people=people,
         clock=clock,
@@ -131,8 +141,22 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
     people = PeopleService(sessions, clock)
     bot = create_bot(settings, people)
-    dispatcher = create_dispatcher(settings, sessions, clock, i18n, people)
+    renderer = Renderer(i18n)
+    programme = ProgrammeService(
+        DialogService(load_dialogs(settings.dialogs_dir), clock),
+        clock,
+        settings.coordinator_ids,
+        settings.default_locale,
+    )
+
+    async def undeliverable(row: Outgoing, status: str) -> None:
+        async with sessions() as db:
+            await programme.undeliverable(db, row, status)
+
+    outbox = OutboxSender(bot, sessions, clock, on_undeliverable=undeliverable, renderer=renderer)
+    dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
+    dispatcher["outbox"] = outbox
     polling = DurablePolling(
         bot,
         dispatcher,
@@ -141,7 +165,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
     )
-    return App(bot, dispatcher, engine, sessions, i18n, polling)
+    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox)
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
@@ -165,7 +189,7 @@ async def run_polling(settings: Settings) -> None:
         await set_commands(app.bot, app.i18n)
         me = await app.bot.get_me()
         log.info("mentorbot is running as @%s (long polling)", me.username)
-        await app.polling.run()
+        await app.run()
     except asyncio.CancelledError:
         pass
     finally:

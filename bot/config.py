@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("lv", "en")
@@ -31,8 +32,16 @@ class Settings(BaseSettings):
     log_level: LogLevel = LogLevel.INFO
     dialogs_dir: Path = ROOT / "dialogs"
     locales_dir: Path = ROOT / "locales"
+    coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     polling_timeout: int = Field(default=25, ge=0, le=50)
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
+
+    @field_validator("coordinator_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
 
     @field_validator("default_locale")
     @classmethod

@@ -18,6 +18,10 @@ def valid_input(dialog: Dialog, progress: engine.Progress, n: int) -> engine.Inp
         return engine.TextInput(f"answer {n} to {step.id}")
     if step.kind == "scale":
         return engine.Press(f"c:{(n % 10) + 1}")
+    if step.kind == "number":
+        return engine.TextInput(str(n % 40))
+    if step.kind == "timezone":
+        return engine.Press("c:Europe/Riga")
     if step.kind == "date":
         return engine.TextInput((TODAY + timedelta(days=7 + n)).strftime("%d.%m.%Y"))
     if step.kind == "confirm":
@@ -26,5 +30,9 @@ def valid_input(dialog: Dialog, progress: engine.Progress, n: int) -> engine.Inp
         value, _label = engine.options(dialog, progress, step)[0]
         return engine.Press(f"c:{value}")
     if step.kind == "multi":
+        chosen = progress.pending or ()
+        if len(chosen) < step.min_choices:
+            value = next(v for v, _ in engine.options(dialog, progress, step) if v not in chosen)
+            return engine.Press(f"t:{value}")
         return engine.Press("ok")
     raise AssertionError(f"no valid input for {step.kind}")

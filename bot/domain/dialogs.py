@@ -122,8 +122,8 @@ class Step(BaseModel):
                 )
         if self.kind == "multi":
             top = self.max_choices if self.max_choices is not None else 99
-            if not 1 <= self.min_choices <= top:
-                raise ValueError("multi needs 1 <= min_choices <= max_choices")
+            if not 0 <= self.min_choices <= top:
+                raise ValueError("multi needs 0 <= min_choices <= max_choices")
         if self.kind == "loop":
             if not self.steps:
                 raise ValueError("a loop needs steps")

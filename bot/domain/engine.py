@@ -191,6 +191,11 @@ def _over_values(dialog: Dialog, progress: Progress, loop: Step) -> list[str]:
     return list(selected) if isinstance(selected, list) else []
 
 
+def _over_label(dialog: Dialog, progress: Progress, loop: Step, value: str) -> Msg | str:
+    """The label of the chosen option a loop iteration is about."""
+    return dict(options(dialog, progress, dialog.step(loop.over))).get(value, value)
+
+
 def _loop_items(dialog: Dialog, progress: Progress, loop: Step) -> list[str]:
     """The item keys of a loop's iterations: chosen values, or 1, 2, 3..."""
     if loop.over:
@@ -374,7 +379,7 @@ def question(dialog: Dialog, progress: Progress) -> Question:
 def _item_label(dialog: Dialog, progress: Progress, loop: Step, iteration: int) -> Msg:
     if loop.over:
         value = _over_values(dialog, progress, loop)[iteration]
-        return Msg(loop.item_label, {"item": Msg(dialog.step(value).label)})
+        return Msg(loop.item_label, {"item": _over_label(dialog, progress, loop, value)})
     return Msg(loop.item_label, {"n": iteration + 1})
 
 
@@ -640,7 +645,8 @@ def commitments(dialog: Dialog, progress: Progress) -> list[CommitmentDraft]:
             text = progress.answers.get(f"{step.id}.{item}.{step.commitment.text}")
             due = progress.answers.get(f"{step.id}.{item}.{step.commitment.due}")
             if isinstance(text, str) and isinstance(due, str):
-                context = Msg(dialog.step(item).label) if step.over else None
+                label = _over_label(dialog, progress, step, item) if step.over else None
+                context = label if isinstance(label, Msg) else None
                 drafts.append(CommitmentDraft(text, date.fromisoformat(due), context))
     return drafts
 

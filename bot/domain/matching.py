@@ -63,10 +63,6 @@ TOPIC_LABELS: Mapping[str, str] = {
     "job_search": N_("Job search"),
 }
 
-# Preference attributes that refer to a mentor's profile sets; any other attribute is looked
-# up in ``MentorProfile.attributes``.
-_PROFILE_SETS = ("language", "format", "availability", "expertise")
-
 
 @dataclass(frozen=True)
 class Preference:
@@ -84,6 +80,14 @@ class Preference:
 
 @dataclass(frozen=True)
 class MenteeProfile:
+    """A mentee as matching sees them.
+
+    ``languages`` are ISO codes; ``utc_offset`` is in hours; ``availability`` holds slots
+    such as "weekday_evening" or "weekend"; ``formats`` "chat", "call", "video",
+    "in_person"; ``topics`` what they want help with, in the vocabulary of ``TOPIC_LABELS``
+    (plus any other codes); ``stage`` runs from 1 (just starting) to 4 (advanced).
+    """
+
     id: int
     languages: frozenset[str]
     utc_offset: float
@@ -96,6 +100,9 @@ class MenteeProfile:
 
 @dataclass(frozen=True)
 class MentorProfile:
+    """A mentor: the same vocabularies as ``MenteeProfile``; ``capacity`` is the number of
+    places left; ``attributes`` holds what preferences may ask for, such as "gender"."""
+
     id: int
     languages: frozenset[str]
     utc_offset: float
@@ -109,7 +116,10 @@ class MentorProfile:
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each component counts; the score is their weighted mean, 0-100."""
+    """How much each component counts; the score is their weighted mean, 0-100.
+
+    ``max_timezone_hours`` is a hard limit: people further apart are never paired.
+    """
 
     topics: float = 35
     languages: float = 10
@@ -680,20 +690,19 @@ def _optimal(cohort: _Cohort, e: Ints, r: Ints, value: Ints, mode: Mode) -> Ints
     bonus = 100 * n_e + 1 if mode == "most_matched" else 0
     weight = value + bonus
     capacity = cohort.r_capacity
-    active = np.zeros(len(e), dtype=np.bool_)
-    candidates = np.arange(len(e))
     growth = 1
+    active = _promising(e, r, value, capacity, n_e, growth)
     while True:
-        pick = _promising(e[candidates], r[candidates], value[candidates], capacity, n_e, growth)
-        active[candidates[pick]] = True
         chosen = _assign(n_e, capacity, e[active], r[active], weight[active])
         u, v = _prices(capacity, e[active], r[active], weight[active], chosen)
-        candidates = np.flatnonzero(u[e] + v[r] < weight)
-        if not len(candidates):
+        violated = np.flatnonzero(u[e] + v[r] < weight)
+        if not len(violated):
             return chosen
         # Adding every violated pair can mean millions when places are scarce; the most
         # promising of them, twice as many each round, usually settle it in a round or two.
         growth *= 2
+        pick = _promising(e[violated], r[violated], value[violated], capacity, n_e, growth)
+        active[violated[pick]] = True
 
 
 def _promising(e: Ints, r: Ints, value: Ints, capacity: Ints, n_e: int, growth: int) -> Bools:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 
 def N_(message: str) -> str:
@@ -25,3 +25,32 @@ class Msg:
 
 
 Value: TypeAlias = "str | int | date | Msg | list[Msg] | list[str]"
+
+
+def msg_to_json(msg: Msg) -> dict[str, Any]:
+    """A message kept in the database (an outbox row, a pair's reasons), to be shown later
+    in the reader's language."""
+
+    def value(v: Value) -> Any:
+        if isinstance(v, Msg):
+            return {"msg": msg_to_json(v)}
+        if isinstance(v, date):
+            return {"date": v.isoformat()}
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        return v
+
+    return {"id": msg.id, "values": {k: value(v) for k, v in msg.values.items()}}
+
+
+def msg_from_json(data: dict[str, Any]) -> Msg:
+    def value(v: Any) -> Any:
+        if isinstance(v, dict) and "msg" in v:
+            return msg_from_json(v["msg"])
+        if isinstance(v, dict) and "date" in v:
+            return date.fromisoformat(v["date"])
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        return v
+
+    return Msg(data["id"], {k: value(v) for k, v in data["values"].items()})

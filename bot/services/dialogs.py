@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from bot.storage import repositories as repo
 from bot.storage.models import Commitment, DialogSession
 
 WHEEL = "wheel"
+Finisher = Callable[[AsyncSession, int, Dialog, Progress, datetime], Awaitable[None]]
 KNOWN_SESSIONS = 10_000
 
 
@@ -63,6 +65,9 @@ class DialogService:
         # Progress last seen for a session, by its version: a session whose version
         # has not moved need not have its answers read again.
         self._known: OrderedDict[int, tuple[int, Progress]] = OrderedDict()
+        # What finishing a dialog does beyond the dialog itself (an intake makes a
+        # profile), in the same unit of work as its last answer.
+        self.finishers: dict[str, Finisher] = {}
 
     def by_command(self, command: str) -> Dialog | None:
         return next((d for d in self.dialogs.values() if d.command == command), None)
@@ -202,6 +207,9 @@ class DialogService:
                     for draft in engine.commitments(dialog, new)
                 ),
             )
+            finisher = self.finishers.get(dialog.id)
+            if finisher is not None:
+                await finisher(db, person_id, dialog, new, now)
         await db.commit()
         self._remember(record, new)
         return DialogTurn(
@@ -221,7 +229,9 @@ class DialogService:
     async def finished(
         self, db: AsyncSession, person_id: int, limit: int = 12
     ) -> list[DialogSession]:
-        sessions = list(await repo.finished_sessions(db, person_id, limit))
+        """The person's finished coaching sessions, newest first."""
+        coaching = [d.id for d in self.dialogs.values() if d.kind == "coaching"]
+        sessions = list(await repo.finished_sessions(db, person_id, coaching, limit))
         await db.commit()
         return sessions
 

@@ -64,6 +64,7 @@ class Person(Base):
     first_name: Mapped[str] = mapped_column(String(128), default="")
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
+    is_coordinator: Mapped[bool] = mapped_column(default=False)
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
@@ -162,3 +163,93 @@ class Outgoing(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+
+class Cohort(Base):
+    """A group of mentees and mentors who run through a programme together."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    mode: Mapped[str] = mapped_column(String(20))  # "coordinator" or "mentee_chooses"
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+
+class CohortCoordinator(Base):
+    __tablename__ = "cohort_coordinators"
+
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Invite(Base):
+    """A deep link (t.me/<bot>?start=<code>) that brings someone into a cohort in a role."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[datetime | None]
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(10))  # "mentee" or "mentor"
+    status: Mapped[str] = mapped_column(String(10))  # "intake", "active", "left"
+    joined_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "person_id"),
+        Index("ix_memberships_person_id", "person_id"),
+    )
+
+
+class Profile(Base):
+    """What a mentee or mentor told in their intake: it feeds matching and introductions."""
+
+    __tablename__ = "profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(10))
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Pair(Base):
+    __tablename__ = "pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # proposed -> active -> ended; or proposed -> excluded (left out by the coordinator)
+    status: Mapped[str] = mapped_column(String(12))
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_pairs_cohort_status", "cohort_id", "status"),
+        Index("ix_pairs_mentee_id", "mentee_id"),
+        Index("ix_pairs_mentor_id", "mentor_id"),
+    )

@@ -174,11 +174,15 @@ async def save_answers(
 
 
 async def finished_sessions(
-    session: AsyncSession, person_id: int, limit: int
+    session: AsyncSession, person_id: int, dialog_ids: Sequence[str], limit: int
 ) -> Sequence[DialogSession]:
     result = await session.execute(
         select(DialogSession)
-        .where(DialogSession.person_id == person_id, DialogSession.status == FINISHED)
+        .where(
+            DialogSession.person_id == person_id,
+            DialogSession.status == FINISHED,
+            DialogSession.dialog_id.in_(dialog_ids),
+        )
         .order_by(DialogSession.finished_at.desc())
         .limit(limit)
     )

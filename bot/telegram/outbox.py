@@ -19,9 +19,11 @@ from aiogram.types import Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.pacing import ChatSchedule, TokenBucket
+from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.models import Outgoing
+from bot.telegram.render import Renderer, split_html
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,11 @@ class OutboxSender:
         batch: int = 200,
         lease: timedelta = timedelta(seconds=90),
         on_undeliverable: Undeliverable | None = None,
+        renderer: Renderer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
+        self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
         self.everyone = TokenBucket(rate, burst=max(1.0, rate / 5), updated=monotonic())
@@ -107,9 +111,10 @@ class OutboxSender:
 
     async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
         await self._take_turn(delay)
-        method = METHODS[row.method].model_validate({"chat_id": row.chat_id, **row.payload})
         try:
-            result = await self.bot(method)
+            result = None
+            for method in self._requests(row):
+                result = await self.bot(method)
         except TelegramForbiddenError:
             await self._settle(row, "unreachable", error="blocked")
             if self.on_undeliverable is not None:
@@ -134,6 +139,18 @@ class OutboxSender:
             return
         message_id = result.message_id if isinstance(result, Message | MessageId) else None
         await self._settle(row, "sent", sent_message_id=message_id)
+
+    def _requests(self, row: Outgoing) -> list[TelegramMethod[Any]]:
+        """The Bot API requests for a row. A row may hold a message id and the reader's
+        language instead of text: it is rendered now, split if it is long."""
+        payload = dict(row.payload)
+        if "msg" in payload:
+            assert self.renderer is not None, "an outbox with messages needs a renderer"
+            text = self.renderer.text(msg_from_json(payload.pop("msg")), payload.pop("locale"))
+            return [
+                SendMessage(chat_id=row.chat_id, text=part, **payload) for part in split_html(text)
+            ]
+        return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
 
     async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
         async with self.sessions() as db:

@@ -28,6 +28,11 @@ class Renderer:
     def __init__(self, i18n: I18n) -> None:
         self.i18n = i18n
 
+    @staticmethod
+    def escape(text: str) -> str:
+        """The person's own words inside HTML."""
+        return html.escape(text, quote=False)
+
     def gettext(self, message: str, locale: str) -> str:
         return self.i18n.gettext(message, locale=locale)
 

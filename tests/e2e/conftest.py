@@ -31,11 +31,18 @@ class Running:
     app: App
     task: asyncio.Task[None]
 
+    def busy(self) -> bool:
+        """Updates in hand, or messages in the outbox being sent."""
+        return bool(self.app.polling.tasks) or self.app.outbox.pace.locked()
+
     async def stop(self) -> None:
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         await self.app.polling.drain()
         await self.app.close()
+
+
+COORDINATOR_ID = 42
 
 
 def bot_settings(standin: BotAPIStandin, database_url: str) -> Settings:
@@ -44,6 +51,7 @@ def bot_settings(standin: BotAPIStandin, database_url: str) -> Settings:
         database_url=database_url,
         telegram_api_url=standin.base_url,
         polling_timeout=2,
+        coordinator_ids=[COORDINATOR_ID],
         _env_file=None,  # type: ignore[call-arg]
     )
 
@@ -51,7 +59,7 @@ def bot_settings(standin: BotAPIStandin, database_url: str) -> Settings:
 async def start_bot(standin: BotAPIStandin, database_url: str, clock: MovableClock) -> Running:
     app = await create_app(bot_settings(standin, database_url), clock)
     await set_commands(app.bot, app.i18n)
-    return Running(app, asyncio.create_task(app.polling.run()))
+    return Running(app, asyncio.create_task(app.run()))
 
 
 @pytest.fixture

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.telegram.routers import common, dialogs, fallback, history, membership
+from bot.telegram.routers import (
+    common,
+    coordinator,
+    dialogs,
+    fallback,
+    history,
+    membership,
+    mentoring,
+)
 
 
 def create_routers() -> list[Router]:
     return [
         membership.create_router(),
+        coordinator.create_router(),
+        coordinator.create_refusals(),
         common.create_router(),
+        mentoring.create_router(),
         history.create_router(),
         dialogs.create_router(),
         fallback.create_router(),

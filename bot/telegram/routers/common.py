@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
+from bot.services.programme import ProgrammeService, Redeemed
 from bot.storage.models import Person
 from bot.telegram.render import Renderer
 from bot.telegram.routers.history import send_history
@@ -53,8 +54,47 @@ def greeting(first_name: str) -> str:
     ).format(name=html.escape(first_name, quote=False))
 
 
-async def start(message: Message, person: Person) -> None:
-    await message.answer(greeting(person.first_name), reply_markup=menu())
+async def start(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    if not command.args:
+        await message.answer(greeting(person.first_name), reply_markup=menu())
+        return
+    joining = await programme.join(session, person.id, command.args.strip())
+    if joining.result is Redeemed.JOINED:
+        assert joining.cohort is not None and joining.turn is not None
+        await message.answer(
+            _("Welcome to <b>{cohort}</b>!").format(cohort=Renderer.escape(joining.cohort.name))
+        )
+        await DialogView(
+            bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
+        ).begin(joining.turn)
+        return
+    await message.answer(
+        {
+            Redeemed.UNKNOWN: _(
+                "This invite link is not valid. Please ask your programme coordinator for a "
+                "new one."
+            ),
+            Redeemed.EXPIRED: _(
+                "This invite link has expired. Please ask your programme coordinator for a new one."
+            ),
+            Redeemed.USED_UP: _(
+                "This invite link has been used as many times as it allows. Please ask your "
+                "programme coordinator for a new one."
+            ),
+            Redeemed.ALREADY: _(
+                "You have already joined this cohort. /continue picks up where you stopped."
+            ),
+        }[joining.result]
+    )
 
 
 async def help_(message: Message) -> None:

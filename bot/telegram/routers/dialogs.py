@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import engine
 from bot.domain.engine import Input, OtherInput, Press, TextInput
 from bot.services.dialogs import DialogService, DialogTurn, Turn
+from bot.services.programme import COHORT_FORM, ProgrammeService
 from bot.storage.models import Person
+from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import DialogButton, Renderer
+from bot.telegram.routers.coordinator import send_cohorts
+from bot.telegram.routers.mentoring import relay
 from bot.telegram.views import DialogView
 
 
@@ -101,6 +105,7 @@ async def dialog_button(
     renderer: Renderer,
     dialogs: DialogService,
     event_update: Update,
+    programme: ProgrammeService,
 ) -> None:
     turn = await dialogs.answer(
         session,
@@ -139,6 +144,7 @@ async def dialog_button(
         if message_id is not None:
             await close_question(bot, person.id, message_id, renderer, turn, screen.locale)
         await screen.progress(turn)
+        await after_finish(turn, bot, person, session, programme)
 
 
 def _question(turn: DialogTurn) -> engine.Question:
@@ -180,10 +186,15 @@ async def answer_with(
     renderer: Renderer,
     dialogs: DialogService,
     update_id: int,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
 ) -> None:
     turn = await dialogs.answer(session, person.id, event, update_id)
     screen = view(bot, message.chat.id, i18n, renderer, dialogs, session)
     if turn.kind is Turn.NONE:
+        # Not in a session: the message is for the person's mentor or mentee, if any.
+        if await relay(message, bot, session, person, programme, outbox):
+            return
         await message.answer(
             _(
                 "I am not asking you anything right now. Start with /grow, /wheel or /dilts, "
@@ -195,6 +206,15 @@ async def answer_with(
         await message.answer(renderer.text(turn.error, screen.locale))
     else:
         await screen.progress(turn)
+        await after_finish(turn, bot, person, session, programme)
+
+
+async def after_finish(
+    turn: DialogTurn, bot: Bot, person: Person, session: AsyncSession, programme: ProgrammeService
+) -> None:
+    """What follows a finished form: a new cohort is shown with its invite links."""
+    if turn.finished and turn.dialog is not None and turn.dialog.id == COHORT_FORM:
+        await send_cohorts(bot, person, session, programme)
 
 
 async def text_answer(
@@ -206,6 +226,8 @@ async def text_answer(
     renderer: Renderer,
     dialogs: DialogService,
     event_update: Update,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
 ) -> None:
     await answer_with(
         message,
@@ -217,6 +239,8 @@ async def text_answer(
         renderer,
         dialogs,
         event_update.update_id,
+        programme,
+        outbox,
     )
 
 
@@ -229,6 +253,8 @@ async def other_answer(
     renderer: Renderer,
     dialogs: DialogService,
     event_update: Update,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
 ) -> None:
     kind = message.content_type.value if hasattr(message.content_type, "value") else "other"
     await answer_with(
@@ -241,6 +267,8 @@ async def other_answer(
         renderer,
         dialogs,
         event_update.update_id,
+        programme,
+        outbox,
     )
 
 

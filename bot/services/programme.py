@@ -1,0 +1,625 @@
+"""Use cases of the programme: cohorts, invites, intake, matching, pairs, relaying."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import intake
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import Progress
+from bot.domain.matching import Weights, match
+from bot.domain.texts import N_, Msg, msg_to_json
+from bot.i18n import locale_for
+from bot.services.clock import Clock
+from bot.services.dialogs import DialogService, DialogTurn
+from bot.storage import repositories as repo
+from bot.storage.models import (
+    Cohort,
+    CohortCoordinator,
+    Invite,
+    Membership,
+    Outgoing,
+    Pair,
+    Person,
+    Profile,
+)
+
+MENTEE, MENTOR = "mentee", "mentor"
+ROLES = (MENTEE, MENTOR)
+COHORT_FORM = "cohort_new"
+
+
+class Redeemed(enum.Enum):
+    JOINED = "joined"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    ALREADY = "already"
+
+
+@dataclass
+class Joining:
+    result: Redeemed
+    cohort: Cohort | None = None
+    role: str | None = None
+    turn: DialogTurn | None = None
+
+
+@dataclass
+class CohortView:
+    cohort: Cohort
+    mentees: int
+    mentors: int
+    active_pairs: int
+    invites: list[Invite]
+
+
+@dataclass
+class Proposal:
+    cohort: Cohort
+    pairs: list[Pair]
+    unmatched: dict[int, Msg]
+    names: dict[int, str]
+
+
+def new_code() -> str:
+    """An invite code: 128 random bits, in the characters a deep link allows."""
+    return secrets.token_urlsafe(16)
+
+
+class Relayed(enum.Enum):
+    QUEUED = "queued"
+    NO_PAIR = "no_pair"
+    CHOOSE = "choose"
+    UNREACHABLE = "unreachable"
+
+
+class ProgrammeService:
+    def __init__(
+        self,
+        dialogs: DialogService,
+        clock: Clock,
+        coordinator_ids: Collection[int] = (),
+        default_locale: str = "en",
+    ) -> None:
+        self.dialogs = dialogs
+        self.clock = clock
+        self.coordinator_ids = frozenset(coordinator_ids)
+        self.default_locale = default_locale
+        dialogs.finishers[intake.MENTEE_INTAKE] = self._finish_intake
+        dialogs.finishers[intake.MENTOR_INTAKE] = self._finish_intake
+        dialogs.finishers[COHORT_FORM] = self._finish_cohort_form
+
+    # Roles -------------------------------------------------------------------
+
+    def is_coordinator(self, person: Person | None) -> bool:
+        return person is not None and (person.is_coordinator or person.id in self.coordinator_ids)
+
+    async def role_of(self, db: AsyncSession, person_id: int) -> str | None:
+        """The person's role in their current cohort, if they are in one."""
+        membership = await self._membership(db, person_id)
+        return membership.role if membership else None
+
+    async def _membership(self, db: AsyncSession, person_id: int) -> Membership | None:
+        result = await db.execute(
+            select(Membership)
+            .where(Membership.person_id == person_id, Membership.status != "left")
+            .order_by(Membership.joined_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    # Cohorts -----------------------------------------------------------------
+
+    async def _finish_cohort_form(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        answers = progress.answers
+        await self.create_cohort(
+            db,
+            person_id,
+            str(answers["name"]),
+            str(answers["mode"]),
+            date.fromisoformat(answers["ends_on"]),
+            now,
+        )
+
+    async def create_cohort(
+        self,
+        db: AsyncSession,
+        creator_id: int,
+        name: str,
+        mode: str,
+        ends_on: date | None,
+        now: datetime,
+    ) -> Cohort:
+        taken = set((await db.execute(select(Cohort.name))).scalars())
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name} ({n})", n + 1
+        cohort = Cohort(
+            name=unique,
+            mode=mode,
+            ends_on=ends_on,
+            settings={},
+            created_by=creator_id,
+            created_at=now,
+        )
+        db.add(cohort)
+        await db.flush()
+        db.add(CohortCoordinator(cohort_id=cohort.id, person_id=creator_id))
+        for role in ROLES:
+            db.add(Invite(code=new_code(), cohort_id=cohort.id, role=role, uses=0, created_at=now))
+        await db.flush()
+        return cohort
+
+    async def create_invite(
+        self,
+        db: AsyncSession,
+        cohort: Cohort,
+        role: str,
+        expires_at: datetime | None,
+        max_uses: int | None,
+    ) -> Invite:
+        invite = Invite(
+            code=new_code(),
+            cohort_id=cohort.id,
+            role=role,
+            expires_at=expires_at,
+            max_uses=max_uses,
+            uses=0,
+            created_at=self.clock.now(),
+        )
+        db.add(invite)
+        await db.commit()
+        return invite
+
+    async def coordinated(self, db: AsyncSession, person: Person) -> list[Cohort]:
+        """The cohorts this coordinator runs."""
+        result = await db.execute(
+            select(Cohort)
+            .join(CohortCoordinator, CohortCoordinator.cohort_id == Cohort.id)
+            .where(CohortCoordinator.person_id == person.id)
+            .order_by(Cohort.created_at.desc())
+        )
+        return list(result.scalars())
+
+    async def cohort_views(self, db: AsyncSession, person: Person) -> list[CohortView]:
+        views = []
+        for cohort in await self.coordinated(db, person):
+            rows = await db.execute(
+                select(Membership.role, func.count())
+                .where(Membership.cohort_id == cohort.id, Membership.status != "left")
+                .group_by(Membership.role)
+            )
+            counts: dict[str, int] = {role: int(n) for role, n in rows.all()}
+            active = await db.scalar(
+                select(func.count())
+                .select_from(Pair)
+                .where(Pair.cohort_id == cohort.id, Pair.status == "active")
+            )
+            invites = list(
+                (
+                    await db.execute(
+                        select(Invite)
+                        .where(Invite.cohort_id == cohort.id)
+                        .order_by(Invite.created_at)
+                    )
+                ).scalars()
+            )
+            views.append(
+                CohortView(
+                    cohort, counts.get(MENTEE, 0), counts.get(MENTOR, 0), int(active or 0), invites
+                )
+            )
+        await db.commit()
+        return views
+
+    async def cohort_of(self, db: AsyncSession, person: Person, cohort_id: int) -> Cohort | None:
+        """A cohort, if this coordinator runs it."""
+        return next((c for c in await self.coordinated(db, person) if c.id == cohort_id), None)
+
+    # Joining -------------------------------------------------------------------
+
+    async def join(self, db: AsyncSession, person_id: int, code: str) -> Joining:
+        """Use an invite: the person enters the cohort in the invite's role and starts the
+        intake. Every way an invite can fail has its own answer."""
+        now = self.clock.now()
+        invite = await db.get(Invite, code[:32]) if code else None
+        if invite is None:
+            await db.commit()
+            return Joining(Redeemed.UNKNOWN)
+        cohort = await db.get(Cohort, invite.cohort_id)
+        if invite.expires_at is not None and invite.expires_at <= now:
+            await db.commit()
+            return Joining(Redeemed.EXPIRED, cohort, invite.role)
+        existing = (
+            await db.execute(
+                select(Membership).where(
+                    Membership.cohort_id == invite.cohort_id, Membership.person_id == person_id
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            await db.commit()
+            return Joining(Redeemed.ALREADY, cohort, existing.role)
+        if invite.max_uses is not None and invite.uses >= invite.max_uses:
+            await db.commit()
+            return Joining(Redeemed.USED_UP, cohort, invite.role)
+        invite.uses += 1
+        db.add(
+            Membership(
+                cohort_id=invite.cohort_id,
+                person_id=person_id,
+                role=invite.role,
+                status="intake",
+                joined_at=now,
+            )
+        )
+        await db.flush()
+        turn = await self.dialogs.start(db, person_id, intake.INTAKE_FOR_ROLE[invite.role])
+        return Joining(Redeemed.JOINED, cohort, invite.role, turn)
+
+    async def _finish_intake(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        role = MENTEE if dialog.id == intake.MENTEE_INTAKE else MENTOR
+        data = (intake.mentee_data if role == MENTEE else intake.mentor_data)(progress.answers)
+        profile = await db.get(Profile, person_id)
+        if profile is None:
+            db.add(Profile(person_id=person_id, role=role, data=data, updated_at=now))
+        else:
+            profile.role, profile.data, profile.updated_at = role, data, now
+        membership = await self._membership(db, person_id)
+        if membership is not None and membership.status == "intake":
+            membership.status = "active"
+
+    # Matching ------------------------------------------------------------------
+
+    async def propose(self, db: AsyncSession, cohort: Cohort) -> Proposal:
+        """Run matching for everyone in the cohort without a mentor, and keep the result
+        as proposed pairs (replacing an earlier proposal)."""
+        now = self.clock.now()
+        await db.execute(delete(Pair).where(Pair.cohort_id == cohort.id, Pair.status == "proposed"))
+        members = (
+            await db.execute(
+                select(Membership, Profile, Person)
+                .join(Profile, Profile.person_id == Membership.person_id)
+                .join(Person, Person.id == Membership.person_id)
+                .where(Membership.cohort_id == cohort.id, Membership.status == "active")
+            )
+        ).all()
+        pairs = list((await db.execute(select(Pair).where(Pair.cohort_id == cohort.id))).scalars())
+        taken = {p.mentee_id for p in pairs if p.status in ("active", "paused")}
+        load: dict[int, int] = {}
+        for p in pairs:
+            if p.status in ("active", "paused"):
+                load[p.mentor_id] = load.get(p.mentor_id, 0) + 1
+        excluded = {(p.mentee_id, p.mentor_id) for p in pairs if p.status in ("excluded", "ended")}
+        mentees = [
+            intake.as_mentee(m.person_id, prof.data, now)
+            for m, prof, _ in members
+            if m.role == MENTEE and m.person_id not in taken
+        ]
+        mentors = [
+            intake.as_mentor(
+                m.person_id,
+                prof.data,
+                max(0, int(prof.data["capacity"]) - load.get(m.person_id, 0)),
+                now,
+            )
+            for m, prof, _ in members
+            if m.role == MENTOR
+        ]
+        result = match(mentees, mentors, Weights(), excluded=excluded)
+        proposed = [
+            Pair(
+                cohort_id=cohort.id,
+                mentee_id=p.mentee_id,
+                mentor_id=p.mentor_id,
+                status="proposed",
+                score=p.score.value,
+                reasons=[msg_to_json(r) for r in p.score.reasons],
+                created_at=now,
+            )
+            for p in result.pairs
+        ]
+        db.add_all(proposed)
+        await db.commit()
+        names = {person.id: person.first_name for _, _, person in members}
+        return Proposal(cohort, proposed, dict(result.unmatched), names)
+
+    async def proposal(self, db: AsyncSession, cohort: Cohort) -> list[Pair]:
+        return list(
+            (
+                await db.execute(
+                    select(Pair)
+                    .where(Pair.cohort_id == cohort.id, Pair.status == "proposed")
+                    .order_by(Pair.score.desc())
+                )
+            ).scalars()
+        )
+
+    async def exclude(self, db: AsyncSession, cohort: Cohort, pair_id: int) -> bool:
+        pair = await db.get(Pair, pair_id)
+        if pair is None or pair.cohort_id != cohort.id or pair.status != "proposed":
+            await db.commit()
+            return False
+        pair.status = "excluded"
+        pair.decided_at = self.clock.now()
+        await db.commit()
+        return True
+
+    async def approve(
+        self, db: AsyncSession, cohort: Cohort, pair_ids: Sequence[int] | None = None
+    ) -> list[Pair]:
+        """Make proposed pairs real (all, or those named); returns them, to introduce."""
+        now = self.clock.now()
+        approved = []
+        for pair in await self.proposal(db, cohort):
+            if pair_ids is None or pair.id in pair_ids:
+                pair.status = "active"
+                pair.decided_at = now
+                approved.append(pair)
+        await db.flush()
+        return approved
+
+    async def active_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
+        result = await db.execute(
+            select(Pair)
+            .where(
+                Pair.status == "active",
+                (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
+            )
+            .order_by(Pair.decided_at.desc())
+        )
+        return result.scalars().first()
+
+    async def pairs_of_mentor(self, db: AsyncSession, mentor_id: int) -> list[Pair]:
+        return list(
+            (
+                await db.execute(
+                    select(Pair).where(Pair.mentor_id == mentor_id, Pair.status == "active")
+                )
+            ).scalars()
+        )
+
+    async def profile(self, db: AsyncSession, person_id: int) -> Profile | None:
+        return await db.get(Profile, person_id)
+
+    # Messages the bot starts --------------------------------------------------
+
+    def notify(
+        self,
+        db: AsyncSession,
+        person: Person,
+        msg: Msg,
+        kind: str,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue a message to a person, in their language; it is rendered when sent."""
+        locale = locale_for(person, person.telegram_language, self.default_locale)
+        repo.enqueue(
+            db,
+            kind=kind,
+            chat_id=person.id,
+            method="sendMessage",
+            payload={"msg": msg_to_json(msg), "locale": locale},
+            now=self.clock.now(),
+            context=context,
+        )
+
+    async def introduce(self, db: AsyncSession, pairs: Sequence[Pair]) -> None:
+        """Tell both sides of each new pair about the other; the mentor also gets the
+        mentee's intake (by pseudonym if the mentee chose so)."""
+        for pair in pairs:
+            mentee = await db.get(Person, pair.mentee_id)
+            mentor = await db.get(Person, pair.mentor_id)
+            mentee_profile = await db.get(Profile, pair.mentee_id)
+            mentor_profile = await db.get(Profile, pair.mentor_id)
+            assert mentee and mentor and mentee_profile and mentor_profile
+            about = mentor_profile.data
+            self.notify(
+                db,
+                mentee,
+                Msg(
+                    N_(
+                        "🤝 You have a mentor: <b>{name}</b>.\n\n{bio}\n\nWhat you write here now "
+                        "goes to your mentor, except while you are in a coaching session."
+                    ),
+                    {"name": mentor.first_name, "bio": str(about.get("bio") or "")},
+                ),
+                "introduction",
+                {"pair": pair.id},
+            )
+            data = mentee_profile.data
+            self.notify(
+                db,
+                mentor,
+                Msg(
+                    N_(
+                        "🤝 You have a new mentee: <b>{name}</b>.\n\n"
+                        "<i>Occupation and interests:</i> {occupation}\n"
+                        "<i>Decision-making style and principles:</i> {decisions}\n"
+                        "<i>First steps:</i> {first_steps}\n"
+                        "<i>Time zone:</i> {timezone}\n\n"
+                        "Reply to their messages here; /mentees lists your mentees."
+                    ),
+                    {
+                        "name": display_name(mentee, mentee_profile, pair),
+                        "occupation": str(data.get("occupation") or ""),
+                        "decisions": str(data.get("decisions") or ""),
+                        "first_steps": str(data.get("first_steps") or ""),
+                        "timezone": str(data.get("timezone") or ""),
+                    },
+                ),
+                "introduction",
+                {"pair": pair.id},
+            )
+        await db.commit()
+
+    async def relay(
+        self,
+        db: AsyncSession,
+        sender: Person,
+        message_id: int,
+        text: str | None,
+        reply_to: int | None,
+    ) -> Relayed:
+        """Pass a message to the other side of the sender's pair, through the outbox."""
+        pair = await self._relay_pair(db, sender, reply_to)
+        if pair is None:
+            await db.commit()
+            mentoring = await self.pairs_of_mentor(db, sender.id)
+            return Relayed.CHOOSE if len(mentoring) > 1 else Relayed.NO_PAIR
+        other = await db.get(
+            Person, pair.mentor_id if sender.id == pair.mentee_id else pair.mentee_id
+        )
+        assert other is not None
+        if other.unreachable_at is not None:
+            await self._alert_unreachable(db, pair, sender, other)
+            await db.commit()
+            return Relayed.UNREACHABLE
+        profile = await db.get(Profile, sender.id)
+        name = display_name(sender, profile, pair)
+        context = {"pair": pair.id, "from": sender.id}
+        locale = locale_for(other, other.telegram_language, self.default_locale)
+        now = self.clock.now()
+        if text is not None:
+            repo.enqueue(
+                db,
+                kind="relay",
+                chat_id=other.id,
+                method="sendMessage",
+                payload={
+                    "msg": msg_to_json(
+                        Msg(N_("<b>{name}:</b>\n{text}"), {"name": name, "text": text})
+                    ),
+                    "locale": locale,
+                },
+                now=now,
+                context=context,
+            )
+        else:
+            self.notify(db, other, Msg(N_("<b>{name}</b> sent:"), {"name": name}), "relay", context)
+            repo.enqueue(
+                db,
+                kind="relay",
+                chat_id=other.id,
+                method="copyMessage",
+                payload={"from_chat_id": sender.id, "message_id": message_id},
+                now=now,
+                context=context,
+            )
+        await db.commit()
+        return Relayed.QUEUED
+
+    async def _relay_pair(
+        self, db: AsyncSession, sender: Person, reply_to: int | None
+    ) -> Pair | None:
+        as_mentee = (
+            (
+                await db.execute(
+                    select(Pair).where(Pair.mentee_id == sender.id, Pair.status == "active")
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if as_mentee is not None:
+            return as_mentee
+        mentoring = await self.pairs_of_mentor(db, sender.id)
+        if len(mentoring) == 1:
+            return mentoring[0]
+        by_id = {p.id: p for p in mentoring}
+        if reply_to is not None:
+            row = (
+                (
+                    await db.execute(
+                        select(Outgoing).where(
+                            Outgoing.chat_id == sender.id, Outgoing.sent_message_id == reply_to
+                        )
+                    )
+                )
+                .scalars()
+                .first()
+            )
+            if row is not None and row.context.get("pair") in by_id:
+                return by_id[row.context["pair"]]
+        profile = await db.get(Profile, sender.id)
+        talking_to = profile.data.get("talking_to") if profile else None
+        return by_id.get(talking_to) if isinstance(talking_to, int) else None
+
+    async def talk_to(self, db: AsyncSession, mentor: Person, pair_id: int) -> Pair | None:
+        """A mentor with several mentees picks whom their next messages go to."""
+        pair = next((p for p in await self.pairs_of_mentor(db, mentor.id) if p.id == pair_id), None)
+        profile = await db.get(Profile, mentor.id)
+        if pair is not None and profile is not None:
+            profile.data = {**profile.data, "talking_to": pair.id}
+        await db.commit()
+        return pair
+
+    async def undeliverable(self, db: AsyncSession, row: Outgoing, status: str) -> None:
+        """A relayed message could not be delivered: the sender is told, and so are the
+        cohort's coordinators."""
+        pair_id, sender_id = row.context.get("pair"), row.context.get("from")
+        if row.kind != "relay" or pair_id is None or sender_id is None:
+            return
+        pair = await db.get(Pair, pair_id)
+        sender = await db.get(Person, sender_id)
+        other = await db.get(Person, row.chat_id)
+        if pair is None or sender is None or other is None:
+            return
+        await self._alert_unreachable(db, pair, sender, other)
+        await db.commit()
+
+    async def _alert_unreachable(
+        self, db: AsyncSession, pair: Pair, sender: Person, other: Person
+    ) -> None:
+        self.notify(
+            db,
+            sender,
+            Msg(
+                N_(
+                    "Your message could not be delivered: the other side of your pair cannot be "
+                    "reached by the bot (they may have blocked it). Your programme coordinator has "
+                    "been told."
+                )
+            ),
+            "notice",
+        )
+        coordinators = (
+            await db.execute(
+                select(Person)
+                .join(CohortCoordinator, CohortCoordinator.person_id == Person.id)
+                .where(CohortCoordinator.cohort_id == pair.cohort_id)
+            )
+        ).scalars()
+        for coordinator in coordinators:
+            self.notify(
+                db,
+                coordinator,
+                Msg(
+                    N_(
+                        "⚠️ Pair #{pair}: a message from {sender} could not be delivered to "
+                        "{other}, who cannot be reached (blocked the bot?)."
+                    ),
+                    {"pair": pair.id, "sender": sender.first_name, "other": other.first_name},
+                ),
+                "alert",
+            )
+
+
+def display_name(person: Person, profile: Profile | None, pair: Pair) -> str:
+    """How a mentee is shown to their mentor: by name, or by a pseudonym if they chose."""
+    if profile is not None and profile.role == MENTEE and not profile.data.get("show_name"):
+        return f"#{pair.id}"
+    return person.first_name

@@ -1,0 +1,249 @@
+"""Programme coordinators: cohorts, invite links, matching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import BaseFilter, Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.texts import msg_from_json
+from bot.services.programme import ProgrammeService, Proposal
+from bot.storage.models import Person
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.render import Renderer, split_html
+from bot.telegram.views import DialogView
+
+COMMANDS = ("cohort_new", "cohorts", "match")
+
+
+class IsCoordinator(BaseFilter):
+    async def __call__(
+        self, event: Any, programme: ProgrammeService, person: Person | None = None
+    ) -> bool:
+        return programme.is_coordinator(person)
+
+
+async def new_cohort(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    turn = await programme.dialogs.start(session, person.id, "cohort_new", restart=True)
+    await DialogView(
+        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
+    ).begin(turn)
+
+
+async def send_cohorts(
+    bot: Bot, person: Person, session: AsyncSession, programme: ProgrammeService
+) -> None:
+    me = await bot.me()
+    views = await programme.cohort_views(session, person)
+    if not views:
+        await bot.send_message(person.id, _("You run no cohort yet. /cohort_new creates one."))
+        return
+    blocks = []
+    for view in views:
+        links = "\n".join(
+            f"{_('Mentees') if i.role == 'mentee' else _('Mentors')}: "
+            f"https://t.me/{me.username}?start={i.code}"
+            for i in view.invites
+        )
+        blocks.append(
+            _(
+                "<b>{name}</b> (ends {ends})\nMentees: {mentees} · mentors: {mentors} · "
+                "active pairs: {pairs}\nInvite links:\n{links}"
+            ).format(
+                name=Renderer.escape(view.cohort.name),
+                ends=view.cohort.ends_on.isoformat() if view.cohort.ends_on else "—",
+                mentees=view.mentees,
+                mentors=view.mentors,
+                pairs=view.active_pairs,
+                links=links,
+            )
+        )
+    for part in split_html("\n\n".join(blocks)):
+        await bot.send_message(person.id, part)
+
+
+async def cohorts(
+    message: Message, bot: Bot, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    await send_cohorts(bot, person, session, programme)
+
+
+async def match_command(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    runs = await programme.coordinated(session, person)
+    await session.commit()
+    if not runs:
+        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
+        return
+    await message.answer(
+        _("Which cohort do you want to match?"),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=c.name, callback_data=f"match:{c.id}")] for c in runs
+            ]
+        ),
+    )
+
+
+def proposal_text(proposal: Proposal, renderer: Renderer, locale: str) -> str:
+    names = proposal.names
+    lines = [
+        _("<b>Matching proposal for {cohort}</b>").format(
+            cohort=Renderer.escape(proposal.cohort.name)
+        )
+    ]
+    for pair in proposal.pairs:
+        reasons = "; ".join(renderer.text(msg_from_json(r), locale) for r in pair.reasons)
+        lines.append(
+            f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
+            f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · <b>{pair.score}</b>\n"
+            f"<i>{reasons}</i>"
+        )
+    if proposal.unmatched:
+        lines.append(_("<b>Left unmatched</b>"))
+        for mentee_id, reason in proposal.unmatched.items():
+            lines.append(
+                f"{Renderer.escape(names.get(mentee_id, '?'))}: {renderer.text(reason, locale)}"
+            )
+    if not proposal.pairs and not proposal.unmatched:
+        lines.append(
+            _(
+                "Everyone in this cohort already has a mentor, or nobody has "
+                "finished the intake yet."
+            )
+        )
+    return "\n\n".join(lines)
+
+
+def proposal_keyboard(proposal: Proposal) -> InlineKeyboardMarkup:
+    rows = []
+    if proposal.pairs:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("✅ Approve all"), callback_data=f"mok:{proposal.cohort.id}"
+                )
+            ]
+        )
+    rows += [
+        [
+            InlineKeyboardButton(
+                text=_("Exclude #{pair} and match again").format(pair=p.id),
+                callback_data=f"mex:{p.id}:{proposal.cohort.id}",
+            )
+        ]
+        for p in proposal.pairs[:20]
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def show_proposal(
+    bot: Bot, person: Person, proposal: Proposal, renderer: Renderer, locale: str
+) -> None:
+    parts = split_html(proposal_text(proposal, renderer, locale))
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await bot.send_message(
+            person.id, part, reply_markup=proposal_keyboard(proposal) if last else None
+        )
+
+
+async def run_matching(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    cohort_id = int((query.data or "").split(":")[1])
+    cohort = await programme.cohort_of(session, person, cohort_id)
+    if cohort is None:
+        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        return
+    await query.answer()
+    proposal = await programme.propose(session, cohort)
+    await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
+
+
+async def exclude_pair(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    _prefix, pair_id, cohort_id = (query.data or "").split(":")
+    cohort = await programme.cohort_of(session, person, int(cohort_id))
+    if cohort is None or not await programme.exclude(session, cohort, int(pair_id)):
+        await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+        return
+    await query.answer()
+    proposal = await programme.propose(session, cohort)
+    await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
+
+
+async def approve_all(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
+) -> None:
+    cohort = await programme.cohort_of(session, person, int((query.data or "").split(":")[1]))
+    if cohort is None:
+        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        return
+    approved = await programme.approve(session, cohort)
+    await programme.introduce(session, approved)
+    outbox.wake()
+    await query.answer()
+    if query.message is not None:
+        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+    await bot.send_message(
+        person.id,
+        _("{count} pair(s) approved; both sides are being introduced.").format(count=len(approved)),
+    )
+
+
+async def refuse(message: Message) -> None:
+    await message.answer(_("This command is for programme coordinators."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private", IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(new_cohort, Command("cohort_new"))
+    router.message.register(cohorts, Command("cohorts"))
+    router.message.register(match_command, Command("match"))
+    router.callback_query.register(run_matching, F.data.startswith("match:"))
+    router.callback_query.register(exclude_pair, F.data.startswith("mex:"))
+    router.callback_query.register(approve_all, F.data.startswith("mok:"))
+    return router
+
+
+def create_refusals() -> Router:
+    """After every role's router: their commands, used by someone else, get a clear no."""
+    router = Router(name=f"{__name__}.refusals")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(refuse, Command(*COMMANDS))
+    return router

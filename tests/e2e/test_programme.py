@@ -1,0 +1,179 @@
+"""A programme run through the bot: a cohort, invites, intake, matching, conversation."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.storage.models import Invite, Membership, Pair, Profile
+from tests.e2e.conftest import COORDINATOR_ID, Running
+from tests.e2e.people import Person
+from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
+from tests.e2e.test_dialogs import translator
+
+
+def person(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
+    return Person(standin, user, lambda: bool(bot.app.polling.tasks))
+
+
+async def create_cohort(standin: BotAPIStandin, bot: Running) -> tuple[Person, dict[str, str]]:
+    coordinator = person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot)
+    t = translator(bot, "en")
+    await coordinator.write("/cohort_new")
+    await coordinator.write("Riga <spring> 2027")
+    await coordinator.press(t("A coordinator matches them"))
+    replies = await coordinator.press(t("In a month"))
+    listing = replies[-1].text or ""
+    assert "Riga <spring> 2027" in listing
+    links = dict(re.findall(r"(Mentees|Mentors): (https://t\.me/\S+)", listing))
+    assert set(links) == {"Mentees", "Mentors"}
+    codes = {role: link.split("start=")[1] for role, link in links.items()}
+    return coordinator, codes
+
+
+async def intake_mentee(who: Person, bot: Running, code: str, show_name: bool) -> None:
+    t = translator(bot, "en")
+    replies = await who.write(f"/start {code}")
+    assert any("Riga <spring> 2027" in (m.text or "") for m in replies)
+    await who.write("Nurse, I like hiking")
+    await who.write("Slowly, after talking it over")
+    await who.press(t("Building experience"))
+    await who.write("Find out what a team lead does")
+    for topic in ("Career change", "Leadership"):
+        await who.press("▫️ " + t(topic))
+    await who.press(t("Done"))
+    await who.press("▫️ " + t("Latvian"))
+    await who.press(t("Done"))
+    await who.press("Riga")
+    await who.press("▫️ " + t("Weekday evenings"))
+    await who.press(t("Done"))
+    await who.press("▫️ " + t("Video call"))
+    await who.press(t("Done"))
+    await who.press("▫️ " + t("A woman"))
+    await who.press(t("Done"))
+    await who.press(t("A must"))
+    await who.press(t("Yes") if show_name else t("No"))
+
+
+async def intake_mentor(who: Person, bot: Running, code: str) -> None:
+    t = translator(bot, "en")
+    await who.write(f"/start {code}")
+    for topic in ("Leadership", "Career change"):
+        await who.press("▫️ " + t(topic))
+    await who.press(t("Done"))
+    await who.write("15")
+    await who.write("I lead a hospital ward team")
+    await who.press("▫️ " + t("Latvian"))
+    await who.press(t("Done"))
+    await who.write("Europe/Riga")
+    await who.press("▫️ " + t("Weekday evenings"))
+    await who.press(t("Done"))
+    await who.press("▫️ " + t("Video call"))
+    await who.press(t("Done"))
+    await who.press("2")
+    await who.press(t("Woman"))
+
+
+async def wait_text(standin: BotAPIStandin, user: SimUser, contains: str) -> BotMessage:
+    return await standin.wait_for_message(user, contains=contains, timeout=10)
+
+
+async def test_a_cohort_from_invites_to_a_conversation(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    coordinator, codes = await create_cohort(standin, bot)
+    for code in codes.values():
+        assert len(code) >= 16  # at least 96 random bits
+    anna = person(standin, standin.user(801, "Anna", "en"), bot)
+    rita = person(standin, standin.user(802, "Rita", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=False)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    async with bot.app.sessions() as db:
+        profiles = {p.person_id: p for p in (await db.execute(select(Profile))).scalars()}
+        statuses = set((await db.execute(select(Membership.status))).scalars())
+    assert profiles[801].data["topics"] == ["career_change", "leadership"]
+    assert profiles[801].data["preferences"] == [{"wish": "woman", "required": True}]
+    assert profiles[802].data["capacity"] == 2 and profiles[802].data["gender"] == "woman"
+    assert statuses == {"active"}
+
+    await coordinator.write("/match")
+    (proposal,) = await coordinator.press("Riga <spring> 2027")
+    assert "Anna → Rita" in (proposal.text or "")
+    assert "expertise covers Career change, Leadership" in (proposal.text or "")
+    await coordinator.press(translator(bot, "en")("✅ Approve all"))
+    intro = await wait_text(standin, rita.user, "You have a new mentee")
+    # Anna chose not to show her name: her mentor sees a pseudonym.
+    assert "Anna" not in (intro.text or "") and "Nurse, I like hiking" in (intro.text or "")
+    await wait_text(standin, anna.user, "You have a mentor: Rita")
+
+    await anna.write("Hello! When can we talk? <3")
+    relayed = await wait_text(standin, rita.user, "When can we talk? <3")
+    assert "Anna" not in (relayed.text or "")
+    await rita.write("Tomorrow at 18:00?")
+    await wait_text(standin, anna.user, "Tomorrow at 18:00?")
+    await anna.send_photo()
+    await standin.wait_for(lambda: any(m.media.get("photo") for m in standin.messages(rita.user)),
+                           10, "the photo to be relayed")
+
+
+async def test_invite_codes_that_do_not_work_say_why(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    _coordinator, codes = await create_cohort(standin, bot)
+    t = translator(bot, "en")
+    newcomer = person(standin, standin.user(811, "Uldis", "en"), bot)
+    (reply,) = await newcomer.write("/start notARealCode123")
+    assert reply.text == t(
+        "This invite link is not valid. Please ask your programme coordinator for a new one."
+    )
+    async with bot.app.sessions() as db:
+        invite = await db.get(Invite, codes["Mentees"])
+        assert invite is not None
+        invite.max_uses = 0
+        mentor_invite = await db.get(Invite, codes["Mentors"])
+        assert mentor_invite is not None
+        mentor_invite.expires_at = bot.app.polling.clock.now() - timedelta(minutes=1)
+        await db.commit()
+    (reply,) = await newcomer.write(f"/start {codes['Mentees']}")
+    assert "used as many times" in (reply.text or "")
+    (reply,) = await newcomer.write(f"/start {codes['Mentors']}")
+    assert "expired" in (reply.text or "")
+    async with bot.app.sessions() as db:
+        assert (await db.execute(select(Membership))).first() is None
+
+
+async def test_coordinator_commands_are_refused_to_others(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    mentee = person(standin, standin.user(821, "Ivo", "en"), bot)
+    for command in ("/cohort_new", "/cohorts", "/match"):
+        (reply,) = await mentee.write(command)
+        assert reply.text == t("This command is for programme coordinators.")
+    (reply,) = await mentee.write("/mentees")
+    assert reply.text == t("You have no mentees yet. This command is for mentors.")
+
+
+async def test_a_message_to_someone_who_blocked_the_bot_is_not_lost_silently(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    coordinator, codes = await create_cohort(standin, bot)
+    anna = person(standin, standin.user(831, "Anna", "en"), bot)
+    rita = person(standin, standin.user(832, "Rita", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    await coordinator.write("/match")
+    await coordinator.press("Riga <spring> 2027")
+    await coordinator.press(translator(bot, "en")("✅ Approve all"))
+    await wait_text(standin, anna.user, "You have a mentor")
+    standin.block(rita.user)
+    await rita.settle()
+    await anna.write("Are you there?")
+    await wait_text(standin, anna.user, "could not be delivered")
+    alert = await wait_text(standin, coordinator.user, "could not be delivered to Rita")
+    assert "Anna" in (alert.text or "")
+    async with bot.app.sessions() as db:
+        pair = (await db.execute(select(Pair))).scalar_one()
+    assert pair.status == "active"
