@@ -45,6 +45,9 @@ COMMANDS = (
     ("history", N_("Your finished sessions")),
     ("language", N_("Language: Latviešu / English")),
     ("mentees", N_("Mentors: your mentees")),
+    ("share", N_("Mentees: what your mentor sees")),
+    ("end", N_("End the mentoring relationship")),
+    ("report", N_("Tell the coordinator about a problem")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )

@@ -6,10 +6,18 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 class RedactSecrets(logging.Filter):
@@ -48,6 +56,70 @@ def load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
+def fail(problem: str) -> SystemExit:
+    print(f"mentorbot: {problem}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One unit of work on the configured database, for a command."""
+    from bot.storage.database import create_engine, create_sessionmaker
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def import_people(settings: Settings, path: Path, cohort: str, role: str) -> None:
+    from bot.services.clock import SystemClock
+    from bot.services.people_csv import PeopleFileError, UnknownCohort, decode, parse_people
+    from bot.services.people_csv import import_people as store
+
+    try:
+        rows, errors = parse_people(decode(path.read_bytes()), role)
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    except PeopleFileError as exc:
+        raise fail(f"{path}: {exc}") from None
+    try:
+        result = with_database(
+            settings, lambda db: store(db, cohort, role, rows, SystemClock().now())
+        )
+    except UnknownCohort as exc:
+        raise fail(str(exc)) from None
+    for error in errors:
+        print(error, file=sys.stderr)
+    skipped = len({error.line for error in errors})
+    print(
+        f"imported {result.imported}, skipped {skipped} "
+        f"({result.added} new, {result.updated} updated)"
+    )
+    raise SystemExit(0 if result.imported else 1)
+
+
+def export_pairs(settings: Settings, cohort: str, out: Path | None) -> None:
+    from bot.services.people_csv import UnknownCohort
+    from bot.services.people_csv import export_pairs as pairs_csv
+
+    try:
+        text = with_database(settings, lambda db: pairs_csv(db, cohort))
+    except UnknownCohort as exc:
+        raise fail(str(exc)) from None
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write {out}: {exc.strerror}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mentorbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +127,16 @@ def main(argv: list[str] | None = None) -> None:
     database = commands.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
     commands.add_parser("check", help="validate the configuration and the dialog files")
+    people = commands.add_parser(
+        "import", help="add mentees or mentors, with their intake answers, to a cohort"
+    )
+    people.add_argument("file", type=Path, help="a UTF-8 CSV file with a header row")
+    people.add_argument("--cohort", required=True, metavar="NAME")
+    people.add_argument("--role", required=True, choices=["mentee", "mentor"])
+    export = commands.add_parser("export", help="write a cohort's data as CSV")
+    export.add_argument("what", choices=["pairs"])
+    export.add_argument("--cohort", required=True, metavar="NAME")
+    export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -68,6 +150,11 @@ def main(argv: list[str] | None = None) -> None:
             await engine.dispose()
 
         asyncio.run(migrate())
+        return
+    if args.command == "import":
+        import_people(settings, args.file, args.cohort, args.role)
+    if args.command == "export":
+        export_pairs(settings, args.cohort, args.out)
         return
     if args.command == "check":
         from bot.domain.dialogs import DialogError, load_dialogs

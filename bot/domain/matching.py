@@ -630,13 +630,13 @@ def _reasons(
     if mentee.availability & mentor.availability:
         found.append((availability, Msg(N_("available at the same times"))))
     if mentee.formats & mentor.formats:
-        found.append((formats, Msg(N_("prefers the same format"))))
+        found.append((formats, Msg(N_("both like the same way of meeting"))))
     if any(_meets(mentor, p) for p in mentee.preferences if not p.required):
         found.append((preferences, Msg(N_("meets the preferences"))))
     found.append(
         (
             experience,
-            Msg(N_("{years} years of experience"), {"years": mentor.years_experience}),
+            Msg(N_("years of experience: {years}"), {"years": mentor.years_experience}),
         )
     )
     # sorted() is stable: equal contributions keep the order of the components.

@@ -16,7 +16,7 @@ from bot.domain import intake
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.matching import Weights, match
-from bot.domain.texts import N_, Msg, msg_to_json
+from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService, DialogTurn
@@ -35,6 +35,10 @@ from bot.storage.models import (
 MENTEE, MENTOR = "mentee", "mentor"
 ROLES = (MENTEE, MENTOR)
 COHORT_FORM = "cohort_new"
+END_FORM = "end_pair"
+CLOSING_FORM = "closing"
+REPORT_FORM = "report"
+SHARE_MODES = ("ask", "always", "never")
 
 
 class Redeemed(enum.Enum):
@@ -77,6 +81,7 @@ def new_code() -> str:
 
 class Relayed(enum.Enum):
     QUEUED = "queued"
+    PAUSED = "paused"
     NO_PAIR = "no_pair"
     CHOOSE = "choose"
     UNREACHABLE = "unreachable"
@@ -97,6 +102,9 @@ class ProgrammeService:
         dialogs.finishers[intake.MENTEE_INTAKE] = self._finish_intake
         dialogs.finishers[intake.MENTOR_INTAKE] = self._finish_intake
         dialogs.finishers[COHORT_FORM] = self._finish_cohort_form
+        dialogs.finishers[END_FORM] = self._finish_end
+        dialogs.finishers[CLOSING_FORM] = self._finish_closing
+        dialogs.finishers[REPORT_FORM] = self._finish_report
 
     # Roles -------------------------------------------------------------------
 
@@ -466,6 +474,252 @@ class ProgrammeService:
             )
         await db.commit()
 
+    # Sharing, ending, reporting ------------------------------------------------
+
+    async def share_mode(self, db: AsyncSession, person_id: int) -> str:
+        profile = await db.get(Profile, person_id)
+        return str(profile.data.get("share", "ask")) if profile else "ask"
+
+    async def set_share_mode(self, db: AsyncSession, person_id: int, mode: str) -> bool:
+        profile = await db.get(Profile, person_id)
+        if profile is None or mode not in SHARE_MODES:
+            await db.commit()
+            return False
+        profile.data = {**profile.data, "share": mode}
+        await db.commit()
+        return True
+
+    async def mentor_of(self, db: AsyncSession, mentee_id: int) -> Person | None:
+        pair = (
+            (
+                await db.execute(
+                    select(Pair).where(Pair.mentee_id == mentee_id, Pair.status == "active")
+                )
+            )
+            .scalars()
+            .first()
+        )
+        return await db.get(Person, pair.mentor_id) if pair else None
+
+    async def share_summary(
+        self, db: AsyncSession, mentee: Person, parts: Sequence[str]
+    ) -> Person | None:
+        """Send a finished session's summary (already rendered in the mentor's language)
+        to the mentee's mentor; returns the mentor, or None when there is none."""
+        mentor = await self.mentor_of(db, mentee.id)
+        if mentor is None:
+            await db.commit()
+            return None
+        for part in parts:
+            repo.enqueue(
+                db,
+                kind="summary",
+                chat_id=mentor.id,
+                method="sendMessage",
+                payload={"text": part},
+                now=self.clock.now(),
+                context={"from": mentee.id},
+            )
+        await db.commit()
+        return mentor
+
+    async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
+        """Start ending the pair, or reporting about it; None when the person has no pair."""
+        pair = await self.active_pair(db, person.id) or await self._paused_pair(db, person.id)
+        if pair is None:
+            await db.commit()
+            return None
+        return await self.dialogs.start(db, person.id, form, restart=True)
+
+    async def _paused_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
+        return (
+            (
+                await db.execute(
+                    select(Pair).where(
+                        Pair.status == "paused",
+                        (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
+
+    async def _finish_end(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.active_pair(db, person_id) or await self._paused_pair(db, person_id)
+        if pair is None:
+            return
+        answers = progress.answers
+        pair.status, pair.ended_at, pair.ended_by = "ended", now, person_id
+        pair.end_reason = str(answers.get("reason") or "")
+        pair.feedback = {**pair.feedback, str(person_id): _look_back(answers)}
+        ender = await db.get(Person, person_id)
+        other = await db.get(
+            Person, pair.mentor_id if person_id == pair.mentee_id else pair.mentee_id
+        )
+        assert ender is not None and other is not None
+        self.notify(
+            db,
+            other,
+            Msg(
+                N_(
+                    "Your mentoring relationship has been ended by the other side. "
+                    "Reason: {reason}\n\nPlease tell the coordinator how it went: /feedback"
+                ),
+                {"reason": pair.end_reason},
+            ),
+            "notice",
+            {"pair": pair.id},
+        )
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "Pair #{pair} has ended ({name}). Reason: {reason}\nRating: {rating}/5 · would "
+                    "recommend: {recommend}\nWhat worked: {worked}"
+                ),
+                {
+                    "pair": pair.id,
+                    "name": ender.first_name,
+                    **_look_back_values(answers),
+                    "reason": pair.end_reason,
+                },
+            ),
+        )
+
+    async def feedback_pending(self, db: AsyncSession, person_id: int) -> Pair | None:
+        """The person's latest ended pair that still waits for their look back."""
+        pairs = (
+            await db.execute(
+                select(Pair)
+                .where(
+                    Pair.status == "ended",
+                    (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
+                )
+                .order_by(Pair.ended_at.desc())
+            )
+        ).scalars()
+        return next((p for p in pairs if str(person_id) not in p.feedback), None)
+
+    async def _finish_closing(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.feedback_pending(db, person_id)
+        person = await db.get(Person, person_id)
+        if pair is None or person is None:
+            return
+        pair.feedback = {**pair.feedback, str(person_id): _look_back(progress.answers)}
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "{name} looks back on pair #{pair}: rating {rating}/5 · would recommend: "
+                    "{recommend}\nWhat worked: {worked}"
+                ),
+                {"pair": pair.id, "name": person.first_name, **_look_back_values(progress.answers)},
+            ),
+        )
+
+    async def _finish_report(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.active_pair(db, person_id) or await self._paused_pair(db, person_id)
+        person = await db.get(Person, person_id)
+        if pair is None or person is None:
+            return
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "⚠️ {name} reports a problem in pair #{pair}:\n{problem}\n\n"
+                    "/pairs lets you pause or end the pair."
+                ),
+                {
+                    "pair": pair.id,
+                    "name": person.first_name,
+                    "problem": str(progress.answers.get("problem") or ""),
+                },
+            ),
+        )
+
+    async def _tell_coordinators(self, db: AsyncSession, pair: Pair, msg: Msg) -> None:
+        coordinators = (
+            await db.execute(
+                select(Person)
+                .join(CohortCoordinator, CohortCoordinator.person_id == Person.id)
+                .where(CohortCoordinator.cohort_id == pair.cohort_id)
+            )
+        ).scalars()
+        for coordinator in coordinators:
+            self.notify(db, coordinator, msg, "alert", {"pair": pair.id})
+
+    async def pairs_of_cohorts(self, db: AsyncSession, coordinator: Person) -> list[Pair]:
+        """The pairs, active or paused, of every cohort this coordinator runs."""
+        cohort_ids = [c.id for c in await self.coordinated(db, coordinator)]
+        return list(
+            (
+                await db.execute(
+                    select(Pair)
+                    .where(Pair.cohort_id.in_(cohort_ids), Pair.status.in_(("active", "paused")))
+                    .order_by(Pair.cohort_id, Pair.id)
+                )
+            ).scalars()
+        )
+
+    async def set_pair_status(
+        self, db: AsyncSession, coordinator: Person, pair_id: int, status: str
+    ) -> Pair | None:
+        """A coordinator pauses, resumes or ends a pair of their cohorts; both sides are told."""
+        pair = next(
+            (p for p in await self.pairs_of_cohorts(db, coordinator) if p.id == pair_id), None
+        )
+        if pair is None or status not in ("active", "paused", "ended") or pair.status == status:
+            await db.commit()
+            return None
+        pair.status = status
+        if status == "ended":
+            pair.ended_at, pair.ended_by = self.clock.now(), coordinator.id
+            pair.end_reason = "ended by the coordinator"
+        notice = {
+            "paused": Msg(
+                N_(
+                    "Your mentoring pair has been paused by the programme "
+                    "coordinator; messages are not passed on until it resumes."
+                )
+            ),
+            "active": Msg(
+                N_("Your mentoring pair has been resumed: messages are passed on again.")
+            ),
+            "ended": Msg(
+                N_(
+                    "Your mentoring relationship has been ended by the programme "
+                    "coordinator. Please tell them how it went: /feedback"
+                )
+            ),
+        }[status]
+        for side in (pair.mentee_id, pair.mentor_id):
+            person = await db.get(Person, side)
+            if person is not None:
+                self.notify(db, person, notice, "notice", {"pair": pair.id})
+        await db.commit()
+        return pair
+
+    async def toggle_accepting(self, db: AsyncSession, mentor: Person) -> bool | None:
+        """A mentor stops or starts taking new mentees; returns the new state."""
+        profile = await db.get(Profile, mentor.id)
+        if profile is None or profile.role != MENTOR:
+            await db.commit()
+            return None
+        accepting = not profile.data.get("accepting", True)
+        profile.data = {**profile.data, "accepting": accepting}
+        await db.commit()
+        return accepting
+
     async def relay(
         self,
         db: AsyncSession,
@@ -476,6 +730,9 @@ class ProgrammeService:
     ) -> Relayed:
         """Pass a message to the other side of the sender's pair, through the outbox."""
         pair = await self._relay_pair(db, sender, reply_to)
+        if pair is None and await self._paused_pair(db, sender.id) is not None:
+            await db.commit()
+            return Relayed.PAUSED
         if pair is None:
             await db.commit()
             mentoring = await self.pairs_of_mentor(db, sender.id)
@@ -623,3 +880,15 @@ def display_name(person: Person, profile: Profile | None, pair: Pair) -> str:
     if profile is not None and profile.role == MENTEE and not profile.data.get("show_name"):
         return f"#{pair.id}"
     return person.first_name
+
+
+def _look_back(answers: dict[str, Any]) -> dict[str, Any]:
+    return {k: answers.get(k) for k in ("worked", "rating", "recommend")}
+
+
+def _look_back_values(answers: dict[str, Any]) -> dict[str, Value]:
+    return {
+        "rating": int(answers.get("rating") or 0),
+        "recommend": Msg(N_("Yes")) if answers.get("recommend") else Msg(N_("No")),
+        "worked": str(answers.get("worked") or "—"),
+    }

@@ -240,13 +240,17 @@ class Pair(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    # proposed -> active -> ended; or proposed -> excluded (left out by the coordinator)
+    # proposed -> active <-> paused -> ended; or proposed -> excluded (by the coordinator)
     status: Mapped[str] = mapped_column(String(12))
     score: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    ended_by: Mapped[int | None] = mapped_column(BigInteger)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    # Each side's look back once it ended, by person id.
+    feedback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (
         Index("ix_pairs_cohort_status", "cohort_id", "status"),

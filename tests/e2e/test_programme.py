@@ -114,13 +114,14 @@ async def test_a_cohort_from_invites_to_a_conversation(
     await rita.write("Tomorrow at 18:00?")
     await wait_text(standin, anna.user, "Tomorrow at 18:00?")
     await anna.send_photo()
-    await standin.wait_for(lambda: any(m.media.get("photo") for m in standin.messages(rita.user)),
-                           10, "the photo to be relayed")
+    await standin.wait_for(
+        lambda: any(m.media.get("photo") for m in standin.messages(rita.user)),
+        10,
+        "the photo to be relayed",
+    )
 
 
-async def test_invite_codes_that_do_not_work_say_why(
-    standin: BotAPIStandin, bot: Running
-) -> None:
+async def test_invite_codes_that_do_not_work_say_why(standin: BotAPIStandin, bot: Running) -> None:
     _coordinator, codes = await create_cohort(standin, bot)
     t = translator(bot, "en")
     newcomer = person(standin, standin.user(811, "Uldis", "en"), bot)
@@ -177,3 +178,111 @@ async def test_a_message_to_someone_who_blocked_the_bot_is_not_lost_silently(
     async with bot.app.sessions() as db:
         pair = (await db.execute(select(Pair))).scalar_one()
     assert pair.status == "active"
+
+
+async def matched_pair(
+    standin: BotAPIStandin, bot: Running, show_name: bool = True
+) -> tuple[Person, Person, Person]:
+    coordinator, codes = await create_cohort(standin, bot)
+    anna = person(standin, standin.user(841, "Anna", "en"), bot)
+    rita = person(standin, standin.user(842, "Rita", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=show_name)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    await coordinator.write("/match")
+    await coordinator.press("Riga <spring> 2027")
+    await coordinator.press(translator(bot, "en")("✅ Approve all"))
+    await wait_text(standin, anna.user, "You have a mentor")
+    await wait_text(standin, rita.user, "You have a new mentee")
+    return coordinator, anna, rita
+
+
+async def test_a_summary_reaches_the_mentor_only_when_the_mentee_agrees(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+
+    async def dilts(situation: str) -> None:
+        await anna.write("/dilts")
+        await anna.write(situation)
+        await anna.press(t("Behaviour: what I do"))
+        for n in range(11):
+            await anna.write(f"answer {n}")
+        await anna.press(t("Skip"))
+
+    await dilts("First private situation")
+    assert anna.last().text == t("Send this summary to your mentor?")
+    await anna.press(t("No, keep it to myself"))
+    await dilts("Second situation to share")
+    await anna.press(t("Yes, send it"))
+    shared = await wait_text(standin, rita.user, "shared a summary with you")
+    assert "Second situation to share" in (shared.text or "")
+    assert not any("First private situation" in (m.text or "") for m in rita.sent())
+    await anna.write("/share")
+    await anna.press(t("Never share"))
+    await dilts("Third, never shared")
+    assert anna.last().text != t("Send this summary to your mentor?")
+    await rita.settle()
+    assert not any("Third, never shared" in (m.text or "") for m in rita.sent())
+
+
+async def test_ending_the_mentoring_asks_both_sides_to_look_back(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    await anna.write("/end")
+    await anna.write("We reached the goal")
+    await anna.write("Weekly calls")
+    await anna.press("5")
+    await anna.press(t("Yes"))
+    await wait_text(standin, rita.user, "ended by the other side")
+    ended = await wait_text(standin, coordinator.user, "has ended (Anna)")
+    assert "We reached the goal" in (ended.text or "") and "5/5" in (ended.text or "")
+    await rita.write("/feedback")
+    await rita.write("Clear goals")
+    await rita.press("4")
+    await rita.press(t("No"))
+    await wait_text(standin, coordinator.user, "Rita looks back on pair")
+    async with bot.app.sessions() as db:
+        pair = (await db.execute(select(Pair))).scalar_one()
+    assert pair.status == "ended" and set(pair.feedback) == {"841", "842"}
+    (reply,) = await anna.write("Still there?")
+    assert reply.text == t(
+        "I am not asking you anything right now. Start with /grow, /wheel or /dilts, "
+        "or see /help."
+    )
+
+
+async def test_a_report_reaches_the_coordinator_who_can_pause_the_pair(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    await anna.write("/report")
+    await anna.write("My mentor does not answer")
+    await wait_text(standin, coordinator.user, "My mentor does not answer")
+    await coordinator.write("/pairs")
+    await coordinator.press(t("⏸ Pause"))
+    await wait_text(standin, rita.user, "paused by the programme coordinator")
+    (reply,) = await anna.write("Hello?")
+    assert "paused" in (reply.text or "")
+    await coordinator.write("/pairs")
+    await coordinator.press(t("▶️ Resume"))
+    await wait_text(standin, anna.user, "resumed")
+    await anna.write("Hello again")
+    await wait_text(standin, rita.user, "Hello again")
+
+
+async def test_a_mentor_can_stop_taking_new_mentees(standin: BotAPIStandin, bot: Running) -> None:
+    coordinator, codes = await create_cohort(standin, bot)
+    rita = person(standin, standin.user(851, "Rita", "en"), bot)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    (reply,) = await rita.write("/pause_mentoring")
+    assert "no new mentees" in (reply.text or "")
+    anna = person(standin, standin.user(852, "Anna", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    await coordinator.write("/match")
+    (proposal,) = await coordinator.press("Riga <spring> 2027")
+    assert "Anna → Rita" not in (proposal.text or "")
+    assert "capacity" in (proposal.text or "")

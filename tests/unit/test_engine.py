@@ -291,8 +291,10 @@ def test_time_zones_by_button_or_by_name(dialogs: dict[str, Dialog]) -> None:
     dialog = dialogs["intake_mentor"]
     progress = at_kind(dialog, "timezone")
     key = engine.answer_key(dialog, progress, progress.cursor)  # type: ignore[arg-type]
-    for typed, expected in (("europe/vilnius", "Europe/Vilnius"), ("America/New York",
-                                                                   "America/New_York")):
+    for typed, expected in (
+        ("europe/vilnius", "Europe/Vilnius"),
+        ("America/New York", "America/New_York"),
+    ):
         outcome = engine.handle(dialog, progress, TextInput(typed), TODAY)
         assert outcome.progress.answers[key] == expected
     assert engine.handle(dialog, progress, Press("c:Europe/Athens"), TODAY).accepted

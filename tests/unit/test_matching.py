@@ -121,7 +121,7 @@ def test_reasons_name_the_shared_languages_and_fall_back_to_the_code() -> None:
     languages = [Msg("Latvian"), Msg("English"), Msg("{code}", {"code": "fi"})]
     assert result.reasons[:2] == (
         Msg("both speak {languages}", {"languages": languages}),
-        Msg("prefers the same format"),
+        Msg("both like the same way of meeting"),
     )
 
 

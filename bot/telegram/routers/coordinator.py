@@ -9,6 +9,7 @@ from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import msg_from_json
@@ -18,7 +19,7 @@ from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.views import DialogView
 
-COMMANDS = ("cohort_new", "cohorts", "match")
+COMMANDS = ("cohort_new", "cohorts", "match", "pairs")
 
 
 class IsCoordinator(BaseFilter):
@@ -51,12 +52,11 @@ async def send_cohorts(
     if not views:
         await bot.send_message(person.id, _("You run no cohort yet. /cohort_new creates one."))
         return
+    role_names = {"mentee": _("Mentees"), "mentor": _("Mentors")}
     blocks = []
     for view in views:
         links = "\n".join(
-            f"{_('Mentees') if i.role == 'mentee' else _('Mentors')}: "
-            f"https://t.me/{me.username}?start={i.code}"
-            for i in view.invites
+            f"{role_names[i.role]}: https://t.me/{me.username}?start={i.code}" for i in view.invites
         )
         blocks.append(
             _(
@@ -220,8 +220,64 @@ async def approve_all(
         await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
     await bot.send_message(
         person.id,
-        _("{count} pair(s) approved; both sides are being introduced.").format(count=len(approved)),
+        _("Pairs approved: {count}. Both sides are being introduced.").format(count=len(approved)),
     )
+
+
+async def pairs(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    found = await programme.pairs_of_cohorts(session, person)
+    names = {
+        p.id: p.first_name
+        for p in (
+            await session.execute(
+                select(Person).where(
+                    Person.id.in_([x.mentee_id for x in found] + [x.mentor_id for x in found])
+                )
+            )
+        ).scalars()
+    }
+    await session.commit()
+    if not found:
+        await message.answer(_("Your cohorts have no active or paused pairs."))
+        return
+    for pair in found:
+        state = _("active") if pair.status == "active" else _("paused")
+        toggle = ("paused", _("⏸ Pause")) if pair.status == "active" else ("active", _("▶️ Resume"))
+        await message.answer(
+            f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
+            f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · {state}",
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=toggle[1], callback_data=f"ps:{pair.id}:{toggle[0]}"
+                        ),
+                        InlineKeyboardButton(text=_("⏹ End"), callback_data=f"ps:{pair.id}:ended"),
+                    ]
+                ]
+            ),
+        )
+
+
+async def pair_status(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
+) -> None:
+    _prefix, pair_id, status = (query.data or "").split(":")
+    pair = await programme.set_pair_status(session, person, int(pair_id), status)
+    if pair is None:
+        await query.answer(_("This pair has changed; see /pairs again."), show_alert=True)
+        return
+    outbox.wake()
+    await query.answer(_("Done; both sides have been told."), show_alert=True)
+    if query.message is not None:
+        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
 
 
 async def refuse(message: Message) -> None:
@@ -238,6 +294,8 @@ def create_router() -> Router:
     router.callback_query.register(run_matching, F.data.startswith("match:"))
     router.callback_query.register(exclude_pair, F.data.startswith("mex:"))
     router.callback_query.register(approve_all, F.data.startswith("mok:"))
+    router.message.register(pairs, Command("pairs"))
+    router.callback_query.register(pair_status, F.data.startswith("ps:"))
     return router
 
 

@@ -17,7 +17,7 @@ from bot.storage.models import Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import DialogButton, Renderer
 from bot.telegram.routers.coordinator import send_cohorts
-from bot.telegram.routers.mentoring import relay
+from bot.telegram.routers.mentoring import offer_summary, relay
 from bot.telegram.views import DialogView
 
 
@@ -106,6 +106,7 @@ async def dialog_button(
     dialogs: DialogService,
     event_update: Update,
     programme: ProgrammeService,
+    outbox: OutboxSender,
 ) -> None:
     turn = await dialogs.answer(
         session,
@@ -144,7 +145,7 @@ async def dialog_button(
         if message_id is not None:
             await close_question(bot, person.id, message_id, renderer, turn, screen.locale)
         await screen.progress(turn)
-        await after_finish(turn, bot, person, session, programme)
+        await after_finish(turn, bot, person, session, programme, renderer, outbox)
 
 
 def _question(turn: DialogTurn) -> engine.Question:
@@ -206,14 +207,26 @@ async def answer_with(
         await message.answer(renderer.text(turn.error, screen.locale))
     else:
         await screen.progress(turn)
-        await after_finish(turn, bot, person, session, programme)
+        await after_finish(turn, bot, person, session, programme, renderer, outbox)
 
 
 async def after_finish(
-    turn: DialogTurn, bot: Bot, person: Person, session: AsyncSession, programme: ProgrammeService
+    turn: DialogTurn,
+    bot: Bot,
+    person: Person,
+    session: AsyncSession,
+    programme: ProgrammeService,
+    renderer: Renderer,
+    outbox: OutboxSender,
 ) -> None:
-    """What follows a finished form: a new cohort is shown with its invite links."""
-    if turn.finished and turn.dialog is not None and turn.dialog.id == COHORT_FORM:
+    """What follows a finished dialog: a coaching session's summary may go to the mentor;
+    a new cohort is shown with its invite links."""
+    if turn.kind is not Turn.ACCEPTED or not turn.finished or turn.dialog is None:
+        return
+    assert turn.record is not None
+    if turn.dialog.kind == "coaching":
+        await offer_summary(bot, session, person, turn.record.id, programme, renderer, outbox)
+    elif turn.dialog.id == COHORT_FORM:
         await send_cohorts(bot, person, session, programme)
 
 

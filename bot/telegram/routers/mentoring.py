@@ -5,12 +5,24 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.programme import ProgrammeService, Relayed, display_name
+from bot.domain.texts import N_, Msg
+from bot.i18n import locale_for
+from bot.services.programme import (
+    CLOSING_FORM,
+    END_FORM,
+    REPORT_FORM,
+    ProgrammeService,
+    Relayed,
+    display_name,
+)
 from bot.storage.models import Person
 from bot.telegram.outbox import OutboxSender
+from bot.telegram.render import Renderer, split_html
+from bot.telegram.views import DialogView
 
 
 async def mentees(
@@ -68,6 +80,14 @@ async def relay(
     if result is Relayed.QUEUED:
         outbox.wake()
         return True
+    if result is Relayed.PAUSED:
+        await message.answer(
+            _(
+                "Your mentoring pair is paused by the programme coordinator; "
+                "messages are not passed on until it resumes."
+            )
+        )
+        return True
     if result is Relayed.CHOOSE:
         await message.answer(
             _(
@@ -88,9 +108,221 @@ async def relay(
     return False
 
 
+SHARE_LABELS = {
+    "ask": N_("Ask me each time"),
+    "always": N_("Always share"),
+    "never": N_("Never share"),
+}
+
+
+async def share(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    mode = await programme.share_mode(session, person.id)
+    await session.commit()
+    await message.answer(
+        _(
+            "When you finish a GROW, Wheel of Life or Dilts session, may its summary go to your "
+            "mentor? Now: {mode}."
+        ).format(mode=_(SHARE_LABELS[mode])),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=_(label), callback_data=f"share:{value}")]
+                for value, label in SHARE_LABELS.items()
+            ]
+        ),
+    )
+
+
+async def set_share(
+    query: CallbackQuery, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    mode = (query.data or "").split(":")[1]
+    if not await programme.set_share_mode(session, person.id, mode):
+        await query.answer(_("This is for mentees in a programme."), show_alert=True)
+        return
+    await query.answer(_("Saved: {mode}.").format(mode=_(SHARE_LABELS[mode])), show_alert=True)
+
+
+async def offer_summary(
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    record_id: int,
+    programme: ProgrammeService,
+    renderer: Renderer,
+    outbox: OutboxSender,
+) -> None:
+    """After a finished coaching session: share it with the mentor as the mentee chose."""
+    mode = await programme.share_mode(session, person.id)
+    mentor = await programme.mentor_of(session, person.id)
+    await session.commit()
+    if mentor is None or mode == "never":
+        return
+    if mode == "always":
+        await send_summary(session, person, record_id, programme, renderer, outbox)
+        await bot.send_message(person.id, _("The summary went to your mentor."))
+        return
+    await bot.send_message(
+        person.id,
+        _("Send this summary to your mentor?"),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(text=_("Yes, send it"), callback_data=f"sum:{record_id}"),
+                    InlineKeyboardButton(text=_("No, keep it to myself"), callback_data="sum:no"),
+                ]
+            ]
+        ),
+    )
+
+
+async def send_summary(
+    session: AsyncSession,
+    person: Person,
+    record_id: int,
+    programme: ProgrammeService,
+    renderer: Renderer,
+    outbox: OutboxSender,
+) -> bool:
+    found = await programme.dialogs.summary(session, person.id, record_id)
+    mentor = await programme.mentor_of(session, person.id)
+    if found is None or mentor is None:
+        await session.commit()
+        return False
+    record, dialog, lines = found
+    assert record.finished_at is not None
+    locale = locale_for(mentor, mentor.telegram_language, programme.default_locale)
+    pair = await programme.active_pair(session, person.id)
+    profile = await programme.profile(session, person.id)
+    assert pair is not None
+    header = renderer.text(
+        Msg(N_("{name} shared a summary with you:"), {"name": display_name(person, profile, pair)}),
+        locale,
+    )
+    text = (
+        header
+        + "\n\n"
+        + renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
+    )
+    await programme.share_summary(session, person, split_html(text))
+    outbox.wake()
+    return True
+
+
+async def summary_choice(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    renderer: Renderer,
+    outbox: OutboxSender,
+) -> None:
+    target = (query.data or "").split(":")[1]
+    if query.message is not None:
+        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+    if target == "no":
+        await query.answer(_("Kept to yourself."))
+        return
+    sent = target.isdigit() and await send_summary(
+        session, person, int(target), programme, renderer, outbox
+    )
+    await query.answer(
+        _("The summary went to your mentor.") if sent else _("You have no mentor to send it to."),
+        show_alert=not sent,
+    )
+
+
+async def start_form(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+    form: str,
+) -> None:
+    turn = await programme.start_form(session, person, form)
+    if turn is None:
+        await message.answer(_("You are not in a mentoring pair."))
+        return
+    await DialogView(
+        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
+    ).begin(turn)
+
+
+async def end(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    await start_form(message, bot, session, person, i18n, renderer, programme, END_FORM)
+
+
+async def report(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    await start_form(message, bot, session, person, i18n, renderer, programme, REPORT_FORM)
+
+
+async def feedback(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: ProgrammeService,
+) -> None:
+    if await programme.feedback_pending(session, person.id) is None:
+        await session.commit()
+        await message.answer(_("There is no ended mentoring waiting for your answers."))
+        return
+    turn = await programme.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
+    await DialogView(
+        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
+    ).begin(turn)
+
+
+async def pause_mentoring(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    accepting = await programme.toggle_accepting(session, person)
+    if accepting is None:
+        await message.answer(_("This command is for mentors."))
+    elif accepting:
+        await message.answer(_("You take new mentees again. /pause_mentoring stops that."))
+    else:
+        await message.answer(
+            _(
+                "You take no new mentees for now; your current mentees stay. "
+                "/pause_mentoring again to take new ones."
+            )
+        )
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
     router.message.register(mentees, Command("mentees"))
     router.callback_query.register(talk_to, F.data.startswith("talk:"))
+    router.message.register(share, Command("share"))
+    router.callback_query.register(set_share, F.data.startswith("share:"))
+    router.callback_query.register(summary_choice, F.data.startswith("sum:"))
+    router.message.register(end, Command("end"))
+    router.message.register(report, Command("report"))
+    router.message.register(feedback, Command("feedback"))
+    router.message.register(pause_mentoring, Command("pause_mentoring"))
     return router
