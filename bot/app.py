@@ -45,6 +45,7 @@ COMMANDS = (
     ("history", N_("Your finished sessions")),
     ("language", N_("Language: Latviešu / English")),
     ("mentees", N_("Mentors: your mentees")),
+    ("mentors", N_("Mentees: choose a mentor")),
     ("share", N_("Mentees: what your mentor sees")),
     ("end", N_("End the mentoring relationship")),
     ("report", N_("Tell the coordinator about a problem")),
@@ -63,9 +64,19 @@ class App:
     polling: DurablePolling
     outbox: OutboxSender
 
+    programme: ProgrammeService
+
     async def run(self) -> None:
-        """Poll for updates and send what the outbox holds, until cancelled."""
-        await asyncio.gather(self.polling.run(), self.outbox.run())
+        """Poll for updates, send what the outbox holds and expire what waited too long,
+        until cancelled."""
+        await asyncio.gather(self.polling.run(), self.outbox.run(), self.expire_requests())
+
+    async def expire_requests(self, every_seconds: float = 60.0) -> None:
+        while True:
+            async with self.sessions() as db:
+                if await self.programme.expire_requests(db):
+                    self.outbox.wake()
+            await asyncio.sleep(every_seconds)
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -168,7 +179,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
     )
-    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox)
+    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme)
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:

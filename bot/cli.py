@@ -1,4 +1,4 @@
-"""The mentorbot command: run the bot, migrate the database."""
+"""The mentorbot command: run the bot, migrate the database, move people and pairs as CSV."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -63,6 +63,9 @@ def fail(problem: str) -> SystemExit:
 
 def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """One unit of work on the configured database, for a command."""
+    # Alembic announces its plugins at INFO when imported: noise for a command that
+    # does not migrate (setup_logging would be the place to quiet it for every command).
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from bot.storage.database import create_engine, create_sessionmaker
 
     async def run() -> T:
@@ -76,10 +79,15 @@ def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     return asyncio.run(run())
 
 
-def import_people(settings: Settings, path: Path, cohort: str, role: str) -> None:
+def run_import(settings: Settings, path: Path, cohort: str, role: str) -> NoReturn:
     from bot.services.clock import SystemClock
-    from bot.services.people_csv import PeopleFileError, UnknownCohort, decode, parse_people
-    from bot.services.people_csv import import_people as store
+    from bot.services.people_csv import (
+        PeopleFileError,
+        UnknownCohort,
+        decode,
+        import_people,
+        parse_people,
+    )
 
     try:
         rows, errors = parse_people(decode(path.read_bytes()), role)
@@ -89,7 +97,7 @@ def import_people(settings: Settings, path: Path, cohort: str, role: str) -> Non
         raise fail(f"{path}: {exc}") from None
     try:
         result = with_database(
-            settings, lambda db: store(db, cohort, role, rows, SystemClock().now())
+            settings, lambda db: import_people(db, cohort, role, rows, SystemClock().now())
         )
     except UnknownCohort as exc:
         raise fail(str(exc)) from None
@@ -103,12 +111,11 @@ def import_people(settings: Settings, path: Path, cohort: str, role: str) -> Non
     raise SystemExit(0 if result.imported else 1)
 
 
-def export_pairs(settings: Settings, cohort: str, out: Path | None) -> None:
-    from bot.services.people_csv import UnknownCohort
-    from bot.services.people_csv import export_pairs as pairs_csv
+def run_export(settings: Settings, cohort: str, out: Path | None) -> None:
+    from bot.services.people_csv import UnknownCohort, export_pairs
 
     try:
-        text = with_database(settings, lambda db: pairs_csv(db, cohort))
+        text = with_database(settings, lambda db: export_pairs(db, cohort))
     except UnknownCohort as exc:
         raise fail(str(exc)) from None
     if out is None:
@@ -152,9 +159,9 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(migrate())
         return
     if args.command == "import":
-        import_people(settings, args.file, args.cohort, args.role)
+        run_import(settings, args.file, args.cohort, args.role)
     if args.command == "export":
-        export_pairs(settings, args.cohort, args.out)
+        run_export(settings, args.cohort, args.out)
         return
     if args.command == "check":
         from bot.domain.dialogs import DialogError, load_dialogs

@@ -1,5 +1,4 @@
-"""Fill the English catalog: the message ids are English, so each translation is its id.
-A translation someone edited by hand is kept."""
+"""Fill the English catalog: the message ids are English, so each translation is its id."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ def main(path: str) -> None:
     with open(path, "rb") as source:
         catalog = read_po(source, locale="en")
     for message in catalog:
-        if message.id and not message.string:
+        if message.id:
             message.string = message.id
         message.flags.discard("fuzzy")
     with open(path, "wb") as target:

@@ -40,6 +40,9 @@ TEXT_LIMITS = {"occupation": 800, "decisions": 800, "first_steps": 800, "bio": 6
 NAME_LIMIT = 128  # Person.first_name
 TELEGRAM_IDS = (1, 2**63 - 1)  # a BIGINT
 MUST = "!"
+# Profile keys the intake writes but the person may change in the bot later
+# (/pause_mentoring): a re-import leaves their choice alone.
+OWN_SETTINGS = ("accepting",)
 
 REQUIRED = ("telegram_id", "first_name", "languages", "timezone")
 COMMON = (*REQUIRED, "language", "availability", "formats")
@@ -360,9 +363,11 @@ async def import_people(
         if profile is None:
             db.add(Profile(person_id=row.telegram_id, role=role, data=row.profile, updated_at=now))
         else:
-            # What the bot keeps beside the answers (such as a mentor's "talking_to") stays.
+            # The answers are replaced; what the person set in the bot since stays.
             kept = profile.data if profile.role == role else {}
-            profile.role, profile.data, profile.updated_at = role, {**kept, **row.profile}, now
+            own = {key: kept[key] for key in OWN_SETTINGS if key in kept}
+            profile.role, profile.updated_at = role, now
+            profile.data = {**kept, **row.profile, **own}
         member = members.get(row.telegram_id)
         if member is None:
             db.add(
@@ -402,9 +407,9 @@ async def export_pairs(db: AsyncSession, cohort_name: str) -> str:
                 pair.id,
                 pair.status,
                 mentee_person.id,
-                display_name(mentee_person, profile, pair),
+                _cell(display_name(mentee_person, profile, pair)),
                 mentor_person.id,
-                mentor_person.first_name,
+                _cell(mentor_person.first_name),
                 pair.score,
                 _moment(pair.created_at),
                 _moment(pair.decided_at),
@@ -413,6 +418,11 @@ async def export_pairs(db: AsyncSession, cohort_name: str) -> str:
         )
     await db.commit()
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """People's names as a spreadsheet shows them: one starting like a formula is not run."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _moment(at: datetime | None) -> str:

@@ -6,7 +6,7 @@ import enum
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import intake
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
-from bot.domain.matching import Weights, match
+from bot.domain.matching import Score, Weights, match, score
 from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
@@ -38,6 +38,12 @@ COHORT_FORM = "cohort_new"
 END_FORM = "end_pair"
 CLOSING_FORM = "closing"
 REPORT_FORM = "report"
+SUGGESTIONS = 3
+DEFAULT_RESPONSE_HOURS = 72
+# A pair in one of these states keeps the mentor's place taken.
+HOLDING = ("active", "paused", "requested")
+# Pairs in these states are never proposed or suggested again.
+SPENT = ("excluded", "ended", "declined", "expired")
 SHARE_MODES = ("ask", "always", "never")
 
 
@@ -64,6 +70,13 @@ class CohortView:
     mentors: int
     active_pairs: int
     invites: list[Invite]
+
+
+@dataclass
+class Suggestion:
+    mentor: Person
+    bio: str
+    score: Score
 
 
 @dataclass
@@ -306,12 +319,12 @@ class ProgrammeService:
             )
         ).all()
         pairs = list((await db.execute(select(Pair).where(Pair.cohort_id == cohort.id))).scalars())
-        taken = {p.mentee_id for p in pairs if p.status in ("active", "paused")}
+        taken = {p.mentee_id for p in pairs if p.status in HOLDING}
         load: dict[int, int] = {}
         for p in pairs:
-            if p.status in ("active", "paused"):
+            if p.status in HOLDING:
                 load[p.mentor_id] = load.get(p.mentor_id, 0) + 1
-        excluded = {(p.mentee_id, p.mentor_id) for p in pairs if p.status in ("excluded", "ended")}
+        excluded = {(p.mentee_id, p.mentor_id) for p in pairs if p.status in SPENT}
         mentees = [
             intake.as_mentee(m.person_id, prof.data, now)
             for m, prof, _ in members
@@ -412,15 +425,23 @@ class ProgrammeService:
         msg: Msg,
         kind: str,
         context: dict[str, Any] | None = None,
+        buttons: Sequence[Sequence[tuple[Msg, str]]] = (),
     ) -> None:
-        """Queue a message to a person, in their language; it is rendered when sent."""
+        """Queue a message to a person, in their language; it is rendered when sent.
+        Buttons are (label, callback data)."""
         locale = locale_for(person, person.telegram_language, self.default_locale)
+        payload: dict[str, Any] = {"msg": msg_to_json(msg), "locale": locale}
+        if buttons:
+            payload["buttons"] = [
+                [{"msg": msg_to_json(label), "data": data} for label, data in row]
+                for row in buttons
+            ]
         repo.enqueue(
             db,
             kind=kind,
             chat_id=person.id,
             method="sendMessage",
-            payload={"msg": msg_to_json(msg), "locale": locale},
+            payload=payload,
             now=self.clock.now(),
             context=context,
         )
@@ -473,6 +494,171 @@ class ProgrammeService:
                 {"pair": pair.id},
             )
         await db.commit()
+
+    # Mentees choosing their mentor ------------------------------------------
+
+    async def suggestions(self, db: AsyncSession, mentee_id: int) -> list[Suggestion]:
+        """The best mentors for a mentee in a cohort where mentees choose, with reasons;
+        empty when the cohort is coordinator-matched or the mentee already has a mentor or
+        a request waiting."""
+        membership = await self._membership(db, mentee_id)
+        profile = await db.get(Profile, mentee_id)
+        cohort = await db.get(Cohort, membership.cohort_id) if membership else None
+        if (
+            cohort is None
+            or cohort.mode != "mentee_chooses"
+            or profile is None
+            or membership is None
+            or membership.role != MENTEE
+        ):
+            return []
+        own = list((await db.execute(select(Pair).where(Pair.mentee_id == mentee_id))).scalars())
+        if any(p.status in HOLDING for p in own):
+            return []
+        spent = {p.mentor_id for p in own if p.status in SPENT}
+        now = self.clock.now()
+        mentee = intake.as_mentee(mentee_id, profile.data, now)
+        weights = Weights(max_timezone_hours=float(cohort.settings.get("max_timezone_hours", 6)))
+        found = []
+        for mentor_profile, mentor in (
+            await db.execute(
+                select(Profile, Person)
+                .select_from(Membership)
+                .join(Profile, Profile.person_id == Membership.person_id)
+                .join(Person, Person.id == Membership.person_id)
+                .where(
+                    Membership.cohort_id == cohort.id,
+                    Membership.role == MENTOR,
+                    Membership.status == "active",
+                )
+            )
+        ).all():
+            if mentor.id in spent:
+                continue
+            held = await db.scalar(
+                select(func.count())
+                .select_from(Pair)
+                .where(Pair.mentor_id == mentor.id, Pair.status.in_(HOLDING))
+            )
+            places = max(0, int(mentor_profile.data["capacity"]) - int(held or 0))
+            fit = score(
+                mentee, intake.as_mentor(mentor.id, mentor_profile.data, places, now), weights
+            )
+            if fit is not None:
+                found.append(Suggestion(mentor, str(mentor_profile.data.get("bio") or ""), fit))
+        found.sort(key=lambda s: -s.score.value)
+        return found[:SUGGESTIONS]
+
+    async def request(self, db: AsyncSession, mentee: Person, mentor_id: int) -> Pair | None:
+        """The mentee asks one of their suggested mentors; the mentor has the cohort's
+        response time to accept."""
+        offered = {s.mentor.id: s for s in await self.suggestions(db, mentee.id)}
+        membership = await self._membership(db, mentee.id)
+        if mentor_id not in offered or membership is None:
+            await db.commit()
+            return None
+        cohort = await db.get(Cohort, membership.cohort_id)
+        assert cohort is not None
+        now = self.clock.now()
+        hours = int(cohort.settings.get("response_hours", DEFAULT_RESPONSE_HOURS))
+        chosen = offered[mentor_id]
+        pair = Pair(
+            cohort_id=cohort.id,
+            mentee_id=mentee.id,
+            mentor_id=mentor_id,
+            status="requested",
+            score=chosen.score.value,
+            reasons=[msg_to_json(r) for r in chosen.score.reasons],
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+        db.add(pair)
+        await db.flush()
+        profile = await db.get(Profile, mentee.id)
+        data = profile.data if profile else {}
+        self.notify(
+            db,
+            chosen.mentor,
+            Msg(
+                N_(
+                    "🙋 {name} would like you as their mentor.\n\n"
+                    "<i>Occupation and interests:</i> {occupation}\n"
+                    "<i>First steps:</i> {first_steps}\n\n"
+                    "Please answer within {hours} h."
+                ),
+                {
+                    "name": display_name(mentee, profile, pair),
+                    "occupation": str(data.get("occupation") or ""),
+                    "first_steps": str(data.get("first_steps") or ""),
+                    "hours": hours,
+                },
+            ),
+            "request",
+            {"pair": pair.id},
+            buttons=[
+                [
+                    (Msg(N_("✅ Accept")), f"req:{pair.id}:yes"),
+                    (Msg(N_("Decline")), f"req:{pair.id}:no"),
+                ]
+            ],
+        )
+        await db.commit()
+        return pair
+
+    async def answer_request(
+        self, db: AsyncSession, mentor: Person, pair_id: int, accept: bool
+    ) -> Pair | None:
+        pair = await db.get(Pair, pair_id)
+        if pair is None or pair.mentor_id != mentor.id or pair.status != "requested":
+            await db.commit()
+            return None
+        pair.status = "active" if accept else "declined"
+        pair.decided_at = self.clock.now()
+        if accept:
+            await self.introduce(db, [pair])
+            return pair
+        mentee = await db.get(Person, pair.mentee_id)
+        assert mentee is not None
+        self.notify(
+            db,
+            mentee,
+            Msg(
+                N_("The mentor you asked cannot take you on. /mentors shows you other suggestions.")
+            ),
+            "notice",
+            {"pair": pair.id},
+        )
+        await db.commit()
+        return pair
+
+    async def expire_requests(self, db: AsyncSession) -> int:
+        """Requests no mentor answered in time: the mentee chooses again."""
+        now = self.clock.now()
+        overdue = list(
+            (
+                await db.execute(
+                    select(Pair).where(Pair.status == "requested", Pair.expires_at <= now)
+                )
+            ).scalars()
+        )
+        for pair in overdue:
+            pair.status, pair.decided_at = "expired", now
+            mentee = await db.get(Person, pair.mentee_id)
+            if mentee is not None:
+                self.notify(
+                    db,
+                    mentee,
+                    Msg(
+                        N_(
+                            "The mentor you asked did not answer in time. /mentors shows you other "
+                            "suggestions."
+                        )
+                    ),
+                    "notice",
+                    {"pair": pair.id},
+                )
+        await db.commit()
+        return len(overdue)
 
     # Sharing, ending, reporting ------------------------------------------------
 
@@ -578,8 +764,8 @@ class ProgrammeService:
             pair,
             Msg(
                 N_(
-                    "Pair #{pair} has ended ({name}). Reason: {reason}\nRating: {rating}/5 · would "
-                    "recommend: {recommend}\nWhat worked: {worked}"
+                    "Pair #{pair} was ended by {name}. Reason: {reason}\n"
+                    "Rating: {rating}/5 · would recommend: {recommend}\nWhat worked: {worked}"
                 ),
                 {
                     "pair": pair.id,

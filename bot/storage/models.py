@@ -240,12 +240,14 @@ class Pair(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    # proposed -> active <-> paused -> ended; or proposed -> excluded (by the coordinator)
+    # proposed -> active <-> paused -> ended; proposed -> excluded (by the coordinator);
+    # requested (by the mentee) -> active, declined or expired (no answer in time)
     status: Mapped[str] = mapped_column(String(12))
     score: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[int | None] = mapped_column(BigInteger)
     end_reason: Mapped[str | None] = mapped_column(Text)

@@ -15,7 +15,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import CopyMessage, SendDocument, SendMessage, SendPhoto, TelegramMethod
-from aiogram.types import Message, MessageId
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.pacing import ChatSchedule, TokenBucket
@@ -146,9 +146,31 @@ class OutboxSender:
         payload = dict(row.payload)
         if "msg" in payload:
             assert self.renderer is not None, "an outbox with messages needs a renderer"
-            text = self.renderer.text(msg_from_json(payload.pop("msg")), payload.pop("locale"))
+            locale = payload.pop("locale")
+            parts = split_html(self.renderer.text(msg_from_json(payload.pop("msg")), locale))
+            markup = None
+            if "buttons" in payload:
+                markup = InlineKeyboardMarkup(
+                    inline_keyboard=[
+                        [
+                            InlineKeyboardButton(
+                                text=self.renderer.plain(msg_from_json(b["msg"]), locale),
+                                callback_data=b["data"],
+                            )
+                            for b in row
+                        ]
+                        for row in payload.pop("buttons")
+                    ]
+                )
+            # The buttons go under the last part.
             return [
-                SendMessage(chat_id=row.chat_id, text=part, **payload) for part in split_html(text)
+                SendMessage(
+                    chat_id=row.chat_id,
+                    text=part,
+                    reply_markup=markup if n == len(parts) - 1 else None,
+                    **payload,
+                )
+                for n, part in enumerate(parts)
             ]
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
 

@@ -42,8 +42,8 @@ class Person:
             return await self._after(lambda: self.standin.send_command(self.user, text))
         return await self._after(lambda: self.standin.send_text(self.user, text))
 
-    async def press(self, label: str) -> list[BotMessage]:
-        return await self._after(lambda: self.standin.press(self.user, label))
+    async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
+        return await self._after(lambda: self.standin.press(self.user, label, message=message))
 
     async def send_sticker(self) -> list[BotMessage]:
         return await self._after(lambda: self.standin.send_sticker(self.user))

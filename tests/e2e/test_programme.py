@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.storage.models import Invite, Membership, Pair, Profile
-from tests.e2e.conftest import COORDINATOR_ID, Running
+from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
@@ -18,12 +18,14 @@ def person(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
     return Person(standin, user, lambda: bool(bot.app.polling.tasks))
 
 
-async def create_cohort(standin: BotAPIStandin, bot: Running) -> tuple[Person, dict[str, str]]:
+async def create_cohort(
+    standin: BotAPIStandin, bot: Running, mode: str = "A coordinator matches them"
+) -> tuple[Person, dict[str, str]]:
     coordinator = person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot)
     t = translator(bot, "en")
     await coordinator.write("/cohort_new")
     await coordinator.write("Riga <spring> 2027")
-    await coordinator.press(t("A coordinator matches them"))
+    await coordinator.press(t(mode))
     replies = await coordinator.press(t("In a month"))
     listing = replies[-1].text or ""
     assert "Riga <spring> 2027" in listing
@@ -237,7 +239,7 @@ async def test_ending_the_mentoring_asks_both_sides_to_look_back(
     await anna.press("5")
     await anna.press(t("Yes"))
     await wait_text(standin, rita.user, "ended by the other side")
-    ended = await wait_text(standin, coordinator.user, "has ended (Anna)")
+    ended = await wait_text(standin, coordinator.user, "was ended by Anna")
     assert "We reached the goal" in (ended.text or "") and "5/5" in (ended.text or "")
     await rita.write("/feedback")
     await rita.write("Clear goals")
@@ -249,8 +251,7 @@ async def test_ending_the_mentoring_asks_both_sides_to_look_back(
     assert pair.status == "ended" and set(pair.feedback) == {"841", "842"}
     (reply,) = await anna.write("Still there?")
     assert reply.text == t(
-        "I am not asking you anything right now. Start with /grow, /wheel or /dilts, "
-        "or see /help."
+        "I am not asking you anything right now. Start with /grow, /wheel or /dilts, or see /help."
     )
 
 
@@ -286,3 +287,52 @@ async def test_a_mentor_can_stop_taking_new_mentees(standin: BotAPIStandin, bot:
     (proposal,) = await coordinator.press("Riga <spring> 2027")
     assert "Anna → Rita" not in (proposal.text or "")
     assert "capacity" in (proposal.text or "")
+
+
+async def test_in_a_mentee_chooses_cohort_the_mentee_asks_and_the_mentor_answers(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, codes = await create_cohort(standin, bot, "Mentees choose from suggestions")
+    rita = person(standin, standin.user(861, "Rita", "en"), bot)
+    ilga = person(standin, standin.user(862, "Ilga", "en"), bot)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    await intake_mentor(ilga, bot, codes["Mentors"])
+    anna = person(standin, standin.user(863, "Anna", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    offer = anna.last()
+    assert "Rita" in (offer.text or "") and "Ilga" in (offer.text or "")
+    await anna.press("Ask Rita")
+    request = await wait_text(standin, rita.user, "would like you as their mentor")
+    assert "Nurse, I like hiking" in (request.text or "")
+    await rita.press(t("Decline"), message=request)
+    await wait_text(standin, anna.user, "cannot take you on")
+    (again,) = await anna.write("/mentors")
+    assert "Rita" not in (again.text or "") and "Ilga" in (again.text or "")
+    await anna.press("Ask Ilga")
+    await wait_text(standin, ilga.user, "would like you as their mentor")
+    clock.moment += timedelta(hours=73)
+    async with bot.app.sessions() as db:
+        assert await bot.app.programme.expire_requests(db) == 1
+    bot.app.outbox.wake()
+    await wait_text(standin, anna.user, "did not answer in time")
+    async with bot.app.sessions() as db:
+        statuses = sorted((await db.execute(select(Pair.status))).scalars())
+    assert statuses == ["declined", "expired"]
+    (none_left,) = await anna.write("/mentors")
+    assert "no mentors to choose from" in (none_left.text or "")
+
+
+async def test_a_mentor_accepts_a_request(standin: BotAPIStandin, bot: Running) -> None:
+    t = translator(bot, "en")
+    _coordinator, codes = await create_cohort(standin, bot, "Mentees choose from suggestions")
+    rita = person(standin, standin.user(871, "Rita", "en"), bot)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    anna = person(standin, standin.user(872, "Anna", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    await anna.press("Ask Rita")
+    request = await wait_text(standin, rita.user, "would like you as their mentor")
+    await rita.press(t("✅ Accept"), message=request)
+    await wait_text(standin, anna.user, "You have a mentor: Rita")
+    await anna.write("Thank you!")
+    await wait_text(standin, rita.user, "Thank you!")

@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import engine
 from bot.domain.engine import Input, OtherInput, Press, TextInput
+from bot.domain.intake import MENTEE_INTAKE
 from bot.services.dialogs import DialogService, DialogTurn, Turn
 from bot.services.programme import COHORT_FORM, ProgrammeService
 from bot.storage.models import Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import DialogButton, Renderer
 from bot.telegram.routers.coordinator import send_cohorts
-from bot.telegram.routers.mentoring import offer_summary, relay
+from bot.telegram.routers.mentoring import offer_summary, relay, send_suggestions
 from bot.telegram.views import DialogView
 
 
@@ -145,7 +146,9 @@ async def dialog_button(
         if message_id is not None:
             await close_question(bot, person.id, message_id, renderer, turn, screen.locale)
         await screen.progress(turn)
-        await after_finish(turn, bot, person, session, programme, renderer, outbox)
+        await after_finish(
+            turn, bot, person, session, programme, renderer, outbox, i18n.current_locale
+        )
 
 
 def _question(turn: DialogTurn) -> engine.Question:
@@ -207,7 +210,9 @@ async def answer_with(
         await message.answer(renderer.text(turn.error, screen.locale))
     else:
         await screen.progress(turn)
-        await after_finish(turn, bot, person, session, programme, renderer, outbox)
+        await after_finish(
+            turn, bot, person, session, programme, renderer, outbox, i18n.current_locale
+        )
 
 
 async def after_finish(
@@ -218,6 +223,7 @@ async def after_finish(
     programme: ProgrammeService,
     renderer: Renderer,
     outbox: OutboxSender,
+    locale: str,
 ) -> None:
     """What follows a finished dialog: a coaching session's summary may go to the mentor;
     a new cohort is shown with its invite links."""
@@ -226,6 +232,8 @@ async def after_finish(
     assert turn.record is not None
     if turn.dialog.kind == "coaching":
         await offer_summary(bot, session, person, turn.record.id, programme, renderer, outbox)
+    elif turn.dialog.id == MENTEE_INTAKE:
+        await send_suggestions(bot, session, person, programme, renderer, locale)
     elif turn.dialog.id == COHORT_FORM:
         await send_cohorts(bot, person, session, programme)
 

@@ -223,7 +223,7 @@ async def summary_choice(
     if query.message is not None:
         await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
     if target == "no":
-        await query.answer(_("Kept to yourself."))
+        await query.answer(_("Not sent: the summary stays with you."))
         return
     sent = target.isdigit() and await send_summary(
         session, person, int(target), programme, renderer, outbox
@@ -288,7 +288,7 @@ async def feedback(
 ) -> None:
     if await programme.feedback_pending(session, person.id) is None:
         await session.commit()
-        await message.answer(_("There is no ended mentoring waiting for your answers."))
+        await message.answer(_("No finished mentoring is waiting for your feedback."))
         return
     turn = await programme.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
     await DialogView(
@@ -308,9 +308,112 @@ async def pause_mentoring(
         await message.answer(
             _(
                 "You take no new mentees for now; your current mentees stay. "
-                "/pause_mentoring again to take new ones."
+                "Send /pause_mentoring again to take new ones."
             )
         )
+
+
+async def send_suggestions(
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    renderer: Renderer,
+    locale: str,
+) -> bool:
+    """Show a mentee the mentors they may ask; False when there is nothing to choose."""
+    suggestions = await programme.suggestions(session, person.id)
+    await session.commit()
+    if not suggestions:
+        return False
+    blocks = [_("Mentors who fit you best. Ask one of them; they have a few days to answer.")]
+    for suggestion in suggestions:
+        reasons = "; ".join(renderer.text(r, locale) for r in suggestion.score.reasons)
+        blocks.append(
+            f"<b>{Renderer.escape(suggestion.mentor.first_name)}</b> · "
+            f"{suggestion.score.value}\n{Renderer.escape(suggestion.bio)}\n"
+            f"<i>{reasons}</i>"
+        )
+    await bot.send_message(
+        person.id,
+        "\n\n".join(blocks),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Ask {name}").format(name=s.mentor.first_name),
+                        callback_data=f"ask:{s.mentor.id}",
+                    )
+                ]
+                for s in suggestions
+            ]
+        ),
+    )
+    return True
+
+
+async def mentors(
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    programme: ProgrammeService,
+    renderer: Renderer,
+) -> None:
+    if not await send_suggestions(bot, session, person, programme, renderer, i18n.current_locale):
+        await message.answer(
+            _(
+                "There are no mentors to choose from right now: you may "
+                "already have a mentor or a request waiting, or your "
+                "coordinator matches mentees in your cohort."
+            )
+        )
+
+
+async def ask_mentor(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
+) -> None:
+    pair = await programme.request(session, person, int((query.data or "").split(":")[1]))
+    if pair is None:
+        await query.answer(
+            _("This suggestion is no longer open. /mentors shows the current ones."),
+            show_alert=True,
+        )
+        return
+    outbox.wake()
+    await query.answer(
+        _("Your request has been sent. You will hear as soon as the mentor answers."),
+        show_alert=True,
+    )
+
+
+async def answer_request(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
+) -> None:
+    _prefix, pair_id, answer = (query.data or "").split(":")
+    pair = await programme.answer_request(session, person, int(pair_id), answer == "yes")
+    if pair is None:
+        await query.answer(_("This request is no longer open."), show_alert=True)
+        return
+    outbox.wake()
+    if query.message is not None:
+        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+    await query.answer(
+        _("Accepted: you are introduced to each other.")
+        if answer == "yes"
+        else _("Declined; the mentee will choose someone else."),
+        show_alert=True,
+    )
 
 
 def create_router() -> Router:
@@ -325,4 +428,7 @@ def create_router() -> Router:
     router.message.register(report, Command("report"))
     router.message.register(feedback, Command("feedback"))
     router.message.register(pause_mentoring, Command("pause_mentoring"))
+    router.message.register(mentors, Command("mentors"))
+    router.callback_query.register(ask_mentor, F.data.startswith("ask:"))
+    router.callback_query.register(answer_request, F.data.startswith("req:"))
     return router

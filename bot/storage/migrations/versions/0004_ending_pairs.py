@@ -1,4 +1,4 @@
-"""ending pairs
+"""ending pairs and mentee requests
 
 Revision ID: 0004
 Revises: 0003
@@ -18,6 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("pairs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("ended_by", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("end_reason", sa.Text(), nullable=True))
         batch_op.add_column(
@@ -30,3 +31,4 @@ def downgrade() -> None:
         batch_op.drop_column("feedback")
         batch_op.drop_column("end_reason")
         batch_op.drop_column("ended_by")
+        batch_op.drop_column("expires_at")
