@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import intake
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
-from bot.domain.matching import Score, Weights, match, score
+from bot.domain.matching import MenteeProfile, Score, Weights, match, score
 from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
@@ -39,7 +39,18 @@ END_FORM = "end_pair"
 CLOSING_FORM = "closing"
 REPORT_FORM = "report"
 SUGGESTIONS = 3
-DEFAULT_RESPONSE_HOURS = 72
+# Cohort settings a coordinator can change, each with its choices (the first is the default).
+SETTINGS: dict[str, tuple[Any, ...]] = {
+    "matching_mode": ("most_matched", "best_scores"),
+    "weights": ("balanced", "topics", "practical"),
+    "max_timezone_hours": (6, 3, 9, 12),
+    "response_hours": (72, 24, 48, 120),
+}
+WEIGHT_PRESETS: dict[str, dict[str, float]] = {
+    "balanced": {},
+    "topics": {"topics": 55, "availability": 10, "timezone": 10},
+    "practical": {"topics": 20, "timezone": 25, "availability": 25},
+}
 # A pair in one of these states keeps the mentor's place taken.
 HOLDING = ("active", "paused", "requested")
 # Pairs in these states are never proposed or suggested again.
@@ -181,6 +192,15 @@ class ProgrammeService:
             db.add(Invite(code=new_code(), cohort_id=cohort.id, role=role, uses=0, created_at=now))
         await db.flush()
         return cohort
+
+    async def change_setting(self, db: AsyncSession, cohort: Cohort, key: str) -> Any:
+        """Move a cohort setting to its next choice; returns the new value."""
+        choices = SETTINGS[key]
+        current = setting(cohort, key)
+        value = choices[(choices.index(current) + 1) % len(choices)]
+        cohort.settings = {**cohort.settings, key: value}
+        await db.commit()
+        return value
 
     async def create_invite(
         self,
@@ -326,7 +346,7 @@ class ProgrammeService:
                 load[p.mentor_id] = load.get(p.mentor_id, 0) + 1
         excluded = {(p.mentee_id, p.mentor_id) for p in pairs if p.status in SPENT}
         mentees = [
-            intake.as_mentee(m.person_id, prof.data, now)
+            await self._as_mentee(db, m.person_id, prof.data, now)
             for m, prof, _ in members
             if m.role == MENTEE and m.person_id not in taken
         ]
@@ -340,7 +360,13 @@ class ProgrammeService:
             for m, prof, _ in members
             if m.role == MENTOR
         ]
-        result = match(mentees, mentors, Weights(), excluded=excluded)
+        result = match(
+            mentees,
+            mentors,
+            cohort_weights(cohort),
+            excluded=excluded,
+            mode=setting(cohort, "matching_mode"),
+        )
         proposed = [
             Pair(
                 cohort_id=cohort.id,
@@ -497,6 +523,13 @@ class ProgrammeService:
 
     # Mentees choosing their mentor ------------------------------------------
 
+    async def _as_mentee(
+        self, db: AsyncSession, mentee_id: int, data: dict[str, Any], now: datetime
+    ) -> MenteeProfile:
+        mentee = intake.as_mentee(mentee_id, data, now)
+        extra = await self.shared_weak_areas(db, mentee_id)
+        return replace(mentee, topics=mentee.topics | extra) if extra else mentee
+
     async def suggestions(self, db: AsyncSession, mentee_id: int) -> list[Suggestion]:
         """The best mentors for a mentee in a cohort where mentees choose, with reasons;
         empty when the cohort is coordinator-matched or the mentee already has a mentor or
@@ -517,8 +550,8 @@ class ProgrammeService:
             return []
         spent = {p.mentor_id for p in own if p.status in SPENT}
         now = self.clock.now()
-        mentee = intake.as_mentee(mentee_id, profile.data, now)
-        weights = Weights(max_timezone_hours=float(cohort.settings.get("max_timezone_hours", 6)))
+        mentee = await self._as_mentee(db, mentee_id, profile.data, now)
+        weights = cohort_weights(cohort)
         found = []
         for mentor_profile, mentor in (
             await db.execute(
@@ -560,7 +593,7 @@ class ProgrammeService:
         cohort = await db.get(Cohort, membership.cohort_id)
         assert cohort is not None
         now = self.clock.now()
-        hours = int(cohort.settings.get("response_hours", DEFAULT_RESPONSE_HOURS))
+        hours = int(setting(cohort, "response_hours"))
         chosen = offered[mentor_id]
         pair = Pair(
             cohort_id=cohort.id,
@@ -688,7 +721,7 @@ class ProgrammeService:
         return await db.get(Person, pair.mentor_id) if pair else None
 
     async def share_summary(
-        self, db: AsyncSession, mentee: Person, parts: Sequence[str]
+        self, db: AsyncSession, mentee: Person, session_id: int, parts: Sequence[str]
     ) -> Person | None:
         """Send a finished session's summary (already rendered in the mentor's language)
         to the mentee's mentor; returns the mentor, or None when there is none."""
@@ -704,10 +737,32 @@ class ProgrammeService:
                 method="sendMessage",
                 payload={"text": part},
                 now=self.clock.now(),
-                context={"from": mentee.id},
+                context={"from": mentee.id, "session": session_id},
             )
         await db.commit()
         return mentor
+
+    async def shared_weak_areas(self, db: AsyncSession, mentee_id: int) -> frozenset[str]:
+        """The two lowest-rated areas of the mentee's latest Wheel of Life, if the mentee
+        shares summaries always or shared that one: matching counts them as topics."""
+        history = await repo.finished_wheels(db, mentee_id)
+        if not history:
+            return frozenset()
+        session_id, ratings = history[-1]
+        profile = await db.get(Profile, mentee_id)
+        always = profile is not None and profile.data.get("share") == "always"
+        if not always:
+            sent = await db.scalar(
+                select(func.count())
+                .select_from(Outgoing)
+                .where(
+                    Outgoing.kind == "summary",
+                    Outgoing.context["session"].as_integer() == session_id,
+                )
+            )
+            if not sent:
+                return frozenset()
+        return frozenset(sorted(ratings, key=lambda area: (ratings[area], area))[:2])
 
     async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
         """Start ending the pair, or reporting about it; None when the person has no pair."""
@@ -858,7 +913,12 @@ class ProgrammeService:
         )
 
     async def set_pair_status(
-        self, db: AsyncSession, coordinator: Person, pair_id: int, status: str
+        self,
+        db: AsyncSession,
+        coordinator: Person,
+        pair_id: int,
+        status: str,
+        reason: str = "ended by the coordinator",
     ) -> Pair | None:
         """A coordinator pauses, resumes or ends a pair of their cohorts; both sides are told."""
         pair = next(
@@ -870,7 +930,7 @@ class ProgrammeService:
         pair.status = status
         if status == "ended":
             pair.ended_at, pair.ended_by = self.clock.now(), coordinator.id
-            pair.end_reason = "ended by the coordinator"
+            pair.end_reason = reason
         notice = {
             "paused": Msg(
                 N_(
@@ -1078,3 +1138,15 @@ def _look_back_values(answers: dict[str, Any]) -> dict[str, Value]:
         "recommend": Msg(N_("Yes")) if answers.get("recommend") else Msg(N_("No")),
         "worked": str(answers.get("worked") or "—"),
     }
+
+
+def setting(cohort: Cohort, key: str) -> Any:
+    value = cohort.settings.get(key)
+    return value if value in SETTINGS[key] else SETTINGS[key][0]
+
+
+def cohort_weights(cohort: Cohort) -> Weights:
+    return Weights(
+        **WEIGHT_PRESETS[setting(cohort, "weights")],
+        max_timezone_hours=float(setting(cohort, "max_timezone_hours")),
+    )

@@ -210,6 +210,28 @@ async def finished_answers(
     return list(by_session.values())
 
 
+async def finished_wheels(
+    session: AsyncSession, person_id: int
+) -> list[tuple[int, dict[str, int]]]:
+    """(session id, ratings by area) of each finished Wheel of Life, oldest first."""
+    result = await session.execute(
+        select(DialogSession.id, Answer.key, Answer.value)
+        .join(Answer, Answer.session_id == DialogSession.id)
+        .where(
+            DialogSession.person_id == person_id,
+            DialogSession.dialog_id == "wheel",
+            DialogSession.status == FINISHED,
+        )
+        .order_by(DialogSession.finished_at, DialogSession.id)
+    )
+    wheels: dict[int, dict[str, int]] = {}
+    for session_id, key, value in result.all():
+        ratings = wheels.setdefault(session_id, {})
+        if "." not in key and isinstance(value, int) and not isinstance(value, bool):
+            ratings[key] = value
+    return list(wheels.items())
+
+
 async def add_commitments(session: AsyncSession, commitments: Iterable[Commitment]) -> None:
     session.add_all(list(commitments))
 

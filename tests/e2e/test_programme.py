@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.storage.models import Invite, Membership, Pair, Profile
+from bot.storage.models import Cohort, Invite, Membership, Pair, Profile
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
@@ -336,3 +336,68 @@ async def test_a_mentor_accepts_a_request(standin: BotAPIStandin, bot: Running) 
     await wait_text(standin, anna.user, "You have a mentor: Rita")
     await anna.write("Thank you!")
     await wait_text(standin, rita.user, "Thank you!")
+
+
+async def test_the_coordinator_approves_one_pair_and_reassigns_it(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, codes = await create_cohort(standin, bot)
+    anna = person(standin, standin.user(881, "Anna", "en"), bot)
+    rita = person(standin, standin.user(882, "Rita", "en"), bot)
+    ilga = person(standin, standin.user(883, "Ilga", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    await intake_mentor(rita, bot, codes["Mentors"])
+    await coordinator.write("/match")
+    (proposal,) = await coordinator.press("Riga <spring> 2027")
+    pair_id = re.search(r"#(\d+) · Anna → Rita", proposal.text or "")
+    assert pair_id is not None
+    await coordinator.press(f"✅ #{pair_id.group(1)}")
+    await wait_text(standin, anna.user, "You have a mentor: Rita")
+    await intake_mentor(ilga, bot, codes["Mentors"])
+    await coordinator.write("/pairs")
+    await coordinator.press(t("🔁 Reassign"))
+    await wait_text(standin, anna.user, "ended by the programme coordinator")
+    await coordinator.write("/match")
+    (again,) = await coordinator.press("Riga <spring> 2027")
+    assert "Anna → Ilga" in (again.text or "")
+
+
+async def test_cohort_settings_change_how_matching_works(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, _codes = await create_cohort(standin, bot)
+    await coordinator.write("/cohort_settings")
+    (view,) = await coordinator.press("Riga <spring> 2027")
+    assert t("as many matched as possible first") in coordinator.labels(view)[0]
+    await coordinator.press(coordinator.labels(view)[0])
+    assert t("best scores first") in coordinator.labels(view)[0]
+    hours = next(label for label in coordinator.labels(view) if "6 h" in label)
+    await coordinator.press(hours)
+    assert any("3 h" in label for label in coordinator.labels(view))
+    async with bot.app.sessions() as db:
+        cohort = (await db.execute(select(Cohort))).scalar_one()
+    assert cohort.settings == {"matching_mode": "best_scores", "max_timezone_hours": 3}
+
+
+async def test_an_invite_link_with_a_time_limit_and_a_number_of_uses(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    coordinator, _codes = await create_cohort(standin, bot)
+    await coordinator.write("/invite")
+    await coordinator.press("Riga <spring> 2027")
+    await coordinator.press(t("Mentees"))
+    await coordinator.press(t("{days} d").format(days=7))
+    (link,) = await coordinator.press("1")
+    code = (link.text or "").split("start=")[1]
+    first = person(standin, standin.user(891, "Una", "en"), bot)
+    replies = await first.write(f"/start {code}")
+    assert any("Welcome to" in (m.text or "") for m in replies)
+    second = person(standin, standin.user(892, "Vera", "en"), bot)
+    (used_up,) = await second.write(f"/start {code}")
+    assert "used as many times" in (used_up.text or "")
+    async with bot.app.sessions() as db:
+        invite = await db.get(Invite, code)
+    assert invite is not None and invite.expires_at == clock.moment + timedelta(days=7)

@@ -76,6 +76,12 @@ def test_translations_keep_placeholders_and_markup(locale: str) -> None:
 
 def test_latvian_is_not_english() -> None:
     catalog = read(ROOT / "locales" / "lv" / "LC_MESSAGES" / "messages.po", "lv")
-    same = [m.id for m in catalog if m.id and m.string == m.id and re.search(r"[a-z]{4}", m.id)]
+
+    def words(text: str) -> str:
+        return re.sub(r"\{\w*\}|<[^>]+>", "", text)
+
+    same = [
+        m.id for m in catalog if m.id and m.string == m.id and re.search(r"[a-z]{4}", words(m.id))
+    ]
     # Names such as "GROW" or "English" stay; whole sentences must not.
-    assert not [s for s in same if " " in s and s != "Latviešu / English"], same[:5]
+    assert not [s for s in same if " " in words(s).strip() and s != "Latviešu / English"], same

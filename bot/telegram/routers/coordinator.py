@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -12,14 +13,14 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.texts import msg_from_json
-from bot.services.programme import ProgrammeService, Proposal
-from bot.storage.models import Person
+from bot.domain.texts import N_, msg_from_json
+from bot.services.programme import SETTINGS, ProgrammeService, Proposal, setting
+from bot.storage.models import Cohort, Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.views import DialogView
 
-COMMANDS = ("cohort_new", "cohorts", "match", "pairs")
+COMMANDS = ("cohort_new", "cohorts", "match", "pairs", "cohort_settings", "invite")
 
 
 class IsCoordinator(BaseFilter):
@@ -142,9 +143,13 @@ def proposal_keyboard(proposal: Proposal) -> InlineKeyboardMarkup:
     rows += [
         [
             InlineKeyboardButton(
+                text=_("✅ #{pair}").format(pair=p.id),
+                callback_data=f"mok:{proposal.cohort.id}:{p.id}",
+            ),
+            InlineKeyboardButton(
                 text=_("Exclude #{pair} and match again").format(pair=p.id),
                 callback_data=f"mex:{p.id}:{proposal.cohort.id}",
-            )
+            ),
         ]
         for p in proposal.pairs[:20]
     ]
@@ -208,16 +213,28 @@ async def approve_all(
     programme: ProgrammeService,
     outbox: OutboxSender,
 ) -> None:
-    cohort = await programme.cohort_of(session, person, int((query.data or "").split(":")[1]))
+    """Approve the whole proposal, or (with a pair id) one pair of it."""
+    parts = (query.data or "").split(":")
+    cohort = await programme.cohort_of(session, person, int(parts[1]))
     if cohort is None:
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
         return
-    approved = await programme.approve(session, cohort)
+    approved = await programme.approve(session, cohort, [int(parts[2])] if len(parts) > 2 else None)
+    if not approved:
+        await session.commit()
+        await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+        return
     await programme.introduce(session, approved)
     outbox.wake()
     await query.answer()
     if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+        left = await programme.proposal(session, cohort)
+        await session.commit()
+        await bot.edit_message_reply_markup(
+            chat_id=person.id,
+            message_id=query.message.message_id,
+            reply_markup=proposal_keyboard(Proposal(cohort, left, {}, {})) if left else None,
+        )
     await bot.send_message(
         person.id,
         _("Pairs approved: {count}. Both sides are being introduced.").format(count=len(approved)),
@@ -255,6 +272,9 @@ async def pairs(
                             text=toggle[1], callback_data=f"ps:{pair.id}:{toggle[0]}"
                         ),
                         InlineKeyboardButton(text=_("⏹ End"), callback_data=f"ps:{pair.id}:ended"),
+                        InlineKeyboardButton(
+                            text=_("🔁 Reassign"), callback_data=f"ps:{pair.id}:reassign"
+                        ),
                     ]
                 ]
             ),
@@ -269,15 +289,209 @@ async def pair_status(
     programme: ProgrammeService,
     outbox: OutboxSender,
 ) -> None:
-    _prefix, pair_id, status = (query.data or "").split(":")
-    pair = await programme.set_pair_status(session, person, int(pair_id), status)
+    _prefix, pair_id, action = (query.data or "").split(":")
+    reassign = action == "reassign"
+    pair = await programme.set_pair_status(
+        session,
+        person,
+        int(pair_id),
+        "ended" if reassign else action,
+        reason="reassigned by the coordinator" if reassign else "ended by the coordinator",
+    )
     if pair is None:
         await query.answer(_("This pair has changed; see /pairs again."), show_alert=True)
         return
     outbox.wake()
-    await query.answer(_("Done; both sides have been told."), show_alert=True)
+    await query.answer(
+        _("Ended; both sides have been told. /match finds the mentee another mentor.")
+        if reassign
+        else _("Done; both sides have been told."),
+        show_alert=True,
+    )
     if query.message is not None:
         await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+
+
+SETTING_NAMES = {
+    "matching_mode": N_("Matching"),
+    "weights": N_("What counts most"),
+    "max_timezone_hours": N_("Time zones at most apart"),
+    "response_hours": N_("Time a mentor has to answer a request"),
+}
+SETTING_VALUES = {
+    "most_matched": N_("as many matched as possible first"),
+    "best_scores": N_("best scores first"),
+    "balanced": N_("balanced"),
+    "topics": N_("topics first"),
+    "practical": N_("time zone and availability first"),
+}
+
+
+def cohort_picker(cohorts: list[Cohort], prefix: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=c.name, callback_data=f"{prefix}:{c.id}")] for c in cohorts
+        ]
+    )
+
+
+async def choose_cohort(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    prefix: str,
+    question: str,
+) -> None:
+    runs = await programme.coordinated(session, person)
+    await session.commit()
+    if not runs:
+        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
+        return
+    await message.answer(question, reply_markup=cohort_picker(runs, prefix))
+
+
+async def settings_command(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    await choose_cohort(message, session, person, programme, "cset", _("Settings of which cohort?"))
+
+
+def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup]:
+    def shown(key: str) -> str:
+        value = setting(cohort, key)
+        if isinstance(value, int):
+            return _("{hours} h").format(hours=value)
+        return _(SETTING_VALUES[value])
+
+    text = _("<b>{cohort}</b>: press a setting to change it.").format(
+        cohort=Renderer.escape(cohort.name)
+    )
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{_(SETTING_NAMES[key])}: {shown(key)}", callback_data=f"cs:{cohort.id}:{key}"
+            )
+        ]
+        for key in SETTINGS
+    ]
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def show_settings(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+) -> None:
+    cohort = await programme.cohort_of(session, person, int((query.data or "").split(":")[1]))
+    await session.commit()
+    if cohort is None:
+        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        return
+    await query.answer()
+    text, markup = settings_view(cohort)
+    await bot.send_message(person.id, text, reply_markup=markup)
+
+
+async def change_setting(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+) -> None:
+    _prefix, cohort_id, key = (query.data or "").split(":")
+    cohort = await programme.cohort_of(session, person, int(cohort_id))
+    if cohort is None or key not in SETTINGS:
+        await session.commit()
+        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        return
+    await programme.change_setting(session, cohort, key)
+    await query.answer()
+    if query.message is not None:
+        text, markup = settings_view(cohort)
+        await bot.edit_message_text(
+            text, chat_id=person.id, message_id=query.message.message_id, reply_markup=markup
+        )
+
+
+INVITE_DAYS = (1, 7, 30, 0)
+INVITE_USES = (1, 10, 50, 0)
+
+
+async def invite_command(
+    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+) -> None:
+    await choose_cohort(
+        message, session, person, programme, "inv", _("An invite link for which cohort?")
+    )
+
+
+async def invite_step(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+) -> None:
+    """/invite, one button at a time: cohort, role, how long it is valid, how many uses."""
+    parts = (query.data or "").split(":")[1:]
+    cohort = await programme.cohort_of(session, person, int(parts[0]))
+    if cohort is None:
+        await session.commit()
+        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        return
+    await query.answer()
+    base = ":".join(["inv", *parts])
+
+    def row(options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(text=label, callback_data=f"{base}:{value}")
+                    for label, value in options
+                ]
+            ]
+        )
+
+    if len(parts) == 1:
+        await bot.send_message(
+            person.id,
+            _("For whom?"),
+            reply_markup=row([(_("Mentees"), "mentee"), (_("Mentors"), "mentor")]),
+        )
+    elif len(parts) == 2:
+        await bot.send_message(
+            person.id,
+            _("Valid for how long?"),
+            reply_markup=row(
+                [
+                    (_("{days} d").format(days=d) if d else _("No limit"), str(d))
+                    for d in INVITE_DAYS
+                ]
+            ),
+        )
+    elif len(parts) == 3:
+        await bot.send_message(
+            person.id,
+            _("How many people may use it?"),
+            reply_markup=row([(str(n) if n else _("No limit"), str(n)) for n in INVITE_USES]),
+        )
+    else:
+        role, days, uses = parts[1], int(parts[2]), int(parts[3])
+        if role not in ("mentee", "mentor") or days not in INVITE_DAYS or uses not in INVITE_USES:
+            return
+        expires = programme.clock.now() + timedelta(days=days) if days else None
+        invite = await programme.create_invite(session, cohort, role, expires, uses or None)
+        me = await bot.me()
+        await bot.send_message(
+            person.id,
+            _("The invite link:\n{link}").format(
+                link=f"https://t.me/{me.username}?start={invite.code}"
+            ),
+        )
 
 
 async def refuse(message: Message) -> None:
@@ -295,6 +509,11 @@ def create_router() -> Router:
     router.callback_query.register(exclude_pair, F.data.startswith("mex:"))
     router.callback_query.register(approve_all, F.data.startswith("mok:"))
     router.message.register(pairs, Command("pairs"))
+    router.message.register(settings_command, Command("cohort_settings"))
+    router.callback_query.register(show_settings, F.data.startswith("cset:"))
+    router.callback_query.register(change_setting, F.data.startswith("cs:"))
+    router.message.register(invite_command, Command("invite"))
+    router.callback_query.register(invite_step, F.data.startswith("inv:"))
     router.callback_query.register(pair_status, F.data.startswith("ps:"))
     return router
 

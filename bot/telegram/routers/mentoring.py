@@ -205,7 +205,7 @@ async def send_summary(
         + "\n\n"
         + renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
     )
-    await programme.share_summary(session, person, split_html(text))
+    await programme.share_summary(session, person, record_id, split_html(text))
     outbox.wake()
     return True
 
