@@ -49,6 +49,7 @@ COMMANDS = (
     ("share", N_("Mentees: what your mentor sees")),
     ("end", N_("End the mentoring relationship")),
     ("report", N_("Tell the coordinator about a problem")),
+    ("contact", N_("Swap contacts with your mentoring partner")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )

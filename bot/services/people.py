@@ -48,6 +48,10 @@ class PeopleService:
         while len(self._known) > KNOWN_PEOPLE:
             self._known.popitem(last=False)
 
+    def forget(self, person_id: int) -> None:
+        """The person changed elsewhere: read them afresh next time."""
+        self._known.pop(person_id, None)
+
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
         await repo.set_language(db, person.id, code)
         await db.commit()

@@ -32,7 +32,7 @@ from bot.storage.models import (
     Profile,
 )
 
-MENTEE, MENTOR = "mentee", "mentor"
+MENTEE, MENTOR, COORDINATOR = "mentee", "mentor", "coordinator"
 ROLES = (MENTEE, MENTOR)
 COHORT_FORM = "cohort_new"
 END_FORM = "end_pair"
@@ -60,6 +60,7 @@ SHARE_MODES = ("ask", "always", "never")
 
 class Redeemed(enum.Enum):
     JOINED = "joined"
+    COORDINATOR = "coordinator"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED_UP = "used_up"
@@ -296,6 +297,15 @@ class ProgrammeService:
             await db.commit()
             return Joining(Redeemed.USED_UP, cohort, invite.role)
         invite.uses += 1
+        if invite.role == COORDINATOR:
+            # Another coordinator brought this person in to help run the cohort.
+            person = await db.get(Person, person_id)
+            assert person is not None
+            person.is_coordinator = True
+            if await db.get(CohortCoordinator, (invite.cohort_id, person_id)) is None:
+                db.add(CohortCoordinator(cohort_id=invite.cohort_id, person_id=person_id))
+            await db.commit()
+            return Joining(Redeemed.COORDINATOR, cohort, invite.role)
         db.add(
             Membership(
                 cohort_id=invite.cohort_id,
@@ -1022,6 +1032,7 @@ class ProgrammeService:
                 now=now,
                 context=context,
             )
+        pair.last_contact_at = now
         await db.commit()
         return Relayed.QUEUED
 
@@ -1060,6 +1071,55 @@ class ProgrammeService:
         profile = await db.get(Profile, sender.id)
         talking_to = profile.data.get("talking_to") if profile else None
         return by_id.get(talking_to) if isinstance(talking_to, int) else None
+
+    async def share_contact(self, db: AsyncSession, person: Person) -> str:
+        """The person agrees to swap contacts with the other side of their pair: "none"
+        without a pair, "waiting" until the other side agrees too, then "swapped" (both
+        get the other's profile link)."""
+        pair = await self.active_pair(db, person.id)
+        if pair is None:
+            await db.commit()
+            return "none"
+        consent = set(pair.contact_consent) | {person.id}
+        pair.contact_consent = sorted(consent)
+        if consent != {pair.mentee_id, pair.mentor_id}:
+            other = await db.get(
+                Person, pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id
+            )
+            assert other is not None
+            self.notify(
+                db,
+                other,
+                Msg(
+                    N_(
+                        "Your mentoring partner would like to swap contacts. If you agree, send "
+                        "/contact."
+                    )
+                ),
+                "notice",
+                {"pair": pair.id},
+            )
+            await db.commit()
+            return "waiting"
+        mentee = await db.get(Person, pair.mentee_id)
+        mentor = await db.get(Person, pair.mentor_id)
+        assert mentee is not None and mentor is not None
+        for reader, shown in ((mentee, mentor), (mentor, mentee)):
+            self.notify(
+                db,
+                reader,
+                Msg(
+                    N_(
+                        "🤝 You both agreed to swap contacts: "
+                        '<a href="tg://user?id={id}">{name}</a>.'
+                    ),
+                    {"id": shown.id, "name": shown.first_name},
+                ),
+                "notice",
+                {"pair": pair.id},
+            )
+        await db.commit()
+        return "swapped"
 
     async def talk_to(self, db: AsyncSession, mentor: Person, pair_id: int) -> Pair | None:
         """A mentor with several mentees picks whom their next messages go to."""

@@ -197,7 +197,7 @@ class Invite(Base):
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str] = mapped_column(String(12))  # mentee, mentor or coordinator
     expires_at: Mapped[datetime | None]
     max_uses: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
@@ -253,6 +253,9 @@ class Pair(Base):
     end_reason: Mapped[str | None] = mapped_column(Text)
     # Each side's look back once it ended, by person id.
     feedback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_contact_at: Mapped[datetime | None]
+    # Who pressed "share my contact": contacts are swapped once both have.
+    contact_consent: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     __table_args__ = (
         Index("ix_pairs_cohort_status", "cohort_id", "status"),

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
+from bot.telegram.sender import spoke
 
 log = logging.getLogger(__name__)
 
@@ -155,11 +156,14 @@ class DurablePolling:
 
     async def feed(self, update: Update) -> None:
         for attempt in range(1, RETRIES + 1):
+            spoke.set(False)
             try:
                 await self.dispatcher.feed_update(self.bot, update)
                 return
             except RETRYABLE as exc:
-                if attempt == RETRIES:
+                # A conflict before anything was sent is safe to run again; after, a second
+                # run would say it twice.
+                if attempt == RETRIES or spoke.get():
                     await self.give_up(update, exc)
                     return
                 log.info("update %s: %s, trying again", update.update_id, type(exc).__name__)

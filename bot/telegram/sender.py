@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from aiogram import Bot
@@ -17,12 +18,15 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter
-from aiogram.methods import Response, TelegramMethod
+from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 log = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
+# Set once a request other than getUpdates has been made in the current task: an update
+# whose handling already said something to someone must not be handled again.
+spoke: ContextVar[bool] = ContextVar("spoke", default=False)
 
 
 class DeliveryMiddleware(BaseRequestMiddleware):
@@ -47,6 +51,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        if not isinstance(method, GetUpdates):
+            spoke.set(True)
         if type(method) not in self.response_types:
             self.response_types[type(method)] = Response[method.__returning__]  # type: ignore[name-defined]
         attempt = 0

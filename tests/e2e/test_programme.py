@@ -401,3 +401,49 @@ async def test_an_invite_link_with_a_time_limit_and_a_number_of_uses(
     async with bot.app.sessions() as db:
         invite = await db.get(Invite, code)
     assert invite is not None and invite.expires_at == clock.moment + timedelta(days=7)
+
+
+async def test_contacts_are_swapped_only_when_both_agree(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+    (reply,) = await anna.write("/contact")
+    assert "once the other side agrees" in (reply.text or "")
+    await wait_text(standin, rita.user, "would like to swap contacts")
+    assert not any("agreed to swap" in (m.text or "") for m in anna.sent())
+    await rita.write("/contact")
+    to_anna = await wait_text(standin, anna.user, "agreed to swap contacts")
+    to_rita = await wait_text(standin, rita.user, "agreed to swap contacts")
+    assert any(e.get("url") == "tg://user?id=842" for e in to_anna.entities)
+    assert any(e.get("url") == "tg://user?id=841" for e in to_rita.entities)
+
+
+async def test_a_coordinator_brings_in_another_coordinator(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, _codes = await create_cohort(standin, bot)
+    await coordinator.write("/invite")
+    await coordinator.press("Riga <spring> 2027")
+    await coordinator.press(t("Coordinators"))
+    await coordinator.press(t("No limit"))
+    (link,) = await coordinator.press("1")
+    helper = person(standin, standin.user(895, "Laura", "en"), bot)
+    (refused,) = await helper.write("/cohorts")
+    assert refused.text == t("This command is for programme coordinators.")
+    await helper.write(f"/start {(link.text or '').split('start=')[1]}")
+    (listing,) = await helper.write("/cohorts")
+    assert "Riga <spring> 2027" in (listing.text or "")
+
+
+async def test_a_mentor_sees_when_each_mentee_last_wrote(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+    (before,) = await rita.write("/mentees")
+    assert rita.labels(before) == [f"Anna · {t('no messages yet')}"]
+    await anna.write("Hello")
+    await wait_text(standin, rita.user, "Hello")
+    (after,) = await rita.write("/mentees")
+    assert rita.labels(after) == ["Anna · November 25, 2026"]

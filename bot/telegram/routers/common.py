@@ -63,11 +63,14 @@ async def start(
     i18n: I18n,
     renderer: Renderer,
     programme: ProgrammeService,
+    people: PeopleService,
 ) -> None:
     if not command.args:
         await message.answer(greeting(person.first_name), reply_markup=menu())
         return
     joining = await programme.join(session, person.id, command.args.strip())
+    if joining.result is Redeemed.COORDINATOR:
+        people.forget(person.id)
     if joining.result is Redeemed.JOINED:
         assert joining.cohort is not None and joining.turn is not None
         await message.answer(
@@ -89,6 +92,9 @@ async def start(
             Redeemed.USED_UP: _(
                 "This invite link has been used as many times as it allows. Please ask your "
                 "programme coordinator for a new one."
+            ),
+            Redeemed.COORDINATOR: _(
+                "You now help coordinate this cohort: /cohorts, /match and /pairs are yours."
             ),
             Redeemed.ALREADY: _(
                 "You have already joined this cohort. /continue picks up where you stopped."

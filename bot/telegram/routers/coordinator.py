@@ -53,7 +53,7 @@ async def send_cohorts(
     if not views:
         await bot.send_message(person.id, _("You run no cohort yet. /cohort_new creates one."))
         return
-    role_names = {"mentee": _("Mentees"), "mentor": _("Mentors")}
+    role_names = {"mentee": _("Mentees"), "mentor": _("Mentors"), "coordinator": _("Coordinators")}
     blocks = []
     for view in views:
         links = "\n".join(
@@ -460,7 +460,13 @@ async def invite_step(
         await bot.send_message(
             person.id,
             _("For whom?"),
-            reply_markup=row([(_("Mentees"), "mentee"), (_("Mentors"), "mentor")]),
+            reply_markup=row(
+                [
+                    (_("Mentees"), "mentee"),
+                    (_("Mentors"), "mentor"),
+                    (_("Coordinators"), "coordinator"),
+                ]
+            ),
         )
     elif len(parts) == 2:
         await bot.send_message(
@@ -481,7 +487,11 @@ async def invite_step(
         )
     else:
         role, days, uses = parts[1], int(parts[2]), int(parts[3])
-        if role not in ("mentee", "mentor") or days not in INVITE_DAYS or uses not in INVITE_USES:
+        if (
+            role not in ("mentee", "mentor", "coordinator")
+            or days not in INVITE_DAYS
+            or uses not in INVITE_USES
+        ):
             return
         expires = programme.clock.now() + timedelta(days=days) if days else None
         invite = await programme.create_invite(session, cohort, role, expires, uses or None)

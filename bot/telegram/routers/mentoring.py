@@ -26,7 +26,12 @@ from bot.telegram.views import DialogView
 
 
 async def mentees(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    programme: ProgrammeService,
+    renderer: Renderer,
 ) -> None:
     pairs = await programme.pairs_of_mentor(session, person.id)
     if not pairs:
@@ -38,10 +43,16 @@ async def mentees(
         mentee = await session.get(Person, pair.mentee_id)
         profile = await programme.profile(session, pair.mentee_id)
         assert mentee is not None
+        last = (
+            renderer.value(pair.last_contact_at.date(), i18n.current_locale)
+            if pair.last_contact_at
+            else _("no messages yet")
+        )
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=display_name(mentee, profile, pair), callback_data=f"talk:{pair.id}"
+                    text=f"{display_name(mentee, profile, pair)} · {last}",
+                    callback_data=f"talk:{pair.id}",
                 )
             ]
         )
@@ -416,6 +427,21 @@ async def answer_request(
     )
 
 
+async def contact(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    programme: ProgrammeService,
+    outbox: OutboxSender,
+) -> None:
+    state = await programme.share_contact(session, person)
+    outbox.wake()
+    if state == "none":
+        await message.answer(_("You are not in a mentoring pair."))
+    elif state == "waiting":
+        await message.answer(_("Noted. Contacts are swapped once the other side agrees too."))
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
@@ -429,6 +455,7 @@ def create_router() -> Router:
     router.message.register(feedback, Command("feedback"))
     router.message.register(pause_mentoring, Command("pause_mentoring"))
     router.message.register(mentors, Command("mentors"))
+    router.message.register(contact, Command("contact"))
     router.callback_query.register(ask_mentor, F.data.startswith("ask:"))
     router.callback_query.register(answer_request, F.data.startswith("req:"))
     return router

@@ -51,7 +51,7 @@ def upgrade() -> None:
         "invites",
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("cohort_id", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=10), nullable=False),
+        sa.Column("role", sa.String(length=12), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("max_uses", sa.Integer(), nullable=True),
         sa.Column("uses", sa.Integer(), nullable=False),

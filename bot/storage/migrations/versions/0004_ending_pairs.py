@@ -1,4 +1,4 @@
-"""ending pairs and mentee requests
+"""ending pairs, mentee requests, contact swaps
 
 Revision ID: 0004
 Revises: 0003
@@ -24,10 +24,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("feedback", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
         )
+        batch_op.add_column(sa.Column("last_contact_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("contact_consent", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("pairs", schema=None) as batch_op:
+        batch_op.drop_column("contact_consent")
+        batch_op.drop_column("last_contact_at")
         batch_op.drop_column("feedback")
         batch_op.drop_column("end_reason")
         batch_op.drop_column("ended_by")
