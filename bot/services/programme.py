@@ -537,7 +537,7 @@ class ProgrammeService:
         self, db: AsyncSession, mentee_id: int, data: dict[str, Any], now: datetime
     ) -> MenteeProfile:
         mentee = intake.as_mentee(mentee_id, data, now)
-        extra = await self.shared_weak_areas(db, mentee_id)
+        extra = await self.shared_topics(db, mentee_id)
         return replace(mentee, topics=mentee.topics | extra) if extra else mentee
 
     async def suggestions(self, db: AsyncSession, mentee_id: int) -> list[Suggestion]:
@@ -752,16 +752,16 @@ class ProgrammeService:
         await db.commit()
         return mentor
 
-    async def shared_weak_areas(self, db: AsyncSession, mentee_id: int) -> frozenset[str]:
-        """The two lowest-rated areas of the mentee's latest Wheel of Life, if the mentee
-        shares summaries always or shared that one: matching counts them as topics."""
-        history = await repo.finished_wheels(db, mentee_id)
-        if not history:
-            return frozenset()
-        session_id, ratings = history[-1]
+    async def shared_topics(self, db: AsyncSession, mentee_id: int) -> frozenset[str]:
+        """What the mentee's coaching sessions add to their topics for matching: the two
+        weakest areas of their latest Wheel of Life and the area of their latest GROW goal,
+        each only if the mentee shares summaries always or shared that session."""
         profile = await db.get(Profile, mentee_id)
         always = profile is not None and profile.data.get("share") == "always"
-        if not always:
+
+        async def shared(session_id: int) -> bool:
+            if always:
+                return True
             sent = await db.scalar(
                 select(func.count())
                 .select_from(Outgoing)
@@ -770,9 +770,19 @@ class ProgrammeService:
                     Outgoing.context["session"].as_integer() == session_id,
                 )
             )
-            if not sent:
-                return frozenset()
-        return frozenset(sorted(ratings, key=lambda area: (ratings[area], area))[:2])
+            return bool(sent)
+
+        topics: set[str] = set()
+        wheels = await repo.finished_wheels(db, mentee_id)
+        if wheels and await shared(wheels[-1][0]):
+            ratings = wheels[-1][1]
+            topics |= set(sorted(ratings, key=lambda area: (ratings[area], area))[:2])
+        latest_goal = await repo.latest_finished(db, mentee_id, "grow")
+        if latest_goal is not None and await shared(latest_goal):
+            area = (await repo.load_answers(db, latest_goal)).get("goal_area")
+            if isinstance(area, str):
+                topics.add(area)
+        return frozenset(topics)
 
     async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
         """Start ending the pair, or reporting about it; None when the person has no pair."""

@@ -210,6 +210,21 @@ async def finished_answers(
     return list(by_session.values())
 
 
+async def latest_finished(session: AsyncSession, person_id: int, dialog_id: str) -> int | None:
+    """The id of the person's most recently finished session of a dialog."""
+    found = await session.scalar(
+        select(DialogSession.id)
+        .where(
+            DialogSession.person_id == person_id,
+            DialogSession.dialog_id == dialog_id,
+            DialogSession.status == FINISHED,
+        )
+        .order_by(DialogSession.finished_at.desc(), DialogSession.id.desc())
+        .limit(1)
+    )
+    return int(found) if found is not None else None
+
+
 async def finished_wheels(
     session: AsyncSession, person_id: int
 ) -> list[tuple[int, dict[str, int]]]:

@@ -56,6 +56,7 @@ async def test_start_greets_in_the_persons_language_with_a_menu(
 GROW_TRANSCRIPT: list[tuple[str, str]] = [
     ("write", "/grow"),
     ("write", "Run 10 km in under an hour <b>this</b> spring & summer"),
+    ("press", "Health"),
     ("press", "In a month"),
     ("write", "My race result says 59:59"),
     ("write", "More energy"),

@@ -1,0 +1,82 @@
+"""What a mentee's coaching sessions add to matching: only what they shared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.dialogs import load_dialogs
+from bot.services.dialogs import DialogService
+from bot.services.programme import ProgrammeService
+from bot.storage import repositories as repo
+from bot.storage.database import create_sessionmaker
+from bot.storage.models import Answer, DialogSession, Person, Profile
+
+NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Clock:
+    def now(self) -> datetime:
+        return NOW
+
+
+async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: AsyncEngine) -> None:
+    sessions = create_sessionmaker(db_engine)
+    programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), Clock()), Clock())
+    async with sessions() as db:
+        db.add(Person(id=7, first_name="Anna", created_at=NOW, last_seen_at=NOW))
+        await db.flush()
+        db.add(Profile(person_id=7, role="mentee", data={"share": "ask"}, updated_at=NOW))
+        wheel = DialogSession(
+            person_id=7,
+            dialog_id="wheel",
+            status="finished",
+            state={},
+            started_at=NOW,
+            updated_at=NOW,
+            finished_at=NOW,
+        )
+        grow = DialogSession(
+            person_id=7,
+            dialog_id="grow",
+            status="finished",
+            state={},
+            started_at=NOW,
+            updated_at=NOW,
+            finished_at=NOW,
+        )
+        db.add_all([wheel, grow])
+        await db.flush()
+        ratings = {
+            "family": 7,
+            "partner": 5,
+            "career": 8,
+            "finances": 3,
+            "health": 6,
+            "home": 7,
+            "fun": 4,
+            "growth": 6,
+        }
+        db.add_all(
+            Answer(session_id=wheel.id, key=k, value=v, answered_at=NOW) for k, v in ratings.items()
+        )
+        db.add(Answer(session_id=grow.id, key="goal_area", value="leadership", answered_at=NOW))
+        await db.commit()
+
+        assert await programme.shared_topics(db, 7) == frozenset()
+        repo.enqueue(
+            db,
+            kind="summary",
+            chat_id=8,
+            method="sendMessage",
+            payload={"text": "x"},
+            now=NOW,
+            context={"from": 7, "session": wheel.id},
+        )
+        await db.commit()
+        assert await programme.shared_topics(db, 7) == {"finances", "fun"}
+        await programme.set_share_mode(db, 7, "always")
+        assert await programme.shared_topics(db, 7) == {"finances", "fun", "leadership"}
