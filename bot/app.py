@@ -23,6 +23,7 @@ from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.services.clock import Clock, SystemClock
 from bot.services.dialogs import DialogService
+from bot.services.followup import FollowUpService
 from bot.services.people import PeopleService
 from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
@@ -43,6 +44,7 @@ COMMANDS = (
     ("continue", N_("Continue where you stopped")),
     ("cancel", N_("Pause the current session")),
     ("history", N_("Your finished sessions")),
+    ("commitments", N_("Your open commitments")),
     ("language", N_("Language: Latviešu / English")),
     ("mentees", N_("Mentors: your mentees")),
     ("mentors", N_("Mentees: choose a mentor")),
@@ -157,8 +159,11 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     people = PeopleService(sessions, clock)
     bot = create_bot(settings, people)
     renderer = Renderer(i18n)
+    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
+    followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
+    dialogs.on_commitments.append(followup.schedule)
     programme = ProgrammeService(
-        DialogService(load_dialogs(settings.dialogs_dir), clock),
+        dialogs,
         clock,
         settings.coordinator_ids,
         settings.default_locale,
@@ -172,6 +177,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
+    dispatcher["followup"] = followup
     polling = DurablePolling(
         bot,
         dispatcher,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'mentorbot.db'}"
     telegram_api_url: str | None = None
     default_locale: str = "en"
+    default_timezone: str = "Europe/Riga"
     log_level: LogLevel = LogLevel.INFO
     dialogs_dir: Path = ROOT / "dialogs"
     locales_dir: Path = ROOT / "locales"
@@ -48,6 +50,13 @@ class Settings(BaseSettings):
     def _known_locale(cls, value: str) -> str:
         if value not in LOCALES:
             raise ValueError(f"must be one of {', '.join(LOCALES)}")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise ValueError("must be an IANA time zone name such as Europe/Riga")
         return value
 
     @field_validator("telegram_api_url")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from bot.storage.models import Commitment, DialogSession
 
 WHEEL = "wheel"
 Finisher = Callable[[AsyncSession, int, Dialog, Progress, datetime], Awaitable[None]]
+CommitmentsMade = Callable[[AsyncSession, int, Sequence[Commitment]], Awaitable[None]]
 KNOWN_SESSIONS = 10_000
 
 
@@ -68,6 +69,8 @@ class DialogService:
         # What finishing a dialog does beyond the dialog itself (an intake makes a
         # profile), in the same unit of work as its last answer.
         self.finishers: dict[str, Finisher] = {}
+        # Who is told of new commitments (to follow them up), in the same unit of work.
+        self.on_commitments: list[CommitmentsMade] = []
 
     def by_command(self, command: str) -> Dialog | None:
         return next((d for d in self.dialogs.values() if d.command == command), None)
@@ -192,21 +195,23 @@ class DialogService:
         if new.finished:
             record.status = repo.FINISHED
             record.finished_at = now
-            await repo.add_commitments(
-                db,
-                (
-                    Commitment(
-                        person_id=person_id,
-                        session_id=record.id,
-                        text=draft.text,
-                        context=draft.context.id if draft.context else None,
-                        due_on=draft.due,
-                        status="open",
-                        created_at=now,
-                    )
-                    for draft in engine.commitments(dialog, new)
-                ),
-            )
+            made = [
+                Commitment(
+                    person_id=person_id,
+                    session_id=record.id,
+                    text=draft.text,
+                    context=draft.context.id if draft.context else None,
+                    due_on=draft.due,
+                    status="open",
+                    created_at=now,
+                )
+                for draft in engine.commitments(dialog, new)
+            ]
+            await repo.add_commitments(db, made)
+            if made:
+                await db.flush()
+                for listener in self.on_commitments:
+                    await listener(db, person_id, made)
             finisher = self.finishers.get(dialog.id)
             if finisher is not None:
                 await finisher(db, person_id, dialog, new, now)

@@ -20,6 +20,7 @@ from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService, DialogTurn
+from bot.services.messages import Buttons, queue_message
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Cohort,
@@ -461,25 +462,18 @@ class ProgrammeService:
         msg: Msg,
         kind: str,
         context: dict[str, Any] | None = None,
-        buttons: Sequence[Sequence[tuple[Msg, str]]] = (),
+        buttons: Buttons = (),
     ) -> None:
-        """Queue a message to a person, in their language; it is rendered when sent.
-        Buttons are (label, callback data)."""
-        locale = locale_for(person, person.telegram_language, self.default_locale)
-        payload: dict[str, Any] = {"msg": msg_to_json(msg), "locale": locale}
-        if buttons:
-            payload["buttons"] = [
-                [{"msg": msg_to_json(label), "data": data} for label, data in row]
-                for row in buttons
-            ]
-        repo.enqueue(
+        """Queue a message to a person, in their language; it is rendered when sent."""
+        queue_message(
             db,
+            person,
+            msg,
             kind=kind,
-            chat_id=person.id,
-            method="sendMessage",
-            payload=payload,
             now=self.clock.now(),
+            default_locale=self.default_locale,
             context=context,
+            buttons=buttons,
         )
 
     async def introduce(self, db: AsyncSession, pairs: Sequence[Pair]) -> None:

@@ -96,7 +96,10 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
     user = standin.user(321, "Kira", "en")
     await bot_process.start()
     await say(standin, user, "/grow", "What do you want?")
-    await say(standin, user, "Learn to swim", "By when will you reach it?")
+    await say(standin, user, "Learn to swim", "Which area of your life")
+    count = len(standin.messages(user))
+    await standin.press(user, "Health")
+    await standin.wait_for_message(user, count=count + 1, contains="By when will you reach it?")
     count = len(standin.messages(user))
     await standin.press(user, "In a month")
     await standin.wait_for_message(user, count=count + 1, contains="How will you recognise")
@@ -105,7 +108,7 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
     await bot_process.start()
     await say(standin, user, "I can swim 400 m", "What would the benefits be")
     answers, _ = await stored(database_url)
-    assert set(answers) == {"goal", "goal_date", "goal_evidence"}
+    assert set(answers) == {"goal", "goal_area", "goal_date", "goal_evidence"}
     assert answers["goal"] == "Learn to swim"
 
 

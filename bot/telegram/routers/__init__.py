@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.telegram.routers import (
+    commitments,
     common,
     coordinator,
     dialogs,
@@ -23,6 +24,7 @@ def create_routers() -> list[Router]:
         coordinator.create_refusals(),
         common.create_router(),
         mentoring.create_router(),
+        commitments.create_router(),
         history.create_router(),
         dialogs.create_router(),
         fallback.create_router(),

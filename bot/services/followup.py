@@ -1,0 +1,137 @@
+"""Following up commitments: a reminder the day before, a one-tap check-in on the day,
+and a new date or dropping it when it is not done."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.texts import N_, Msg
+from bot.services.clock import Clock
+from bot.services.messages import queue_message
+from bot.storage.models import Commitment, Outgoing, Person, Profile
+
+# Local time at which reminders and check-ins go out: well outside the quiet hours.
+SEND_AT = time(9, 0)
+RESCHEDULE_DAYS = (7, 14)
+
+
+class Answered(enum.Enum):
+    DONE = "done"
+    ASK_DATE = "ask_date"
+    MOVED = "moved"
+    DROPPED = "dropped"
+    EXPIRED = "expired"
+
+
+class FollowUpService:
+    def __init__(self, clock: Clock, default_timezone: str, default_locale: str) -> None:
+        self.clock = clock
+        self.default_timezone = default_timezone
+        self.default_locale = default_locale
+
+    async def zone(self, db: AsyncSession, person_id: int) -> ZoneInfo:
+        profile = await db.get(Profile, person_id)
+        name = profile.data.get("timezone") if profile else None
+        return ZoneInfo(name if isinstance(name, str) else self.default_timezone)
+
+    def _moment(self, day: date, zone: ZoneInfo) -> datetime:
+        """SEND_AT on that day in the person's zone, as UTC (daylight saving included)."""
+        return datetime.combine(day, SEND_AT, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+    async def schedule(
+        self, db: AsyncSession, person_id: int, commitments: Sequence[Commitment]
+    ) -> None:
+        """Queue the reminder and the check-in of each commitment (in the caller's unit
+        of work)."""
+        person = await db.get(Person, person_id)
+        if person is None:
+            return
+        zone = await self.zone(db, person_id)
+        now = self.clock.now()
+        for commitment in commitments:
+            context = {"commitment": commitment.id}
+            remind_at = self._moment(commitment.due_on - timedelta(days=1), zone)
+            if remind_at > now:
+                queue_message(
+                    db,
+                    person,
+                    Msg(N_("⏰ Tomorrow: {text}"), {"text": commitment.text}),
+                    kind="commitment_reminder",
+                    now=now,
+                    due_at=remind_at,
+                    default_locale=self.default_locale,
+                    context=context,
+                )
+            queue_message(
+                db,
+                person,
+                Msg(
+                    N_("📌 Today is the day for: {text}\nDid you do it?"), {"text": commitment.text}
+                ),
+                kind="commitment_checkin",
+                now=now,
+                due_at=max(now, self._moment(commitment.due_on, zone)),
+                default_locale=self.default_locale,
+                context=context,
+                buttons=[
+                    [
+                        (Msg(N_("✅ Done")), f"cm:{commitment.id}:done"),
+                        (Msg(N_("Partly")), f"cm:{commitment.id}:partly"),
+                        (Msg(N_("Not yet")), f"cm:{commitment.id}:notyet"),
+                    ]
+                ],
+            )
+
+    async def _cancel_pending(self, db: AsyncSession, commitment_id: int) -> None:
+        await db.execute(
+            update(Outgoing)
+            .where(
+                Outgoing.status == "pending",
+                Outgoing.context["commitment"].as_integer() == commitment_id,
+            )
+            .values(status="cancelled")
+        )
+
+    async def open_commitments(self, db: AsyncSession, person_id: int) -> list[Commitment]:
+        result = await db.execute(
+            select(Commitment)
+            .where(Commitment.person_id == person_id, Commitment.status == "open")
+            .order_by(Commitment.due_on, Commitment.id)
+        )
+        found = list(result.scalars())
+        await db.commit()
+        return found
+
+    async def answer(
+        self, db: AsyncSession, person_id: int, commitment_id: int, action: str
+    ) -> tuple[Answered, Commitment | None]:
+        """A tap on a check-in or on /commitments. An answer to a commitment that is no
+        longer open has expired and changes nothing."""
+        commitment = await db.get(Commitment, commitment_id)
+        if commitment is None or commitment.person_id != person_id or commitment.status != "open":
+            await db.commit()
+            return Answered.EXPIRED, commitment
+        if action in ("partly", "notyet"):
+            await db.commit()
+            return Answered.ASK_DATE, commitment
+        if action in ("done", "drop"):
+            commitment.status = "done" if action == "done" else "dropped"
+            await self._cancel_pending(db, commitment.id)
+            await db.commit()
+            return (Answered.DONE if action == "done" else Answered.DROPPED), commitment
+        days = int(action[1:]) if action[:1] == "d" and action[1:].isdigit() else 0
+        if days not in RESCHEDULE_DAYS:
+            await db.commit()
+            return Answered.EXPIRED, commitment
+        zone = await self.zone(db, person_id)
+        commitment.due_on = self.clock.now().astimezone(zone).date() + timedelta(days=days)
+        await self._cancel_pending(db, commitment.id)
+        await self.schedule(db, person_id, [commitment])
+        await db.commit()
+        return Answered.MOVED, commitment

@@ -1,0 +1,47 @@
+"""Queueing a message the bot starts, to be rendered in the reader's language when sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.texts import Msg, msg_to_json
+from bot.i18n import locale_for
+from bot.storage import repositories as repo
+from bot.storage.models import Person
+
+Buttons = Sequence[Sequence[tuple[Msg, str]]]
+
+
+def queue_message(
+    db: AsyncSession,
+    person: Person,
+    msg: Msg,
+    *,
+    kind: str,
+    now: datetime,
+    default_locale: str,
+    due_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
+    buttons: Buttons = (),
+) -> None:
+    """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data)."""
+    locale = locale_for(person, person.telegram_language, default_locale)
+    payload: dict[str, Any] = {"msg": msg_to_json(msg), "locale": locale}
+    if buttons:
+        payload["buttons"] = [
+            [{"msg": msg_to_json(label), "data": data} for label, data in row] for row in buttons
+        ]
+    repo.enqueue(
+        db,
+        kind=kind,
+        chat_id=person.id,
+        method="sendMessage",
+        payload=payload,
+        now=now,
+        due_at=due_at,
+        context=context,
+    )

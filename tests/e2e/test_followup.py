@@ -1,0 +1,90 @@
+"""Commitments are followed up: a reminder the day before, a check-in on the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.services.followup import FollowUpService
+from bot.storage.models import Commitment, Outgoing
+from tests.e2e.conftest import MovableClock, Running
+from tests.e2e.standin import BotAPIStandin, SimUser
+from tests.e2e.test_dialogs import mentee, translator
+
+
+async def wheel_with_two_actions(standin: BotAPIStandin, bot: Running, user: SimUser) -> None:
+    person = mentee(standin, user, bot)
+    t = translator(bot, "en")
+    await person.write("/wheel")
+    for rating in (7, 5, 8, 4, 6, 7, 3, 6):
+        await person.press(str(rating))
+    ticked = [label for label in person.labels() if label.startswith("✅")]
+    await person.press(ticked[0])
+    await person.press(t("Done"))
+    await person.write("Call my friends on Sundays")
+    await person.write("01.12.2026")
+    await person.write("Save 50 euros a month")
+    await person.write("10.12.2026")
+    await person.press(t("Skip"))
+
+
+async def outbox_rows(bot: Running) -> list[Outgoing]:
+    async with bot.app.sessions() as db:
+        return list((await db.execute(select(Outgoing).order_by(Outgoing.due_at))).scalars())
+
+
+async def test_reminders_and_check_ins_go_out_in_the_persons_time(
+    standin: BotAPIStandin, bot: Running, ben: SimUser, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    await wheel_with_two_actions(standin, bot, ben)
+    rows = await outbox_rows(bot)
+    # Europe/Riga in winter is UTC+2: 09:00 there is 07:00 UTC.
+    assert [(r.kind, r.due_at) for r in rows] == [
+        ("commitment_reminder", datetime(2026, 11, 30, 7, tzinfo=UTC)),
+        ("commitment_checkin", datetime(2026, 12, 1, 7, tzinfo=UTC)),
+        ("commitment_reminder", datetime(2026, 12, 9, 7, tzinfo=UTC)),
+        ("commitment_checkin", datetime(2026, 12, 10, 7, tzinfo=UTC)),
+    ]
+    person = mentee(standin, ben, bot)
+    clock.moment = datetime(2026, 12, 1, 7, 0, 1, tzinfo=UTC)
+    bot.app.outbox.wake()
+    check_in = await standin.wait_for_message(ben, contains="Today is the day for", timeout=10)
+    assert "Call my friends on Sundays" in (check_in.text or "")
+    reminder = [m for m in person.sent() if "Tomorrow" in (m.text or "")]
+    assert len(reminder) == 1 and "Call my friends" in (reminder[0].text or "")
+    await person.press(t("Partly"), message=check_in)
+    await person.press(t("In {days} days").format(days=7))
+    async with bot.app.sessions() as db:
+        moved = (
+            await db.execute(
+                select(Commitment).where(Commitment.text == "Call my friends on Sundays")
+            )
+        ).scalar_one()
+    assert moved.due_on == date(2026, 12, 8) and moved.status == "open"
+    (listing_head, *items) = await person.write("/commitments")
+    assert len(items) == 2
+    await person.press(t("🗑 Drop"), message=items[1])
+    statuses = {r.kind + ":" + r.status for r in await outbox_rows(bot)}
+    assert "commitment_checkin:cancelled" in statuses
+    (_head, again) = await person.write("/commitments")
+    await person.press(t("✅ Done"), message=items[0])
+    # The same commitment, tapped in an older list: no longer open, nothing changes.
+    await person._after(lambda: standin.press(ben, t("✅ Done"), message=again))
+    assert person.alerts()[-1] == t("This check-in has expired: the commitment is no longer open.")
+    async with bot.app.sessions() as db:
+        states = sorted((await db.execute(select(Commitment.status))).scalars())
+    assert states == ["done", "dropped"]
+
+
+def test_nine_in_the_morning_across_daylight_saving() -> None:
+    follow = FollowUpService(MovableClock(datetime(2027, 3, 1, tzinfo=UTC)), "Europe/Riga", "en")
+    riga = ZoneInfo("Europe/Riga")
+    # The last Sunday of March 2027 is the 28th: from then on Riga is UTC+3.
+    assert follow._moment(date(2027, 3, 27), riga) == datetime(2027, 3, 27, 7, tzinfo=UTC)
+    assert follow._moment(date(2027, 3, 29), riga) == datetime(2027, 3, 29, 6, tzinfo=UTC)
+    # The last Sunday of October 2027 is the 31st: back to UTC+2.
+    assert follow._moment(date(2027, 10, 30), riga) == datetime(2027, 10, 30, 6, tzinfo=UTC)
+    assert follow._moment(date(2027, 11, 1), riga) == datetime(2027, 11, 1, 7, tzinfo=UTC)
