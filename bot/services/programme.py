@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import intake
@@ -40,6 +40,8 @@ END_FORM = "end_pair"
 CLOSING_FORM = "closing"
 REPORT_FORM = "report"
 SUGGESTIONS = 3
+NUDGE_HOURS = (48, 96)
+NUDGE_KINDS = ("nudge", "nudge_alert")
 # Cohort settings a coordinator can change, each with its choices (the first is the default).
 SETTINGS: dict[str, tuple[Any, ...]] = {
     "matching_mode": ("most_matched", "best_scores"),
@@ -808,6 +810,7 @@ class ProgrammeService:
             return
         answers = progress.answers
         pair.status, pair.ended_at, pair.ended_by = "ended", now, person_id
+        await self._cancel_nudges(db, pair.id)
         pair.end_reason = str(answers.get("reason") or "")
         pair.feedback = {**pair.feedback, str(person_id): _look_back(answers)}
         ender = await db.get(Person, person_id)
@@ -942,6 +945,8 @@ class ProgrammeService:
             await db.commit()
             return None
         pair.status = status
+        if status != "active":
+            await self._cancel_nudges(db, pair.id)
         if status == "ended":
             pair.ended_at, pair.ended_by = self.clock.now(), coordinator.id
             pair.end_reason = reason
@@ -1037,8 +1042,86 @@ class ProgrammeService:
                 context=context,
             )
         pair.last_contact_at = now
+        if sender.id == pair.mentee_id:
+            await self._nudge_later(db, pair, sender, other, now)
+        else:
+            await self._cancel_nudges(db, pair.id)
         await db.commit()
         return Relayed.QUEUED
+
+    async def _nudge_later(
+        self, db: AsyncSession, pair: Pair, mentee: Person, mentor: Person, now: datetime
+    ) -> None:
+        """A mentee's message waits for an answer: the mentor is nudged after 48 and 96
+        hours, then the coordinators are told. Only the first unanswered message counts."""
+        waiting = await db.scalar(
+            select(func.count())
+            .select_from(Outgoing)
+            .where(
+                Outgoing.status == "pending",
+                Outgoing.kind.in_(NUDGE_KINDS),
+                Outgoing.context["pair"].as_integer() == pair.id,
+            )
+        )
+        if waiting:
+            return
+        profile = await db.get(Profile, mentee.id)
+        name = display_name(mentee, profile, pair)
+        context = {"pair": pair.id}
+        for hours in NUDGE_HOURS:
+            queue_message(
+                db,
+                mentor,
+                Msg(
+                    N_("🔔 {name} wrote to you {hours} h ago and is waiting for your answer."),
+                    {"name": name, "hours": hours},
+                ),
+                kind="nudge",
+                now=now,
+                due_at=now + timedelta(hours=hours),
+                default_locale=self.default_locale,
+                context=context,
+            )
+        coordinators = (
+            await db.execute(
+                select(Person)
+                .join(CohortCoordinator, CohortCoordinator.person_id == Person.id)
+                .where(CohortCoordinator.cohort_id == pair.cohort_id)
+            )
+        ).scalars()
+        for coordinator in coordinators:
+            queue_message(
+                db,
+                coordinator,
+                Msg(
+                    N_(
+                        "⚠️ Pair #{pair}: {mentee} has waited {hours} h for an answer from {mentor}."
+                    ),
+                    {
+                        "pair": pair.id,
+                        "mentee": name,
+                        "mentor": mentor.first_name,
+                        "hours": NUDGE_HOURS[-1],
+                    },
+                ),
+                kind="nudge_alert",
+                now=now,
+                due_at=now + timedelta(hours=NUDGE_HOURS[-1], minutes=1),
+                default_locale=self.default_locale,
+                context=context,
+            )
+
+    async def _cancel_nudges(self, db: AsyncSession, pair_id: int) -> None:
+        """The mentor answered: nothing more to nudge about."""
+        await db.execute(
+            update(Outgoing)
+            .where(
+                Outgoing.status == "pending",
+                Outgoing.kind.in_(NUDGE_KINDS),
+                Outgoing.context["pair"].as_integer() == pair_id,
+            )
+            .values(status="cancelled")
+        )
 
     async def _relay_pair(
         self, db: AsyncSession, sender: Person, reply_to: int | None

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.storage.models import Cohort, Invite, Membership, Pair, Profile
+from bot.storage.models import Cohort, Invite, Membership, Outgoing, Pair, Profile
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
@@ -447,3 +447,45 @@ async def test_a_mentor_sees_when_each_mentee_last_wrote(
     await wait_text(standin, rita.user, "Hello")
     (after,) = await rita.write("/mentees")
     assert rita.labels(after) == ["Anna · November 25, 2026"]
+
+
+async def test_a_mentor_is_nudged_while_a_mentee_waits(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    await anna.write("Could we meet this week?")
+    await wait_text(standin, rita.user, "Could we meet this week?")
+    await anna.write("Any day works")
+    clock.moment += timedelta(hours=49)
+    bot.app.outbox.wake()
+    nudge = await wait_text(standin, rita.user, "waiting for your answer")
+    assert "48 h" in (nudge.text or "")
+    assert len([m for m in rita.sent() if "waiting for your answer" in (m.text or "")]) == 1
+    await rita.write("Sorry! Thursday?")
+    await wait_text(standin, anna.user, "Thursday?")
+    clock.moment += timedelta(hours=60)
+    bot.app.outbox.wake()
+    await rita.settle()
+    async with bot.app.sessions() as db:
+        pending = (
+            (await db.execute(select(Outgoing).where(Outgoing.status == "pending"))).scalars().all()
+        )
+    assert pending == []
+    assert len([m for m in rita.sent() if "waiting for your answer" in (m.text or "")]) == 1
+    assert not any("has waited" in (m.text or "") for m in coordinator.sent())
+
+
+async def test_the_coordinator_hears_when_a_mentee_waits_96_hours(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    await anna.write("Hello?")
+    clock.moment += timedelta(hours=97)
+    bot.app.outbox.wake()
+    alert = await wait_text(standin, coordinator.user, "has waited 96 h")
+    assert "Anna" in (alert.text or "") and "Rita" in (alert.text or "")
+    await standin.wait_for(
+        lambda: len([m for m in rita.sent() if "waiting for your answer" in (m.text or "")]) == 2,
+        10,
+        "both nudges",
+    )
