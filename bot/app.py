@@ -46,6 +46,7 @@ COMMANDS = (
     ("history", N_("Your finished sessions")),
     ("commitments", N_("Your open commitments")),
     ("language", N_("Language: Latviešu / English")),
+    ("settings", N_("Time zone, quiet hours, pause reminders")),
     ("mentees", N_("Mentors: your mentees")),
     ("mentors", N_("Mentees: choose a mentor")),
     ("share", N_("Mentees: what your mentor sees")),
@@ -173,7 +174,14 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         async with sessions() as db:
             await programme.undeliverable(db, row, status)
 
-    outbox = OutboxSender(bot, sessions, clock, on_undeliverable=undeliverable, renderer=renderer)
+    outbox = OutboxSender(
+        bot,
+        sessions,
+        clock,
+        on_undeliverable=undeliverable,
+        renderer=renderer,
+        gate=followup.gate,
+    )
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.quiet import allowed_at
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
 from bot.services.messages import queue_message
@@ -19,6 +20,8 @@ from bot.storage.models import Commitment, Outgoing, Person, Profile
 # Local time at which reminders and check-ins go out: well outside the quiet hours.
 SEND_AT = time(9, 0)
 RESCHEDULE_DAYS = (7, 14)
+# What the bot starts on its own schedule: it keeps to quiet hours and pauses.
+SCHEDULED_KINDS = ("commitment_reminder", "commitment_checkin", "nudge")
 
 
 class Answered(enum.Enum):
@@ -36,9 +39,39 @@ class FollowUpService:
         self.default_locale = default_locale
 
     async def zone(self, db: AsyncSession, person_id: int) -> ZoneInfo:
+        """The person's own setting, else their intake's, else the programme's default."""
+        person = await db.get(Person, person_id)
+        if person is not None and person.timezone:
+            return ZoneInfo(person.timezone)
         profile = await db.get(Profile, person_id)
         name = profile.data.get("timezone") if profile else None
         return ZoneInfo(name if isinstance(name, str) else self.default_timezone)
+
+    async def gate(
+        self, db: AsyncSession, rows: list[Outgoing], now: datetime
+    ) -> dict[int, datetime | None]:
+        """Scheduled messages wait for the end of the person's quiet hours or pause; those
+        for a person who blocked the bot are cancelled. Replies and relayed messages pass."""
+        held: dict[int, datetime | None] = {}
+        for row in rows:
+            if row.kind not in SCHEDULED_KINDS or row.person_id is None:
+                continue
+            person = await db.get(Person, row.person_id)
+            if person is None:
+                continue
+            if person.unreachable_at is not None:
+                held[row.id] = None
+                continue
+            at = allowed_at(
+                now,
+                await self.zone(db, person.id),
+                person.quiet_from,
+                person.quiet_to,
+                person.paused_until,
+            )
+            if at > now:
+                held[row.id] = at
+        return held
 
     def _moment(self, day: date, zone: ZoneInfo) -> datetime:
         """SEND_AT on that day in the person's zone, as UTC (daylight saving included)."""

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.engine import COMMON_ZONES
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 
 KNOWN_PEOPLE = 10_000
+# Quiet hours a person can choose from; (0, 0) means none.
+QUIET_CHOICES = ((21, 8), (22, 7), (20, 9), (23, 6), (0, 0))
+PAUSE_DAYS = (1, 3, 7, 14)
 
 
 class PeopleService:
@@ -51,6 +56,30 @@ class PeopleService:
     def forget(self, person_id: int) -> None:
         """The person changed elsewhere: read them afresh next time."""
         self._known.pop(person_id, None)
+
+    async def change_setting(self, db: AsyncSession, person: Person, name: str, value: str) -> bool:
+        """/settings: a time zone, the next quiet-hours choice, a pause of some days, or
+        the end of a pause. False when the value is not one offered."""
+        row = await db.get(Person, person.id)
+        assert row is not None
+        if name == "tz" and value in COMMON_ZONES:
+            row.timezone = value
+        elif name == "quiet":
+            now = (row.quiet_from, row.quiet_to)
+            choices = list(QUIET_CHOICES)
+            row.quiet_from, row.quiet_to = choices[
+                (choices.index(now) + 1) % len(choices) if now in choices else 0
+            ]
+        elif name == "pause" and value.isdigit() and int(value) in PAUSE_DAYS:
+            row.paused_until = self.clock.now() + timedelta(days=int(value))
+        elif name == "resume":
+            row.paused_until = None
+        else:
+            await db.commit()
+            return False
+        await db.commit()
+        self.forget(person.id)
+        return True
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
         await repo.set_language(db, person.id, code)

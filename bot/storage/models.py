@@ -65,6 +65,11 @@ class Person(Base):
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
     is_coordinator: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Local hours between which the bot starts nothing (from > to wraps past midnight).
+    quiet_from: Mapped[int] = mapped_column(Integer, default=21)
+    quiet_to: Mapped[int] = mapped_column(Integer, default=8)
+    paused_until: Mapped[datetime | None]
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]

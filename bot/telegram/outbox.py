@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -38,6 +38,8 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
 MAX_HOLD_SECONDS = 5.0
 
 Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
+# Decides, for claimed rows, which must wait (a new due time) or not go at all (None).
+Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[dict[int, datetime | None]]]
 
 
 class OutboxSender:
@@ -52,9 +54,11 @@ class OutboxSender:
         lease: timedelta = timedelta(seconds=90),
         on_undeliverable: Undeliverable | None = None,
         renderer: Renderer | None = None,
+        gate: Gate | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
+        self.gate = gate
         self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
@@ -82,7 +86,16 @@ class OutboxSender:
     async def tick(self) -> int:
         """Claim what is due and send it; returns how many rows were claimed."""
         async with self.sessions() as db:
-            rows = await repo.claim_outgoing(db, self.clock.now(), self.batch, self.lease)
+            now_at = self.clock.now()
+            rows = await repo.claim_outgoing(db, now_at, self.batch, self.lease)
+            if rows and self.gate is not None:
+                held = await self.gate(db, rows, now_at)
+                for row in rows:
+                    if row.id in held:
+                        later = held[row.id]
+                        row.status = "cancelled" if later is None else "pending"
+                        row.due_at = later or row.due_at
+                rows = [row for row in rows if row.id not in held]
             await db.commit()
         if not rows:
             return 0

@@ -88,3 +88,32 @@ def test_nine_in_the_morning_across_daylight_saving() -> None:
     # The last Sunday of October 2027 is the 31st: back to UTC+2.
     assert follow._moment(date(2027, 10, 30), riga) == datetime(2027, 10, 30, 6, tzinfo=UTC)
     assert follow._moment(date(2027, 11, 1), riga) == datetime(2027, 11, 1, 7, tzinfo=UTC)
+
+
+async def test_a_pause_defers_check_ins_and_a_block_cancels_them(
+    standin: BotAPIStandin, bot: Running, ben: SimUser, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    person = mentee(standin, ben, bot)
+    await wheel_with_two_actions(standin, bot, ben)
+    (view,) = await person.write("/settings")
+    assert "Europe/Riga" in (view.text or "") and "21:00–08:00" in (view.text or "")
+    (changed,) = await person.press(t("🌙 Change quiet hours"))
+    assert "22:00–07:00" in (changed.text or "")
+    await person.press(t("⏸ Pause {days} d").format(days=14), message=changed)
+    sent_before = len(person.sent())
+    clock.moment = datetime(2026, 12, 1, 7, 0, 1, tzinfo=UTC)
+    await bot.app.outbox.tick()
+    rows = await outbox_rows(bot)
+    deferred = [r for r in rows if r.kind == "commitment_checkin"]
+    # Paused until 1 December + 14 days at 09:00 UTC (11:00 in Riga, outside quiet hours).
+    assert deferred[0].status == "pending"
+    assert deferred[0].due_at == datetime(2026, 12, 9, 9, 0, tzinfo=UTC)
+    assert len(person.sent()) == sent_before
+    standin.block(ben)
+    await person.settle()
+    clock.moment = datetime(2026, 12, 20, 9, 0, tzinfo=UTC)
+    await bot.app.outbox.tick()
+    statuses = {r.status for r in await outbox_rows(bot)}
+    assert statuses <= {"cancelled", "sent"} and "cancelled" in statuses
+    assert not standin.calls("sendMessage", status=403)

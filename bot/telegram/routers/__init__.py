@@ -14,6 +14,7 @@ from bot.telegram.routers import (
     history,
     membership,
     mentoring,
+    settings,
 )
 
 
@@ -25,6 +26,7 @@ def create_routers() -> list[Router]:
         common.create_router(),
         mentoring.create_router(),
         commitments.create_router(),
+        settings.create_router(),
         history.create_router(),
         dialogs.create_router(),
         fallback.create_router(),
