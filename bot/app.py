@@ -75,6 +75,11 @@ class App:
         until cancelled."""
         await asyncio.gather(self.polling.run(), self.outbox.run(), self.expire_requests())
 
+    async def run_worker(self) -> None:
+        """Only what is scheduled: the outbox and expiring requests, no polling. Several
+        workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
+        await asyncio.gather(self.outbox.run(), self.expire_requests())
+
     async def expire_requests(self, every_seconds: float = 60.0) -> None:
         while True:
             async with self.sessions() as db:
@@ -205,6 +210,20 @@ async def set_commands(bot: Bot, i18n: I18n) -> None:
         ]
         language = None if locale == "en" else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
+
+
+async def run_worker(settings: Settings) -> None:
+    app = await create_app(settings)
+    current = asyncio.current_task()
+    if current is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
+    try:
+        log.info("mentorbot worker is running")
+        await app.run_worker()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await app.close()
 
 
 async def run_polling(settings: Settings) -> None:

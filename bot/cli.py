@@ -130,7 +130,8 @@ def run_export(settings: Settings, cohort: str, out: Path | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mentorbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling)")
+    commands.add_parser("run", help="run the bot (long polling) and its scheduled sending")
+    commands.add_parser("worker", help="run only the scheduled sending (no polling)")
     database = commands.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
     commands.add_parser("check", help="validate the configuration and the dialog files")
@@ -177,11 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     if problem:
         print(f"mentorbot: {problem}", file=sys.stderr)
         raise SystemExit(2)
-    from bot.app import run_polling
+    from bot.app import run_polling, run_worker
     from bot.domain.dialogs import DialogError
 
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_worker(settings) if args.command == "worker" else run_polling(settings))
     except DialogError as exc:
         print(f"mentorbot: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

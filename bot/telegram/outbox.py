@@ -36,6 +36,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
 # A message whose chat is booked further ahead than this goes back to the queue
 # instead of holding a place in the batch.
 MAX_HOLD_SECONDS = 5.0
+STOP_GRACE_SECONDS = 15.0
 
 Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
 # Decides, for claimed rows, which must wait (a new due time) or not go at all (None).
@@ -110,7 +111,19 @@ class OutboxSender:
                 )
                 continue
             sending.append(asyncio.create_task(self.deliver(row, delay)))
-        await asyncio.gather(*sending)
+        if sending:
+            try:
+                await asyncio.wait(sending)
+            except asyncio.CancelledError:
+                # Stopping: let what is in flight finish and be recorded, or it would be
+                # sent again after the lease.
+                await asyncio.wait(sending, timeout=STOP_GRACE_SECONDS)
+                raise
+            for task in sending:
+                error = task.exception()
+                if error is not None:
+                    # The row stays claimed and goes again when its lease runs out.
+                    log.error("outbox delivery failed: %s", type(error).__name__)
         return len(rows)
 
     async def _take_turn(self, delay: float) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -178,3 +179,57 @@ async def test_sigterm_stops_the_bot_cleanly(
     assert bot_process.process is not None
     bot_process.process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(bot_process.process.wait(), 20) == 0
+
+
+async def test_a_worker_process_sends_what_is_due(
+    standin: BotAPIStandin, database_url: str
+) -> None:
+    from bot.storage import repositories as repo
+    from bot.storage.database import upgrade
+    from bot.storage.models import Outgoing, Person
+
+    user = standin.user(324, "Nora", "en")
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    async with create_sessionmaker(engine)() as db:
+        now = datetime.now(UTC)
+        db.add(
+            Person(
+                id=user.id,
+                first_name="Nora",
+                created_at=now,
+                last_seen_at=now,
+                quiet_from=0,
+                quiet_to=0,
+            )
+        )
+        await db.flush()
+        repo.enqueue(
+            db,
+            kind="test",
+            chat_id=user.id,
+            method="sendMessage",
+            payload={"text": "From the worker"},
+            now=now,
+        )
+        await db.commit()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": standin.token,
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_URL": standin.base_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", cwd=ROOT, env=env
+    )
+    try:
+        await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
+        assert not standin.calls("getUpdates")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    async with create_sessionmaker(engine)() as db:
+        statuses = list((await db.execute(select(Outgoing.status))).scalars())
+    await engine.dispose()
+    assert statuses == ["sent"]
