@@ -41,6 +41,7 @@ COMMANDS = (
     ("grow", N_("GROW session: goal, reality, options, will")),
     ("wheel", N_("Wheel of Life: rate eight areas of life")),
     ("dilts", N_("Dilts logical levels")),
+    ("checkin", N_("A short check-in")),
     ("continue", N_("Continue where you stopped")),
     ("cancel", N_("Pause the current session")),
     ("history", N_("Your finished sessions")),
@@ -126,7 +127,9 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
     PersonLocaleMiddleware(i18n).setup(dispatcher)
-    dispatcher.include_routers(*create_routers())
+    dispatcher.include_routers(
+        *create_routers([d.command for d in programme.dialogs.dialogs.values() if d.command])
+    )
 
     async def notify_failure(person_id: int) -> None:
         bot: Bot = dispatcher["bot_instance"]

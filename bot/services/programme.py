@@ -23,8 +23,10 @@ from bot.services.dialogs import DialogService, DialogTurn
 from bot.services.messages import Buttons, queue_message
 from bot.storage import repositories as repo
 from bot.storage.models import (
+    Answer,
     Cohort,
     CohortCoordinator,
+    DialogSession,
     Invite,
     Membership,
     Outgoing,
@@ -39,6 +41,8 @@ COHORT_FORM = "cohort_new"
 END_FORM = "end_pair"
 CLOSING_FORM = "closing"
 REPORT_FORM = "report"
+CHECKIN = "checkin"
+LOW_MOOD = 2
 SUGGESTIONS = 3
 NUDGE_HOURS = (48, 96)
 NUDGE_KINDS = ("nudge", "nudge_alert")
@@ -133,6 +137,7 @@ class ProgrammeService:
         dialogs.finishers[END_FORM] = self._finish_end
         dialogs.finishers[CLOSING_FORM] = self._finish_closing
         dialogs.finishers[REPORT_FORM] = self._finish_report
+        dialogs.finishers[CHECKIN] = self._finish_checkin
 
     # Roles -------------------------------------------------------------------
 
@@ -904,6 +909,48 @@ class ProgrammeService:
                 },
             ),
         )
+
+    async def _finish_checkin(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        """A check-in: "talked with the mentor" logs a contact; a low mood twice in a row
+        is told to the coordinators."""
+        pair = await self.active_pair(db, person_id)
+        if pair is None or pair.mentee_id != person_id:
+            return
+        if progress.answers.get("talked") == "yes":
+            pair.last_contact_at = now
+        mood = progress.answers.get("mood")
+        if not isinstance(mood, int) or mood > LOW_MOOD:
+            return
+        earlier = await db.execute(
+            select(Answer.value)
+            .join(DialogSession, DialogSession.id == Answer.session_id)
+            .where(
+                DialogSession.person_id == person_id,
+                DialogSession.dialog_id == CHECKIN,
+                DialogSession.status == repo.FINISHED,
+                Answer.key == "mood",
+            )
+            .order_by(DialogSession.finished_at.desc(), DialogSession.id.desc())
+            .limit(2)
+        )
+        moods = [m for m in earlier.scalars() if isinstance(m, int)]
+        # The first is this check-in's own mood, already written with its last answer.
+        if len(moods) == 2 and all(m <= LOW_MOOD for m in moods):
+            mentee = await db.get(Person, person_id)
+            assert mentee is not None
+            await self._tell_coordinators(
+                db,
+                pair,
+                Msg(
+                    N_(
+                        "⚠️ {name} (pair #{pair}) answered the mood question with {mood} twice in a "
+                        "row. A word from you may help."
+                    ),
+                    {"name": mentee.first_name, "pair": pair.id, "mood": mood},
+                ),
+            )
 
     async def _tell_coordinators(self, db: AsyncSession, pair: Pair, msg: Msg) -> None:
         coordinators = (

@@ -489,3 +489,30 @@ async def test_the_coordinator_hears_when_a_mentee_waits_96_hours(
         10,
         "both nudges",
     )
+
+
+async def test_a_check_in_logs_contact_and_a_low_mood_twice_reaches_the_coordinator(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, anna, rita = await matched_pair(standin, bot)
+
+    async def check_in(mood: str, note: str) -> None:
+        await anna.write("/checkin")
+        await anna.press(mood)
+        await anna.press(t("Yes"))
+        await anna.write(note)
+
+    await check_in("2", "Tired this week")
+    async with bot.app.sessions() as db:
+        pair = (await db.execute(select(Pair))).scalar_one()
+    assert pair.last_contact_at is not None
+    assert anna.last().text == t("Send this summary to your mentor?")
+    await anna.press(t("Yes, send it"))
+    shared = await wait_text(standin, rita.user, "Tired this week")
+    assert "shared a summary" in (shared.text or "")
+    await coordinator.settle()
+    assert not any("twice in a row" in (m.text or "") for m in coordinator.sent())
+    await check_in("1", "Still tired")
+    alert = await wait_text(standin, coordinator.user, "twice in a row")
+    assert "Anna" in (alert.text or "")

@@ -18,7 +18,7 @@ from bot.telegram.routers import (
 )
 
 
-def create_routers() -> list[Router]:
+def create_routers(dialog_commands: list[str]) -> list[Router]:
     return [
         membership.create_router(),
         coordinator.create_router(),
@@ -28,6 +28,6 @@ def create_routers() -> list[Router]:
         commitments.create_router(),
         settings.create_router(),
         history.create_router(),
-        dialogs.create_router(),
+        dialogs.create_router(dialog_commands),
         fallback.create_router(),
     ]

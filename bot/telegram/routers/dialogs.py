@@ -293,10 +293,11 @@ async def other_answer(
     )
 
 
-def create_router() -> Router:
+def create_router(commands: list[str]) -> Router:
+    """``commands``: those of the coaching dialogs, as their YAML names them."""
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
-    router.message.register(start_dialog, Command("grow", "wheel", "dilts"))
+    router.message.register(start_dialog, Command(*commands))
     router.callback_query.register(restart_dialog, F.data.startswith("restart:"))
     router.message.register(pause_dialog, Command("cancel"))
     router.message.register(resume_dialog, Command("continue"))
