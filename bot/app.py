@@ -86,6 +86,8 @@ class App:
             async with self.sessions() as db:
                 if await self.programme.expire_requests(db):
                     self.outbox.wake()
+                if await self.programme.alert_quiet_pairs(db):
+                    self.outbox.wake()
             await asyncio.sleep(every_seconds)
 
     async def close(self) -> None:

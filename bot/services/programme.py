@@ -45,6 +45,7 @@ CHECKIN = "checkin"
 LOW_MOOD = 2
 SUGGESTIONS = 3
 NUDGE_HOURS = (48, 96)
+NO_CONTACT_DAYS = 21
 NUDGE_KINDS = ("nudge", "nudge_alert")
 # Cohort settings a coordinator can change, each with its choices (the first is the default).
 SETTINGS: dict[str, tuple[Any, ...]] = {
@@ -674,6 +675,40 @@ class ProgrammeService:
         )
         await db.commit()
         return pair
+
+    async def alert_quiet_pairs(self, db: AsyncSession) -> int:
+        """Pairs with no contact for 21 days: the coordinators are told, once for each
+        such stretch."""
+        now = self.clock.now()
+        limit = now - timedelta(days=NO_CONTACT_DAYS)
+        pairs = list((await db.execute(select(Pair).where(Pair.status == "active"))).scalars())
+        told = 0
+        for pair in pairs:
+            since = pair.last_contact_at or pair.decided_at or pair.created_at
+            if since > limit or (pair.quiet_alert_at is not None and pair.quiet_alert_at > since):
+                continue
+            mentee = await db.get(Person, pair.mentee_id)
+            mentor = await db.get(Person, pair.mentor_id)
+            assert mentee is not None and mentor is not None
+            await self._tell_coordinators(
+                db,
+                pair,
+                Msg(
+                    N_(
+                        "⚠️ Pair #{pair} ({mentee} and {mentor}) has had no contact for {days} days."
+                    ),
+                    {
+                        "pair": pair.id,
+                        "mentee": mentee.first_name,
+                        "mentor": mentor.first_name,
+                        "days": (now - since).days,
+                    },
+                ),
+            )
+            pair.quiet_alert_at = now
+            told += 1
+        await db.commit()
+        return told
 
     async def expire_requests(self, db: AsyncSession) -> int:
         """Requests no mentor answered in time: the mentee chooses again."""

@@ -259,6 +259,8 @@ class Pair(Base):
     # Each side's look back once it ended, by person id.
     feedback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_contact_at: Mapped[datetime | None]
+    # When the coordinators were last told this pair has had no contact for a while.
+    quiet_alert_at: Mapped[datetime | None]
     # Who pressed "share my contact": contacts are swapped once both have.
     contact_consent: Mapped[list[Any]] = mapped_column(JSON, default=list)
 

@@ -516,3 +516,28 @@ async def test_a_check_in_logs_contact_and_a_low_mood_twice_reaches_the_coordina
     await check_in("1", "Still tired")
     alert = await wait_text(standin, coordinator.user, "twice in a row")
     assert "Anna" in (alert.text or "")
+
+
+async def test_coordinators_hear_of_a_pair_without_contact_for_three_weeks(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    coordinator, anna, rita = await matched_pair(standin, bot)
+
+    async def sweep() -> int:
+        async with bot.app.sessions() as db:
+            told = await bot.app.programme.alert_quiet_pairs(db)
+        bot.app.outbox.wake()
+        return told
+
+    assert await sweep() == 0
+    clock.moment += timedelta(days=22)
+    assert await sweep() == 1
+    alert = await wait_text(standin, coordinator.user, "no contact for 22 days")
+    assert "Anna and Rita" in (alert.text or "")
+    assert await sweep() == 0  # told once for this stretch
+    await rita.write("Sorry for the silence! Shall we talk?")
+    await wait_text(standin, anna.user, "Shall we talk?")
+    clock.moment += timedelta(days=10)
+    assert await sweep() == 0
+    clock.moment += timedelta(days=12)
+    assert await sweep() == 1

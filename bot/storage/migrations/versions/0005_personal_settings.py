@@ -1,4 +1,4 @@
-"""personal settings
+"""personal settings, no-contact alerts
 
 Revision ID: 0005
 Revises: 0004
@@ -24,9 +24,13 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("quiet_to", sa.Integer(), nullable=False, server_default="8"))
         batch_op.add_column(sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("pairs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("quiet_alert_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pairs", schema=None) as batch_op:
+        batch_op.drop_column("quiet_alert_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_column("paused_until")
         batch_op.drop_column("quiet_to")
