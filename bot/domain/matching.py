@@ -19,8 +19,6 @@ from typing import Literal, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from bot.domain.texts import N_, Msg, Value
 
@@ -749,6 +747,10 @@ def _assign(n_e: int, capacity: Ints, e: Ints, r: Ints, weight: Ints) -> Ints:
     costs = np.concatenate([top - weight[pair].astype(np.float64), np.full(n_e, top)])
     rows = np.concatenate([e[pair], np.arange(n_e)])
     columns = np.concatenate([place, n_places + np.arange(n_e)])
+    # SciPy is imported here, when a matching is solved: the bot need not carry it from start.
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     graph = csr_array((costs, (rows, columns)), shape=(n_e, n_places + n_e))
     row, column = min_weight_full_bipartite_matching(graph)
     owner = np.concatenate([np.repeat(np.arange(len(capacity)), places), np.full(n_e, -1)])

@@ -19,8 +19,11 @@ from bot.telegram.routers import (
 
 
 def create_routers(dialog_commands: list[str]) -> list[Router]:
+    # The dialogs come early: answers are most of the traffic, and the dialog router takes
+    # only non-command messages and its own buttons, so it hides nothing from the others.
     return [
         membership.create_router(),
+        dialogs.create_router(dialog_commands),
         coordinator.create_router(),
         coordinator.create_refusals(),
         common.create_router(),
@@ -28,6 +31,5 @@ def create_routers(dialog_commands: list[str]) -> list[Router]:
         commitments.create_router(),
         settings.create_router(),
         history.create_router(),
-        dialogs.create_router(dialog_commands),
         fallback.create_router(),
     ]
