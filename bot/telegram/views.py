@@ -7,6 +7,7 @@ from datetime import date
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import render_wheel
@@ -137,3 +138,16 @@ class DialogView:
             )
         )
         await self.say(self.t(turn.dialog.outro))
+
+
+async def begin_dialog(
+    bot: Bot,
+    chat_id: int,
+    i18n: I18n,
+    renderer: Renderer,
+    service: DialogService,
+    session: AsyncSession,
+    turn: DialogTurn,
+) -> None:
+    """Show a started or resumed dialog in the person's current language."""
+    await DialogView(bot, chat_id, i18n.current_locale, renderer, service, session).begin(turn)

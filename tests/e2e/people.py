@@ -29,7 +29,8 @@ class Person:
     def sent(self) -> list[BotMessage]:
         return self.standin.messages(self.user)
 
-    async def _after(self, act: Callable[[], object]) -> list[BotMessage]:
+    async def act(self, act: Callable[[], object]) -> list[BotMessage]:
+        """Do something as this person and return the bot's new messages to them."""
         before = len(self.sent())
         result = act()
         if asyncio.iscoroutine(result):
@@ -39,20 +40,20 @@ class Person:
 
     async def write(self, text: str) -> list[BotMessage]:
         if text.startswith("/"):
-            return await self._after(lambda: self.standin.send_command(self.user, text))
-        return await self._after(lambda: self.standin.send_text(self.user, text))
+            return await self.act(lambda: self.standin.send_command(self.user, text))
+        return await self.act(lambda: self.standin.send_text(self.user, text))
 
     async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
-        return await self._after(lambda: self.standin.press(self.user, label, message=message))
+        return await self.act(lambda: self.standin.press(self.user, label, message=message))
 
     async def send_sticker(self) -> list[BotMessage]:
-        return await self._after(lambda: self.standin.send_sticker(self.user))
+        return await self.act(lambda: self.standin.send_sticker(self.user))
 
     async def send_photo(self) -> list[BotMessage]:
-        return await self._after(lambda: self.standin.send_photo(self.user))
+        return await self.act(lambda: self.standin.send_photo(self.user))
 
     async def send_voice(self) -> list[BotMessage]:
-        return await self._after(lambda: self.standin.send_voice(self.user))
+        return await self.act(lambda: self.standin.send_voice(self.user))
 
     def last(self) -> BotMessage:
         return self.standin.last_message(self.user)

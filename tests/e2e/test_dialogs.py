@@ -236,7 +236,7 @@ async def test_a_stale_button_says_so_and_changes_nothing(
     await person.write("/wheel")
     first = person.last()
     await person.write("6")  # typed, so the buttons stay on the old question
-    replies = await person._after(lambda: standin.press(ben, "9", message=first))
+    replies = await person.act(lambda: standin.press(ben, "9", message=first))
     assert replies == []
     assert person.alerts()[-1] == t(
         "This question has already been answered. Please use the newest message."
@@ -245,7 +245,7 @@ async def test_a_stale_button_says_so_and_changes_nothing(
         values = (await db.execute(select(Answer.key, Answer.value))).all()
     assert values == [("family", 6)]
     await person.write("/cancel")
-    await person._after(lambda: standin.press(ben, "3"))
+    await person.act(lambda: standin.press(ben, "3"))
     assert person.alerts()[-1] == t("This session is paused. Send /continue to pick it up.")
     replies = await person.write("/continue")
     assert replies[-1].buttons and await count(bot, Answer) == 1

@@ -72,7 +72,7 @@ async def test_reminders_and_check_ins_go_out_in_the_persons_time(
     (_head, again) = await person.write("/commitments")
     await person.press(t("✅ Done"), message=items[0])
     # The same commitment, tapped in an older list: no longer open, nothing changes.
-    await person._after(lambda: standin.press(ben, t("✅ Done"), message=again))
+    await person.act(lambda: standin.press(ben, t("✅ Done"), message=again))
     assert person.alerts()[-1] == t("This check-in has expired: the commitment is no longer open.")
     async with bot.app.sessions() as db:
         states = sorted((await db.execute(select(Commitment.status))).scalars())

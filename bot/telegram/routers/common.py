@@ -26,7 +26,7 @@ from bot.services.programme import ProgrammeService, Redeemed
 from bot.storage.models import Person
 from bot.telegram.render import Renderer
 from bot.telegram.routers.history import send_history
-from bot.telegram.views import DialogView
+from bot.telegram.views import begin_dialog
 
 
 def menu() -> InlineKeyboardMarkup:
@@ -76,9 +76,7 @@ async def start(
         await message.answer(
             _("Welcome to <b>{cohort}</b>!").format(cohort=Renderer.escape(joining.cohort.name))
         )
-        await DialogView(
-            bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
-        ).begin(joining.turn)
+        await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, joining.turn)
         return
     await message.answer(
         {
@@ -116,6 +114,9 @@ def help_text() -> str:
         "/cancel: pause the session you are in (your answers are kept)\n"
         "/continue: go back to where you stopped\n"
         "/history: your finished sessions and your wheel over time\n"
+        "/checkin: a short check-in on how things are\n"
+        "/commitments: your actions and their dates\n"
+        "/settings: time zone, quiet hours, a pause of reminders\n"
         "/language: switch between Latvian and English\n"
         "/privacy: what I store and how to get or delete it\n\n"
         "In a session, ⬅ Back returns to the previous question so you can change your answer."
@@ -200,7 +201,7 @@ async def menu_choice(
     if choice not in dialogs.dialogs:
         return
     turn = await dialogs.start(session, person.id, choice)
-    await DialogView(bot, person.id, i18n.current_locale, renderer, dialogs, session).begin(turn)
+    await begin_dialog(bot, person.id, i18n, renderer, dialogs, session, turn)
 
 
 async def my_data(

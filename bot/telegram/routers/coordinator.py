@@ -18,7 +18,7 @@ from bot.services.programme import SETTINGS, ProgrammeService, Proposal, setting
 from bot.storage.models import Cohort, Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
-from bot.telegram.views import DialogView
+from bot.telegram.views import begin_dialog
 
 COMMANDS = ("cohort_new", "cohorts", "match", "pairs", "cohort_settings", "invite")
 
@@ -40,9 +40,7 @@ async def new_cohort(
     programme: ProgrammeService,
 ) -> None:
     turn = await programme.dialogs.start(session, person.id, "cohort_new", restart=True)
-    await DialogView(
-        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
-    ).begin(turn)
+    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
 
 
 async def send_cohorts(

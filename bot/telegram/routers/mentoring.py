@@ -22,7 +22,7 @@ from bot.services.programme import (
 from bot.storage.models import Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
-from bot.telegram.views import DialogView
+from bot.telegram.views import begin_dialog
 
 
 async def mentees(
@@ -259,9 +259,7 @@ async def start_form(
     if turn is None:
         await message.answer(_("You are not in a mentoring pair."))
         return
-    await DialogView(
-        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
-    ).begin(turn)
+    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
 
 
 async def end(
@@ -302,9 +300,7 @@ async def feedback(
         await message.answer(_("No finished mentoring is waiting for your feedback."))
         return
     turn = await programme.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
-    await DialogView(
-        bot, person.id, i18n.current_locale, renderer, programme.dialogs, session
-    ).begin(turn)
+    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
 
 
 async def pause_mentoring(
