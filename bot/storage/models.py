@@ -70,6 +70,12 @@ class Person(Base):
     quiet_from: Mapped[int] = mapped_column(Integer, default=21)
     quiet_to: Mapped[int] = mapped_column(Integer, default=8)
     paused_until: Mapped[datetime | None]
+    # The regular check-in: local weekday (0 = Monday) and hour; stopped by the person.
+    checkin_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    checkin_hour: Mapped[int] = mapped_column(Integer, default=10)
+    checkins_stopped: Mapped[bool] = mapped_column(default=False)
+    # Mentors: the digest of their mentees daily instead of weekly.
+    digest_daily: Mapped[bool] = mapped_column(default=False)
     unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
@@ -166,8 +172,17 @@ class Outgoing(Base):
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # Past this moment the message makes no sense any more (its next occurrence has come,
+    # the meeting has begun): it is dropped, with status "stale", instead of sent late.
+    stale_at: Mapped[datetime | None]
+    # One row per occurrence of something recurring ("checkin:<person>:<date>"): a
+    # repeated scheduling step cannot queue it twice.
+    series: Mapped[str | None] = mapped_column(String(96), unique=True)
 
-    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),
+        Index("ix_outbox_person_id_sent_at", "person_id", "sent_at"),
+    )
 
 
 class Cohort(Base):
@@ -269,3 +284,29 @@ class Pair(Base):
         Index("ix_pairs_mentee_id", "mentee_id"),
         Index("ix_pairs_mentor_id", "mentor_id"),
     )
+
+
+class Meeting(Base):
+    """A meeting a pair agreed on (/meet); both are reminded before it."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime]
+    set_by: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), default="planned")  # or "cancelled"
+    created_at: Mapped[datetime]
+
+
+class TelegramGroup(Base):
+    """A Telegram group or supergroup the bot was added to; coordinators link it to a cohort."""
+
+    __tablename__ = "telegram_groups"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(256), default="")
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
