@@ -26,6 +26,7 @@ from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.people import PeopleService
 from bot.services.programme import ProgrammeService
+from bot.services.schedule import Scheduler
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
@@ -70,24 +71,31 @@ class App:
     outbox: OutboxSender
 
     programme: ProgrammeService
+    scheduler: Scheduler
 
     async def run(self) -> None:
-        """Poll for updates, send what the outbox holds and expire what waited too long,
-        until cancelled."""
-        await asyncio.gather(self.polling.run(), self.outbox.run(), self.expire_requests())
+        """Poll for updates, send what the outbox holds and keep the schedule, until
+        cancelled."""
+        await asyncio.gather(self.polling.run(), self.outbox.run(), self.keep_schedule())
 
     async def run_worker(self) -> None:
-        """Only what is scheduled: the outbox and expiring requests, no polling. Several
+        """Only what is scheduled: the outbox and the schedule, no polling. Several
         workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
-        await asyncio.gather(self.outbox.run(), self.expire_requests())
+        await asyncio.gather(self.outbox.run(), self.keep_schedule())
 
-    async def expire_requests(self, every_seconds: float = 60.0) -> None:
+    async def sweep(self) -> None:
+        """Expire requests that waited too long, tell coordinators of quiet pairs, start
+        the recurring messages of people who have none yet."""
+        async with self.sessions() as db:
+            changed = await self.programme.expire_requests(db)
+            changed += await self.programme.alert_quiet_pairs(db)
+            changed += await self.scheduler.plan(db)
+        if changed:
+            self.outbox.wake()
+
+    async def keep_schedule(self, every_seconds: float = 60.0) -> None:
         while True:
-            async with self.sessions() as db:
-                if await self.programme.expire_requests(db):
-                    self.outbox.wake()
-                if await self.programme.alert_quiet_pairs(db):
-                    self.outbox.wake()
+            await self.sweep()
             await asyncio.sleep(every_seconds)
 
     async def close(self) -> None:
@@ -184,18 +192,20 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         async with sessions() as db:
             await programme.undeliverable(db, row, status)
 
+    scheduler = Scheduler(clock, followup, settings.default_locale, settings.daily_message_budget)
     outbox = OutboxSender(
         bot,
         sessions,
         clock,
         on_undeliverable=undeliverable,
         renderer=renderer,
-        gate=followup.gate,
+        gate=scheduler.gate,
     )
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
     dispatcher["followup"] = followup
+    dispatcher["scheduler"] = scheduler
     polling = DurablePolling(
         bot,
         dispatcher,
@@ -204,7 +214,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
     )
-    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme)
+    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, scheduler)
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     polling_timeout: int = Field(default=25, ge=0, le=50)
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
+    # Messages the bot may start to one person in a day (reminders, check-ins, a digest).
+    daily_message_budget: int = Field(default=3, ge=1, le=20)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

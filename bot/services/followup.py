@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.quiet import allowed_at
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
 from bot.services.messages import queue_message
@@ -20,8 +19,6 @@ from bot.storage.models import Commitment, Outgoing, Person, Profile
 # Local time at which reminders and check-ins go out: well outside the quiet hours.
 SEND_AT = time(9, 0)
 RESCHEDULE_DAYS = (7, 14)
-# What the bot starts on its own schedule: it keeps to quiet hours and pauses.
-SCHEDULED_KINDS = ("commitment_reminder", "commitment_checkin", "nudge")
 
 
 class Answered(enum.Enum):
@@ -47,32 +44,6 @@ class FollowUpService:
         name = profile.data.get("timezone") if profile else None
         return ZoneInfo(name if isinstance(name, str) else self.default_timezone)
 
-    async def gate(
-        self, db: AsyncSession, rows: list[Outgoing], now: datetime
-    ) -> dict[int, datetime | None]:
-        """Scheduled messages wait for the end of the person's quiet hours or pause; those
-        for a person who blocked the bot are cancelled. Replies and relayed messages pass."""
-        held: dict[int, datetime | None] = {}
-        for row in rows:
-            if row.kind not in SCHEDULED_KINDS or row.person_id is None:
-                continue
-            person = await db.get(Person, row.person_id)
-            if person is None:
-                continue
-            if person.unreachable_at is not None:
-                held[row.id] = None
-                continue
-            at = allowed_at(
-                now,
-                await self.zone(db, person.id),
-                person.quiet_from,
-                person.quiet_to,
-                person.paused_until,
-            )
-            if at > now:
-                held[row.id] = at
-        return held
-
     def _moment(self, day: date, zone: ZoneInfo) -> datetime:
         """SEND_AT on that day in the person's zone, as UTC (daylight saving included)."""
         return datetime.combine(day, SEND_AT, tzinfo=zone).astimezone(ZoneInfo("UTC"))
@@ -90,6 +61,7 @@ class FollowUpService:
         for commitment in commitments:
             context = {"commitment": commitment.id}
             remind_at = self._moment(commitment.due_on - timedelta(days=1), zone)
+            check_at = max(now, self._moment(commitment.due_on, zone))
             if remind_at > now:
                 queue_message(
                     db,
@@ -100,6 +72,8 @@ class FollowUpService:
                     due_at=remind_at,
                     default_locale=self.default_locale,
                     context=context,
+                    # "Tomorrow" makes no sense once the day itself has come.
+                    stale_at=check_at,
                 )
             queue_message(
                 db,
@@ -109,7 +83,7 @@ class FollowUpService:
                 ),
                 kind="commitment_checkin",
                 now=now,
-                due_at=max(now, self._moment(commitment.due_on, zone)),
+                due_at=check_at,
                 default_locale=self.default_locale,
                 context=context,
                 buttons=[
@@ -155,6 +129,7 @@ class FollowUpService:
             return Answered.ASK_DATE, commitment
         if action in ("done", "drop"):
             commitment.status = "done" if action == "done" else "dropped"
+            commitment.closed_at = self.clock.now()
             await self._cancel_pending(db, commitment.id)
             await db.commit()
             return (Answered.DONE if action == "done" else Answered.DROPPED), commitment

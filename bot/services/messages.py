@@ -27,6 +27,8 @@ def queue_message(
     due_at: datetime | None = None,
     context: dict[str, Any] | None = None,
     buttons: Buttons = (),
+    stale_at: datetime | None = None,
+    series: str | None = None,
 ) -> None:
     """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data)."""
     locale = locale_for(person, person.telegram_language, default_locale)
@@ -44,4 +46,6 @@ def queue_message(
         now=now,
         due_at=due_at,
         context=context,
+        stale_at=stale_at,
+        series=series,
     )

@@ -17,6 +17,10 @@ KNOWN_PEOPLE = 10_000
 # Quiet hours a person can choose from; (0, 0) means none.
 QUIET_CHOICES = ((21, 8), (22, 7), (20, 9), (23, 6), (0, 0))
 PAUSE_DAYS = (1, 3, 7, 14)
+# Hours offered for the regular check-in: all outside the default quiet hours.
+CHECKIN_HOURS = tuple(range(8, 21))
+# Settings that change when recurring messages come.
+SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
 
 
 class PeopleService:
@@ -58,8 +62,9 @@ class PeopleService:
         self._known.pop(person_id, None)
 
     async def change_setting(self, db: AsyncSession, person: Person, name: str, value: str) -> bool:
-        """/settings: a time zone, the next quiet-hours choice, a pause of some days, or
-        the end of a pause. False when the value is not one offered."""
+        """/settings: a time zone, the next quiet-hours choice, a pause of some days, the
+        end of a pause, the check-in day and hour, check-ins stopped or restarted, daily or
+        weekly digests. False when the value is not one offered."""
         row = await db.get(Person, person.id)
         assert row is not None
         if name == "tz" and value in COMMON_ZONES:
@@ -74,6 +79,14 @@ class PeopleService:
             row.paused_until = self.clock.now() + timedelta(days=int(value))
         elif name == "resume":
             row.paused_until = None
+        elif name == "wd" and value.isdigit() and int(value) < 7:
+            row.checkin_weekday = int(value)
+        elif name == "hr" and value.isdigit() and int(value) in CHECKIN_HOURS:
+            row.checkin_hour = int(value)
+        elif name == "checkins" and value in ("on", "off"):
+            row.checkins_stopped = value == "off"
+        elif name == "digest" and value in ("daily", "weekly"):
+            row.digest_daily = value == "daily"
         else:
             await db.commit()
             return False

@@ -44,8 +44,6 @@ REPORT_FORM = "report"
 CHECKIN = "checkin"
 LOW_MOOD = 2
 SUGGESTIONS = 3
-NUDGE_HOURS = (48, 96)
-NO_CONTACT_DAYS = 21
 NUDGE_KINDS = ("nudge", "nudge_alert")
 # Cohort settings a coordinator can change, each with its choices (the first is the default).
 SETTINGS: dict[str, tuple[Any, ...]] = {
@@ -53,6 +51,10 @@ SETTINGS: dict[str, tuple[Any, ...]] = {
     "weights": ("balanced", "topics", "practical"),
     "max_timezone_hours": (6, 3, 9, 12),
     "response_hours": (72, 24, 48, 120),
+    "checkins": ("weekly", "fortnightly", "off"),
+    # A mentor is nudged after this many hours without an answer, again after twice as many.
+    "nudge_hours": (48, 24, 72),
+    "no_contact_days": (21, 14, 28),
 }
 WEIGHT_PRESETS: dict[str, dict[str, float]] = {
     "balanced": {},
@@ -677,13 +679,14 @@ class ProgrammeService:
         return pair
 
     async def alert_quiet_pairs(self, db: AsyncSession) -> int:
-        """Pairs with no contact for 21 days: the coordinators are told, once for each
-        such stretch."""
+        """Pairs with no contact for their cohort's number of days (21 unless set): the
+        coordinators are told, once for each such stretch."""
         now = self.clock.now()
-        limit = now - timedelta(days=NO_CONTACT_DAYS)
         pairs = list((await db.execute(select(Pair).where(Pair.status == "active"))).scalars())
+        cohorts = {c.id: c for c in (await db.execute(select(Cohort))).scalars()}
         told = 0
         for pair in pairs:
+            limit = now - timedelta(days=setting(cohorts[pair.cohort_id], "no_contact_days"))
             since = pair.last_contact_at or pair.decided_at or pair.created_at
             if since > limit or (pair.quiet_alert_at is not None and pair.quiet_alert_at > since):
                 continue
@@ -1134,8 +1137,9 @@ class ProgrammeService:
     async def _nudge_later(
         self, db: AsyncSession, pair: Pair, mentee: Person, mentor: Person, now: datetime
     ) -> None:
-        """A mentee's message waits for an answer: the mentor is nudged after 48 and 96
-        hours, then the coordinators are told. Only the first unanswered message counts."""
+        """A mentee's message waits for an answer: the mentor is nudged after the cohort's
+        hours (48 unless set) and after twice as many, then the coordinators are told. Only
+        the first unanswered message counts."""
         waiting = await db.scalar(
             select(func.count())
             .select_from(Outgoing)
@@ -1150,7 +1154,11 @@ class ProgrammeService:
         profile = await db.get(Profile, mentee.id)
         name = display_name(mentee, profile, pair)
         context = {"pair": pair.id}
-        for hours in NUDGE_HOURS:
+        cohort = await db.get(Cohort, pair.cohort_id)
+        assert cohort is not None
+        first = int(setting(cohort, "nudge_hours"))
+        nudge_hours = (first, 2 * first)
+        for hours in nudge_hours:
             queue_message(
                 db,
                 mentor,
@@ -1163,6 +1171,8 @@ class ProgrammeService:
                 due_at=now + timedelta(hours=hours),
                 default_locale=self.default_locale,
                 context=context,
+                # Once the next nudge is due, this one would only repeat it.
+                stale_at=now + timedelta(hours=2 * hours) if hours == first else None,
             )
         coordinators = (
             await db.execute(
@@ -1183,12 +1193,12 @@ class ProgrammeService:
                         "pair": pair.id,
                         "mentee": name,
                         "mentor": mentor.first_name,
-                        "hours": NUDGE_HOURS[-1],
+                        "hours": nudge_hours[-1],
                     },
                 ),
                 kind="nudge_alert",
                 now=now,
-                due_at=now + timedelta(hours=NUDGE_HOURS[-1], minutes=1),
+                due_at=now + timedelta(hours=nudge_hours[-1], minutes=1),
                 default_locale=self.default_locale,
                 context=context,
             )

@@ -149,6 +149,8 @@ class Commitment(Base):
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
+    # When it was marked done or dropped.
+    closed_at: Mapped[datetime | None]
 
 
 class Outgoing(Base):

@@ -352,9 +352,13 @@ def enqueue(
     due_at: datetime | None = None,
     person_id: int | None = None,
     context: dict[str, Any] | None = None,
+    stale_at: datetime | None = None,
+    series: str | None = None,
 ) -> Outgoing:
     """Add a message to send; it goes out once the caller's unit of work commits."""
     row = Outgoing(
+        stale_at=stale_at,
+        series=series,
         kind=kind,
         chat_id=chat_id,
         method=method,
@@ -411,3 +415,77 @@ async def settle_outgoing(
     if due_at is not None:
         values["due_at"] = due_at
     await session.execute(update(Outgoing).where(Outgoing.id == outgoing_id).values(**values))
+
+
+async def by_series(session: AsyncSession, series: str) -> Outgoing | None:
+    result = await session.execute(select(Outgoing).where(Outgoing.series == series))
+    return result.scalar_one_or_none()
+
+
+async def sent_times(
+    session: AsyncSession, person_ids: Iterable[int], kinds: Sequence[str], since: datetime
+) -> dict[int, list[datetime]]:
+    """When each person was last sent messages of these kinds, since a moment."""
+    ids = list(person_ids)
+    found: dict[int, list[datetime]] = {}
+    if not ids:
+        return found
+    result = await session.execute(
+        select(Outgoing.person_id, Outgoing.sent_at).where(
+            Outgoing.person_id.in_(ids),
+            Outgoing.sent_at >= since,
+            Outgoing.status == "sent",
+            Outgoing.kind.in_(kinds),
+        )
+    )
+    for person_id, sent_at in result:
+        if person_id is not None and sent_at is not None:
+            found.setdefault(person_id, []).append(sent_at)
+    return found
+
+
+async def cancel_pending(session: AsyncSession, person_id: int, kinds: Sequence[str]) -> None:
+    await session.execute(
+        update(Outgoing)
+        .where(
+            Outgoing.person_id == person_id,
+            Outgoing.status == "pending",
+            Outgoing.kind.in_(kinds),
+        )
+        .values(status="cancelled")
+    )
+
+
+async def latest_outgoing(
+    session: AsyncSession, person_id: int, kind: str, statuses: Sequence[str]
+) -> Outgoing | None:
+    result = await session.execute(
+        select(Outgoing)
+        .where(
+            Outgoing.person_id == person_id,
+            Outgoing.kind == kind,
+            Outgoing.status.in_(statuses),
+        )
+        .order_by(Outgoing.due_at.desc(), Outgoing.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def abandon_unfinished(
+    session: AsyncSession, person_id: int, dialog_id: str, now: datetime
+) -> int:
+    """Close the person's unfinished sessions of a dialog: a newer one replaces them."""
+    result = await session.execute(
+        select(DialogSession).where(
+            DialogSession.person_id == person_id,
+            DialogSession.dialog_id == dialog_id,
+            DialogSession.status.in_((ACTIVE, PAUSED)),
+        )
+    )
+    closed = 0
+    for record in result.scalars():
+        record.status = ABANDONED
+        record.updated_at = now
+        closed += 1
+    return closed

@@ -39,8 +39,9 @@ MAX_HOLD_SECONDS = 5.0
 STOP_GRACE_SECONDS = 15.0
 
 Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
-# Decides, for claimed rows, which must wait (a new due time) or not go at all (None).
-Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[dict[int, datetime | None]]]
+# Of the claimed rows, returns those to send now, having changed the others in place (to
+# wait, or not to go at all).
+Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[list[Outgoing]]]
 
 
 class OutboxSender:
@@ -90,13 +91,7 @@ class OutboxSender:
             now_at = self.clock.now()
             rows = await repo.claim_outgoing(db, now_at, self.batch, self.lease)
             if rows and self.gate is not None:
-                held = await self.gate(db, rows, now_at)
-                for row in rows:
-                    if row.id in held:
-                        later = held[row.id]
-                        row.status = "cancelled" if later is None else "pending"
-                        row.due_at = later or row.due_at
-                rows = [row for row in rows if row.id not in held]
+                rows = await self.gate(db, rows, now_at)
             await db.commit()
         if not rows:
             return 0
@@ -170,33 +165,38 @@ class OutboxSender:
         """The Bot API requests for a row. A row may hold a message id and the reader's
         language instead of text: it is rendered now, split if it is long."""
         payload = dict(row.payload)
-        if "msg" in payload:
+        if "msg" in payload or "parts" in payload:
             assert self.renderer is not None, "an outbox with messages needs a renderer"
             locale = payload.pop("locale")
-            parts = split_html(self.renderer.text(msg_from_json(payload.pop("msg")), locale))
-            markup = None
-            if "buttons" in payload:
-                markup = InlineKeyboardMarkup(
-                    inline_keyboard=[
-                        [
-                            InlineKeyboardButton(
-                                text=self.renderer.plain(msg_from_json(b["msg"]), locale),
-                                callback_data=b["data"],
-                            )
-                            for b in row
-                        ]
-                        for row in payload.pop("buttons")
-                    ]
-                )
+            # Several messages merged into one are several parts, each with its buttons.
+            parts = payload.pop("parts", None) or [
+                {"msg": payload.pop("msg"), "buttons": payload.pop("buttons", [])}
+            ]
+            text = "\n\n".join(
+                self.renderer.text(msg_from_json(part["msg"]), locale) for part in parts
+            )
+            keyboard = [
+                [
+                    InlineKeyboardButton(
+                        text=self.renderer.plain(msg_from_json(b["msg"]), locale),
+                        callback_data=b["data"],
+                    )
+                    for b in button_row
+                ]
+                for part in parts
+                for button_row in part.get("buttons", [])
+            ]
+            markup = InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
+            chunks = split_html(text)
             # The buttons go under the last part.
             return [
                 SendMessage(
                     chat_id=row.chat_id,
-                    text=part,
-                    reply_markup=markup if n == len(parts) - 1 else None,
+                    text=chunk,
+                    reply_markup=markup if n == len(chunks) - 1 else None,
                     **payload,
                 )
-                for n, part in enumerate(parts)
+                for n, chunk in enumerate(chunks)
             ]
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
 

@@ -480,15 +480,17 @@ async def test_the_coordinator_hears_when_a_mentee_waits_96_hours(
 ) -> None:
     coordinator, anna, rita = await matched_pair(standin, bot)
     await anna.write("Hello?")
-    clock.moment += timedelta(hours=97)
+    clock.moment += timedelta(hours=49)
+    bot.app.outbox.wake()
+    first = await wait_text(standin, rita.user, "48 h ago")
+    assert "Anna" in (first.text or "")
+    clock.moment += timedelta(hours=48)
     bot.app.outbox.wake()
     alert = await wait_text(standin, coordinator.user, "has waited 96 h")
     assert "Anna" in (alert.text or "") and "Rita" in (alert.text or "")
-    await standin.wait_for(
-        lambda: len([m for m in rita.sent() if "waiting for your answer" in (m.text or "")]) == 2,
-        10,
-        "both nudges",
-    )
+    await wait_text(standin, rita.user, "96 h ago")
+    nudges = [m for m in rita.sent() if "waiting for your answer" in (m.text or "")]
+    assert len(nudges) == 2
 
 
 async def test_a_check_in_logs_contact_and_a_low_mood_twice_reaches_the_coordinator(

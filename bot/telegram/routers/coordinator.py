@@ -315,6 +315,9 @@ SETTING_NAMES = {
     "weights": N_("What counts most"),
     "max_timezone_hours": N_("Time zones at most apart"),
     "response_hours": N_("Time a mentor has to answer a request"),
+    "checkins": N_("Regular check-ins"),
+    "nudge_hours": N_("Nudge a mentor after"),
+    "no_contact_days": N_("Tell me about a pair without contact after"),
 }
 SETTING_VALUES = {
     "most_matched": N_("as many matched as possible first"),
@@ -322,6 +325,9 @@ SETTING_VALUES = {
     "balanced": N_("balanced"),
     "topics": N_("topics first"),
     "practical": N_("time zone and availability first"),
+    "weekly": N_("weekly"),
+    "fortnightly": N_("every two weeks"),
+    "off": N_("off"),
 }
 
 
@@ -358,6 +364,8 @@ async def settings_command(
 def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup]:
     def shown(key: str) -> str:
         value = setting(cohort, key)
+        if key == "no_contact_days":
+            return _("{days} d").format(days=value)
         if isinstance(value, int):
             return _("{hours} h").format(hours=value)
         return _(SETTING_VALUES[value])

@@ -175,6 +175,8 @@ def stale_notice(turn: DialogTurn) -> str:
     assert turn.record is not None
     if turn.record.status == "paused":
         return _("This session is paused. Send /continue to pick it up.")
+    if turn.record.status == "abandoned":
+        return _("This session has expired: a newer one has taken its place.")
     if turn.record.status != "active":
         return _("This session is over, so this button no longer works.")
     return _("This question has already been answered. Please use the newest message.")

@@ -30,6 +30,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("digest_daily", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stale_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("series", sa.String(length=96), nullable=True))
@@ -76,6 +78,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("uq_outbox_series"), type_="unique")
         batch_op.drop_column("series")
         batch_op.drop_column("stale_at")
+    with op.batch_alter_table("commitments", schema=None) as batch_op:
+        batch_op.drop_column("closed_at")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_column("digest_daily")
         batch_op.drop_column("checkins_stopped")

@@ -1,0 +1,206 @@
+"""What a mentor's digest and a coordinator's weekly summary say, written when they are sent.
+Numbers only: a mentee's words never appear here. A mentee who chose never to share keeps
+their check-ins and commitments out of their mentor's digest too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from statistics import mean
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.texts import N_, Msg
+from bot.services.programme import display_name, setting
+from bot.storage import repositories as repo
+from bot.storage.models import (
+    Answer,
+    Cohort,
+    CohortCoordinator,
+    Commitment,
+    DialogSession,
+    Membership,
+    Outgoing,
+    Pair,
+    Person,
+    Profile,
+)
+
+TREND_LENGTH = 4
+
+
+async def _moods(db: AsyncSession, person_ids: list[int], since: datetime | None) -> list[int]:
+    query = (
+        select(Answer.value)
+        .join(DialogSession, DialogSession.id == Answer.session_id)
+        .where(
+            DialogSession.person_id.in_(person_ids),
+            DialogSession.dialog_id == "checkin",
+            DialogSession.status == repo.FINISHED,
+            Answer.key == "mood",
+        )
+        .order_by(DialogSession.finished_at.desc())
+    )
+    if since is not None:
+        query = query.where(DialogSession.finished_at >= since)
+    else:
+        query = query.limit(TREND_LENGTH)
+    return [m for m in (await db.execute(query)).scalars() if isinstance(m, int)]
+
+
+async def _commitments(
+    db: AsyncSession, person_ids: list[int], since: datetime, now: datetime
+) -> tuple[int, int]:
+    """Done since the moment, and open past their date."""
+    done = await db.scalar(
+        select(func.count()).where(
+            Commitment.person_id.in_(person_ids),
+            Commitment.status == "done",
+            Commitment.closed_at >= since,
+        )
+    )
+    overdue = await db.scalar(
+        select(func.count()).where(
+            Commitment.person_id.in_(person_ids),
+            Commitment.status == "open",
+            Commitment.due_on < now.date(),
+        )
+    )
+    return int(done or 0), int(overdue or 0)
+
+
+async def mentor_digest(
+    db: AsyncSession, mentor: Person, since: datetime, now: datetime
+) -> list[Msg]:
+    """A part for each active mentee; none when the mentor has no mentee."""
+    pairs = (
+        await db.execute(
+            select(Pair)
+            .where(Pair.mentor_id == mentor.id, Pair.status == "active")
+            .order_by(Pair.id)
+        )
+    ).scalars()
+    parts = []
+    for pair in pairs:
+        mentee = await db.get(Person, pair.mentee_id)
+        if mentee is None:
+            continue
+        profile = await db.get(Profile, mentee.id)
+        name = display_name(mentee, profile, pair)
+        summaries = await db.execute(
+            select(Outgoing.context).where(
+                Outgoing.kind == "summary",
+                Outgoing.chat_id == mentor.id,
+                Outgoing.created_at >= since,
+            )
+        )
+        shared = len({c.get("session") for c in summaries.scalars() if c.get("from") == mentee.id})
+        if profile is not None and profile.data.get("share") == "never":
+            parts.append(
+                Msg(
+                    N_(
+                        "<b>{name}</b>\nKeeps check-ins and commitments private.\n"
+                        "Summaries shared with you: {shared}"
+                    ),
+                    {"name": name, "shared": shared},
+                )
+            )
+            continue
+        moods = list(reversed(await _moods(db, [mentee.id], None)))
+        done, overdue = await _commitments(db, [mentee.id], since, now)
+        trend = " → ".join(str(m) for m in moods) if moods else None
+        parts.append(
+            Msg(
+                N_(
+                    "<b>{name}</b>\nMood in the latest check-ins (1-5): {trend}\n"
+                    "Commitments: {done} done, {overdue} overdue\n"
+                    "Summaries shared with you: {shared}"
+                ),
+                {
+                    "name": name,
+                    "trend": trend if trend is not None else Msg(N_("no check-in yet")),
+                    "done": done,
+                    "overdue": overdue,
+                    "shared": shared,
+                },
+            )
+        )
+    return parts
+
+
+async def programme_summary(
+    db: AsyncSession, coordinator: Person, since: datetime, now: datetime
+) -> list[Msg]:
+    """A part for each cohort the coordinator runs."""
+    cohorts = (
+        await db.execute(
+            select(Cohort)
+            .join(CohortCoordinator, CohortCoordinator.cohort_id == Cohort.id)
+            .where(CohortCoordinator.person_id == coordinator.id)
+            .order_by(Cohort.name)
+        )
+    ).scalars()
+    parts = []
+    for cohort in cohorts:
+        mentees = list(
+            (
+                await db.execute(
+                    select(Membership.person_id).where(
+                        Membership.cohort_id == cohort.id,
+                        Membership.role == "mentee",
+                        Membership.status == "active",
+                    )
+                )
+            ).scalars()
+        )
+        statuses: dict[str, int] = {
+            status: count
+            for status, count in await db.execute(
+                select(Pair.status, func.count())
+                .where(Pair.cohort_id == cohort.id)
+                .group_by(Pair.status)
+            )
+        }
+        invited = await db.scalar(
+            select(func.count()).where(
+                Outgoing.kind == "checkin_invite",
+                Outgoing.person_id.in_(mentees),
+                Outgoing.status.in_(("sent", "merged")),
+                Outgoing.due_at >= since,
+            )
+        )
+        moods = await _moods(db, mentees, since)
+        done, overdue = await _commitments(db, mentees, since, now)
+        days = int(setting(cohort, "no_contact_days"))
+        quiet = await db.scalar(
+            select(func.count()).where(
+                Pair.cohort_id == cohort.id,
+                Pair.status == "active",
+                func.coalesce(Pair.last_contact_at, Pair.decided_at, Pair.created_at)
+                < now - timedelta(days=days),
+            )
+        )
+        parts.append(
+            Msg(
+                N_(
+                    "<b>{cohort}</b>\nActive pairs: {active} · waiting for a decision: {waiting}\n"
+                    "Check-ins: {answered} answered, {invited} invitations sent · "
+                    "average mood {mood}\n"
+                    "Commitments: {done} done this week, {overdue} overdue\n"
+                    "Pairs without contact for {days} days or more: {quiet}"
+                ),
+                {
+                    "cohort": cohort.name,
+                    "active": int(statuses.get("active", 0)),
+                    "waiting": int(statuses.get("proposed", 0)) + int(statuses.get("requested", 0)),
+                    "answered": len(moods),
+                    "invited": int(invited or 0),
+                    "mood": f"{mean(moods):.1f}" if moods else "–",
+                    "done": done,
+                    "overdue": overdue,
+                    "days": days,
+                    "quiet": int(quiet or 0),
+                },
+            )
+        )
+    return parts

@@ -1,0 +1,439 @@
+"""What the bot starts on its own schedule, and the rules every such message obeys.
+
+Recurring messages (the regular check-in, the monthly Wheel, mentors' digests and
+coordinators' weekly summaries) are outbox rows, one per occurrence, each naming the next:
+when an occurrence is claimed for sending (or dropped as stale), the next one is queued in
+the same transaction. A sweep starts the series of people who have none yet.
+
+When rows are claimed, ``gate`` decides what goes now: a row past its ``stale_at`` is
+dropped (recorded as "stale"); for a person who blocked the bot it is cancelled; in their
+quiet hours or pause it waits; past their daily budget it waits for the next day; several
+for one person at once are merged into one message."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.quiet import allowed_at
+from bot.domain.recurrence import Recurrence
+from bot.domain.texts import N_, Msg, msg_from_json, msg_to_json
+from bot.services.clock import Clock
+from bot.services.digests import mentor_digest, programme_summary
+from bot.services.followup import FollowUpService
+from bot.services.messages import queue_message
+from bot.storage import repositories as repo
+from bot.storage.models import (
+    Cohort,
+    CohortCoordinator,
+    DialogSession,
+    Membership,
+    Outgoing,
+    Pair,
+    Person,
+)
+
+CHECKIN_INVITE = "checkin_invite"
+WHEEL_INVITE = "wheel_invite"
+DIGEST = "digest"
+PROGRAMME_SUMMARY = "programme_summary"
+RECURRING = (CHECKIN_INVITE, WHEEL_INVITE, DIGEST, PROGRAMME_SUMMARY)
+# Messages the bot starts that count toward a person's daily budget.
+BUDGETED = (
+    "commitment_reminder",
+    "commitment_checkin",
+    "nudge",
+    CHECKIN_INVITE,
+    WHEEL_INVITE,
+    DIGEST,
+)
+# What keeps to quiet hours and pauses. Replies, relayed messages, alerts and meeting
+# reminders (the person chose that time) do not.
+SCHEDULED_KINDS = (*BUDGETED, PROGRAMME_SUMMARY)
+# Answered with a button that names its occurrence; pressing an older one says it expired.
+INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel_of_life"}
+# A Wheel rated this recently makes the monthly invitation unnecessary.
+WHEEL_RECENT = timedelta(days=14)
+DAILY_BUDGET = 3
+
+
+def occurrence_code(at: datetime) -> str:
+    """An occurrence as it travels in callback data: UTC minutes since the epoch."""
+    return str(int(at.timestamp()) // 60)
+
+
+class Scheduler:
+    def __init__(
+        self, clock: Clock, followup: FollowUpService, default_locale: str, budget: int
+    ) -> None:
+        self.clock = clock
+        self.followup = followup
+        self.default_locale = default_locale
+        self.budget = budget
+
+    # Series -----------------------------------------------------------------
+
+    async def recurrence(self, db: AsyncSession, kind: str, person: Person) -> Recurrence | None:
+        """How often this person gets this kind now; None when they get none."""
+        if person.unreachable_at is not None:
+            return None
+        zone = await self.followup.zone(db, person.id)
+        if kind in (CHECKIN_INVITE, WHEEL_INVITE):
+            if person.checkins_stopped:
+                return None
+            cohort = await self._mentee_cohort(db, person.id)
+            every = str(cohort.settings.get("checkins", "weekly")) if cohort else "off"
+            if every == "off":
+                return None
+            if kind == WHEEL_INVITE:
+                return Recurrence("monthly", person.checkin_weekday, person.checkin_hour, zone)
+            return Recurrence(every, person.checkin_weekday, person.checkin_hour, zone)
+        if kind == DIGEST:
+            mentoring = await db.scalar(
+                select(exists().where(Pair.mentor_id == person.id, Pair.status == "active"))
+            )
+            if not mentoring:
+                return None
+            every = "daily" if person.digest_daily else "weekly"
+            return Recurrence(every, person.checkin_weekday, person.checkin_hour, zone)
+        coordinating = await db.scalar(
+            select(exists().where(CohortCoordinator.person_id == person.id))
+        )
+        return (
+            Recurrence("weekly", person.checkin_weekday, person.checkin_hour, zone)
+            if coordinating
+            else None
+        )
+
+    async def _mentee_cohort(self, db: AsyncSession, person_id: int) -> Cohort | None:
+        result = await db.execute(
+            select(Cohort)
+            .join(Membership, Membership.cohort_id == Cohort.id)
+            .where(
+                Membership.person_id == person_id,
+                Membership.role == "mentee",
+                Membership.status == "active",
+            )
+            .order_by(Membership.joined_at.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def _queue(
+        self,
+        db: AsyncSession,
+        kind: str,
+        person: Person,
+        at: datetime,
+        recurrence: Recurrence,
+        anchor_day: int,
+    ) -> bool:
+        """One occurrence, unless it is queued already; stale once the next has come."""
+        series = f"{kind}:{person.id}:{at:%Y%m%dT%H%M}"
+        existing = await repo.by_series(db, series)
+        if existing is not None:
+            if existing.status != "cancelled":
+                return False
+            # Cancelled by a change of settings that has now been undone.
+            existing.status, existing.error = "pending", None
+            return True
+        code = occurrence_code(at)
+        texts = {
+            CHECKIN_INVITE: (
+                Msg(N_("👋 Time for your check-in: three short questions, a minute or two.")),
+                [[(Msg(N_("Start the check-in")), f"inv:{CHECKIN_INVITE}:{code}")]],
+            ),
+            WHEEL_INVITE: (
+                Msg(
+                    N_(
+                        "🎡 A month has passed. How do the eight areas of your life look now? "
+                        "Rate them again and your wheel shows the change."
+                    )
+                ),
+                [[(Msg(N_("Rate the Wheel of Life")), f"inv:{WHEEL_INVITE}:{code}")]],
+            ),
+            # Composed when it is sent, from what happened up to then.
+            DIGEST: (Msg(N_("📋 Your digest")), []),
+            PROGRAMME_SUMMARY: (Msg(N_("📊 The programme this week")), []),
+        }
+        msg, buttons = texts[kind]
+        queue_message(
+            db,
+            person,
+            msg,
+            kind=kind,
+            now=self.clock.now(),
+            due_at=at,
+            default_locale=self.default_locale,
+            context={"at": at.isoformat(), "day": anchor_day},
+            buttons=buttons,
+            stale_at=recurrence.following(at, anchor_day),
+            series=series,
+        )
+        return True
+
+    async def start_series(self, db: AsyncSession, person: Person, kinds: Sequence[str]) -> int:
+        """Queue the first occurrence of each of these series the person should have and
+        has not (in the caller's unit of work)."""
+        now = self.clock.now()
+        started = 0
+        for kind in kinds:
+            recurrence = await self.recurrence(db, kind, person)
+            if recurrence is None:
+                continue
+            busy = await db.scalar(
+                select(
+                    exists().where(
+                        Outgoing.person_id == person.id,
+                        Outgoing.kind == kind,
+                        Outgoing.status.in_(("pending", "sending")),
+                    )
+                )
+            )
+            if busy:
+                continue
+            # Not twice within a day when a setting moves the hour.
+            last = await repo.latest_outgoing(db, person.id, kind, ("sent", "merged"))
+            after = max(now, last.due_at + timedelta(hours=20)) if last else now
+            if kind == WHEEL_INVITE and last is None:
+                # The first invitation a month after the mentee joined the programme.
+                after = max(now, (await self._joined(db, person.id) or now) + timedelta(days=28))
+            at = recurrence.first_after(after)
+            day = at.astimezone(recurrence.zone).day
+            started += await self._queue(db, kind, person, at, recurrence, day)
+        return started
+
+    async def _joined(self, db: AsyncSession, person_id: int) -> datetime | None:
+        joined: datetime | None = await db.scalar(
+            select(Membership.joined_at)
+            .where(Membership.person_id == person_id, Membership.status == "active")
+            .order_by(Membership.joined_at)
+            .limit(1)
+        )
+        return joined
+
+    async def replan(self, db: AsyncSession, person: Person) -> None:
+        """A setting changed: the queued occurrences go and new ones follow the setting."""
+        await repo.cancel_pending(db, person.id, RECURRING)
+        await self.start_series(db, person, RECURRING)
+        await db.commit()
+
+    async def plan(self, db: AsyncSession, limit: int = 2000) -> int:
+        """The sweep: start the series of people who have none of a kind they should have
+        (new mentees, new pairs, new coordinators, settings turned back on)."""
+
+        def without(kind: str) -> Any:
+            return ~exists().where(
+                Outgoing.person_id == Person.id,
+                Outgoing.kind == kind,
+                Outgoing.status.in_(("pending", "sending")),
+            )
+
+        checkins_on = or_(
+            Cohort.settings["checkins"].as_string().is_(None),
+            Cohort.settings["checkins"].as_string() != "off",
+        )
+        mentees = (
+            select(Person.id)
+            .join(Membership, Membership.person_id == Person.id)
+            .join(Cohort, Cohort.id == Membership.cohort_id)
+            .where(
+                Membership.role == "mentee",
+                Membership.status == "active",
+                Person.checkins_stopped.is_(False),
+                checkins_on,
+                or_(without(CHECKIN_INVITE), without(WHEEL_INVITE)),
+            )
+        )
+        mentors = (
+            select(Person.id)
+            .join(Pair, Pair.mentor_id == Person.id)
+            .where(Pair.status == "active", without(DIGEST))
+        )
+        coordinators = (
+            select(Person.id)
+            .join(CohortCoordinator, CohortCoordinator.person_id == Person.id)
+            .where(without(PROGRAMME_SUMMARY))
+        )
+        ids = select(Person.id).where(
+            Person.unreachable_at.is_(None),
+            Person.id.in_(mentees.union(mentors, coordinators).scalar_subquery()),
+        )
+        people = (
+            await db.execute(
+                select(Person).where(Person.id.in_(ids)).order_by(Person.id).limit(limit)
+            )
+        ).scalars()
+        started = 0
+        try:
+            for person in list(people):
+                started += await self.start_series(db, person, RECURRING)
+            await db.commit()
+        except IntegrityError:
+            # Another process queued the same occurrence first: it is there, once.
+            await db.rollback()
+            return 0
+        return started
+
+    async def _continue(self, db: AsyncSession, row: Outgoing) -> None:
+        """Queue the occurrence after this one, if the person still gets this kind."""
+        if row.kind not in RECURRING or row.person_id is None or "at" not in row.context:
+            return
+        person = await db.get(Person, row.person_id)
+        recurrence = await self.recurrence(db, row.kind, person) if person else None
+        if person is None or recurrence is None:
+            return
+        anchor_day = int(row.context.get("day") or 1)
+        at = recurrence.following(datetime.fromisoformat(row.context["at"]), anchor_day)
+        await self._queue(db, row.kind, person, at, recurrence, anchor_day)
+
+    # Invitations ------------------------------------------------------------
+
+    async def invitation(self, db: AsyncSession, person_id: int, kind: str, code: str) -> str:
+        """Whether an invitation button still works: "open", "done" (answered since it came)
+        or "expired" (a newer one came, or it is not this person's)."""
+        latest = await repo.latest_outgoing(db, person_id, kind, ("sent", "merged"))
+        if latest is None or "at" not in latest.context:
+            return "expired"
+        if occurrence_code(datetime.fromisoformat(latest.context["at"])) != code:
+            return "expired"
+        finished_since = await db.scalar(
+            select(
+                exists().where(
+                    DialogSession.person_id == person_id,
+                    DialogSession.dialog_id == INVITE_DIALOGS[kind],
+                    DialogSession.status == repo.FINISHED,
+                    DialogSession.finished_at >= (latest.sent_at or latest.due_at),
+                )
+            )
+        )
+        return "done" if finished_since else "open"
+
+    # The gate ---------------------------------------------------------------
+
+    async def gate(self, db: AsyncSession, rows: list[Outgoing], now: datetime) -> list[Outgoing]:
+        """Of the claimed rows, those to send now; the others are changed in place."""
+        sending: list[Outgoing] = []
+        budgeted: dict[int, list[Outgoing]] = {}
+        zones: dict[int, ZoneInfo] = {}
+        for row in rows:
+            if row.stale_at is not None and now >= row.stale_at:
+                row.status, row.error = "stale", "its next occurrence had come"
+                await self._continue(db, row)
+                continue
+            if row.kind not in SCHEDULED_KINDS or row.person_id is None:
+                sending.append(row)
+                continue
+            person = await db.get(Person, row.person_id)
+            if person is None or person.unreachable_at is not None:
+                row.status, row.error = "cancelled", "unreachable"
+                continue
+            zone = zones[person.id] = await self.followup.zone(db, person.id)
+            at = allowed_at(now, zone, person.quiet_from, person.quiet_to, person.paused_until)
+            if at > now:
+                row.status, row.due_at, row.error = "pending", at, "quiet hours or pause"
+                continue
+            await self._continue(db, row)
+            if not await self._compose(db, row, person, now):
+                row.status, row.error = "skipped", "nothing to tell"
+                continue
+            if row.kind in BUDGETED:
+                budgeted.setdefault(person.id, []).append(row)
+            else:
+                sending.append(row)
+        if not budgeted:
+            return sending
+        sent = await repo.sent_times(db, budgeted, BUDGETED, now - timedelta(days=1))
+        for person_id, mine in budgeted.items():
+            zone = zones[person_id]
+            midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+            used = sum(1 for at in sent.get(person_id, ()) if at >= midnight)
+            if used >= self.budget:
+                person = await db.get(Person, person_id)
+                assert person is not None
+                tomorrow = (midnight + timedelta(days=1)).astimezone(UTC)
+                later = allowed_at(tomorrow, zone, person.quiet_from, person.quiet_to)
+                for row in mine:
+                    row.status, row.due_at, row.error = "pending", later, "daily limit reached"
+                continue
+            sending.append(merge(mine))
+        return sending
+
+    async def _compose(
+        self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
+    ) -> bool:
+        """Fill in what is written when it is sent; False when there is nothing to send."""
+        if row.kind == CHECKIN_INVITE:
+            # At most one open check-in: the one unfinished from last time is closed.
+            await repo.abandon_unfinished(db, person.id, "checkin", now)
+            return True
+        if row.kind == WHEEL_INVITE:
+            recent = await db.scalar(
+                select(
+                    exists().where(
+                        DialogSession.person_id == person.id,
+                        DialogSession.dialog_id == "wheel_of_life",
+                        DialogSession.status == repo.FINISHED,
+                        DialogSession.finished_at >= now - WHEEL_RECENT,
+                    )
+                )
+            )
+            return not recent
+        if row.kind not in (DIGEST, PROGRAMME_SUMMARY):
+            return True
+        days = 1 if row.kind == DIGEST and person.digest_daily else 7
+        since = now - timedelta(days=days)
+        compose = mentor_digest if row.kind == DIGEST else programme_summary
+        parts = await compose(db, person, since, now)
+        if not parts:
+            return False
+        heading = (
+            (
+                Msg(N_("📋 <b>Your mentees: the last day</b>"))
+                if days == 1
+                else Msg(N_("📋 <b>Your mentees: the last week</b>"))
+            )
+            if row.kind == DIGEST
+            else Msg(N_("📊 <b>The programme this week</b>"))
+        )
+        row.payload = {
+            "locale": row.payload["locale"],
+            "parts": [{"msg": msg_to_json(m)} for m in (heading, *parts)],
+        }
+        return True
+
+
+def merge(rows: list[Outgoing]) -> Outgoing:
+    """Several messages for one person become one: the first row carries them all,
+    numbered, with each one's buttons numbered the same; the others are marked merged."""
+    if len(rows) == 1:
+        return rows[0]
+    first = rows[0]
+    parts: list[dict[str, Any]] = []
+    for n, row in enumerate(rows, start=1):
+        for i, part in enumerate(row.payload.get("parts") or [row.payload]):
+            buttons = [
+                [
+                    {
+                        "msg": msg_to_json(
+                            Msg(N_("{n} · {label}"), {"n": n, "label": msg_from_json(b["msg"])})
+                        ),
+                        "data": b["data"],
+                    }
+                    for b in button_row
+                ]
+                for button_row in part.get("buttons", [])
+            ]
+            text = msg_from_json(part["msg"])
+            numbered = Msg(N_("{n}. {text}"), {"n": n, "text": text}) if i == 0 else text
+            parts.append({"msg": msg_to_json(numbered), "buttons": buttons})
+        if row is not first:
+            row.status, row.error = "merged", f"sent with #{first.id}"
+    first.payload = {"locale": first.payload["locale"], "parts": parts}
+    return first

@@ -1,0 +1,118 @@
+"""The rules every message the bot starts obeys, on SQLite and PostgreSQL: stale ones are
+dropped, several at once are merged, a daily budget, quiet hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.domain.texts import N_, Msg, msg_from_json
+from bot.services.followup import FollowUpService
+from bot.services.messages import queue_message
+from bot.services.schedule import Scheduler
+from bot.storage import repositories as repo
+from bot.storage.database import create_sessionmaker
+from bot.storage.models import Outgoing, Person
+
+PERSON = 2001
+# Wednesday 25 November 2026, 11:00 in Riga.
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = NOW
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def scheduler(clock: Clock) -> Scheduler:
+    return Scheduler(clock, FollowUpService(clock, "Europe/Riga", "en"), "en", budget=3)
+
+
+async def person(db: AsyncSession) -> Person:
+    await repo.upsert_person(db, PERSON, "Anna", "en", NOW)
+    found = await db.get(Person, PERSON)
+    assert found is not None
+    return found
+
+
+def check_in(db: AsyncSession, who: Person, text: str, **details: object) -> None:
+    queue_message(
+        db,
+        who,
+        Msg(N_("📌 Today is the day for: {text}\nDid you do it?"), {"text": text}),
+        kind="commitment_checkin",
+        now=NOW - timedelta(hours=1),
+        due_at=NOW - timedelta(minutes=5),
+        default_locale="en",
+        buttons=[[(Msg(N_("✅ Done")), f"cm:{text}:done")]],
+        **details,  # type: ignore[arg-type]
+    )
+
+
+async def gate(db: AsyncSession, clock: Clock) -> list[Outgoing]:
+    rows = await repo.claim_outgoing(db, clock.now(), 100, timedelta(seconds=90))
+    sending = await scheduler(clock).gate(db, rows, clock.now())
+    await db.commit()
+    return sending
+
+
+async def test_several_for_one_person_go_as_one_numbered_message(db_engine: AsyncEngine) -> None:
+    clock = Clock()
+    async with create_sessionmaker(db_engine)() as db:
+        anna = await person(db)
+        check_in(db, anna, "Run 5 km")
+        check_in(db, anna, "Call mum")
+        await db.commit()
+        sending = await gate(db, clock)
+        assert len(sending) == 1
+        parts = sending[0].payload["parts"]
+        texts = [msg_from_json(p["msg"]) for p in parts]
+        assert [t.id for t in texts] == ["{n}. {text}", "{n}. {text}"]
+        assert [t.values["n"] for t in texts] == [1, 2]
+        labels = [msg_from_json(b["msg"]) for p in parts for row in p["buttons"] for b in row]
+        assert [label.values["n"] for label in labels] == [1, 2]
+        statuses = list((await db.execute(select(Outgoing.status).order_by(Outgoing.id))).scalars())
+        assert statuses == ["sending", "merged"]
+
+
+async def test_over_the_daily_budget_waits_for_tomorrow(db_engine: AsyncEngine) -> None:
+    clock = Clock()
+    async with create_sessionmaker(db_engine)() as db:
+        anna = await person(db)
+        for text in ("one", "two", "three"):
+            check_in(db, anna, text)
+        await db.commit()
+        # Earlier today (Riga) three went out one by one.
+        for n, row in enumerate((await db.execute(select(Outgoing))).scalars()):
+            row.status, row.sent_at = "sent", NOW - timedelta(hours=n + 1)
+        check_in(db, anna, "four")
+        await db.commit()
+        assert await gate(db, clock) == []
+        waiting = (await db.execute(select(Outgoing).where(Outgoing.status != "sent"))).scalar_one()
+    assert waiting.status == "pending" and waiting.error == "daily limit reached"
+    # Tomorrow at the end of the quiet hours: 08:00 in Riga.
+    assert waiting.due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+
+
+async def test_stale_ones_are_dropped_and_quiet_hours_are_kept(db_engine: AsyncEngine) -> None:
+    clock = Clock()
+    async with create_sessionmaker(db_engine)() as db:
+        anna = await person(db)
+        check_in(db, anna, "too late", stale_at=NOW - timedelta(minutes=1))
+        await db.commit()
+        assert await gate(db, clock) == []
+        stale = (await db.execute(select(Outgoing))).scalar_one()
+        assert (stale.status, stale.error) == ("stale", "its next occurrence had come")
+        clock.moment = datetime(2026, 11, 25, 20, 30, tzinfo=UTC)  # 22:30 in Riga
+        check_in(db, anna, "at night")
+        await db.commit()
+        assert await gate(db, clock) == []
+        night = (
+            await db.execute(select(Outgoing).where(Outgoing.status == "pending"))
+        ).scalar_one()
+    assert night.due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
