@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -197,6 +198,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         bot,
         sessions,
         clock,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_undeliverable=undeliverable,
         renderer=renderer,
         gate=scheduler.gate,

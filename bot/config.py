@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
     # Messages the bot may start to one person in a day (reminders, check-ins, a digest).
     daily_message_budget: int = Field(default=3, ge=1, le=20)
+    # A message claimed by a process that died is sent by another after this long.
+    outbox_lease_seconds: int = Field(default=90, ge=1, le=3600)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

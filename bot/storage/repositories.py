@@ -400,6 +400,23 @@ async def claim_outgoing(
     return rows
 
 
+async def renew_claim(
+    session: AsyncSession, outgoing_id: int, claimed_at: datetime, now: datetime
+) -> bool:
+    """Just before sending: true if the row is still ours (nobody took it over after our
+    lease ran out), and the lease starts again."""
+    result = await session.execute(
+        update(Outgoing)
+        .where(
+            Outgoing.id == outgoing_id,
+            Outgoing.status == "sending",
+            Outgoing.claimed_at == claimed_at,
+        )
+        .values(claimed_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def settle_outgoing(
     session: AsyncSession,
     outgoing_id: int,

@@ -68,6 +68,9 @@ class OutboxSender:
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
+        # No more than can be sent well within the lease, or another process would take
+        # over rows still waiting for their turn here.
+        self.claim_size = max(1, min(batch, int(rate * lease.total_seconds() / 2)))
         self.on_undeliverable = on_undeliverable
         self.monotonic = monotonic
         self.wakeup = asyncio.Event()
@@ -89,7 +92,7 @@ class OutboxSender:
         """Claim what is due and send it; returns how many rows were claimed."""
         async with self.sessions() as db:
             now_at = self.clock.now()
-            rows = await repo.claim_outgoing(db, now_at, self.batch, self.lease)
+            rows = await repo.claim_outgoing(db, now_at, self.claim_size, self.lease)
             if rows and self.gate is not None:
                 rows = await self.gate(db, rows, now_at)
             await db.commit()
@@ -132,6 +135,9 @@ class OutboxSender:
 
     async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
         await self._take_turn(delay)
+        if not await self._still_ours(row):
+            log.warning("outbox %s was taken over by another process", row.id)
+            return
         try:
             result = None
             for method in self._requests(row):
@@ -199,6 +205,15 @@ class OutboxSender:
                 for n, chunk in enumerate(chunks)
             ]
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
+
+    async def _still_ours(self, row: Outgoing) -> bool:
+        assert row.claimed_at is not None
+        now = self.clock.now()
+        async with self.sessions() as db:
+            ours = await repo.renew_claim(db, row.id, row.claimed_at, now)
+            await db.commit()
+        row.claimed_at = now
+        return ours
 
     async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
         async with self.sessions() as db:

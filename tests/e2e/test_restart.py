@@ -233,3 +233,116 @@ async def test_a_worker_process_sends_what_is_due(
         statuses = list((await db.execute(select(Outgoing.status))).scalars())
     await engine.dispose()
     assert statuses == ["sent"]
+
+
+async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
+    """One due message for each person, straight into the outbox."""
+    from bot.storage import repositories as repo
+    from bot.storage.database import upgrade
+    from bot.storage.models import Person
+
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    async with create_sessionmaker(engine)() as db:
+        now = datetime.now(UTC)
+        for user in users:
+            db.add(
+                Person(
+                    id=user.id,
+                    first_name=user.first_name,
+                    created_at=now,
+                    last_seen_at=now,
+                    quiet_from=0,
+                    quiet_to=0,
+                )
+            )
+            await db.flush()
+            repo.enqueue(
+                db,
+                kind="test",
+                chat_id=user.id,
+                method="sendMessage",
+                payload={"text": f"{text} for {user.id}"},
+                now=now,
+            )
+        await db.commit()
+    await engine.dispose()
+
+
+async def outbox_statuses(database_url: str) -> list[str]:
+    from bot.storage.models import Outgoing
+
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine)() as db:
+        statuses = list((await db.execute(select(Outgoing.status))).scalars())
+    await engine.dispose()
+    return statuses
+
+
+async def start_worker(standin: BotAPIStandin, database_url: str) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "BOT_TOKEN": standin.token,
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_URL": standin.base_url,
+        "LOG_LEVEL": "WARNING",
+        "OUTBOX_LEASE_SECONDS": "2",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", cwd=ROOT, env=env
+    )
+
+
+async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
+    standin: BotAPIStandin, database_url: str
+) -> None:
+    users = [standin.user(3000 + n, f"P{n}", "en") for n in range(20)]
+    await queue_for(database_url, users, "Check-in")
+    standin.hold("sendMessage")
+    worker = await start_worker(standin, database_url)
+    # Claimed, the requests on their way: none has reached Telegram when the worker dies.
+    await standin.wait_for(lambda: len(standin.held_requests) >= 5, START_SECONDS, "claims")
+    assert set(await outbox_statuses(database_url)) <= {"sending", "pending"}
+    worker.send_signal(signal.SIGKILL)
+    await worker.wait()
+    standin.release()
+    assert not any(standin.messages(user) for user in users)
+
+    worker = await start_worker(standin, database_url)
+    try:
+        await standin.wait_for(
+            lambda: all(standin.messages(user) for user in users),
+            START_SECONDS,
+            "every message once the lease ran out",
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    assert [len(standin.messages(user)) for user in users] == [1] * len(users)
+    assert await outbox_statuses(database_url) == ["sent"] * len(users)
+
+
+async def test_two_workers_on_one_postgresql_send_nothing_twice() -> None:
+    from tests.conftest import create_postgres_database, drop_postgres_database
+
+    database_url = await create_postgres_database()
+    try:
+        async with BotAPIStandin(chat_limit=None, global_limit=None) as standin:
+            users = [standin.user(4000 + n, f"Q{n}", "en") for n in range(600)]
+            await queue_for(database_url, users, "Digest")
+            workers = [await start_worker(standin, database_url) for _ in range(2)]
+            try:
+                await standin.wait_for(
+                    lambda: sum(len(standin.messages(user)) for user in users) >= len(users),
+                    120,
+                    "every message",
+                )
+            finally:
+                for worker in workers:
+                    worker.send_signal(signal.SIGTERM)
+                for worker in workers:
+                    assert await asyncio.wait_for(worker.wait(), 20) == 0
+            assert [len(standin.messages(user)) for user in users] == [1] * len(users)
+            assert await outbox_statuses(database_url) == ["sent"] * len(users)
+    finally:
+        await drop_postgres_database(database_url)
