@@ -25,6 +25,7 @@ from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.services.clock import Clock, SystemClock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
+from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
 from bot.services.programme import ProgrammeService
 from bot.services.schedule import Scheduler
@@ -56,6 +57,7 @@ COMMANDS = (
     ("end", N_("End the mentoring relationship")),
     ("report", N_("Tell the coordinator about a problem")),
     ("contact", N_("Swap contacts with your mentoring partner")),
+    ("meet", N_("Set your next meeting")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
@@ -194,6 +196,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
             await programme.undeliverable(db, row, status)
 
     scheduler = Scheduler(clock, followup, settings.default_locale, settings.daily_message_budget)
+    meetings = MeetingService(programme, followup, clock, settings.default_locale)
+    scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
     outbox = OutboxSender(
         bot,
         sessions,
@@ -208,6 +212,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["outbox"] = outbox
     dispatcher["followup"] = followup
     dispatcher["scheduler"] = scheduler
+    dispatcher["meetings"] = meetings
     polling = DurablePolling(
         bot,
         dispatcher,

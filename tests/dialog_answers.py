@@ -24,6 +24,8 @@ def valid_input(dialog: Dialog, progress: engine.Progress, n: int) -> engine.Inp
         return engine.Press("c:Europe/Riga")
     if step.kind == "date":
         return engine.TextInput((TODAY + timedelta(days=7 + n)).strftime("%d.%m.%Y"))
+    if step.kind == "time":
+        return engine.TextInput(f"{8 + n % 12}:30")
     if step.kind == "confirm":
         return engine.Press("c:no")
     if step.kind == "choice":

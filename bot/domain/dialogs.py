@@ -16,7 +16,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 StepKind = Literal[
-    "text", "scale", "number", "choice", "multi", "date", "confirm", "timezone", "loop", "show"
+    "text",
+    "scale",
+    "number",
+    "choice",
+    "multi",
+    "date",
+    "time",
+    "confirm",
+    "timezone",
+    "loop",
+    "show",
 ]
 # Coaching dialogs are the person's own sessions (in /history); intake and forms
 # feed the programme and are started by the bot, not by a command of their own.

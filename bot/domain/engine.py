@@ -353,6 +353,8 @@ def question(dialog: Dialog, progress: Progress) -> Question:
         rows.append((Button(Msg(N_("Yes")), "c:yes"), Button(Msg(N_("No")), "c:no")))
     elif step.kind == "date":
         rows.append(tuple(Button(Msg(label), f"c:+{days}") for days, label in DATE_SHORTCUTS))
+    elif step.kind == "time":
+        rows.append(tuple(Button(shortcut, f"c:{shortcut}") for shortcut in TIME_SHORTCUTS))
     navigation: list[Button] = []
     if progress.history:
         navigation.append(Button(Msg(N_("⬅ Back")), "back"))
@@ -372,7 +374,7 @@ def question(dialog: Dialog, progress: Progress) -> Question:
         hint=Msg(step.hint) if step.hint else None,
         current=current,
         buttons=tuple(rows),
-        accepts_text=step.kind in ("text", "date", "scale", "number", "timezone"),
+        accepts_text=step.kind in ("text", "date", "time", "scale", "number", "timezone"),
     )
 
 
@@ -413,7 +415,7 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
     key = answer_key(dialog, progress, cursor)
 
     if isinstance(event, OtherInput):
-        if step.kind in ("text", "date", "number", "timezone"):
+        if step.kind in ("text", "date", "time", "number", "timezone"):
             return _refuse(
                 progress,
                 N_(
@@ -464,7 +466,7 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
                 progress, N_("Please write at least {limit} characters."), limit=step.min_length
             )
         return _advance(dialog, progress, key, text)
-    if step.kind in ("scale", "number", "timezone"):
+    if step.kind in ("scale", "number", "timezone", "time"):
         return _choose(dialog, progress, step, key, text, today)
     if step.kind == "date":
         parsed = parse_date(text, today)
@@ -519,6 +521,17 @@ def _choose(
         if value not in ("yes", "no"):
             return _refuse(progress, N_("Please use the buttons under the question."))
         return _advance(dialog, progress, key, value == "yes")
+    if step.kind == "time":
+        moment = parse_time(value)
+        if moment is None:
+            return _refuse(
+                progress,
+                N_(
+                    "I couldn't read that time. Please write it as hours and minutes, for "
+                    "example 18:30, or press a button."
+                ),
+            )
+        return _advance(dialog, progress, key, moment)
     if step.kind == "date" and re.fullmatch(r"\+\d{1,3}", value):
         return _accept_date(dialog, progress, key, today + timedelta(days=int(value[1:])), today)
     return _refuse(progress, N_("Please answer with text."))
@@ -582,6 +595,18 @@ _DATE_FORMATS = (
     re.compile(r"^(?P<d>\d{1,2})[./](?P<m>\d{1,2})[./](?P<y>\d{4})\.?$"),
     re.compile(r"^(?P<d>\d{1,2})[./](?P<m>\d{1,2})\.?$"),
 )
+
+
+TIME_SHORTCUTS = ("09:00", "12:00", "15:00", "18:00", "20:00")
+
+
+def parse_time(text: str) -> str | None:
+    """Read 18:30, 18.30 or 18 as "18:30" / "18:00"."""
+    match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?", text.strip())
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    return f"{hour:02d}:{minute:02d}" if hour < 24 and minute < 60 else None
 
 
 def parse_date(text: str, today: date) -> date | None:

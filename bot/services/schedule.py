@@ -12,7 +12,7 @@ for one person at once are merged into one message."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +63,9 @@ WHEEL_RECENT = timedelta(days=14)
 DAILY_BUDGET = 3
 
 
+Composer = Callable[[AsyncSession, Outgoing, Person, datetime], Awaitable[bool]]
+
+
 def occurrence_code(at: datetime) -> str:
     """An occurrence as it travels in callback data: UTC minutes since the epoch."""
     return str(int(at.timestamp()) // 60)
@@ -76,6 +79,13 @@ class Scheduler:
         self.followup = followup
         self.default_locale = default_locale
         self.budget = budget
+        # What is written when it is sent, by kind; False from one means nothing to send.
+        self.composers: dict[str, Composer] = {
+            CHECKIN_INVITE: self._close_open_checkin,
+            WHEEL_INVITE: self._wheel_still_due,
+            DIGEST: self._compose_digest,
+            PROGRAMME_SUMMARY: self._compose_digest,
+        }
 
     # Series -----------------------------------------------------------------
 
@@ -322,12 +332,23 @@ class Scheduler:
         sending: list[Outgoing] = []
         budgeted: dict[int, list[Outgoing]] = {}
         zones: dict[int, ZoneInfo] = {}
+        # One query for everyone in the batch, not one each.
+        loaded = await repo.load_people(
+            db, {row.person_id for row in rows if row.person_id is not None}
+        )
         for row in rows:
             if row.stale_at is not None and now >= row.stale_at:
                 row.status, row.error = "stale", "its next occurrence had come"
                 await self._continue(db, row)
                 continue
+            composer = self.composers.get(row.kind)
             if row.kind not in SCHEDULED_KINDS or row.person_id is None:
+                person = await db.get(Person, row.person_id) if row.person_id else None
+                if composer is not None and (
+                    person is None or not await composer(db, row, person, now)
+                ):
+                    row.status, row.error = "skipped", "nothing to tell"
+                    continue
                 sending.append(row)
                 continue
             person = await db.get(Person, row.person_id)
@@ -340,7 +361,7 @@ class Scheduler:
                 row.status, row.due_at, row.error = "pending", at, "quiet hours or pause"
                 continue
             await self._continue(db, row)
-            if not await self._compose(db, row, person, now):
+            if composer is not None and not await composer(db, row, person, now):
                 row.status, row.error = "skipped", "nothing to tell"
                 continue
             if row.kind in BUDGETED:
@@ -348,6 +369,7 @@ class Scheduler:
             else:
                 sending.append(row)
         if not budgeted:
+            del loaded
             return sending
         sent = await repo.sent_times(db, budgeted, BUDGETED, now - timedelta(days=1))
         for person_id, mine in budgeted.items():
@@ -365,28 +387,31 @@ class Scheduler:
             sending.append(merge(mine))
         return sending
 
-    async def _compose(
+    async def _close_open_checkin(
         self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
     ) -> bool:
-        """Fill in what is written when it is sent; False when there is nothing to send."""
-        if row.kind == CHECKIN_INVITE:
-            # At most one open check-in: the one unfinished from last time is closed.
-            await repo.abandon_unfinished(db, person.id, "checkin", now)
-            return True
-        if row.kind == WHEEL_INVITE:
-            recent = await db.scalar(
-                select(
-                    exists().where(
-                        DialogSession.person_id == person.id,
-                        DialogSession.dialog_id == "wheel_of_life",
-                        DialogSession.status == repo.FINISHED,
-                        DialogSession.finished_at >= now - WHEEL_RECENT,
-                    )
+        """At most one open check-in: the one unfinished from last time is closed."""
+        await repo.abandon_unfinished(db, person.id, "checkin", now)
+        return True
+
+    async def _wheel_still_due(
+        self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
+    ) -> bool:
+        recent = await db.scalar(
+            select(
+                exists().where(
+                    DialogSession.person_id == person.id,
+                    DialogSession.dialog_id == "wheel_of_life",
+                    DialogSession.status == repo.FINISHED,
+                    DialogSession.finished_at >= now - WHEEL_RECENT,
                 )
             )
-            return not recent
-        if row.kind not in (DIGEST, PROGRAMME_SUMMARY):
-            return True
+        )
+        return not recent
+
+    async def _compose_digest(
+        self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
+    ) -> bool:
         days = 1 if row.kind == DIGEST and person.digest_daily else 7
         since = now - timedelta(days=days)
         compose = mentor_digest if row.kind == DIGEST else programme_summary

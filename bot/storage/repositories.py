@@ -18,6 +18,7 @@ from bot.storage.models import (
     InboxUpdate,
     Outgoing,
     Person,
+    Profile,
 )
 
 ACTIVE = "active"
@@ -417,21 +418,31 @@ async def renew_claim(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def settle_outgoing(
-    session: AsyncSession,
-    outgoing_id: int,
-    status: str,
-    now: datetime,
-    sent_message_id: int | None = None,
-    error: str | None = None,
-    due_at: datetime | None = None,
-) -> None:
-    values: dict[str, Any] = {"status": status, "error": error}
-    if status == "sent":
-        values.update(sent_at=now, sent_message_id=sent_message_id)
-    if due_at is not None:
-        values["due_at"] = due_at
-    await session.execute(update(Outgoing).where(Outgoing.id == outgoing_id).values(**values))
+Outcome = tuple[int, str, datetime, dict[str, Any]]
+
+
+async def settle_outgoing(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Record how sending went: (row id, status, when, and sent_message_id, error or a new
+    due_at). Rows with the same kind of outcome are written in one statement."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for outgoing_id, status, now, details in outcomes:
+        values: dict[str, Any] = {"id": outgoing_id, "status": status, "error": None}
+        values.update(details)
+        if status == "sent":
+            values["sent_at"] = now
+        groups.setdefault(tuple(sorted(values)), []).append(values)
+    for rows in groups.values():
+        await session.execute(update(Outgoing), rows)
+
+
+async def load_people(session: AsyncSession, person_ids: set[int]) -> list[object]:
+    """Bring these people and their profiles into the session at once (the session holds
+    them only while the returned list is kept)."""
+    if not person_ids:
+        return []
+    people = await session.execute(select(Person).where(Person.id.in_(person_ids)))
+    profiles = await session.execute(select(Profile).where(Profile.person_id.in_(person_ids)))
+    return [*people.scalars(), *profiles.scalars()]
 
 
 async def by_series(session: AsyncSession, series: str) -> Outgoing | None:

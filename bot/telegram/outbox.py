@@ -75,6 +75,9 @@ class OutboxSender:
         self.monotonic = monotonic
         self.wakeup = asyncio.Event()
         self.pace = asyncio.Lock()
+        # When the rows being sent were claimed (monotonic seconds).
+        self.claimed_since = monotonic()
+        self.outcomes = GroupWriter(sessions)
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -93,12 +96,14 @@ class OutboxSender:
         async with self.sessions() as db:
             now_at = self.clock.now()
             rows = await repo.claim_outgoing(db, now_at, self.claim_size, self.lease)
+            claimed = len(rows)
             if rows and self.gate is not None:
                 rows = await self.gate(db, rows, now_at)
             await db.commit()
         if not rows:
-            return 0
+            return claimed
         now = self.monotonic()
+        self.claimed_since = now
         sending = []
         for row in rows:
             delay = self.chats.reserve(row.chat_id, now)
@@ -122,7 +127,7 @@ class OutboxSender:
                 if error is not None:
                     # The row stays claimed and goes again when its lease runs out.
                     log.error("outbox delivery failed: %s", type(error).__name__)
-        return len(rows)
+        return claimed
 
     async def _take_turn(self, delay: float) -> None:
         if delay > 0:
@@ -207,6 +212,10 @@ class OutboxSender:
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
 
     async def _still_ours(self, row: Outgoing) -> bool:
+        """Nobody else can take a row before its lease runs out: only a row that has
+        waited here for half of it is checked (and its lease renewed)."""
+        if self.monotonic() - self.claimed_since < self.lease.total_seconds() / 2:
+            return True
         assert row.claimed_at is not None
         now = self.clock.now()
         async with self.sessions() as db:
@@ -216,6 +225,38 @@ class OutboxSender:
         return ours
 
     async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
-        async with self.sessions() as db:
-            await repo.settle_outgoing(db, row.id, status, self.clock.now(), **details)
-            await db.commit()
+        await self.outcomes.write(row.id, status, self.clock.now(), details)
+
+
+class GroupWriter:
+    """Records outcomes as soon as they are known, with those that come in while a write is
+    under way joining the next one: one transaction for many sends, not one each, and no
+    outcome waits longer than it would for its own transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.lock = asyncio.Lock()
+        self.queue: list[tuple[int, str, datetime, dict[str, Any], asyncio.Future[None]]] = []
+
+    async def write(
+        self, outgoing_id: int, status: str, now: datetime, details: dict[str, Any]
+    ) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.append((outgoing_id, status, now, details, done))
+        async with self.lock:
+            if not done.done():
+                batch, self.queue = self.queue, []
+                try:
+                    async with self.sessions() as db:
+                        await repo.settle_outgoing(
+                            db, [(row_id, state, at, more) for row_id, state, at, more, _ in batch]
+                        )
+                        await db.commit()
+                except BaseException as exc:
+                    for *_, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_exception(exc)
+                    raise
+                for *_, waiting in batch:
+                    waiting.set_result(None)
+        await done

@@ -266,6 +266,7 @@ async def test_a_report_reaches_the_coordinator_who_can_pause_the_pair(
     await coordinator.write("/pairs")
     await coordinator.press(t("⏸ Pause"))
     await wait_text(standin, rita.user, "paused by the programme coordinator")
+    await wait_text(standin, anna.user, "paused by the programme coordinator")
     (reply,) = await anna.write("Hello?")
     assert "paused" in (reply.text or "")
     await coordinator.write("/pairs")

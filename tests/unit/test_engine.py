@@ -316,3 +316,20 @@ def test_a_loop_over_chosen_wishes_asks_about_each(dialogs: dict[str, Dialog]) -
     progress = engine.handle(dialog, progress, Press("c:nice"), TODAY).progress
     assert progress.answers["weight.woman.required"] == "must"
     assert progress.answers["weight.in_person.required"] == "nice"
+
+
+def test_times_people_write_or_press(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["meet"]
+    progress = at_kind(dialog, "time")
+    key = engine.answer_key(dialog, progress, progress.cursor)  # type: ignore[arg-type]
+    for typed, expected in (("18:30", "18:30"), ("9.15", "09:15"), (" 7 ", "07:00")):
+        assert (
+            engine.handle(dialog, progress, TextInput(typed), TODAY).progress.answers[key]
+            == expected
+        )
+    assert engine.handle(dialog, progress, Press("c:12:00"), TODAY).progress.answers[key] == "12:00"
+    for bad in ("25:00", "18:61", "half past six", "", "18:3"):
+        refused = engine.handle(dialog, progress, TextInput(bad), TODAY)
+        assert refused.error is not None and refused.progress is progress
+    sticker = engine.handle(dialog, progress, OtherInput("sticker"), TODAY)
+    assert sticker.error is not None and sticker.progress is progress

@@ -1,0 +1,300 @@
+"""/meet: a pair sets its next meeting. Both are told, and both are reminded an hour
+before; the mentor's reminder carries a brief of the mentee's open commitments (their
+texts only when the mentee shares always) and the latest summary they shared."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import Progress
+from bot.domain.texts import N_, Msg, Value, msg_to_json
+from bot.services.clock import Clock
+from bot.services.followup import FollowUpService
+from bot.services.messages import queue_message
+from bot.services.programme import ProgrammeService, display_name
+from bot.storage import repositories as repo
+from bot.storage.models import Commitment, Meeting, Outgoing, Pair, Person, Profile
+
+MEET_FORM = "meet"
+MEET_REMINDER = "meet_reminder"
+REMIND_BEFORE = timedelta(hours=1)
+BRIEF_COMMITMENTS = 10
+
+
+class MeetingService:
+    def __init__(
+        self,
+        programme: ProgrammeService,
+        followup: FollowUpService,
+        clock: Clock,
+        default_locale: str,
+    ) -> None:
+        self.programme = programme
+        self.followup = followup
+        self.clock = clock
+        self.default_locale = default_locale
+        programme.dialogs.finishers[MEET_FORM] = self._finish
+
+    async def active_pairs(self, db: AsyncSession, person_id: int) -> list[Pair]:
+        result = await db.execute(
+            select(Pair)
+            .where(
+                Pair.status == "active",
+                (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
+            )
+            .order_by(Pair.id)
+        )
+        return list(result.scalars())
+
+    async def next_meeting(self, db: AsyncSession, pair_id: int) -> Meeting | None:
+        result = await db.execute(
+            select(Meeting)
+            .where(
+                Meeting.pair_id == pair_id,
+                Meeting.status == "planned",
+                Meeting.starts_at > self.clock.now(),
+            )
+            .order_by(Meeting.starts_at)
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def begin(self, db: AsyncSession, person: Person, pair: Pair) -> None:
+        """The person is about to give the time of a meeting of this pair: a draft
+        remembers which pair it is for until the form is finished."""
+        db.add(
+            Meeting(
+                pair_id=pair.id,
+                starts_at=self.clock.now(),
+                set_by=person.id,
+                status="draft",
+                created_at=self.clock.now(),
+            )
+        )
+        await db.flush()
+
+    async def _finish(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        draft = (
+            await db.execute(
+                select(Meeting)
+                .where(Meeting.set_by == person_id, Meeting.status == "draft")
+                .order_by(Meeting.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        person = await db.get(Person, person_id)
+        pair = await db.get(Pair, draft.pair_id) if draft else None
+        if draft is None or person is None or pair is None or pair.status != "active":
+            return
+        zone = await self.followup.zone(db, person_id)
+        hour, minute = (int(part) for part in str(progress.answers["time"]).split(":"))
+        day = date.fromisoformat(str(progress.answers["day"]))
+        starts_at = datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
+        if starts_at <= now:
+            draft.status = "cancelled"
+            self._tell(
+                db,
+                person,
+                Msg(N_("That moment has already passed. Send /meet to choose another.")),
+                now,
+            )
+            return
+        await self._cancel_planned(db, pair.id)
+        draft.starts_at, draft.status = starts_at, "planned"
+        topic = progress.answers.get("topic")
+        for side_id in (pair.mentee_id, pair.mentor_id):
+            side = await db.get(Person, side_id)
+            if side is None:
+                continue
+            when = await self.when(db, side, starts_at)
+            partner = await self.partner_name(db, pair, side)
+            if side_id == person_id:
+                text = Msg(
+                    N_(
+                        "📅 Your meeting with {name} is set: {day}, {time} ({zone}). You both get "
+                        "a reminder an hour before."
+                    ),
+                    {"name": partner, **when},
+                )
+            else:
+                text = Msg(
+                    N_("📅 {name} set your next meeting: {day}, {time} ({zone}).{topic}"),
+                    {
+                        "name": partner,
+                        **when,
+                        "topic": Msg(N_("\nTopic: {topic}"), {"topic": str(topic)})
+                        if topic
+                        else "",
+                    },
+                )
+            self._tell(db, side, text, now)
+            queue_message(
+                db,
+                side,
+                Msg(
+                    N_("⏰ In an hour: your meeting with {name}, {time} ({zone})."),
+                    {"name": partner, **when},
+                ),
+                kind=MEET_REMINDER,
+                now=now,
+                due_at=max(now, starts_at - REMIND_BEFORE),
+                default_locale=self.default_locale,
+                context={"meeting": draft.id, "brief": side_id == pair.mentor_id},
+                stale_at=starts_at,
+            )
+
+    def _tell(self, db: AsyncSession, person: Person, msg: Msg, now: datetime) -> None:
+        queue_message(db, person, msg, kind="meeting", now=now, default_locale=self.default_locale)
+
+    async def when(self, db: AsyncSession, person: Person, at: datetime) -> dict[str, Value]:
+        zone: ZoneInfo = await self.followup.zone(db, person.id)
+        local = at.astimezone(zone)
+        return {"day": local.date(), "time": local.strftime("%H:%M"), "zone": zone.key}
+
+    async def partner_name(self, db: AsyncSession, pair: Pair, side: Person) -> str:
+        if side.id == pair.mentor_id:
+            mentee = await db.get(Person, pair.mentee_id)
+            assert mentee is not None
+            return display_name(mentee, await db.get(Profile, mentee.id), pair)
+        mentor = await db.get(Person, pair.mentor_id)
+        assert mentor is not None
+        return mentor.first_name
+
+    async def _cancel_planned(self, db: AsyncSession, pair_id: int) -> list[int]:
+        planned = list(
+            (
+                await db.execute(
+                    select(Meeting).where(
+                        Meeting.pair_id == pair_id,
+                        Meeting.status == "planned",
+                        Meeting.starts_at > self.clock.now(),
+                    )
+                )
+            ).scalars()
+        )
+        for meeting in planned:
+            meeting.status = "cancelled"
+            await db.execute(
+                update(Outgoing)
+                .where(
+                    Outgoing.status == "pending",
+                    Outgoing.kind == MEET_REMINDER,
+                    Outgoing.context["meeting"].as_integer() == meeting.id,
+                )
+                .values(status="cancelled")
+            )
+        return [m.id for m in planned]
+
+    async def cancel(self, db: AsyncSession, person: Person, meeting_id: int) -> bool:
+        """Called off by either side; the other is told. False when it is no longer planned."""
+        meeting = await db.get(Meeting, meeting_id)
+        pair = await db.get(Pair, meeting.pair_id) if meeting else None
+        if (
+            meeting is None
+            or pair is None
+            or meeting.status != "planned"
+            or person.id not in (pair.mentee_id, pair.mentor_id)
+        ):
+            await db.commit()
+            return False
+        await self._cancel_planned(db, pair.id)
+        now = self.clock.now()
+        other = await db.get(
+            Person, pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id
+        )
+        if other is not None:
+            when = await self.when(db, other, meeting.starts_at)
+            self._tell(
+                db,
+                other,
+                Msg(
+                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
+                    {"name": await self.partner_name(db, pair, other), **when},
+                ),
+                now,
+            )
+        await db.commit()
+        return True
+
+    async def compose_reminder(
+        self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
+    ) -> bool:
+        """The mentor's reminder gets the brief, as things are when it is sent."""
+        meeting = await db.get(Meeting, int(row.context.get("meeting", 0)))
+        if meeting is None or meeting.status != "planned":
+            return False
+        if not row.context.get("brief"):
+            return True
+        pair = await db.get(Pair, meeting.pair_id)
+        mentee = await db.get(Person, pair.mentee_id) if pair else None
+        if pair is None or mentee is None:
+            return True
+        profile = await db.get(Profile, mentee.id)
+        name = display_name(mentee, profile, pair)
+        commitments = list(
+            (
+                await db.execute(
+                    select(Commitment)
+                    .where(Commitment.person_id == mentee.id, Commitment.status == "open")
+                    .order_by(Commitment.due_on)
+                    .limit(BRIEF_COMMITMENTS)
+                )
+            ).scalars()
+        )
+        parts: list[Msg] = []
+        if commitments and profile is not None and profile.data.get("share") == "always":
+            lines: list[Msg] = [
+                Msg(N_("• {text} — {day}"), {"text": c.text, "day": c.due_on}) for c in commitments
+            ]
+            parts.append(
+                Msg(
+                    N_("<b>Open commitments of {name}</b>\n{lines}"), {"name": name, "lines": lines}
+                )
+            )
+        elif commitments:
+            parts.append(
+                Msg(
+                    N_("{name} has {count} open commitments (the details are theirs to share)."),
+                    {"name": name, "count": len(commitments)},
+                )
+            )
+        else:
+            parts.append(Msg(N_("{name} has no open commitments."), {"name": name}))
+        latest = (
+            await db.execute(
+                select(Outgoing)
+                .where(
+                    Outgoing.kind == "summary",
+                    Outgoing.chat_id == person.id,
+                    Outgoing.status == "sent",
+                    Outgoing.context["from"].as_integer() == mentee.id,
+                )
+                .order_by(Outgoing.sent_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if latest is not None:
+            record = await repo.get_session(db, mentee.id, int(latest.context.get("session", 0)))
+            dialog = self.programme.dialogs.dialogs.get(record.dialog_id) if record else None
+            if dialog is not None and latest.sent_at is not None:
+                parts.append(
+                    Msg(
+                        N_(
+                            "Latest summary {name} shared with you: {title}, {day} "
+                            "(above in this chat)."
+                        ),
+                        {"name": name, "title": Msg(dialog.title), "day": latest.sent_at.date()},
+                    )
+                )
+        row.payload = {
+            "locale": row.payload["locale"],
+            "parts": [row.payload] + [{"msg": msg_to_json(part)} for part in parts],
+        }
+        return True

@@ -1,0 +1,109 @@
+"""/meet: a pair sets its next meeting; both are reminded an hour before, the mentor with a
+brief that holds the mentee's commitments only as far as the mentee shares them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from bot.storage.models import Commitment, DialogSession, Meeting, Outgoing
+from tests.e2e.conftest import MovableClock, Running
+from tests.e2e.standin import BotAPIStandin
+from tests.e2e.test_dialogs import translator
+from tests.e2e.test_programme import matched_pair, wait_text
+
+
+async def give_anna_a_commitment(bot: Running, anna_id: int) -> None:
+    async with bot.app.sessions() as db:
+        record = DialogSession(
+            person_id=anna_id,
+            dialog_id="grow",
+            status="finished",
+            state={},
+            started_at=datetime(2026, 11, 20, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )
+        db.add(record)
+        await db.flush()
+        db.add(
+            Commitment(
+                person_id=anna_id,
+                session_id=record.id,
+                text="Send my CV to <three> companies",
+                due_on=date(2026, 12, 4),
+                created_at=datetime(2026, 11, 20, tzinfo=UTC),
+            )
+        )
+        await db.commit()
+
+
+async def test_a_meeting_is_set_reminded_and_called_off(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+    await give_anna_a_commitment(bot, anna.user.id)
+    await anna.write("/share")
+    await anna.press(t("Always share"))
+
+    asked = await anna.write("/meet")
+    assert "On which day" in (asked[-1].text or "")
+    (when,) = await anna.write("27.11.2026")
+    assert "At what time" in (when.text or "")
+    (refused,) = await anna.write("half past six")
+    assert "couldn't read that time" in (refused.text or "")
+    await anna.write("18:30")
+    await anna.write("My CV")
+    told = await wait_text(standin, rita.user, "set your next meeting")
+    assert "November 27, 2026, 18:30 (Europe/Riga)" in (told.text or "")
+    assert "Topic: My CV" in (told.text or "")
+    await wait_text(standin, anna.user, "Your meeting with Rita is set")
+
+    # 18:30 in Riga is 16:30 UTC: the reminders come at 15:30 UTC.
+    clock.moment = datetime(2026, 11, 27, 15, 30, 5, tzinfo=UTC)
+    bot.app.outbox.wake()
+    brief = await wait_text(standin, rita.user, "In an hour: your meeting with Anna")
+    assert "Open commitments of Anna" in (brief.text or "")
+    assert "Send my CV to <three> companies" in (brief.text or "")
+    reminder = await wait_text(standin, anna.user, "In an hour: your meeting with Rita")
+    assert "commitments" not in (reminder.text or "")
+
+    # The next one is set, and called off by the mentor.
+    clock.moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    await anna.write("/meet")
+    await anna.write("02.12.2026")
+    await anna.write("9.15")
+    await anna.press(t("Skip"))
+    await wait_text(standin, rita.user, "December 2, 2026, 09:15")
+    (shown,) = await rita.write("/meet")
+    assert "Your next meeting with Anna: December 2, 2026, 09:15" in (shown.text or "")
+    await rita.press(t("✖ Call it off"), message=shown)
+    assert rita.alerts()[-1] == t("Called off; your partner has been told.")
+    await wait_text(standin, anna.user, "Rita called off your meeting of December 2, 2026")
+    await rita.press(t("✖ Call it off"), message=shown)
+    assert rita.alerts()[-1] == t("This meeting is no longer planned.")
+    async with bot.app.sessions() as db:
+        statuses = sorted((await db.execute(select(Meeting.status))).scalars())
+        reminders = (
+            await db.execute(select(Outgoing.status).where(Outgoing.kind == "meet_reminder"))
+        ).scalars()
+        assert statuses == ["cancelled", "planned"]
+        assert sorted(reminders) == ["cancelled", "cancelled", "sent", "sent"]
+
+
+async def test_a_moment_already_past_is_refused_and_the_unpaired_are_told(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    _coordinator, anna, _rita = await matched_pair(standin, bot)
+    await anna.write("/meet")
+    await anna.write("25.11.2026")
+    await anna.write("08:00")  # 09:00 UTC now is 11:00 in Riga
+    await anna.write("Catching up")
+    await wait_text(standin, anna.user, "That moment has already passed")
+    loner = anna.standin.user(899, "Lone", "en")
+    from tests.e2e.test_programme import person
+
+    alone = person(standin, loner, bot)
+    (reply,) = await alone.write("/meet")
+    assert "no active mentoring pair" in (reply.text or "")
