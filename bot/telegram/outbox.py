@@ -14,7 +14,14 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.methods import CopyMessage, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods import (
+    CopyMessage,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    SendPoll,
+    TelegramMethod,
+)
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +39,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "copyMessage": CopyMessage,
     "sendPhoto": SendPhoto,
     "sendDocument": SendDocument,
+    "sendPoll": SendPoll,
 }
 # A message whose chat is booked further ahead than this goes back to the queue
 # instead of holding a place in the batch.
@@ -41,6 +49,8 @@ STOP_GRACE_SECONDS = 15.0
 Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
 # Decides, for claimed rows, which must wait (a new due time) or not go at all (None).
 Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[dict[int, datetime | None]]]
+# Told of each sent row and what Telegram returned, in the transaction that records it.
+Sent = Callable[[AsyncSession, Outgoing, Any], Awaitable[None]]
 
 
 class OutboxSender:
@@ -56,10 +66,12 @@ class OutboxSender:
         on_undeliverable: Undeliverable | None = None,
         renderer: Renderer | None = None,
         gate: Gate | None = None,
+        on_sent: Sent | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.gate = gate
+        self.on_sent = on_sent
         self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
@@ -164,7 +176,7 @@ class OutboxSender:
             )
             return
         message_id = result.message_id if isinstance(result, Message | MessageId) else None
-        await self._settle(row, "sent", sent_message_id=message_id)
+        await self._settle(row, "sent", sent_message_id=message_id, result=result)
 
     def _requests(self, row: Outgoing) -> list[TelegramMethod[Any]]:
         """The Bot API requests for a row. A row may hold a message id and the reader's
@@ -200,7 +212,9 @@ class OutboxSender:
             ]
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
 
-    async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
+    async def _settle(self, row: Outgoing, status: str, result: Any = None, **details: Any) -> None:
         async with self.sessions() as db:
             await repo.settle_outgoing(db, row.id, status, self.clock.now(), **details)
+            if self.on_sent is not None and result is not None:
+                await self.on_sent(db, row, result)
             await db.commit()

@@ -14,7 +14,9 @@ from bot.telegram.routers import (
     history,
     membership,
     mentoring,
+    polls,
     settings,
+    stats,
 )
 
 
@@ -25,7 +27,12 @@ def create_routers(dialog_commands: list[str]) -> list[Router]:
         membership.create_router(),
         dialogs.create_router(dialog_commands),
         coordinator.create_router(),
+        polls.create_router(),
+        stats.create_router(),
         coordinator.create_refusals(),
+        polls.create_refusals(),
+        stats.create_refusals(),
+        polls.create_answers(),
         common.create_router(),
         mentoring.create_router(),
         commitments.create_router(),
