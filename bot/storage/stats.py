@@ -133,10 +133,11 @@ async def cohort_stats(
         (_as_date(when), int(total), int(n)) for when, total, n in moods.tuples() if n
     )
 
+    past = (Commitment.due_on < today).label("past")
     promises = await db.execute(
-        select(Commitment.status, Commitment.due_on < today, func.count())
+        select(Commitment.status, past, func.count())
         .where(Commitment.person_id.in_(mentees))
-        .group_by(Commitment.status, Commitment.due_on < today)
+        .group_by(Commitment.status, past)
     )
     commitments = {"done": 0, "overdue": 0, "open": 0, "dropped": 0}
     for status, past, n in promises.tuples():
