@@ -140,8 +140,8 @@ async def cohort_stats(
         .group_by(Commitment.status, past)
     )
     commitments = {"done": 0, "overdue": 0, "open": 0, "dropped": 0}
-    for status, past, n in promises.tuples():
-        key = "overdue" if status == "open" and past else status
+    for status, overdue, n in promises.tuples():
+        key = "overdue" if status == "open" and overdue else status
         commitments[key] = commitments.get(key, 0) + int(n)
     stats.commitments = commitments
 

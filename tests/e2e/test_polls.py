@@ -10,7 +10,7 @@ from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
-from tests.e2e.test_programme import matched_pair, person
+from tests.e2e.test_programme import matched_pair
 
 COHORT = "Riga <spring> 2027"
 PNG = b"\x89PNG\r\n\x1a\n"
