@@ -346,11 +346,14 @@ class PollDelivery(Base):
 
 
 class PollVote(Base):
-    """An option someone chose in a Telegram poll (a retracted vote is deleted)."""
+    """An option someone chose in a Telegram poll (a retracted vote is deleted; so are a
+    person's votes with the person)."""
 
     __tablename__ = "poll_votes"
 
     telegram_poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    person_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     voted_at: Mapped[datetime]

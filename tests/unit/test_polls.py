@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.polls import MAX_OPTION, PollDraft, PollTextError, parse_poll
 from bot.services.polls import PollService
+from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
-from bot.storage.models import Cohort, Membership, Outgoing, Person
+from bot.storage.models import Cohort, Membership, Outgoing, Person, PollVote
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
@@ -92,3 +93,18 @@ async def test_a_draft_goes_out_once_and_only_to_the_authors_cohorts(
             (11, "sendPoll", False)
         ]
         assert await db.scalar(select(func.count()).select_from(Outgoing)) == 1
+
+
+async def test_votes_replace_each_other_and_go_with_the_person(db_engine: AsyncEngine) -> None:
+    sessions = create_sessionmaker(db_engine)
+    service = PollService(type("Clock", (), {"now": staticmethod(lambda: NOW)})())
+    async with sessions() as db:
+        db.add(Person(id=7, first_name="Voter", created_at=NOW, last_seen_at=NOW))
+        await db.commit()
+        await service.answer(db, "tg-1", 7, [0])
+        await service.answer(db, "tg-1", 7, [1, 2])
+        votes = (await db.execute(select(PollVote.option).order_by(PollVote.option))).scalars()
+        assert list(votes) == [1, 2]
+        await repo.delete_person(db, 7)
+        await db.commit()
+        assert await db.scalar(select(func.count()).select_from(PollVote)) == 0

@@ -62,6 +62,12 @@ def upgrade() -> None:
         sa.Column("person_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("option", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("voted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+            name=op.f("fk_poll_votes_person_id_people"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint(
             "telegram_poll_id", "person_id", "option", name=op.f("pk_poll_votes")
         ),
