@@ -27,8 +27,10 @@ from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
+from bot.services.polls import PollService
 from bot.services.programme import ProgrammeService
 from bot.services.schedule import Scheduler
+from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
@@ -190,6 +192,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         settings.coordinator_ids,
         settings.default_locale,
     )
+    polls = PollService(clock)
 
     async def undeliverable(row: Outgoing, status: str) -> None:
         async with sessions() as db:
@@ -206,6 +209,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         on_undeliverable=undeliverable,
         renderer=renderer,
         gate=scheduler.gate,
+        on_sent=polls.on_sent,
     )
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
@@ -213,6 +217,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["followup"] = followup
     dispatcher["scheduler"] = scheduler
     dispatcher["meetings"] = meetings
+    dispatcher["polls"] = polls
+    dispatcher["stats"] = StatsService(dialogs, clock)
     polling = DurablePolling(
         bot,
         dispatcher,

@@ -1,4 +1,5 @@
-"""The mentorbot command: run the bot, migrate the database, move people and pairs as CSV."""
+"""The mentorbot command: run the bot, migrate the database, move people and pairs as CSV,
+report a cohort's statistics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -111,13 +112,20 @@ def run_import(settings: Settings, path: Path, cohort: str, role: str) -> NoRetu
     raise SystemExit(0 if result.imported else 1)
 
 
-def run_export(settings: Settings, cohort: str, out: Path | None) -> None:
-    from bot.services.people_csv import UnknownCohort, export_pairs
+def run_export(settings: Settings, what: str, cohort: str, out: Path | None) -> None:
+    from bot.domain.dialogs import load_dialogs
+    from bot.services.exports import export
+    from bot.services.people_csv import UnknownCohort
 
+    coaching = [d.id for d in load_dialogs(settings.dialogs_dir).values() if d.kind == "coaching"]
     try:
-        text = with_database(settings, lambda db: export_pairs(db, cohort))
+        text = with_database(settings, lambda db: export(db, what, cohort, coaching))
     except UnknownCohort as exc:
         raise fail(str(exc)) from None
+    write_out(text, out)
+
+
+def write_out(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
@@ -125,6 +133,34 @@ def run_export(settings: Settings, cohort: str, out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror}") from None
+
+
+def run_report(settings: Settings, cohort_name: str, out: Path | None) -> None:
+    """The cohort's statistics as one self-contained HTML page."""
+    from bot.charts.stats import render_stats
+    from bot.domain.dialogs import load_dialogs
+    from bot.i18n import create_i18n
+    from bot.services.clock import SystemClock
+    from bot.services.dialogs import DialogService
+    from bot.services.people_csv import UnknownCohort, _cohort
+    from bot.services.stats import StatsService
+    from bot.telegram.render import Renderer
+
+    clock = SystemClock()
+    stats = StatsService(DialogService(load_dialogs(settings.dialogs_dir), clock), clock)
+    renderer = Renderer(create_i18n(str(settings.locales_dir), settings.default_locale))
+    locale = settings.default_locale
+
+    async def figures(db: AsyncSession) -> Any:
+        return await stats.cohort_stats(db, await _cohort(db, cohort_name))
+
+    try:
+        found = with_database(settings, figures)
+    except UnknownCohort as exc:
+        raise fail(str(exc)) from None
+    chart = render_stats(stats.chart(found, lambda msg: renderer.plain(msg, locale)))
+    page = stats.page(found, lambda msg: renderer.text(msg, locale), [chart], locale)
+    write_out(page, out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,9 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     people.add_argument("--cohort", required=True, metavar="NAME")
     people.add_argument("--role", required=True, choices=["mentee", "mentor"])
     export = commands.add_parser("export", help="write a cohort's data as CSV")
-    export.add_argument("what", choices=["pairs"])
+    export.add_argument("what", choices=["pairs", "sessions", "checkins"])
     export.add_argument("--cohort", required=True, metavar="NAME")
     export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    report = commands.add_parser(
+        "report", help="write a cohort's statistics as a self-contained HTML page"
+    )
+    report.add_argument("--cohort", required=True, metavar="NAME")
+    report.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -162,7 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "import":
         run_import(settings, args.file, args.cohort, args.role)
     if args.command == "export":
-        run_export(settings, args.cohort, args.out)
+        run_export(settings, args.what, args.cohort, args.out)
+        return
+    if args.command == "report":
+        run_report(settings, args.cohort, args.out)
         return
     if args.command == "check":
         from bot.domain.dialogs import DialogError, load_dialogs

@@ -70,6 +70,14 @@ PAIR_COLUMNS = (
     "created_at",
     "decided_at",
     "ended_at",
+    # What the ending forms gather says it goes to the coordinator (and nowhere else).
+    "end_reason",
+    "mentee_rating",
+    "mentee_recommends",
+    "mentee_worked",
+    "mentor_rating",
+    "mentor_recommends",
+    "mentor_worked",
 )
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -414,10 +422,25 @@ async def export_pairs(db: AsyncSession, cohort_name: str) -> str:
                 _moment(pair.created_at),
                 _moment(pair.decided_at),
                 _moment(pair.ended_at),
+                _cell(pair.end_reason or ""),
+                *_look_back(pair.feedback.get(str(pair.mentee_id))),
+                *_look_back(pair.feedback.get(str(pair.mentor_id))),
             ]
         )
     await db.commit()
     return out.getvalue()
+
+
+def _look_back(answers: Any) -> list[str]:
+    """Rating, would recommend, what worked: one side's look back on an ended pair."""
+    if not isinstance(answers, dict):
+        return ["", "", ""]
+    rating, recommend = answers.get("rating"), answers.get("recommend")
+    return [
+        str(rating) if isinstance(rating, int) else "",
+        "" if recommend is None else ("yes" if recommend else "no"),
+        _cell(str(answers.get("worked") or "")),
+    ]
 
 
 def _cell(text: str) -> str:

@@ -177,7 +177,7 @@ class Outgoing(Base):
     # Past this moment the message makes no sense any more (its next occurrence has come,
     # the meeting has begun): it is dropped, with status "stale", instead of sent late.
     stale_at: Mapped[datetime | None]
-    # One row per occurrence of something recurring ("checkin:<person>:<date>"): a
+    # One row per occurrence of something recurring ("checkin_invite:<person>:<time>"): a
     # repeated scheduling step cannot queue it twice.
     series: Mapped[str | None] = mapped_column(String(96), unique=True)
 
@@ -312,3 +312,50 @@ class TelegramGroup(Base):
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     added_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]
+
+
+class Poll(Base):
+    """A poll or quiz a coordinator wrote; sent as native Telegram polls to a group or to
+    each member of a cohort."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "poll" or "quiz"
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[Any]] = mapped_column(JSON)
+    correct_option: Mapped[int | None] = mapped_column(Integer)
+    # draft -> sent; the audience is chosen when it is sent.
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_polls_cohort_id_kind", "cohort_id", "kind"),)
+
+
+class PollDelivery(Base):
+    """One native Telegram poll that carries a poll: in a group, or in one member's chat."""
+
+    __tablename__ = "poll_deliveries"
+
+    telegram_poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PollVote(Base):
+    """An option someone chose in a Telegram poll (a retracted vote is deleted; so are a
+    person's votes with the person)."""
+
+    __tablename__ = "poll_votes"
+
+    telegram_poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    voted_at: Mapped[datetime]

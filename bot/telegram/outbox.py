@@ -14,7 +14,14 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.methods import CopyMessage, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods import (
+    CopyMessage,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    SendPoll,
+    TelegramMethod,
+)
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +39,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "copyMessage": CopyMessage,
     "sendPhoto": SendPhoto,
     "sendDocument": SendDocument,
+    "sendPoll": SendPoll,
 }
 # A message whose chat is booked further ahead than this goes back to the queue
 # instead of holding a place in the batch.
@@ -42,6 +50,8 @@ Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
 # Of the claimed rows, returns those to send now, having changed the others in place (to
 # wait, or not to go at all).
 Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[list[Outgoing]]]
+# Told of each sent row and what Telegram returned, in the transaction that records it.
+Sent = Callable[[AsyncSession, Outgoing, Any], Awaitable[None]]
 
 
 class OutboxSender:
@@ -57,10 +67,12 @@ class OutboxSender:
         on_undeliverable: Undeliverable | None = None,
         renderer: Renderer | None = None,
         gate: Gate | None = None,
+        on_sent: Sent | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.gate = gate
+        self.on_sent = on_sent
         self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
@@ -170,7 +182,7 @@ class OutboxSender:
             )
             return
         message_id = result.message_id if isinstance(result, Message | MessageId) else None
-        await self._settle(row, "sent", sent_message_id=message_id)
+        await self._settle(row, "sent", sent_message_id=message_id, result=result)
 
     def _requests(self, row: Outgoing) -> list[TelegramMethod[Any]]:
         """The Bot API requests for a row. A row may hold a message id and the reader's
@@ -224,8 +236,18 @@ class OutboxSender:
         row.claimed_at = now
         return ours
 
-    async def _settle(self, row: Outgoing, status: str, **details: Any) -> None:
-        await self.outcomes.write(row.id, status, self.clock.now(), details)
+    async def _settle(self, row: Outgoing, status: str, result: Any = None, **details: Any) -> None:
+        told = None
+        if self.on_sent is not None and result is not None:
+            on_sent = self.on_sent
+
+            async def told(db: AsyncSession) -> None:
+                await on_sent(db, row, result)
+
+        await self.outcomes.write(row.id, status, self.clock.now(), details, told)
+
+
+Told = Callable[[AsyncSession], Awaitable[None]]
 
 
 class GroupWriter:
@@ -236,21 +258,28 @@ class GroupWriter:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self.lock = asyncio.Lock()
-        self.queue: list[tuple[int, str, datetime, dict[str, Any], asyncio.Future[None]]] = []
+        self.queue: list[tuple[repo.Outcome, Told | None, asyncio.Future[None]]] = []
 
     async def write(
-        self, outgoing_id: int, status: str, now: datetime, details: dict[str, Any]
+        self,
+        outgoing_id: int,
+        status: str,
+        now: datetime,
+        details: dict[str, Any],
+        told: Told | None = None,
     ) -> None:
+        """``told`` runs in the transaction that records the outcome."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.append((outgoing_id, status, now, details, done))
+        self.queue.append(((outgoing_id, status, now, details), told, done))
         async with self.lock:
             if not done.done():
                 batch, self.queue = self.queue, []
                 try:
                     async with self.sessions() as db:
-                        await repo.settle_outgoing(
-                            db, [(row_id, state, at, more) for row_id, state, at, more, _ in batch]
-                        )
+                        await repo.settle_outgoing(db, [outcome for outcome, _, _ in batch])
+                        for _, then, _ in batch:
+                            if then is not None:
+                                await then(db)
                         await db.commit()
                 except BaseException as exc:
                     for *_, waiting in batch:

@@ -24,7 +24,7 @@ import math
 import mimetypes
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -899,6 +899,7 @@ class BotAPIStandin:
         self._incoming: dict[tuple[int, int], JsonDict] = {}
         self._files: dict[str, tuple[JsonDict, Upload]] = {}  # by file_id
         self._open_queries: dict[str, str] = {}  # callback query id -> callback_data
+        self._poll_votes: dict[tuple[str, int], list[int]] = {}  # (poll id, user) -> options
 
         self._updates: dict[int, JsonDict] = {}
         self._pending: list[_Pending] = []
@@ -1065,6 +1066,46 @@ class BotAPIStandin:
             f"no inline button {button_text!r} in chat {user.id}; "
             f"buttons by message id: {available}"
         )
+
+    async def answer_poll(
+        self, user: SimUser, message: BotMessage, option_ids: Sequence[int]
+    ) -> int | None:
+        """The user answers the poll of ``message`` (no options: takes the answer back).
+        Telegram tells the bot only of answers to its non-anonymous polls: for an anonymous
+        poll no update is queued and None is returned; else the poll_answer update id."""
+        poll = message.poll
+        if poll is None:
+            raise AssertionError(f"message {message.message_id} has no poll")
+        if poll["is_closed"]:
+            raise AssertionError("the poll is closed")
+        chosen = list(option_ids)
+        if any(not 0 <= n < len(poll["options"]) for n in chosen) or len(set(chosen)) != len(
+            chosen
+        ):
+            raise AssertionError(f"no such options {chosen} in the poll")
+        if len(chosen) > 1 and not poll["allows_multiple_answers"]:
+            raise AssertionError("the poll takes one answer")
+        key = (str(poll["id"]), user.id)
+        earlier = self._poll_votes.get(key, [])
+        if earlier and not poll["allows_revoting"]:
+            raise AssertionError("the poll does not allow changing the answer")
+        if not chosen and not earlier:
+            raise AssertionError("there is no answer to take back")
+        for n in earlier:
+            poll["options"][n]["voter_count"] -= 1
+        for n in chosen:
+            poll["options"][n]["voter_count"] += 1
+        poll["total_voter_count"] += (1 if chosen else 0) - (1 if earlier else 0)
+        self._poll_votes[key] = chosen
+        if poll["is_anonymous"]:
+            return None
+        answer = {
+            "poll_id": poll["id"],
+            "user": user.to_api(),
+            "option_ids": chosen,
+            "option_persistent_ids": [poll["options"][n]["persistent_id"] for n in chosen],
+        }
+        return self._queue({"poll_answer": answer})
 
     def block(self, user: SimUser) -> None:
         """The user blocks the bot: sends to the chat answer 403 from now on."""
@@ -1612,6 +1653,17 @@ class BotAPIStandin:
         poll_type = params.get("type", "regular")
         if poll_type not in ("regular", "quiz"):
             raise _bad("wrong poll type")
+        correct = params.get("correct_option_ids")
+        if poll_type == "quiz":
+            if (
+                not isinstance(correct, list)
+                or not correct
+                or any(not isinstance(n, int) or not 0 <= n < len(options) for n in correct)
+                or correct != sorted(set(correct))
+            ):
+                raise _bad("wrong correct option ids specified")
+        elif correct is not None:
+            raise _bad("correct option ids can be specified only for quizzes")
         poll: JsonDict = {
             "id": str(next(self._ids)),
             "question": question,
@@ -1621,9 +1673,11 @@ class BotAPIStandin:
             "is_anonymous": params.get("is_anonymous", True),
             "type": poll_type,
             "allows_multiple_answers": params.get("allows_multiple_answers", False),
-            "allows_revoting": params.get("allows_revoting", False),
+            "allows_revoting": params.get("allows_revoting", poll_type == "regular"),
             "members_only": params.get("members_only", False),
         }
+        if poll_type == "quiz":
+            poll["correct_option_ids"] = correct
         if question_entities:
             poll["question_entities"] = question_entities
         for key, limit in (

@@ -5,7 +5,7 @@ once or dropped as stale."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -163,3 +163,33 @@ async def test_the_mentee_picks_the_day_and_hour_or_stops_check_ins(
         r for r in await rows_of(bot, "checkin_invite", anna.user.id) if r.status == "pending"
     ]
     assert len(pending) == 1
+
+
+async def test_cohort_settings_set_the_nudge_hours_and_turn_check_ins_off(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    await coordinator.write("/cohort_settings")
+    (view,) = await coordinator.press("Riga <spring> 2027")
+
+    def label(starts: str) -> str:
+        return next(x for x in coordinator.labels(view) if x.startswith(t(starts)))
+
+    assert label("Nudge a mentor after").endswith("48 h")
+    await coordinator.press(label("Nudge a mentor after"), message=view)
+    assert label("Nudge a mentor after").endswith("24 h")
+    assert label("Regular check-ins").endswith(t("weekly"))
+    await coordinator.press(label("Regular check-ins"), message=view)
+    await coordinator.press(label("Regular check-ins"), message=view)
+    assert label("Regular check-ins").endswith(t("off"))
+    assert label("Tell me about a pair without contact after").endswith("21 d")
+
+    await bot.app.sweep()
+    assert await rows_of(bot, "checkin_invite", anna.user.id) == []
+    assert await rows_of(bot, "wheel_invite", anna.user.id) == []
+    await anna.write("Are you there?")
+    clock.moment += timedelta(hours=25)
+    bot.app.outbox.wake()
+    nudge = await wait_text(standin, rita.user, "24 h ago")
+    assert "Anna" in (nudge.text or "")

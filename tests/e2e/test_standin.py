@@ -533,6 +533,41 @@ async def test_send_poll(standin: BotAPIStandin, bot: Bot) -> None:
     assert poll is not None and [o["text"] for o in poll["options"]] == ["Great", "Meh"]
 
 
+async def test_a_quiz_needs_its_right_answer_and_answers_come_as_updates(
+    standin: BotAPIStandin, bot: Bot
+) -> None:
+    ann = standin.user(42)
+    options = [InputPollOption(text="Goal"), InputPollOption(text="Growth")]
+    with pytest.raises(TelegramBadRequest, match="correct option"):
+        await bot.send_poll(ann.id, "G?", options, type="quiz", is_anonymous=False)
+    with pytest.raises(TelegramBadRequest, match="correct option"):
+        await bot.send_poll(
+            ann.id, "G?", options, type="quiz", correct_option_ids=[2], is_anonymous=False
+        )
+    await bot.send_poll(
+        ann.id, "G?", options, type="quiz", correct_option_ids=[0], is_anonymous=False
+    )
+    quiz = standin.last_message(ann)
+    assert quiz.poll is not None and quiz.poll["correct_option_ids"] == [0]
+    await standin.answer_poll(ann, quiz, [1])
+    with pytest.raises(AssertionError, match="changing the answer"):
+        await standin.answer_poll(ann, quiz, [0])
+    [update] = await bot.get_updates(allowed_updates=["poll_answer"])
+    assert update.poll_answer is not None and update.poll_answer.option_ids == [1]
+    assert update.poll_answer.user is not None and update.poll_answer.user.id == ann.id
+    assert quiz.poll["options"][1]["voter_count"] == 1
+
+    # A regular poll may be answered again; an anonymous one tells the bot nothing.
+    await bot.send_poll(ann.id, "When?", options, is_anonymous=False)
+    poll = standin.last_message(ann)
+    await standin.answer_poll(ann, poll, [0])
+    await standin.answer_poll(ann, poll, [])
+    await bot.send_poll(ann.id, "Secret?", options)
+    assert await standin.answer_poll(ann, standin.last_message(ann), [1]) is None
+    updates = await bot.get_updates(offset=update.update_id + 1, allowed_updates=["poll_answer"])
+    assert [u.poll_answer.option_ids for u in updates if u.poll_answer] == [[0], []]
+
+
 async def test_commands_are_stored_by_language_and_scope(standin: BotAPIStandin, bot: Bot) -> None:
     await bot.set_my_commands([BotCommand(command="start", description="Start")])
     await bot.set_my_commands(

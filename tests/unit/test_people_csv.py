@@ -384,9 +384,11 @@ async def test_pairs_are_exported_with_the_mentees_pseudonyms(db_engine: AsyncEn
     assert list(csv.reader(io.StringIO(text))) == [
         list(pc.PAIR_COLUMNS),
         [str(shown.id), "active", "101", "Anna", "201", "Ilze", "87"]
-        + ["2026-11-25T09:00:00+00:00", "2026-11-25T10:00:00+00:00", ""],
+        + ["2026-11-25T09:00:00+00:00", "2026-11-25T10:00:00+00:00", ""]
+        + [""] * 7,
         [str(hidden.id), "proposed", "102", f"#{hidden.id}", "201", "Ilze", "55"]
-        + ["2026-11-25T09:00:00+00:00", "", ""],
+        + ["2026-11-25T09:00:00+00:00", "", ""]
+        + [""] * 7,
     ]
 
 

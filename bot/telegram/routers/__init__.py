@@ -16,7 +16,9 @@ from bot.telegram.routers import (
     meetings,
     membership,
     mentoring,
+    polls,
     settings,
+    stats,
 )
 
 
@@ -27,7 +29,12 @@ def create_routers(dialog_commands: list[str]) -> list[Router]:
         membership.create_router(),
         dialogs.create_router(dialog_commands),
         coordinator.create_router(),
+        polls.create_router(),
+        stats.create_router(),
         coordinator.create_refusals(),
+        polls.create_refusals(),
+        stats.create_refusals(),
+        polls.create_answers(),
         common.create_router(),
         mentoring.create_router(),
         commitments.create_router(),

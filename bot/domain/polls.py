@@ -1,0 +1,68 @@
+"""Polls and quizzes as a coordinator writes them: one message, the question on the first
+line and an option on each further line; in a quiz the right option starts with ``*``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.texts import N_, Msg
+
+MAX_QUESTION = 300  # Telegram's limits for a native poll
+MAX_OPTION = 100
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+CORRECT_MARK = "*"
+
+
+@dataclass(frozen=True)
+class PollDraft:
+    question: str
+    options: tuple[str, ...]
+    correct: int | None = None  # the right option of a quiz
+
+
+class PollTextError(ValueError):
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.id)
+        self.msg = msg
+
+
+def parse_poll(text: str, quiz: bool) -> PollDraft:
+    """The question and options of ``text`` (the message without its command), or a
+    PollTextError whose message tells the coordinator what to change."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        raise PollTextError(Msg(N_("Write the question and the options.")))
+    question, raw = lines[0], lines[1:]
+    if len(question) > MAX_QUESTION:
+        raise PollTextError(
+            Msg(
+                N_("The question is too long: at most {limit} characters."), {"limit": MAX_QUESTION}
+            )
+        )
+    if not MIN_OPTIONS <= len(raw) <= MAX_OPTIONS:
+        raise PollTextError(
+            Msg(
+                N_("A poll needs {low} to {high} options, one on each line."),
+                {"low": MIN_OPTIONS, "high": MAX_OPTIONS},
+            )
+        )
+    marked = [n for n, option in enumerate(raw) if option.startswith(CORRECT_MARK)]
+    options = tuple(option.removeprefix(CORRECT_MARK).strip() for option in raw)
+    if any(not option for option in options):
+        raise PollTextError(Msg(N_("An option is empty.")))
+    too_long = next((o for o in options if len(o) > MAX_OPTION), None)
+    if too_long is not None:
+        raise PollTextError(
+            Msg(N_("An option is too long: at most {limit} characters."), {"limit": MAX_OPTION})
+        )
+    if len(set(options)) != len(options):
+        raise PollTextError(Msg(N_("Two options are the same.")))
+    if quiz:
+        if len(marked) != 1:
+            raise PollTextError(
+                Msg(N_("Mark exactly one option as the right answer with * at its start."))
+            )
+        return PollDraft(question, options, marked[0])
+    if marked:
+        raise PollTextError(Msg(N_("Only a quiz has a right answer: use /quiz, or remove the *.")))
+    return PollDraft(question, options)

@@ -1,0 +1,70 @@
+"""A cohort's figures, as the statistics page shows them; and the small sums behind them.
+Pure: the queries that feed it are in bot/storage/stats.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+PENDING_PAIRS = ("proposed", "requested")
+
+
+@dataclass
+class CohortStats:
+    cohort: str
+    # (role, membership status) -> people
+    people: dict[tuple[str, str], int] = field(default_factory=dict)
+    # pair status -> pairs
+    pairs: dict[str, int] = field(default_factory=dict)
+    mentees: int = 0
+    matched_mentees: int = 0
+    # hours from a pair's start to its first relayed message, for each pair that has one
+    first_contact_hours: list[float] = field(default_factory=list)
+    # dialog id -> finished sessions
+    dialogs: dict[str, int] = field(default_factory=dict)
+    checkins_asked: int = 0
+    checkins_answered: int = 0
+    checkins_done: int = 0
+    # (Monday of the week, average mood, check-ins)
+    mood: list[tuple[date, float, int]] = field(default_factory=list)
+    commitments: dict[str, int] = field(default_factory=dict)  # done, overdue, open, dropped
+    # area -> (average change from the first to the latest rating, people with two ratings)
+    wheel_change: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def pair_count(self, *statuses: str) -> int:
+        return sum(self.pairs.get(status, 0) for status in statuses)
+
+    @property
+    def match_rate(self) -> float | None:
+        return self.matched_mentees / self.mentees if self.mentees else None
+
+    @property
+    def median_first_contact_hours(self) -> float | None:
+        return median(self.first_contact_hours)
+
+    @property
+    def checkin_response_rate(self) -> float | None:
+        return self.checkins_answered / self.checkins_asked if self.checkins_asked else None
+
+
+def median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def weekly(days: Iterable[tuple[date, int, int]]) -> list[tuple[date, float, int]]:
+    """(day, sum, count) per day -> (Monday, average, count) per week, oldest first."""
+    weeks: dict[date, tuple[int, int]] = {}
+    for day, total, count in days:
+        monday = day - timedelta(days=day.weekday())
+        before = weeks.get(monday, (0, 0))
+        weeks[monday] = (before[0] + total, before[1] + count)
+    return [
+        (monday, total / count, count) for monday, (total, count) in sorted(weeks.items()) if count
+    ]

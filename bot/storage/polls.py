@@ -1,0 +1,115 @@
+"""Queries and writes for polls and quizzes (the caller's session; never a commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Membership, Person, Poll, PollDelivery, PollVote, TelegramGroup
+
+
+async def members(db: AsyncSession, cohort_id: int) -> list[int]:
+    """The people of a cohort who have not left it."""
+    result = await db.execute(
+        select(Membership.person_id)
+        .where(Membership.cohort_id == cohort_id, Membership.status != "left")
+        .order_by(Membership.person_id)
+    )
+    return list(result.scalars())
+
+
+async def member_counts(db: AsyncSession, cohort_ids: Sequence[int]) -> dict[int, int]:
+    result = await db.execute(
+        select(Membership.cohort_id, func.count())
+        .where(Membership.cohort_id.in_(list(cohort_ids)), Membership.status != "left")
+        .group_by(Membership.cohort_id)
+    )
+    return {cohort_id: int(n) for cohort_id, n in result.tuples()}
+
+
+async def groups(db: AsyncSession, cohort_ids: Sequence[int]) -> list[TelegramGroup]:
+    """Registered groups (the bot is still in them) linked to these cohorts or to none."""
+    result = await db.execute(
+        select(TelegramGroup)
+        .where(
+            TelegramGroup.removed_at.is_(None),
+            or_(TelegramGroup.cohort_id.is_(None), TelegramGroup.cohort_id.in_(list(cohort_ids))),
+        )
+        .order_by(TelegramGroup.added_at, TelegramGroup.chat_id)
+    )
+    return list(result.scalars())
+
+
+async def record_delivery(
+    db: AsyncSession, telegram_poll_id: str, poll_id: int, chat_id: int, message_id: int | None
+) -> None:
+    if await db.get(PollDelivery, telegram_poll_id) is None:
+        db.add(
+            PollDelivery(
+                telegram_poll_id=telegram_poll_id,
+                poll_id=poll_id,
+                chat_id=chat_id,
+                message_id=message_id,
+            )
+        )
+
+
+async def record_vote(
+    db: AsyncSession,
+    telegram_poll_id: str,
+    person_id: int,
+    options: Sequence[int],
+    now: datetime,
+) -> None:
+    """The person's answer replaces their earlier one; no options retracts it."""
+    await db.execute(
+        delete(PollVote).where(
+            PollVote.telegram_poll_id == telegram_poll_id, PollVote.person_id == person_id
+        )
+    )
+    db.add_all(
+        PollVote(telegram_poll_id=telegram_poll_id, person_id=person_id, option=o, voted_at=now)
+        for o in sorted(set(options))
+    )
+
+
+async def option_counts(db: AsyncSession, poll_id: int) -> tuple[dict[int, int], int, int]:
+    """(votes by option, people who answered, Telegram polls sent) of a poll."""
+    votes = PollVote.telegram_poll_id == PollDelivery.telegram_poll_id
+    rows = await db.execute(
+        select(PollVote.option, func.count())
+        .join(PollDelivery, votes)
+        .where(PollDelivery.poll_id == poll_id)
+        .group_by(PollVote.option)
+    )
+    counts = {option: int(n) for option, n in rows.tuples()}
+    voters = await db.scalar(
+        select(func.count(func.distinct(PollVote.person_id)))
+        .join(PollDelivery, votes)
+        .where(PollDelivery.poll_id == poll_id)
+    )
+    sent = await db.scalar(
+        select(func.count()).select_from(PollDelivery).where(PollDelivery.poll_id == poll_id)
+    )
+    return counts, int(voters or 0), int(sent or 0)
+
+
+async def leaderboard(db: AsyncSession, cohort_id: int, limit: int) -> list[tuple[str, int, int]]:
+    """(first name, right answers, quizzes answered) of the cohort's quizzes, best first."""
+    right = func.sum(case((PollVote.option == Poll.correct_option, 1), else_=0))
+    answered = func.count(func.distinct(Poll.id))
+    rows = await db.execute(
+        select(Person.first_name, right, answered)
+        .select_from(PollVote)
+        .join(PollDelivery, PollDelivery.telegram_poll_id == PollVote.telegram_poll_id)
+        .join(Poll, and_(Poll.id == PollDelivery.poll_id, Poll.kind == "quiz"))
+        .join(Person, Person.id == PollVote.person_id)
+        .where(Poll.cohort_id == cohort_id)
+        .group_by(Person.id, Person.first_name)
+        .order_by(right.desc(), answered, Person.first_name)
+        .limit(limit)
+    )
+    return [(name, int(r or 0), int(a)) for name, r, a in rows.tuples()]
