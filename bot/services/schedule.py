@@ -57,7 +57,7 @@ BUDGETED = (
 # reminders (the person chose that time) do not.
 SCHEDULED_KINDS = (*BUDGETED, PROGRAMME_SUMMARY)
 # Answered with a button that names its occurrence; pressing an older one says it expired.
-INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel_of_life"}
+INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel"}
 # A Wheel rated this recently makes the monthly invitation unnecessary.
 WHEEL_RECENT = timedelta(days=14)
 DAILY_BUDGET = 3
@@ -401,7 +401,7 @@ class Scheduler:
             select(
                 exists().where(
                     DialogSession.person_id == person.id,
-                    DialogSession.dialog_id == "wheel_of_life",
+                    DialogSession.dialog_id == INVITE_DIALOGS[WHEEL_INVITE],
                     DialogSession.status == repo.FINISHED,
                     DialogSession.finished_at >= now - WHEEL_RECENT,
                 )

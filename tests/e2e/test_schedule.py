@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -193,3 +194,24 @@ async def test_cohort_settings_set_the_nudge_hours_and_turn_check_ins_off(
     bot.app.outbox.wake()
     nudge = await wait_text(standin, rita.user, "24 h ago")
     assert "Anna" in (nudge.text or "")
+
+
+async def test_a_month_on_the_mentee_is_invited_to_rate_the_wheel_again(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, anna, _rita = await matched_pair(standin, bot)
+    await bot.app.sweep()
+    (row,) = await rows_of(bot, "wheel_invite", anna.user.id)
+    clock.moment = row.due_at + timedelta(seconds=30)
+    bot.app.outbox.wake()
+    invite = await wait_text(standin, anna.user, "A month has passed")
+    started = await anna.press(t("Rate the Wheel of Life"), message=invite)
+    assert "Family and friends" in (started[-1].text or "")
+    (row, following) = await rows_of(bot, "wheel_invite", anna.user.id)
+    assert row.status == "sent" and following.status == "pending"
+    # A month later again, the same day of the month at the same hour.
+    assert (
+        following.due_at.astimezone(ZoneInfo("Europe/Riga")).day
+        == row.due_at.astimezone(ZoneInfo("Europe/Riga")).day
+    )
