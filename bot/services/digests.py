@@ -1,13 +1,15 @@
 """What a mentor's digest and a coordinator's weekly summary say, written when they are sent.
-Numbers only: a mentee's words never appear here. A mentee who chose never to share keeps
-their check-ins and commitments out of their mentor's digest too."""
+Numbers only: a mentee's words never appear here, and a mentor sees what the mentee agreed
+to: with "always share", the moods of their latest check-ins and how many commitments are
+done and overdue; with "ask each time", the moods of the check-ins they shared; with "never
+share", only how many summaries they shared."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from statistics import mean
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import N_, Msg
@@ -29,7 +31,14 @@ from bot.storage.models import (
 TREND_LENGTH = 4
 
 
-async def _moods(db: AsyncSession, person_ids: list[int], since: datetime | None) -> list[int]:
+async def _moods(
+    db: AsyncSession,
+    person_ids: list[int],
+    since: datetime | None,
+    shared_with: int | None = None,
+) -> list[int]:
+    """Check-in moods, newest first: since a moment, or the latest few; only those of
+    check-ins whose summary went to ``shared_with`` when given."""
     query = (
         select(Answer.value)
         .join(DialogSession, DialogSession.id == Answer.session_id)
@@ -41,6 +50,14 @@ async def _moods(db: AsyncSession, person_ids: list[int], since: datetime | None
         )
         .order_by(DialogSession.finished_at.desc())
     )
+    if shared_with is not None:
+        query = query.where(
+            exists().where(
+                Outgoing.kind == "summary",
+                Outgoing.chat_id == shared_with,
+                Outgoing.context["session"].as_integer() == DialogSession.id,
+            )
+        )
     if since is not None:
         query = query.where(DialogSession.finished_at >= since)
     else:
@@ -95,7 +112,8 @@ async def mentor_digest(
             )
         )
         shared = len({c.get("session") for c in summaries.scalars() if c.get("from") == mentee.id})
-        if profile is not None and profile.data.get("share") == "never":
+        mode = str(profile.data.get("share", "ask")) if profile is not None else "ask"
+        if mode == "never":
             parts.append(
                 Msg(
                     N_(
@@ -106,9 +124,25 @@ async def mentor_digest(
                 )
             )
             continue
-        moods = list(reversed(await _moods(db, [mentee.id], None)))
-        done, overdue = await _commitments(db, [mentee.id], since, now)
+        shared_with = None if mode == "always" else mentor.id
+        moods = list(reversed(await _moods(db, [mentee.id], None, shared_with)))
         trend = " → ".join(str(m) for m in moods) if moods else None
+        if mode != "always":
+            parts.append(
+                Msg(
+                    N_(
+                        "<b>{name}</b>\nMood in the check-ins shared with you (1-5): {trend}\n"
+                        "Summaries shared with you: {shared}"
+                    ),
+                    {
+                        "name": name,
+                        "trend": trend if trend is not None else Msg(N_("none shared yet")),
+                        "shared": shared,
+                    },
+                )
+            )
+            continue
+        done, overdue = await _commitments(db, [mentee.id], since, now)
         parts.append(
             Msg(
                 N_(

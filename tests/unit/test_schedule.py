@@ -116,3 +116,92 @@ async def test_stale_ones_are_dropped_and_quiet_hours_are_kept(db_engine: AsyncE
             await db.execute(select(Outgoing).where(Outgoing.status == "pending"))
         ).scalar_one()
     assert night.due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+
+
+async def test_a_digest_shows_the_mentor_what_the_mentee_agreed_to(db_engine: AsyncEngine) -> None:
+    from bot.services.digests import mentor_digest
+    from bot.storage.models import (
+        Answer,
+        Cohort,
+        Commitment,
+        DialogSession,
+        Pair,
+        Profile,
+    )
+
+    async with create_sessionmaker(db_engine)() as db:
+        for pid, name in ((3001, "Rita"), (3002, "Anna")):
+            await repo.upsert_person(db, pid, name, "en", NOW)
+        cohort = Cohort(name="C", mode="coordinator", settings={}, created_by=1, created_at=NOW)
+        db.add(cohort)
+        await db.flush()
+        db.add(
+            Pair(
+                cohort_id=cohort.id,
+                mentee_id=3002,
+                mentor_id=3001,
+                status="active",
+                score=50,
+                created_at=NOW,
+                decided_at=NOW,
+            )
+        )
+        profile = Profile(person_id=3002, role="mentee", data={"show_name": True}, updated_at=NOW)
+        db.add(profile)
+        sessions = []
+        for n, mood in enumerate((2, 4)):
+            record = DialogSession(
+                person_id=3002,
+                dialog_id="checkin",
+                status="finished",
+                state={},
+                started_at=NOW,
+                updated_at=NOW,
+                finished_at=NOW - timedelta(days=3 - n),
+            )
+            db.add(record)
+            await db.flush()
+            db.add(Answer(session_id=record.id, key="mood", value=mood, answered_at=NOW))
+            sessions.append(record)
+        # Only the second check-in's summary was shared.
+        repo.enqueue(
+            db,
+            kind="summary",
+            chat_id=3001,
+            method="sendMessage",
+            payload={"text": "summary"},
+            now=NOW - timedelta(days=2),
+            context={"from": 3002, "session": sessions[1].id},
+        )
+        for due, status in ((NOW.date() - timedelta(days=5), "open"), (NOW.date(), "done")):
+            db.add(
+                Commitment(
+                    person_id=3002,
+                    session_id=sessions[0].id,
+                    text="private words",
+                    due_on=due,
+                    status=status,
+                    created_at=NOW,
+                    closed_at=NOW - timedelta(days=1) if status == "done" else None,
+                )
+            )
+        await db.commit()
+        mentor = await db.get(Person, 3001)
+        assert mentor is not None
+        since = NOW - timedelta(days=7)
+
+        async def digest(share: str) -> Msg:
+            profile.data = {"show_name": True, "share": share}
+            await db.flush()
+            (part,) = await mentor_digest(db, mentor, since, NOW)
+            return part
+
+        asked = await digest("ask")
+        assert asked.values["trend"] == "4" and "done" not in asked.values
+        always = await digest("always")
+        assert always.values["trend"] == "2 → 4"
+        assert (always.values["done"], always.values["overdue"]) == (1, 1)
+        never = await digest("never")
+        assert set(never.values) == {"name", "shared"} and never.values["shared"] == 1
+        for part in (asked, always, never):
+            assert "private words" not in str(part)

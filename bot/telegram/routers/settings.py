@@ -53,7 +53,7 @@ async def settings_view(
         "Reminders and check-ins: {paused}\nRegular check-in: {checkins}"
     ).format(zone=zone.key, quiet=quiet, paused=paused, checkins=checkins)
     if mentoring:
-        text += "\n" + _("Digest of your mentees: {how}").format(
+        text += "\n" + _("Digest of your mentees: {how}, on the day and at the hour above").format(
             how=_("daily") if person.digest_daily else _("weekly")
         )
     rows = [
