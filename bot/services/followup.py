@@ -40,7 +40,11 @@ class FollowUpService:
         person = await db.get(Person, person_id)
         if person is not None and person.timezone:
             return ZoneInfo(person.timezone)
-        profile = await db.get(Profile, person_id)
+        return self.zone_of(person, await db.get(Profile, person_id))
+
+    def zone_of(self, person: Person | None, profile: Profile | None) -> ZoneInfo:
+        if person is not None and person.timezone:
+            return ZoneInfo(person.timezone)
         name = profile.data.get("timezone") if profile else None
         return ZoneInfo(name if isinstance(name, str) else self.default_timezone)
 

@@ -37,6 +37,7 @@ from bot.storage.models import (
     Outgoing,
     Pair,
     Person,
+    Profile,
 )
 
 CHECKIN_INVITE = "checkin_invite"
@@ -99,27 +100,16 @@ class Scheduler:
                 return None
             cohort = await self._mentee_cohort(db, person.id)
             every = str(cohort.settings.get("checkins", "weekly")) if cohort else "off"
-            if every == "off":
-                return None
-            if kind == WHEEL_INVITE:
-                return Recurrence("monthly", person.checkin_weekday, person.checkin_hour, zone)
-            return Recurrence(every, person.checkin_weekday, person.checkin_hour, zone)
+            return None if every == "off" else series_recurrence(kind, person, zone, every)
         if kind == DIGEST:
             mentoring = await db.scalar(
                 select(exists().where(Pair.mentor_id == person.id, Pair.status == "active"))
             )
-            if not mentoring:
-                return None
-            every = "daily" if person.digest_daily else "weekly"
-            return Recurrence(every, person.checkin_weekday, person.checkin_hour, zone)
+            return series_recurrence(kind, person, zone) if mentoring else None
         coordinating = await db.scalar(
             select(exists().where(CohortCoordinator.person_id == person.id))
         )
-        return (
-            Recurrence("weekly", person.checkin_weekday, person.checkin_hour, zone)
-            if coordinating
-            else None
-        )
+        return series_recurrence(kind, person, zone) if coordinating else None
 
     async def _mentee_cohort(self, db: AsyncSession, person_id: int) -> Cohort | None:
         result = await db.execute(
@@ -143,10 +133,14 @@ class Scheduler:
         at: datetime,
         recurrence: Recurrence,
         anchor_day: int,
+        looked_up: dict[str, Outgoing] | None = None,
     ) -> bool:
-        """One occurrence, unless it is queued already; stale once the next has come."""
-        series = f"{kind}:{person.id}:{at:%Y%m%dT%H%M}"
-        existing = await repo.by_series(db, series)
+        """One occurrence, unless it is queued already; stale once the next has come.
+        ``looked_up``: the rows of the series keys in question, when read already."""
+        series = series_key(kind, person.id, at)
+        existing = (
+            looked_up.get(series) if looked_up is not None else await repo.by_series(db, series)
+        )
         if existing is not None:
             if existing.status != "cancelled":
                 return False
@@ -208,13 +202,9 @@ class Scheduler:
             )
             if busy:
                 continue
-            # Not twice within a day when a setting moves the hour.
             last = await repo.latest_outgoing(db, person.id, kind, ("sent", "merged"))
-            after = max(now, last.due_at + timedelta(hours=20)) if last else now
-            if kind == WHEEL_INVITE and last is None:
-                # The first invitation a month after the mentee joined the programme.
-                after = max(now, (await self._joined(db, person.id) or now) + timedelta(days=28))
-            at = recurrence.first_after(after)
+            joined = await self._joined(db, person.id) if kind == WHEEL_INVITE else None
+            at = first_occurrence(kind, recurrence, now, last.due_at if last else None, joined)
             day = at.astimezone(recurrence.zone).day
             started += await self._queue(db, kind, person, at, recurrence, day)
         return started
@@ -234,62 +224,88 @@ class Scheduler:
         await self.start_series(db, person, RECURRING)
         await db.commit()
 
-    async def plan(self, db: AsyncSession, limit: int = 2000) -> int:
+    async def plan(self, db: AsyncSession, chunk: int = 500) -> int:
         """The sweep: start the series of people who have none of a kind they should have
-        (new mentees, new pairs, new coordinators, settings turned back on)."""
-
-        def without(kind: str) -> Any:
-            return ~exists().where(
-                Outgoing.person_id == Person.id,
-                Outgoing.kind == kind,
-                Outgoing.status.in_(("pending", "sending")),
-            )
-
-        checkins_on = or_(
-            Cohort.settings["checkins"].as_string().is_(None),
-            Cohort.settings["checkins"].as_string() != "off",
-        )
-        mentees = (
-            select(Person.id)
-            .join(Membership, Membership.person_id == Person.id)
-            .join(Cohort, Cohort.id == Membership.cohort_id)
-            .where(
-                Membership.role == "mentee",
-                Membership.status == "active",
-                Person.checkins_stopped.is_(False),
-                checkins_on,
-                or_(without(CHECKIN_INVITE), without(WHEEL_INVITE)),
-            )
-        )
-        mentors = (
-            select(Person.id)
-            .join(Pair, Pair.mentor_id == Person.id)
-            .where(Pair.status == "active", without(DIGEST))
-        )
-        coordinators = (
-            select(Person.id)
-            .join(CohortCoordinator, CohortCoordinator.person_id == Person.id)
-            .where(without(PROGRAMME_SUMMARY))
-        )
-        ids = select(Person.id).where(
-            Person.unreachable_at.is_(None),
-            Person.id.in_(mentees.union(mentors, coordinators).scalar_subquery()),
-        )
-        people = (
-            await db.execute(
-                select(Person).where(Person.id.in_(ids)).order_by(Person.id).limit(limit)
-            )
-        ).scalars()
+        (new mentees, new pairs, new coordinators, settings switched back on). In chunks,
+        each its own short transaction, a few queries for a whole chunk."""
         started = 0
-        try:
-            for person in list(people):
-                started += await self.start_series(db, person, RECURRING)
-            await db.commit()
-        except IntegrityError:
-            # Another process queued the same occurrence first: it is there, once.
-            await db.rollback()
-            return 0
+        for kind in RECURRING:
+            while True:
+                try:
+                    queued = await self._plan_chunk(db, kind, chunk)
+                    await db.commit()
+                except IntegrityError:
+                    # Another process queued the same occurrence first: it is there, once.
+                    await db.rollback()
+                    break
+                started += queued
+                if queued < chunk:
+                    break
         return started
+
+    async def _plan_chunk(self, db: AsyncSession, kind: str, size: int) -> int:
+        without = ~exists().where(
+            Outgoing.person_id == Person.id,
+            Outgoing.kind == kind,
+            Outgoing.status.in_(("pending", "sending")),
+        )
+        reachable = Person.unreachable_at.is_(None)
+        # Who should have this kind, how often, since when.
+        found: dict[int, tuple[str | None, datetime | None]] = {}
+        if kind in (CHECKIN_INVITE, WHEEL_INVITE):
+            every = Cohort.settings["checkins"].as_string()
+            rows = await db.execute(
+                select(Person.id, every, Membership.joined_at)
+                .join(Membership, Membership.person_id == Person.id)
+                .join(Cohort, Cohort.id == Membership.cohort_id)
+                .where(
+                    reachable,
+                    without,
+                    Membership.role == "mentee",
+                    Membership.status == "active",
+                    Person.checkins_stopped.is_(False),
+                    or_(every.is_(None), every != "off"),
+                )
+                .order_by(Person.id, Membership.joined_at.desc())
+                .limit(size)
+            )
+            for person_id, setting, joined in rows:
+                found.setdefault(person_id, (setting or "weekly", joined))
+        else:
+            holder = (
+                select(Pair.mentor_id).where(Pair.status == "active")
+                if kind == DIGEST
+                else select(CohortCoordinator.person_id)
+            )
+            ids = await db.execute(
+                select(Person.id)
+                .where(reachable, without, Person.id.in_(holder))
+                .order_by(Person.id)
+                .limit(size)
+            )
+            found = {person_id: (None, None) for person_id in ids.scalars()}
+        if not found:
+            return 0
+        loaded = await repo.load_people(db, set(found))
+        people = {o.id: o for o in loaded if isinstance(o, Person)}
+        profiles = {o.person_id: o for o in loaded if isinstance(o, Profile)}
+        last = await repo.latest_due(db, list(found), kind, ("sent", "merged"))
+        now = self.clock.now()
+        planned = []
+        for person_id, (every, joined) in found.items():
+            person = people[person_id]
+            zone = self.followup.zone_of(person, profiles.get(person_id))
+            recurrence = series_recurrence(kind, person, zone, every)
+            at = first_occurrence(kind, recurrence, now, last.get(person_id), joined)
+            planned.append((person, recurrence, at))
+        looked_up = await repo.by_series_keys(
+            db, [series_key(kind, person.id, at) for person, _, at in planned]
+        )
+        queued = 0
+        for person, recurrence, at in planned:
+            day = at.astimezone(recurrence.zone).day
+            queued += await self._queue(db, kind, person, at, recurrence, day, looked_up)
+        return queued
 
     async def _continue(self, db: AsyncSession, row: Outgoing) -> None:
         """Queue the occurrence after this one, if the person still gets this kind."""
@@ -432,6 +448,40 @@ class Scheduler:
             "parts": [{"msg": msg_to_json(m)} for m in (heading, *parts)],
         }
         return True
+
+
+def series_key(kind: str, person_id: int, at: datetime) -> str:
+    return f"{kind}:{person_id}:{at:%Y%m%dT%H%M}"
+
+
+def series_recurrence(
+    kind: str, person: Person, zone: ZoneInfo, every: str | None = None
+) -> Recurrence:
+    """How often a kind comes: check-ins as the cohort says (``every``), the Wheel monthly,
+    digests daily or weekly as the mentor chose, summaries weekly; all at the person's day
+    and hour."""
+    frequency = {
+        CHECKIN_INVITE: every or "weekly",
+        WHEEL_INVITE: "monthly",
+        DIGEST: "daily" if person.digest_daily else "weekly",
+        PROGRAMME_SUMMARY: "weekly",
+    }[kind]
+    return Recurrence(frequency, person.checkin_weekday, person.checkin_hour, zone)
+
+
+def first_occurrence(
+    kind: str,
+    recurrence: Recurrence,
+    now: datetime,
+    last_due: datetime | None,
+    joined: datetime | None,
+) -> datetime:
+    """When a series starts: not within a day of its last occurrence (a setting moved the
+    hour); the Wheel's first invitation a month after the mentee joined."""
+    after = max(now, last_due + timedelta(hours=20)) if last_due else now
+    if kind == WHEEL_INVITE and last_due is None:
+        after = max(now, (joined or now) + timedelta(days=28))
+    return recurrence.first_after(after)
 
 
 def merge(rows: list[Outgoing]) -> Outgoing:

@@ -184,6 +184,8 @@ class Outgoing(Base):
     __table_args__ = (
         Index("ix_outbox_status_due_at", "status", "due_at"),
         Index("ix_outbox_person_id_sent_at", "person_id", "sent_at"),
+        # The schedule's sweep: who has no pending item of a kind.
+        Index("ix_outbox_kind_status_person_id", "kind", "status", "person_id"),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -443,6 +443,29 @@ async def load_people(session: AsyncSession, person_ids: set[int]) -> list[objec
     people = await session.execute(select(Person).where(Person.id.in_(person_ids)))
     profiles = await session.execute(select(Profile).where(Profile.person_id.in_(person_ids)))
     return [*people.scalars(), *profiles.scalars()]
+
+
+async def by_series_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Outgoing]:
+    if not keys:
+        return {}
+    result = await session.execute(select(Outgoing).where(Outgoing.series.in_(keys)))
+    return {row.series: row for row in result.scalars() if row.series is not None}
+
+
+async def latest_due(
+    session: AsyncSession, person_ids: Sequence[int], kind: str, statuses: Sequence[str]
+) -> dict[int, datetime]:
+    """For each person, the due time of their latest item of a kind in these states."""
+    result = await session.execute(
+        select(Outgoing.person_id, func.max(Outgoing.due_at))
+        .where(
+            Outgoing.person_id.in_(person_ids),
+            Outgoing.kind == kind,
+            Outgoing.status.in_(statuses),
+        )
+        .group_by(Outgoing.person_id)
+    )
+    return {person_id: due for person_id, due in result.tuples() if person_id is not None}
 
 
 async def by_series(session: AsyncSession, series: str) -> Outgoing | None:

@@ -34,7 +34,7 @@ from bot.i18n import create_i18n
 from bot.services.followup import FollowUpService
 from bot.services.schedule import Scheduler
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
-from bot.storage.models import Outgoing, Person
+from bot.storage.models import Cohort, Membership, Outgoing, Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
 from tests.conftest import POSTGRES_ENV, create_postgres_database, drop_postgres_database
@@ -157,6 +157,49 @@ async def measure(url: str, waiting: int, runs: int, standin: BotAPIStandin) -> 
     return {"tick": statistics.median(ticks), "peak": statistics.median(peaks)}
 
 
+async def sweep(url: str) -> tuple[float, float]:
+    """The minute's sweep over 10,000 active mentees: the first (every series to start)
+    and a steady one (nothing to start)."""
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    clock = MovableClock(NOW)
+    scheduler = Scheduler(clock, FollowUpService(clock, "Europe/Riga", "en"), "en", budget=3)
+    async with sessions() as db:
+        cohort = Cohort(name="bench", mode="coordinator", settings={}, created_by=1, created_at=NOW)
+        db.add(cohort)
+        await db.flush()
+        await db.execute(
+            insert(Person),
+            [
+                {"id": 20_000_000 + n, "first_name": "M", "created_at": NOW, "last_seen_at": NOW}
+                for n in range(PEOPLE)
+            ],
+        )
+        await db.execute(
+            insert(Membership),
+            [
+                {
+                    "cohort_id": cohort.id,
+                    "person_id": 20_000_000 + n,
+                    "role": "mentee",
+                    "status": "active",
+                    "joined_at": NOW,
+                }
+                for n in range(PEOPLE)
+            ],
+        )
+        await db.commit()
+    timings = []
+    for _ in range(2):
+        async with sessions() as db:
+            start = time.perf_counter()
+            await scheduler.plan(db)
+            timings.append(time.perf_counter() - start)
+    await engine.dispose()
+    return timings[0], timings[1]
+
+
 async def postgres_plan(url: str) -> str:
     engine = create_engine(url)
     async with engine.connect() as connection:
@@ -192,6 +235,19 @@ async def run(backend: str, runs: int) -> None:
                         print(await postgres_plan(url))
                 finally:
                     await drop_postgres_database(url)
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            first, steady = await sweep(f"sqlite+aiosqlite:///{Path(folder) / 'sweep.db'}")
+    else:
+        url = await create_postgres_database()
+        try:
+            first, steady = await sweep(url)
+        finally:
+            await drop_postgres_database(url)
+    print(
+        f"sweep over {PEOPLE:,} active mentees: {first:.2f} s starting every series, "
+        f"{steady:.3f} s when all have theirs"
+    )
     base = results["baseline: only the due items"]
     print("| | median tick s | ratio | peak traced MiB |")
     print("| --- | --- | --- | --- |")

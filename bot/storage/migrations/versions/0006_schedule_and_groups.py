@@ -37,6 +37,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("series", sa.String(length=96), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_outbox_series"), ["series"])
         batch_op.create_index("ix_outbox_person_id_sent_at", ["person_id", "sent_at"])
+        batch_op.create_index("ix_outbox_kind_status_person_id", ["kind", "status", "person_id"])
     op.create_table(
         "meetings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -74,6 +75,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_meetings_pair_id"), table_name="meetings")
     op.drop_table("meetings")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_kind_status_person_id")
         batch_op.drop_index("ix_outbox_person_id_sent_at")
         batch_op.drop_constraint(batch_op.f("uq_outbox_series"), type_="unique")
         batch_op.drop_column("series")
