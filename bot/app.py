@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -21,6 +22,7 @@ from bot.config import LOCALES, Settings
 from bot.domain.dialogs import load_dialogs
 from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n
+from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
@@ -28,6 +30,7 @@ from bot.services.people import PeopleService
 from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing
+from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import DurablePolling
@@ -70,16 +73,19 @@ class App:
     outbox: OutboxSender
 
     programme: ProgrammeService
+    monitor: BroadcastMonitor
 
     async def run(self) -> None:
         """Poll for updates, send what the outbox holds and expire what waited too long,
         until cancelled."""
-        await asyncio.gather(self.polling.run(), self.outbox.run(), self.expire_requests())
+        await asyncio.gather(
+            self.polling.run(), self.outbox.run(), self.monitor.run(), self.expire_requests()
+        )
 
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and expiring requests, no polling. Several
         workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
-        await asyncio.gather(self.outbox.run(), self.expire_requests())
+        await asyncio.gather(self.outbox.run(), self.monitor.run(), self.expire_requests())
 
     async def expire_requests(self, every_seconds: float = 60.0) -> None:
         while True:
@@ -188,13 +194,31 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         bot,
         sessions,
         clock,
+        rate=settings.outbox_rate,
+        # A batch goes out well within the lease, or another worker would take it again.
+        batch=max(1, min(200, int(settings.outbox_rate * settings.outbox_lease_seconds / 3))),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_undeliverable=undeliverable,
         renderer=renderer,
         gate=followup.gate,
     )
+    broadcasts = BroadcastService(
+        programme, clock, settings.default_locale, settings.default_timezone
+    )
+    monitor = BroadcastMonitor(
+        bot,
+        sessions,
+        clock,
+        broadcasts,
+        renderer,
+        outbox,
+        timezone=settings.default_timezone,
+        every_seconds=settings.broadcast_status_seconds,
+    )
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
+    dispatcher["broadcasts"] = broadcasts
     dispatcher["followup"] = followup
     polling = DurablePolling(
         bot,
@@ -204,7 +228,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
     )
-    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme)
+    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, monitor)
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:

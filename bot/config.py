@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     polling_timeout: int = Field(default=25, ge=0, le=50)
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
+    # Messages the bot starts, in all, per second (Telegram allows about 30).
+    outbox_rate: float = Field(default=25.0, gt=0, le=1000)
+    # A claimed outbox row whose worker died goes again after this many seconds.
+    outbox_lease_seconds: float = Field(default=90.0, ge=1)
+    # How often a broadcast's status message is brought up to date.
+    broadcast_status_seconds: float = Field(default=2.5, ge=0.1)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

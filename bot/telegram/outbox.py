@@ -57,6 +57,7 @@ class OutboxSender:
         renderer: Renderer | None = None,
         gate: Gate | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.bot = bot
         self.gate = gate
@@ -69,6 +70,9 @@ class OutboxSender:
         self.lease = lease
         self.on_undeliverable = on_undeliverable
         self.monotonic = monotonic
+        self.sleep = sleep
+        # Broadcasts a coordinator cancelled: their rows already claimed do not go.
+        self.cancelled_broadcasts: set[int] = set()
         self.wakeup = asyncio.Event()
         self.pace = asyncio.Lock()
 
@@ -128,15 +132,18 @@ class OutboxSender:
 
     async def _take_turn(self, delay: float) -> None:
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
         async with self.pace:
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
             self.everyone.take(self.monotonic())
 
     async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
         await self._take_turn(delay)
+        if row.broadcast_id in self.cancelled_broadcasts:
+            await self._settle(row, "cancelled")
+            return
         try:
             result = None
             for method in self._requests(row):
