@@ -101,14 +101,16 @@ class App:
         await self.engine.dispose()
 
 
-def create_bot(settings: Settings, people: PeopleService) -> Bot:
+def create_bot(
+    settings: Settings, people: PeopleService, delivery: DeliveryMiddleware | None = None
+) -> Bot:
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else None
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
-    session.middleware(DeliveryMiddleware(on_blocked=people.mark_unreachable))
+    session.middleware(delivery or DeliveryMiddleware(on_blocked=people.mark_unreachable))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -174,7 +176,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     sessions = create_sessionmaker(engine)
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
     people = PeopleService(sessions, clock)
-    bot = create_bot(settings, people)
+    delivery = DeliveryMiddleware(on_blocked=people.mark_unreachable)
+    bot = create_bot(settings, people, delivery)
     renderer = Renderer(i18n)
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
@@ -201,6 +204,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         on_undeliverable=undeliverable,
         renderer=renderer,
         gate=followup.gate,
+        paused=delivery.pause_left,
     )
     broadcasts = BroadcastService(
         programme, clock, settings.default_locale, settings.default_timezone

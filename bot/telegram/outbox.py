@@ -58,6 +58,7 @@ class OutboxSender:
         gate: Gate | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        paused: Callable[[], float] | None = None,
     ) -> None:
         self.bot = bot
         self.gate = gate
@@ -71,6 +72,9 @@ class OutboxSender:
         self.on_undeliverable = on_undeliverable
         self.monotonic = monotonic
         self.sleep = sleep
+        # Seconds Telegram still wants every request held back (a 429's retry_after):
+        # no turn is given meanwhile, so the backlog does not burst out when it ends.
+        self.paused = paused
         # Broadcasts a coordinator cancelled: their rows already claimed do not go.
         self.cancelled_broadcasts: set[int] = set()
         self.wakeup = asyncio.Event()
@@ -134,6 +138,8 @@ class OutboxSender:
         if delay > 0:
             await self.sleep(delay)
         async with self.pace:
+            while self.paused is not None and (pause := self.paused()) > 0:
+                await self.sleep(pause)
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
                 await self.sleep(wait)

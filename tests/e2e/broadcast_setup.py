@@ -26,9 +26,7 @@ async def seed_cohort(
     """Returns the cohort's id. Pairs are (mentee, mentor, last contact)."""
     async with sessions() as db:
         if await db.get(Person, coordinator_id) is None:
-            db.add(
-                Person(id=coordinator_id, first_name="Dace", created_at=now, last_seen_at=now)
-            )
+            db.add(Person(id=coordinator_id, first_name="Dace", created_at=now, last_seen_at=now))
         cohort = Cohort(name=name, mode="coordinator", created_by=coordinator_id, created_at=now)
         db.add(cohort)
         await db.flush()

@@ -134,7 +134,9 @@ async def test_the_preview_shows_what_telegram_would_refuse(
     replies = await dace.write("Meeting on Friday &amp; bring tea")
     assert replies[0].text == "Meeting on Friday & bring tea"
     async with bot.app.sessions() as db:
-        assert (await db.execute(select(Outgoing).where(Outgoing.kind == "broadcast"))).first() is None
+        assert (
+            await db.execute(select(Outgoing).where(Outgoing.kind == "broadcast"))
+        ).first() is None
     assert not standin.calls(status=400)
 
 
@@ -162,7 +164,11 @@ async def test_cancel_stops_what_has_not_gone(
         assert 2 <= got < 20
         assert f"{got} sent" in report and f"{20 - got} cancelled" in report
         async with running.app.sessions() as db:
-            statuses = list((await db.execute(select(Outgoing.status).where(Outgoing.kind == "broadcast"))).scalars())
+            statuses = list(
+                (
+                    await db.execute(select(Outgoing.status).where(Outgoing.kind == "broadcast"))
+                ).scalars()
+            )
         assert sorted(set(statuses)) == ["cancelled", "sent"]
         assert statuses.count("sent") == got
     finally:
@@ -181,7 +187,9 @@ async def test_groups_are_registered_linked_and_reached(
     replies = await dace.press("Riga 2027", message=notice)
     assert dace.alerts()[-1] == "“Riga <mentors>” is linked to Riga 2027."
     replies = await dace.write("/groups")
-    assert "Riga <mentors>" in (replies[0].text or "") and "linked to Riga 2027" in (replies[0].text or "")
+    assert "Riga <mentors>" in (replies[0].text or "") and "linked to Riga 2027" in (
+        replies[0].text or ""
+    )
     await dace.write("/broadcast")
     replies = await dace.press("Telegram groups")
     assert "1 recipients: 0 people" in (replies[-1].text or "")
