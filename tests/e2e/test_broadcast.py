@@ -16,7 +16,6 @@ from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin, RateLimit
-from tests.e2e.test_dialogs import translator
 
 
 async def start(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,7 +53,10 @@ class Rig:
         """Run the sender until no row is waiting any more."""
         task = asyncio.create_task(self.sender.run(idle_seconds=0.01))
         try:
+            deadline = time.monotonic() + 120
             while any(s in ("pending", "sending") for s in await self.statuses()):
+                if time.monotonic() > deadline:
+                    raise AssertionError("the broadcast did not finish in time")
                 await asyncio.sleep(0.05)
         finally:
             task.cancel()
