@@ -53,7 +53,7 @@ def check_html(source: str, limit: int = TEXT_LIMIT) -> Checked:
         shown.append(source[position : match.start()])
         position = match.end()
         token = match.group(0)
-        if token in "<>&":
+        if token in ("<", ">", "&"):
             escaped = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}[token]
             problems.append(
                 Msg(N_("Write “{char}” as {escaped}."), {"char": token, "escaped": escaped})
