@@ -141,6 +141,16 @@ async def running(db: AsyncSession) -> list[Broadcast]:
     return list(result.scalars())
 
 
+async def claim_report(db: AsyncSession, broadcast_id: int, now: datetime) -> bool:
+    """Mark a finished broadcast reported; False if someone else already did."""
+    result = await db.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id, Broadcast.finished_at.is_(None))
+        .values(finished_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 # Telegram groups -------------------------------------------------------------
 
 

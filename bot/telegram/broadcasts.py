@@ -109,12 +109,13 @@ class BroadcastMonitor:
                 if "not modified" not in exc.message:
                     log.warning("broadcast %s status: %s", broadcast.id, type(exc).__name__)
             self.shown[broadcast.id] = text
-        if finished:
-            await self.report(db, broadcast, progress, locale)
-            broadcast.finished_at = now
+        await db.commit()
+        # Another worker's monitor may see it finish too: one of them reports it.
+        if finished and await store.claim_report(db, broadcast.id, now):
+            await db.commit()
             self.started.pop(broadcast.id, None)
             self.shown.pop(broadcast.id, None)
-        await db.commit()
+            await self.report(db, broadcast, progress, locale)
 
     def status_text(
         self, broadcast: Broadcast, progress: b.Progress, locale: str, finished: bool

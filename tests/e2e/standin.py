@@ -1022,7 +1022,10 @@ class BotAPIStandin:
         return self._user_message(user, {"sticker": sticker})
 
     async def send_photo(self, user: SimUser, caption: str | None = None) -> int:
-        content: JsonDict = {"photo": [{**self._fake_file(), "width": 1280, "height": 960}]}
+        ids = self._fake_file()
+        # Its file_id can be sent again by the bot, as on Telegram.
+        self._files[ids["file_id"]] = (ids, Upload("photo.jpg", b"\xff\xd8photo", "image/jpeg"))
+        content: JsonDict = {"photo": [{**ids, "width": 1280, "height": 960}]}
         if caption is not None:
             content["caption"] = caption
         return self._user_message(user, content)

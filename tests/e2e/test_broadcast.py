@@ -229,3 +229,22 @@ async def test_a_broadcast_set_for_later_goes_at_that_time(
     await standin.wait_for_message(ben, contains="Reflection week starts", timeout=10)
     report = await wait_report(standin, dace)
     assert "2 sent" in report
+
+
+async def test_a_photo_with_a_caption_goes_to_everyone(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS[:2])
+    users = [standin.user(m[0], m[1], m[2]) for m in MEMBERS[:2]]
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    await dace.write("/broadcast")
+    await dace.press("Everyone")
+    replies = await dace.act(lambda: standin.send_photo(dace.user, caption="<b>Poster</b> & more"))
+    assert "Write “&” as &amp;" in (replies[-1].text or "")
+    replies = await dace.act(lambda: standin.send_photo(dace.user, caption="<b>Poster</b>"))
+    assert replies[0].caption == "Poster" and replies[0].photo is not None
+    await dace.press("✅ Send now")
+    await wait_report(standin, dace)
+    for user in users:
+        [got] = standin.messages(user)
+        assert got.caption == "Poster" and got.caption_entities[0]["type"] == "bold"
