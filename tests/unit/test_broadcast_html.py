@@ -3,11 +3,15 @@ parser) accepts, and says why it would not."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from aiogram.types import Chat, Message, MessageEntity
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.broadcast import Progress, check_html, progress_bar, seconds_left
+from bot.telegram.routers.broadcast import content_of
 from tests.e2e.standin import EntityParseError, parse_html
 
 
@@ -79,3 +83,23 @@ def test_progress() -> None:
     assert progress_bar(0, 0) == "▓▓▓▓▓▓▓▓▓▓ 100%"
     assert seconds_left(50, 25.0) == 2 and seconds_left(0, 0.0) == 0
     assert seconds_left(5, 0.0) is None
+
+
+def _message(text: str, entities: list[MessageEntity]) -> Message:
+    return Message(
+        message_id=1,
+        date=datetime(2026, 11, 25, tzinfo=UTC),
+        chat=Chat(id=42, type="private"),
+        text=text,
+        entities=entities,
+    )
+
+
+def test_html_written_by_hand_is_kept_and_formatting_becomes_html() -> None:
+    typed = "<b>Meet</b> at https://x.lv"
+    link = MessageEntity(type="url", offset=14, length=12)
+    found = content_of(_message(typed, [link]))
+    assert found is not None and found[1] == typed
+    bold = MessageEntity(type="bold", offset=0, length=4)
+    found = content_of(_message("Meet <now>", [bold]))
+    assert found is not None and found[1] == "<b>Meet</b> &lt;now&gt;"

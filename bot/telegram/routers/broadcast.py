@@ -32,6 +32,10 @@ from bot.telegram.routers.coordinator import IsCoordinator
 
 # What a draft waits for when the coordinator writes (and not a button).
 WRITING = ("content", "content_en", "time")
+# Entities Telegram finds in plain text by itself: they are no sign of formatting.
+DETECTED = frozenset(
+    {"mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number"}
+)
 SEND_METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendMessage": SendMessage,
     "sendPhoto": SendPhoto,
@@ -222,7 +226,8 @@ def content_of(message: Message) -> tuple[dict[str, Any], str] | None:
     """One version of the broadcast from the coordinator's message, and its HTML source.
     Text formatted in Telegram arrives as entities and is turned into HTML; text without
     any is taken as the coordinator's own HTML, to be checked."""
-    formatted = bool(message.entities or message.caption_entities)
+    entities = message.entities or message.caption_entities or []
+    formatted = any(e.type not in DETECTED for e in entities)
     source = message.html_text if formatted else (message.text or message.caption or "")
     if message.text is not None:
         return {"method": "sendMessage", "text": source}, source
