@@ -134,20 +134,23 @@ class OutboxSender:
                     log.error("outbox delivery failed: %s", type(error).__name__)
         return len(rows)
 
-    async def _take_turn(self, delay: float) -> None:
+    async def _take_turn(self, delay: float, row: Outgoing) -> bool:
+        """Wait for the row's moment; False if its broadcast was cancelled meanwhile."""
         if delay > 0:
             await self.sleep(delay)
         async with self.pace:
+            if row.broadcast_id in self.cancelled_broadcasts:
+                return False
             while self.paused is not None and (pause := self.paused()) > 0:
                 await self.sleep(pause)
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
                 await self.sleep(wait)
             self.everyone.take(self.monotonic())
+        return True
 
     async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
-        await self._take_turn(delay)
-        if row.broadcast_id in self.cancelled_broadcasts:
+        if not await self._take_turn(delay, row):
             await self._settle(row, "cancelled")
             return
         try:
