@@ -105,8 +105,10 @@ class BroadcastMonitor:
                     message_id=broadcast.status_message_id,
                     reply_markup=markup,
                 )
-            except TelegramBadRequest as exc:
-                if "not modified" not in exc.message:
+            except TelegramAPIError as exc:
+                # Not modified, deleted by the coordinator, or they blocked the bot: the
+                # broadcast goes on all the same.
+                if not (isinstance(exc, TelegramBadRequest) and "not modified" in exc.message):
                     log.warning("broadcast %s status: %s", broadcast.id, type(exc).__name__)
             self.shown[broadcast.id] = text
         await db.commit()
