@@ -248,3 +248,17 @@ async def test_a_photo_with_a_caption_goes_to_everyone(
     for user in users:
         [got] = standin.messages(user)
         assert got.caption == "Poster" and got.caption_entities[0]["type"] == "bold"
+
+
+async def test_a_button_of_an_older_draft_changes_nothing(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    [first] = await dace.write("/broadcast")
+    await dace.write("/broadcast")
+    replies = await dace.press("Everyone", message=first)
+    assert not replies
+    assert dace.alerts()[-1] == "This broadcast has changed; /broadcast starts a new one."
+    replies = await dace.write("Hello")  # the new draft still asks for its audience
+    assert not any("preview" in (m.text or "") for m in replies)
