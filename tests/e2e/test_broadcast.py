@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -88,17 +90,19 @@ async def wait_report(standin: BotAPIStandin, coordinator: Person) -> str:
 async def test_each_person_gets_the_version_in_their_language(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
-    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    elza = (605, "Elza, <the> one", "lv", "mentee")  # has blocked the bot
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, [*MEMBERS, elza])
     users = {m[0]: standin.user(m[0], m[1], m[2]) for m in MEMBERS}
+    standin.block(standin.user(elza[0], elza[1], elza[2]))
     dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
     replies = await dace.write("/broadcast")
     assert "Who should get it?" in (replies[-1].text or "")
     replies = await dace.press("Everyone")
-    assert "4 recipients: 4 people (0 of them cannot be reached)" in (replies[-1].text or "")
+    assert "5 recipients: 5 people (1 of them cannot be reached)" in (replies[-1].text or "")
     replies = await dace.write("<b>Sveiki</b>, tiekamies piektdien!")
     assert replies[0].text == "Sveiki, tiekamies piektdien!"
     assert replies[0].entities[0]["type"] == "bold"
-    assert "It goes to 4 recipients" in (replies[-1].text or "")
+    assert "It goes to 5 recipients (1 cannot be reached)" in (replies[-1].text or "")
     replies = await dace.press("🌐 Separate Latvian and English versions")
     assert "Now write the English version" in (replies[-1].text or "")
     replies = await dace.write("<b>Hello</b>, see you on Friday!")
@@ -107,7 +111,14 @@ async def test_each_person_gets_the_version_in_their_language(
     replies = await dace.press("✅ Send now")
     assert "Broadcast #" in (replies[-1].text or "")
     report = await wait_report(standin, dace)
-    assert "4 sent, 0 failed, 0 unreachable, 0 cancelled (of 4)" in report
+    assert "4 sent, 0 failed, 1 unreachable, 0 cancelled (of 5)" in report
+    unreached = await standin.wait_for_message(dace.user, contains="did not reach")
+    assert unreached.document_name is not None and unreached.document is not None
+    rows = list(csv.reader(io.StringIO(unreached.document.decode())))
+    assert rows == [
+        ["telegram_id", "first_name", "status", "reason"],
+        ["605", "Elza, <the> one", "unreachable", "blocked"],
+    ]
     for user_id, _name, lang, _role in MEMBERS:
         texts = [m.text for m in standin.messages(users[user_id])]
         expected = "Sveiki, tiekamies piektdien!" if lang == "lv" else "Hello, see you on Friday!"
