@@ -29,6 +29,7 @@ bench: $(STAMP) $(MO) pg-start
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_tick
 	$(BIN)/python -m tests.bench.bench_matching
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_stats
+	$(BIN)/python -m tests.bench.bench_broadcast
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }

@@ -22,6 +22,7 @@ from bot.config import LOCALES, Settings
 from bot.domain.dialogs import load_dialogs
 from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n
+from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
@@ -33,6 +34,7 @@ from bot.services.schedule import Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing
+from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import DurablePolling
@@ -77,16 +79,19 @@ class App:
 
     programme: ProgrammeService
     scheduler: Scheduler
+    monitor: BroadcastMonitor
 
     async def run(self) -> None:
-        """Poll for updates, send what the outbox holds and keep the schedule, until
-        cancelled."""
-        await asyncio.gather(self.polling.run(), self.outbox.run(), self.keep_schedule())
+        """Poll for updates, send what the outbox holds, keep broadcasts' status messages
+        and the schedule, until cancelled."""
+        await asyncio.gather(
+            self.polling.run(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
+        )
 
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and the schedule, no polling. Several
         workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
-        await asyncio.gather(self.outbox.run(), self.keep_schedule())
+        await asyncio.gather(self.outbox.run(), self.monitor.run(), self.keep_schedule())
 
     async def sweep(self) -> None:
         """Expire requests that waited too long, tell coordinators of quiet pairs, start
@@ -108,14 +113,16 @@ class App:
         await self.engine.dispose()
 
 
-def create_bot(settings: Settings, people: PeopleService) -> Bot:
+def create_bot(
+    settings: Settings, people: PeopleService, delivery: DeliveryMiddleware | None = None
+) -> Bot:
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else None
     )
     session = AiohttpSession(api=api) if api else AiohttpSession()
-    session.middleware(DeliveryMiddleware(on_blocked=people.mark_unreachable))
+    session.middleware(delivery or DeliveryMiddleware(on_blocked=people.mark_unreachable))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -181,7 +188,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     sessions = create_sessionmaker(engine)
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
     people = PeopleService(sessions, clock)
-    bot = create_bot(settings, people)
+    delivery = DeliveryMiddleware(on_blocked=people.mark_unreachable)
+    bot = create_bot(settings, people, delivery)
     renderer = Renderer(i18n)
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
@@ -205,15 +213,31 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         bot,
         sessions,
         clock,
+        rate=settings.outbox_rate,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         on_undeliverable=undeliverable,
         renderer=renderer,
         gate=scheduler.gate,
         on_sent=polls.on_sent,
+        paused=delivery.pause_left,
+    )
+    broadcasts = BroadcastService(
+        programme, clock, settings.default_locale, settings.default_timezone
+    )
+    monitor = BroadcastMonitor(
+        bot,
+        sessions,
+        clock,
+        broadcasts,
+        renderer,
+        outbox,
+        timezone=settings.default_timezone,
+        every_seconds=settings.broadcast_status_seconds,
     )
     dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
+    dispatcher["broadcasts"] = broadcasts
     dispatcher["followup"] = followup
     dispatcher["scheduler"] = scheduler
     dispatcher["meetings"] = meetings
@@ -227,7 +251,9 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
     )
-    return App(bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, scheduler)
+    return App(
+        bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, scheduler, monitor
+    )
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:

@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
     # Messages the bot may start to one person in a day (reminders, check-ins, a digest).
     daily_message_budget: int = Field(default=3, ge=1, le=20)
+    # Messages the bot starts, in all, per second (Telegram allows about 30).
+    outbox_rate: float = Field(default=25.0, gt=0, le=1000)
     # A message claimed by a process that died is sent by another after this long.
-    outbox_lease_seconds: int = Field(default=90, ge=1, le=3600)
+    outbox_lease_seconds: float = Field(default=90.0, ge=1, le=3600)
+    # How often a broadcast's status message is brought up to date.
+    broadcast_status_seconds: float = Field(default=2.5, ge=0.1)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

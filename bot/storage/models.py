@@ -180,12 +180,15 @@ class Outgoing(Base):
     # One row per occurrence of something recurring ("checkin_invite:<person>:<time>"): a
     # repeated scheduling step cannot queue it twice.
     series: Mapped[str | None] = mapped_column(String(96), unique=True)
+    # The broadcast this row delivers to one recipient, if it is one.
+    broadcast_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_outbox_status_due_at", "status", "due_at"),
         Index("ix_outbox_person_id_sent_at", "person_id", "sent_at"),
         # The schedule's sweep: who has no pending item of a kind.
         Index("ix_outbox_kind_status_person_id", "kind", "status", "person_id"),
+        Index("ix_outbox_broadcast_id_status", "broadcast_id", "status"),
     )
 
 
@@ -361,3 +364,31 @@ class PollVote(Base):
     )
     option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     voted_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    """A coordinator's message to an audience. While a draft it holds the chosen audience
+    and content; once confirmed, each recipient is an outbox row with its id."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    coordinator_id: Mapped[int] = mapped_column(BigInteger)
+    # draft -> scheduled -> sending -> done; cancelled from any of them
+    status: Mapped[str] = mapped_column(String(12))
+    # What a draft waits for: audience, content, content_en (the English version), ready, time
+    stage: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[dict[str, Any]]
+    # By language ("all", or "lv" and "en"): method, text or caption, file id.
+    content: Mapped[dict[str, Any]]
+    send_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_broadcasts_coordinator_status", "coordinator_id", "status"),
+        Index("ix_broadcasts_status", "status"),
+    )

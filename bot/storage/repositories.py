@@ -389,7 +389,8 @@ async def claim_outgoing(
                 and_(Outgoing.status == "sending", Outgoing.claimed_at < now - lease),
             )
         )
-        .order_by(Outgoing.due_at, Outgoing.id)
+        # A broadcast's thousands of rows do not hold up a person's own messages.
+        .order_by(Outgoing.broadcast_id.is_not(None), Outgoing.due_at, Outgoing.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

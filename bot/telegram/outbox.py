@@ -69,6 +69,8 @@ class OutboxSender:
         gate: Gate | None = None,
         on_sent: Sent | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        paused: Callable[[], float] | None = None,
     ) -> None:
         self.bot = bot
         self.gate = gate
@@ -85,6 +87,12 @@ class OutboxSender:
         self.claim_size = max(1, min(batch, int(rate * lease.total_seconds() / 2)))
         self.on_undeliverable = on_undeliverable
         self.monotonic = monotonic
+        self.sleep = sleep
+        # Seconds Telegram still wants every request held back (a 429's retry_after):
+        # no turn is given meanwhile, so the backlog does not burst out when it ends.
+        self.paused = paused
+        # Broadcasts a coordinator cancelled: their rows already claimed do not go.
+        self.cancelled_broadcasts: set[int] = set()
         self.wakeup = asyncio.Event()
         self.pace = asyncio.Lock()
         # When the rows being sent were claimed (monotonic seconds).
@@ -141,17 +149,25 @@ class OutboxSender:
                     log.error("outbox delivery failed: %s", type(error).__name__)
         return claimed
 
-    async def _take_turn(self, delay: float) -> None:
+    async def _take_turn(self, delay: float, row: Outgoing) -> bool:
+        """Wait for the row's moment; False if its broadcast was cancelled meanwhile."""
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
         async with self.pace:
+            if row.broadcast_id in self.cancelled_broadcasts:
+                return False
+            while self.paused is not None and (pause := self.paused()) > 0:
+                await self.sleep(pause)
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.sleep(wait)
             self.everyone.take(self.monotonic())
+        return True
 
     async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
-        await self._take_turn(delay)
+        if not await self._take_turn(delay, row):
+            await self._settle(row, "cancelled")
+            return
         if not await self._still_ours(row):
             log.warning("outbox %s was taken over by another process", row.id)
             return

@@ -45,6 +45,10 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         # they are built anew (several milliseconds) for nearly every request.
         self.response_types: dict[type[TelegramMethod[Any]], type[Response[Any]]] = {}
 
+    def pause_left(self) -> float:
+        """Seconds until requests may go again after a 429 (0 when they may now)."""
+        return max(0.0, self.resume_at - self.monotonic())
+
     async def __call__(
         self,
         make_request: NextRequestMiddlewareType[TelegramType],

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import itertools
 import json
 import math
@@ -760,6 +761,7 @@ class ApiCall:
     params: Params
     status: int
     description: str | None = None
+    at: float = 0.0  # the stand-in's clock when it answered
 
 
 @dataclass(frozen=True)
@@ -1021,7 +1023,10 @@ class BotAPIStandin:
         return self._user_message(user, {"sticker": sticker})
 
     async def send_photo(self, user: SimUser, caption: str | None = None) -> int:
-        content: JsonDict = {"photo": [{**self._fake_file(), "width": 1280, "height": 960}]}
+        ids = self._fake_file()
+        # Its file_id can be sent again by the bot, as on Telegram.
+        self._files[ids["file_id"]] = (ids, Upload("photo.jpg", b"\xff\xd8photo", "image/jpeg"))
+        content: JsonDict = {"photo": [{**ids, "width": 1280, "height": 960}]}
         if caption is not None:
             content["caption"] = caption
         return self._user_message(user, content)
@@ -1115,6 +1120,25 @@ class BotAPIStandin:
     def unblock(self, user: SimUser) -> None:
         self._blocked.discard(user.id)
         self._queue_member_change(user, "kicked", "member")
+
+    def add_bot_to_group(self, group: SimGroup, by: SimUser) -> int:
+        """``by`` adds the bot to the group (registered with group()); returns the update id."""
+        return self._queue_group_change(group, by, "left", "member")
+
+    def remove_bot_from_group(self, group: SimGroup, by: SimUser) -> int:
+        """``by`` removes the bot from the group: sends to it answer 403 from now on."""
+        self._blocked.add(group.id)
+        return self._queue_group_change(group, by, "member", "left")
+
+    def _queue_group_change(self, group: SimGroup, by: SimUser, old: str, new: str) -> int:
+        change = {
+            "chat": group.chat_api(),
+            "from": by.to_api(),
+            "date": _now(),
+            "old_chat_member": {"status": old, "user": self.bot_sender},
+            "new_chat_member": {"status": new, "user": self.bot_sender},
+        }
+        return self._queue({"my_chat_member": change})
 
     def hold(self, method: str) -> None:
         """Leave every request of ``method`` unanswered until release()."""
@@ -1253,6 +1277,7 @@ class BotAPIStandin:
         return web.json_response({"ok": True, "result": result})
 
     def _log(self, call: ApiCall) -> None:
+        call = dataclasses.replace(call, at=self._clock())
         self.requests.append(call)
         self._activity.notify()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.telegram.routers import (
+    broadcast,
     commitments,
     common,
     coordinator,
@@ -27,10 +28,12 @@ def create_routers(dialog_commands: list[str]) -> list[Router]:
     # only non-command messages and its own buttons, so it hides nothing from the others.
     return [
         membership.create_router(),
+        broadcast.create_writing_router(),
         dialogs.create_router(dialog_commands),
         coordinator.create_router(),
         polls.create_router(),
         stats.create_router(),
+        broadcast.create_router(),
         coordinator.create_refusals(),
         polls.create_refusals(),
         stats.create_refusals(),

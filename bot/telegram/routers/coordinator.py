@@ -20,7 +20,16 @@ from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.views import begin_dialog
 
-COMMANDS = ("cohort_new", "cohorts", "match", "pairs", "cohort_settings", "invite")
+COMMANDS = (
+    "cohort_new",
+    "cohorts",
+    "match",
+    "pairs",
+    "cohort_settings",
+    "invite",
+    "broadcast",
+    "groups",
+)
 
 
 class IsCoordinator(BaseFilter):

@@ -1,0 +1,197 @@
+"""A broadcast to many at Telegram's rate: ``python -m tests.bench.bench_broadcast``.
+
+10,000 recipients (``--recipients``), the Bot API stand-in enforcing 30 messages a second in
+all and 1 a second per chat. The bot's outbox (configured rate ``--rate``, 25 by default)
+is measured on: achieved rate / configured rate (target >= 0.95), total time against the
+least possible (recipients / rate), and CPU seconds per 1,000 messages. Beside it, in the
+same run, a naive loop: sendMessage to each recipient with a fixed sleep of 1/30 s between
+them (a 429 waits its retry_after and tries again). Medians of ``--runs`` runs.
+
+The bot, the stand-in and the database client share this process, so CPU seconds include
+the stand-in's work for both; the naive loop writes nothing to a database. ``--speed K``
+runs time K times faster for the bot and the stand-in alike (quick checks; figures for
+docs/benchmarks.md are at --speed 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import resource
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
+from sqlalchemy import func, select
+
+from bot.config import ROOT
+from bot.domain.dialogs import load_dialogs
+from bot.services.broadcasts import BroadcastService
+from bot.services.dialogs import DialogService
+from bot.services.programme import ProgrammeService
+from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.models import Outgoing, Person
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.sender import DeliveryMiddleware
+from tests.e2e.broadcast_setup import FastTime, seed_cohort
+from tests.e2e.standin import BotAPIStandin, RateLimit
+
+COORDINATOR = 42
+TELEGRAM_RATE = 30.0
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rate_of(moments: list[float]) -> float:
+    return (len(moments) - 1) / (moments[-1] - moments[0]) if len(moments) > 1 else 0.0
+
+
+async def bot_run(recipients: int, rate: float, speed: float, folder: Path) -> dict[str, float]:
+    fast = FastTime(speed, START)
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'bench.db'}")
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    members = [(100_000 + n, f"P{n}", "en", "mentee") for n in range(recipients)]
+    await seed_cohort(sessions, START, COORDINATOR, members)
+    async with BotAPIStandin(
+        clock=fast.monotonic, global_limit=RateLimit(int(TELEGRAM_RATE), 1.0)
+    ) as standin:
+        for member in members:
+            standin.user(member[0], member[1])
+
+        async def on_blocked(chat_id: int) -> None:
+            return None
+
+        session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
+        delivery = DeliveryMiddleware(on_blocked, sleep=fast.sleep, monotonic=fast.monotonic)
+        session.middleware(delivery)
+        bot = Bot(standin.token, session=session)
+        sender = OutboxSender(
+            bot,
+            sessions,
+            fast,
+            rate=rate,
+            monotonic=fast.monotonic,
+            sleep=fast.sleep,
+            paused=delivery.pause_left,
+        )
+        programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), fast), fast)
+        broadcasts = BroadcastService(programme, fast, "en")
+        cpu0, t0 = cpu(), fast.monotonic()
+        async with sessions() as db:
+            coordinator = await db.get(Person, COORDINATOR)
+            assert coordinator is not None
+            draft = await broadcasts.start(db, coordinator)
+            draft.audience = {"kind": "everyone"}
+            draft.content = {"all": {"method": "sendMessage", "text": "<b>Programme news</b>"}}
+            await broadcasts.confirm(db, coordinator, draft, None)
+            await db.commit()
+        task = asyncio.create_task(sender.run(idle_seconds=0.05))
+        while True:
+            async with sessions() as db:
+                left = await db.scalar(
+                    select(func.count()).where(Outgoing.status.in_(("pending", "sending")))
+                )
+            if not left:
+                break
+            await asyncio.sleep(0.25)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        total, used = fast.monotonic() - t0, cpu() - cpu0
+        moments = [c.at for c in standin.calls("sendMessage", 200)]
+        refused = len(standin.calls(status=429))
+        delivered = sum(1 for m in members if len(standin.messages(m[0])) == 1)
+        await bot.session.close()
+    await engine.dispose()
+    assert delivered == recipients, "every recipient gets it once"
+    return {
+        "rate": rate_of(moments),
+        "time": total,
+        "cpu_per_1000": used / recipients * 1000,
+        "429": refused,
+    }
+
+
+async def naive_run(recipients: int, speed: float) -> dict[str, float]:
+    fast = FastTime(speed, START)
+    async with BotAPIStandin(
+        clock=fast.monotonic, global_limit=RateLimit(int(TELEGRAM_RATE), 1.0)
+    ) as standin:
+        chats = [standin.user(100_000 + n, f"P{n}").id for n in range(recipients)]
+        session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
+        bot = Bot(standin.token, session=session)
+        cpu0, t0 = cpu(), fast.monotonic()
+        for chat in chats:
+            while True:
+                try:
+                    await bot.send_message(chat, "<b>Programme news</b>", parse_mode="HTML")
+                    break
+                except TelegramRetryAfter as exc:
+                    await fast.sleep(exc.retry_after)
+            await fast.sleep(1 / TELEGRAM_RATE)
+        total, used = fast.monotonic() - t0, cpu() - cpu0
+        moments = [c.at for c in standin.calls("sendMessage", 200)]
+        refused = len(standin.calls(status=429))
+        await bot.session.close()
+    return {
+        "rate": rate_of(moments),
+        "time": total,
+        "cpu_per_1000": used / recipients * 1000,
+        "429": refused,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=25.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--speed", type=float, default=1.0)
+    args = parser.parse_args()
+    bots, naives = [], []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as folder:
+            bots.append(await bot_run(args.recipients, args.rate, args.speed, Path(folder)))
+        naives.append(await naive_run(args.recipients, args.speed))
+        print(f"run {run + 1}: bot {bots[-1]}, naive {naives[-1]}", flush=True)
+    least = args.recipients / args.rate
+
+    def median(runs: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    print(
+        f"\n{args.recipients} recipients, stand-in at {TELEGRAM_RATE:.0f}/s, bot configured "
+        f"at {args.rate:g}/s, speed {args.speed:g}, medians of {args.runs} runs (SQLite)"
+    )
+    print("| sender | msgs/s | achieved / configured | total s | least s | CPU s per 1000 | 429s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| outbox | {median(bots, 'rate'):.2f} | {median(bots, 'rate') / args.rate:.3f} | "
+        f"{median(bots, 'time'):.1f} | {least:.1f} | {median(bots, 'cpu_per_1000'):.2f} | "
+        f"{median(bots, '429'):.0f} |"
+    )
+    naive_least = args.recipients / TELEGRAM_RATE
+    print(
+        f"| naive loop, sleep 1/30 s | {median(naives, 'rate'):.2f} | "
+        f"{median(naives, 'rate') / TELEGRAM_RATE:.3f} (of 30) | {median(naives, 'time'):.1f} | "
+        f"{naive_least:.1f} | {median(naives, 'cpu_per_1000'):.2f} | "
+        f"{median(naives, '429'):.0f} |"
+    )
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    asyncio.run(main())
+    print(f"\n(took {time.monotonic() - started:.0f} s)")

@@ -1,0 +1,275 @@
+"""/broadcast and /groups as a coordinator uses them, against the Bot API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from bot.app import create_app, set_commands
+from bot.config import Settings
+from bot.storage.models import Broadcast, Outgoing, TelegramGroup
+from tests.e2e.broadcast_setup import seed_cohort
+from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
+from tests.e2e.people import Person
+from tests.e2e.standin import BotAPIStandin
+
+
+async def start(
+    standin: BotAPIStandin, database_url: str, clock: MovableClock, rate: float = 25.0
+) -> Running:
+    settings = Settings(
+        bot_token=SecretStr(standin.token),
+        database_url=database_url,
+        telegram_api_url=standin.base_url,
+        polling_timeout=2,
+        coordinator_ids=[COORDINATOR_ID],
+        outbox_rate=rate,
+        broadcast_status_seconds=1.2,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = await create_app(settings, clock)
+    await set_commands(app.bot, app.i18n)
+    return Running(app, asyncio.create_task(app.run()))
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotAPIStandin]:
+    # Telegram's per-chat pace is tested with the sender (test_broadcast_delivery.py); here
+    # it would only slow the coordinator's steps down.
+    async with BotAPIStandin(chat_limit=None) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(
+    standin: BotAPIStandin, database_url: str, clock: MovableClock
+) -> AsyncIterator[Running]:
+    running = await start(standin, database_url, clock)
+    yield running
+    await running.stop()
+
+
+def someone(standin: BotAPIStandin, bot: Running, user_id: int, name: str, lang: str) -> Person:
+    return Person(standin, standin.user(user_id, name, lang), bot.busy)
+
+
+MEMBERS = [
+    (601, "Anna", "lv", "mentee"),
+    (602, "Ben", "en", "mentee"),
+    (603, "Carl", "en", "mentor"),
+    (604, "Daina", "lv", "mentor"),
+]
+
+
+async def test_mentees_and_mentors_are_refused(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    mentee = someone(standin, bot, 602, "Ben", "en")
+    mentor = someone(standin, bot, 603, "Carl", "en")
+    for who in (mentee, mentor):
+        for command in ("/broadcast", "/groups"):
+            replies = await who.write(command)
+            assert [m.text for m in replies] == ["This command is for programme coordinators."]
+    async with bot.app.sessions() as db:
+        assert (await db.execute(select(Broadcast))).first() is None
+
+
+async def wait_report(standin: BotAPIStandin, coordinator: Person) -> str:
+    found = await standin.wait_for_message(coordinator.user, contains="is over", timeout=20)
+    return found.text or ""
+
+
+async def test_each_person_gets_the_version_in_their_language(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    elza = (605, "Elza, <the> one", "lv", "mentee")  # has blocked the bot
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, [*MEMBERS, elza])
+    users = {m[0]: standin.user(m[0], m[1], m[2]) for m in MEMBERS}
+    standin.block(standin.user(elza[0], elza[1], elza[2]))
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    replies = await dace.write("/broadcast")
+    assert "Who should get it?" in (replies[-1].text or "")
+    replies = await dace.press("Everyone")
+    assert "5 recipients: 5 people (1 of them cannot be reached)" in (replies[-1].text or "")
+    replies = await dace.write("<b>Sveiki</b>, tiekamies piektdien!")
+    assert replies[0].text == "Sveiki, tiekamies piektdien!"
+    assert replies[0].entities[0]["type"] == "bold"
+    assert "It goes to 5 recipients (1 cannot be reached)" in (replies[-1].text or "")
+    replies = await dace.press("🌐 Separate Latvian and English versions")
+    assert "Now write the English version" in (replies[-1].text or "")
+    replies = await dace.write("<b>Hello</b>, see you on Friday!")
+    shown = [m.text for m in replies]
+    assert "Sveiki, tiekamies piektdien!" in shown and "Hello, see you on Friday!" in shown
+    replies = await dace.press("✅ Send now")
+    assert "Broadcast #" in (replies[-1].text or "")
+    report = await wait_report(standin, dace)
+    assert "4 sent, 0 failed, 1 unreachable, 0 cancelled (of 5)" in report
+    unreached = await standin.wait_for_message(dace.user, contains="did not reach")
+    assert unreached.document_name is not None and unreached.document is not None
+    rows = list(csv.reader(io.StringIO(unreached.document.decode())))
+    assert rows == [
+        ["telegram_id", "first_name", "status", "reason"],
+        ["605", "Elza, <the> one", "unreachable", "blocked"],
+    ]
+    for user_id, _name, lang, _role in MEMBERS:
+        texts = [m.text for m in standin.messages(users[user_id])]
+        expected = "Sveiki, tiekamies piektdien!" if lang == "lv" else "Hello, see you on Friday!"
+        assert texts == [expected]
+    status = next(m for m in standin.messages(dace.user) if "Broadcast #" in (m.text or ""))
+    assert "Finished." in (status.text or "") and "▓▓▓▓▓▓▓▓▓▓ 100%" in (status.text or "")
+    assert not status.buttons
+
+
+async def test_the_preview_shows_what_telegram_would_refuse(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    await dace.write("/broadcast")
+    await dace.press("Mentors")
+    replies = await dace.write("<b>Meeting <i>on Friday</b> & <blink>bring</blink> tea")
+    text = replies[-1].text or ""
+    assert "Telegram would refuse this message" in text
+    assert "Telegram does not know the tag <blink>" in text
+    assert "Write “&” as &amp;" in text
+    assert "closes a tag that is not the last one opened (<i>)" in text
+    assert not replies[-1].buttons
+    replies = await dace.write("x" * 4097)
+    assert "It is 4097 characters long; Telegram takes at most 4096." in (replies[-1].text or "")
+    replies = await dace.write("Meeting on Friday &amp; bring tea")
+    assert replies[0].text == "Meeting on Friday & bring tea"
+    async with bot.app.sessions() as db:
+        assert (
+            await db.execute(select(Outgoing).where(Outgoing.kind == "broadcast"))
+        ).first() is None
+    assert not standin.calls(status=400)
+
+
+async def test_cancel_stops_what_has_not_gone(
+    standin: BotAPIStandin, database_url: str, clock: MovableClock
+) -> None:
+    running = await start(standin, database_url, clock, rate=4.0)
+    try:
+        members = [(700 + n, f"P{n}", "en", "mentee") for n in range(60)]
+        await seed_cohort(running.app.sessions, clock.now(), COORDINATOR_ID, members)
+        for member in members:
+            standin.user(member[0], member[1], member[2])
+        dace = someone(standin, running, COORDINATOR_ID, "Dace", "en")
+        await dace.write("/broadcast")
+        await dace.press("Mentees")
+        await dace.write("Reminder: forms are due")
+        await dace.press("✅ Send now")
+        await standin.wait_for(
+            lambda: sum(len(standin.messages(m[0])) for m in members) >= 2, 10, "two sent"
+        )
+        status = next(m for m in standin.messages(dace.user) if "Broadcast #" in (m.text or ""))
+        await dace.press("✖ Cancel the broadcast", message=status)
+        report = await wait_report(standin, dace)
+        got = sum(len(standin.messages(m[0])) for m in members)
+        assert 2 <= got < 60
+        assert f"{got} sent" in report and f"{60 - got} cancelled" in report
+        async with running.app.sessions() as db:
+            statuses = list(
+                (
+                    await db.execute(select(Outgoing.status).where(Outgoing.kind == "broadcast"))
+                ).scalars()
+            )
+        assert sorted(set(statuses)) == ["cancelled", "sent"]
+        assert statuses.count("sent") == got
+    finally:
+        await running.stop()
+
+
+async def test_groups_are_registered_linked_and_reached(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    group = standin.group(-1001234567890, "Riga <mentors>")
+    await dace.act(lambda: standin.add_bot_to_group(group, dace.user))
+    notice = await standin.wait_for_message(dace.user, contains="added to the Telegram group")
+    assert "Riga <mentors>" in (notice.text or "")
+    replies = await dace.press("Riga 2027", message=notice)
+    assert dace.alerts()[-1] == "“Riga <mentors>” is linked to Riga 2027."
+    replies = await dace.write("/groups")
+    assert "Riga <mentors>" in (replies[0].text or "") and "linked to Riga 2027" in (
+        replies[0].text or ""
+    )
+    await dace.write("/broadcast")
+    replies = await dace.press("Telegram groups")
+    assert "1 recipients: 0 people" in (replies[-1].text or "")
+    await dace.write("Hello, group")
+    await dace.press("✅ Send now")
+    await wait_report(standin, dace)
+    assert [m.text for m in standin.messages(group)] == ["Hello, group"]
+    await dace.act(lambda: standin.remove_bot_from_group(group, dace.user))
+    async with bot.app.sessions() as db:
+        found = await db.get(TelegramGroup, group.id)
+        assert found is not None and found.removed_at is not None
+    replies = await dace.write("/groups")
+    assert "No Telegram group is registered yet" in (replies[-1].text or "")
+
+
+async def test_a_broadcast_set_for_later_goes_at_that_time(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    standin.user(601, "Anna", "lv")
+    ben = standin.user(602, "Ben", "en")
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    await dace.write("/broadcast")
+    await dace.press("Mentees")
+    await dace.write("Reflection week starts")
+    replies = await dace.press("🕘 Send later…")
+    assert "When should it go?" in (replies[-1].text or "")
+    replies = await dace.write("25.11.2026 08:00")  # 10:00 in Riga: already past
+    assert "Please write a future date and time" in (replies[-1].text or "")
+    await dace.press("In an hour")
+    status = next(m for m in standin.messages(dace.user) if "Broadcast #" in (m.text or ""))
+    await standin.wait_for(lambda: "Scheduled for 25.11.2026 12:00." in (status.text or ""))
+    assert not standin.messages(ben)
+    clock.moment += timedelta(minutes=61)
+    await standin.wait_for_message(ben, contains="Reflection week starts", timeout=10)
+    report = await wait_report(standin, dace)
+    assert "2 sent" in report
+
+
+async def test_a_photo_with_a_caption_goes_to_everyone(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS[:2])
+    users = [standin.user(m[0], m[1], m[2]) for m in MEMBERS[:2]]
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    await dace.write("/broadcast")
+    await dace.press("Everyone")
+    replies = await dace.act(lambda: standin.send_photo(dace.user, caption="<b>Poster</b> & more"))
+    assert "Write “&” as &amp;" in (replies[-1].text or "")
+    replies = await dace.act(lambda: standin.send_photo(dace.user, caption="<b>Poster</b>"))
+    assert replies[0].caption == "Poster" and replies[0].photo is not None
+    await dace.press("✅ Send now")
+    await wait_report(standin, dace)
+    for user in users:
+        [got] = standin.messages(user)
+        assert got.caption == "Poster" and got.caption_entities[0]["type"] == "bold"
+
+
+async def test_a_button_of_an_older_draft_changes_nothing(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    [first] = await dace.write("/broadcast")
+    await dace.write("/broadcast")
+    replies = await dace.press("Everyone", message=first)
+    assert not replies
+    assert dace.alerts()[-1] == "This broadcast has changed; /broadcast starts a new one."
+    replies = await dace.write("Hello")  # the new draft still asks for its audience
+    assert not any("preview" in (m.text or "") for m in replies)

@@ -1,0 +1,177 @@
+"""A broadcast going out through the one sender, against the stand-in enforcing Telegram's
+limits (30 messages a second in all, 1 a second per chat, 20 a minute per group). Time runs
+faster here (tests/e2e/broadcast_setup.FastTime), for the bot and the stand-in alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import ROOT
+from bot.domain.dialogs import load_dialogs
+from bot.services.broadcasts import BroadcastService
+from bot.services.dialogs import DialogService
+from bot.services.programme import ProgrammeService
+from bot.storage import repositories as repo
+from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.models import Outgoing, Person
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.sender import DeliveryMiddleware
+from tests.e2e.broadcast_setup import FastTime, seed_cohort
+from tests.e2e.standin import BotAPIStandin
+
+COORDINATOR = 42
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+@dataclass
+class Rig:
+    standin: BotAPIStandin
+    sessions: async_sessionmaker[AsyncSession]
+    time: FastTime
+    bot: Bot
+    sender: OutboxSender
+    broadcasts: BroadcastService
+
+    async def statuses(self) -> list[str]:
+        async with self.sessions() as db:
+            query = select(Outgoing.status).order_by(Outgoing.id)
+            return list((await db.execute(query)).scalars())
+
+    async def send_all(self) -> None:
+        """Run the sender until no row is waiting any more."""
+        task = asyncio.create_task(self.sender.run(idle_seconds=0.01))
+        try:
+            deadline = time.monotonic() + 120
+            while any(s in ("pending", "sending") for s in await self.statuses()):
+                if time.monotonic() > deadline:
+                    raise AssertionError("the broadcast did not finish in time")
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    made = create_engine(database_url)
+    await upgrade(made)
+    yield made
+    await made.dispose()
+
+
+@contextlib.asynccontextmanager
+async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
+    fast = FastTime(factor, START)
+    async with BotAPIStandin(clock=fast.monotonic) as standin:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
+        sessions = create_sessionmaker(engine)
+
+        async def on_blocked(chat_id: int) -> None:
+            async with sessions() as db:
+                await repo.mark_unreachable(db, chat_id, fast.now())
+                await db.commit()
+
+        delivery = DeliveryMiddleware(on_blocked, sleep=fast.sleep, monotonic=fast.monotonic)
+        session.middleware(delivery)
+        bot = Bot(standin.token, session=session)
+        sender = OutboxSender(
+            bot,
+            sessions,
+            fast,
+            rate=25.0,
+            monotonic=fast.monotonic,
+            sleep=fast.sleep,
+            paused=delivery.pause_left,
+        )
+        dialogs = DialogService(load_dialogs(ROOT / "dialogs"), fast)
+        programme = ProgrammeService(dialogs, fast, [COORDINATOR])
+        try:
+            yield Rig(standin, sessions, fast, bot, sender, BroadcastService(programme, fast, "en"))
+        finally:
+            await bot.session.close()
+
+
+async def broadcast_to_everyone(
+    made: Rig, text: str, content: dict[str, object] | None = None
+) -> int:
+    async with made.sessions() as db:
+        coordinator = await db.get(Person, COORDINATOR)
+        assert coordinator is not None
+        draft = await made.broadcasts.start(db, coordinator)
+        draft.audience = {"kind": "everyone"}
+        draft.content = content or {"all": {"method": "sendMessage", "text": text}}
+        await made.broadcasts.confirm(db, coordinator, draft, None)
+        await db.commit()
+        return draft.id
+
+
+async def test_a_thousand_recipients_once_each_within_the_limits(engine: AsyncEngine) -> None:
+    async with rig(engine, factor=10) as made:
+        members = [(10_000 + n, f"P{n}", "en", "mentee") for n in range(1000)]
+        await seed_cohort(made.sessions, START, COORDINATOR, members)
+        users = [made.standin.user(m[0], m[1]) for m in members]
+        for user in users[:20]:  # blocked the bot; nobody knows yet
+            made.standin.block(user)
+        async with made.sessions() as db:  # known to have blocked it
+            await db.execute(
+                update(Person)
+                .where(Person.id.in_([u.id for u in users[20:25]]))
+                .values(unreachable_at=START)
+            )
+            await db.commit()
+        await broadcast_to_everyone(made, "<b>Programme news</b>")
+
+        async def inject_midway() -> None:
+            await made.standin.wait_for(
+                lambda: len(made.standin.calls("sendMessage", 200)) >= 300, 60, "300 sent"
+            )
+            made.standin.inject_429(retry_after=2, count=1, method="sendMessage")
+
+        injector = asyncio.create_task(inject_midway())
+        await made.send_all()
+        await injector
+
+        for user in users[25:]:
+            assert [m.text for m in made.standin.messages(user)] == ["Programme news"]
+        assert all(not made.standin.messages(user) for user in users[:25])
+        statuses = await made.statuses()
+        assert statuses.count("sent") == 975 and statuses.count("unreachable") == 25
+        refused = made.standin.calls(status=429)
+        assert len(refused) == 1  # the injected one: the bot's own pace caused none
+        after = [c.at for c in made.standin.calls("sendMessage") if c.at > refused[0].at]
+        assert after and min(after) >= refused[0].at + 2 - 0.05  # retry_after honoured
+
+
+async def test_a_group_gets_at_most_twenty_a_minute(engine: AsyncEngine) -> None:
+    async with rig(engine, factor=20) as made:
+        group = made.standin.group(-100_777, "Cohort chat")
+        async with made.sessions() as db:
+            for n in range(30):
+                repo.enqueue(
+                    db,
+                    kind="notice",
+                    chat_id=group.id,
+                    method="sendMessage",
+                    payload={"text": f"Notice {n}"},
+                    now=made.time.now(),
+                )
+            await db.commit()
+        await made.send_all()
+        delivered = sorted(m.text or "" for m in made.standin.messages(group))
+        assert delivered == sorted(f"Notice {n}" for n in range(30))
+        assert not made.standin.calls(status=429)
+        moments = [c.at for c in made.standin.calls("sendMessage", 200)]
+        assert all(sum(1 for t in moments if start <= t < start + 60) <= 20 for start in moments)

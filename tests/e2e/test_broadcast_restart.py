@@ -1,0 +1,123 @@
+"""A broadcast survives the bot being killed (SIGKILL) in the middle: after the restart it
+goes on, nobody gets it twice and nobody is skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import ROOT as BOT_ROOT
+from bot.domain.dialogs import load_dialogs
+from bot.services.broadcasts import BroadcastService
+from bot.services.clock import SystemClock
+from bot.services.dialogs import DialogService
+from bot.services.programme import ProgrammeService
+from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.models import Outgoing, Person
+from tests.e2e.broadcast_setup import seed_cohort
+from tests.e2e.conftest import ROOT
+from tests.e2e.standin import BotAPIStandin
+
+COORDINATOR = 42
+RECIPIENTS = 150
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotAPIStandin]:
+    async with BotAPIStandin() as server:
+        yield server
+
+
+async def start_bot(standin: BotAPIStandin, database_url: str) -> asyncio.subprocess.Process:
+    polls = len(standin.calls("getUpdates"))
+    env = {
+        **os.environ,
+        "BOT_TOKEN": standin.token,
+        "DATABASE_URL": database_url,
+        "TELEGRAM_API_URL": standin.base_url,
+        "COORDINATOR_IDS": str(COORDINATOR),
+        "POLLING_TIMEOUT": "1",
+        "LOG_LEVEL": "WARNING",
+        "OUTBOX_LEASE_SECONDS": "3",
+        "BROADCAST_STATUS_SECONDS": "0.5",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env
+    )
+    await standin.wait_for(
+        lambda: len(standin.calls("getUpdates")) > polls, 30, "the bot to start polling"
+    )
+    return process
+
+
+async def sent_rows(database_url: str) -> int:
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine)() as db:
+        count = await db.scalar(
+            select(func.count()).where(Outgoing.kind == "broadcast", Outgoing.status == "sent")
+        )
+    await engine.dispose()
+    return int(count or 0)
+
+
+async def test_killed_mid_broadcast_it_goes_on_exactly_once(
+    standin: BotAPIStandin, database_url: str
+) -> None:
+    now = datetime.now(UTC)
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    members = [(30_000 + n, f"P{n}", "en", "mentee") for n in range(RECIPIENTS)]
+    await seed_cohort(sessions, now, COORDINATOR, members)
+    users = [standin.user(m[0], m[1]) for m in members]
+    coordinator = standin.user(COORDINATOR, "Dace")
+    clock = SystemClock()
+    programme = ProgrammeService(DialogService(load_dialogs(BOT_ROOT / "dialogs"), clock), clock)
+    broadcasts = BroadcastService(programme, clock, "en")
+    async with sessions() as db:
+        person = await db.get(Person, COORDINATOR)
+        assert person is not None
+        draft = await broadcasts.start(db, person)
+        draft.audience = {"kind": "everyone"}
+        draft.content = {"all": {"method": "sendMessage", "text": "Kick-off on <b>Monday</b>"}}
+        assert await broadcasts.confirm(db, person, draft, None) == RECIPIENTS
+        await db.commit()
+    await engine.dispose()
+
+    def delivered() -> int:
+        return sum(len(standin.messages(user)) for user in users)
+
+    process = await start_bot(standin, database_url)
+    try:
+        await standin.wait_for(lambda: delivered() >= 40, 30, "40 recipients reached")
+        # The network stalls; what was answered is recorded, and the bot dies with
+        # requests in flight (they never reach Telegram) and rows it had claimed.
+        standin.hold("sendMessage")
+        await standin.wait_for(lambda: standin.held_requests, 10, "a request in flight")
+        for _ in range(500):
+            if await sent_rows(database_url) == delivered():
+                break
+            await asyncio.sleep(0.01)
+        before = delivered()
+        assert before < RECIPIENTS
+        process.send_signal(signal.SIGKILL)
+        assert await process.wait() == -signal.SIGKILL
+        standin.release()
+
+        process = await start_bot(standin, database_url)
+        report = await standin.wait_for_message(coordinator, contains="is over", timeout=60)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+    assert f"{RECIPIENTS} sent, 0 failed" in (report.text or "")
+    assert all([m.text for m in standin.messages(user)] == ["Kick-off on Monday"] for user in users)
+    assert await sent_rows(database_url) == RECIPIENTS
+    assert not standin.calls(status=429)
