@@ -98,6 +98,8 @@ class OutboxSender:
         # When the rows being sent were claimed (monotonic seconds).
         self.claimed_since = monotonic()
         self.outcomes = GroupWriter(sessions)
+        # Chats with a message put back until its turn, and when it is due.
+        self.put_back: dict[int, datetime] = {}
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -126,12 +128,20 @@ class OutboxSender:
         self.claimed_since = now
         sending = []
         for row in rows:
+            earlier = self.put_back.get(row.chat_id)
+            if earlier is not None and earlier <= now_at:
+                del self.put_back[row.chat_id]
+            elif earlier is not None:
+                # An earlier message to this chat waits for its turn: this one goes after it
+                # (at the same due time, and rows of one due time go in the order written).
+                await self._settle(row, "pending", due_at=earlier)
+                continue
             delay = self.chats.reserve(row.chat_id, now)
             if delay > MAX_HOLD_SECONDS:
                 self.chats.release(row.chat_id, delay, now)
-                await self._settle(
-                    row, "pending", due_at=self.clock.now() + timedelta(seconds=delay)
-                )
+                later = self.clock.now() + timedelta(seconds=delay)
+                self.put_back[row.chat_id] = later
+                await self._settle(row, "pending", due_at=later)
                 continue
             sending.append(asyncio.create_task(self.deliver(row, delay)))
         if sending:

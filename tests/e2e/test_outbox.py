@@ -181,3 +181,35 @@ async def test_two_workers_never_send_the_same_message(harness: Harness, databas
     await other.close()
     await second_engine.dispose()
     assert all(len(delivered(harness, chat)) == 1 for chat in chats)
+
+
+async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness) -> None:
+    harness.standin.user(2100)
+    texts = [f"part {n}" for n in range(9)]
+
+    async def write(batch: list[str]) -> None:
+        async with harness.sessions() as db:
+            for text in batch:
+                repo.enqueue(
+                    db,
+                    kind="relay",
+                    chat_id=2100,
+                    method="sendMessage",
+                    payload={"text": text},
+                    now=harness.clock.now(),
+                )
+            await db.commit()
+
+    await harness.queue([2100], text="part start")
+    await write(texts[:6])
+    sender = harness.sender()
+    # One a second for this chat: those beyond the next few seconds are put back.
+    await sender.tick()
+    assert "pending" in await harness.statuses()
+    # Written after them, due at once: still after them.
+    await write(texts[6:])
+    while "pending" in await harness.statuses():
+        harness.clock.moment += timedelta(seconds=1)
+        await sender.tick()
+    assert delivered(harness, 2100) == ["part start", *texts]
+    assert not harness.standin.calls(status=429)
