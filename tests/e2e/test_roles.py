@@ -33,9 +33,35 @@ COMMANDS = [
     "/pairs",
     "/cohort_settings",
     "/invite",
+    "/broadcast",
+    "/groups",
+    "/poll",
+    "/quiz",
+    "/leaderboard",
+    "/stats",
+    "/export",
+    "/checkin",
+    "/commitments",
+    "/settings",
+    "/meet",
+    "/contact",
     "/nonsense",
 ]
-COORDINATOR_ONLY = {"/cohort_new", "/cohorts", "/match", "/pairs", "/cohort_settings", "/invite"}
+COORDINATOR_ONLY = {
+    "/cohort_new",
+    "/cohorts",
+    "/match",
+    "/pairs",
+    "/cohort_settings",
+    "/invite",
+    "/broadcast",
+    "/groups",
+    "/poll",
+    "/quiz",
+    "/leaderboard",
+    "/stats",
+    "/export",
+}
 
 
 async def test_every_command_as_every_role(standin: BotAPIStandin, bot: Running) -> None:
@@ -60,6 +86,10 @@ async def test_every_command_as_every_role(standin: BotAPIStandin, bot: Running)
         assert reply.text == refusal
     (reply,) = await outsider.write("/end")
     assert reply.text == t("You are not in a mentoring pair.")
+    for who in (mentee, mentor, coordinator):
+        (help_reply,) = await who.write("/help")
+        assert "/meet" in (help_reply.text or "") and "/share" in (help_reply.text or "")
+        assert ("/broadcast" in (help_reply.text or "")) == (who is coordinator)
     async with bot.app.sessions() as db:
         failed = (
             await db.execute(select(InboxUpdate.update_id).where(InboxUpdate.failure.is_not(None)))

@@ -101,8 +101,41 @@ async def start(
     )
 
 
-async def help_(message: Message) -> None:
-    await message.answer(help_text())
+async def help_(message: Message, person: Person, programme: ProgrammeService) -> None:
+    text = f"{help_text()}\n\n{mentoring_help()}"
+    if programme.is_coordinator(person):
+        text += f"\n\n{coordinator_help()}"
+    await message.answer(text)
+
+
+def mentoring_help() -> str:
+    return _(
+        "<b>Mentoring</b>\n"
+        "/mentors: choose a mentor, where your programme lets mentees choose\n"
+        "/share: whether your mentor sees your session summaries\n"
+        "/mentees: mentors, your mentees and whom your messages go to\n"
+        "/contact: swap contacts with your mentoring partner\n"
+        "/report: tell the coordinator about a problem\n"
+        "/end: end the mentoring, with a short look back\n"
+        "Anything else you write outside a session goes to your mentoring partner."
+    )
+
+
+def coordinator_help() -> str:
+    return _(
+        "<b>For coordinators</b>\n"
+        "/cohort_new: a new cohort and its invite links\n"
+        "/cohorts: your cohorts, their numbers and links\n"
+        "/invite: a new invite link\n"
+        "/match: proposed pairs with their reasons, to approve\n"
+        "/pairs: pause, resume, end or reassign a pair\n"
+        "/cohort_settings: matching, regular check-ins, nudges and alerts\n"
+        "/broadcast: a message to many people or groups\n"
+        "/groups: link Telegram groups to cohorts\n"
+        "/poll, /quiz: a poll or a quiz to a group or a cohort; /leaderboard\n"
+        "/stats: how a cohort is doing\n"
+        "/export: CSV files of pairs, sessions and check-ins"
+    )
 
 
 def help_text() -> str:

@@ -436,6 +436,8 @@ async def contact(
         await message.answer(_("You are not in a mentoring pair."))
     elif state == "waiting":
         await message.answer(_("Noted. Contacts are swapped once the other side agrees too."))
+    else:
+        await message.answer(_("You both agreed: each of you gets the other's contact now."))
 
 
 def create_router() -> Router:
