@@ -132,6 +132,7 @@ class PeopleService:
             {"text": c.text, "due_on": c.due_on.isoformat(), "status": c.status}
             for c in await repo.person_commitments(db, person_id)
         ]
+        programme = await repo.own_programme_data(db, person_id)
         await db.commit()
         return {
             "telegram_id": person.id,
@@ -140,6 +141,7 @@ class PeopleService:
             "first_seen": person.created_at.isoformat(),
             "sessions": sessions,
             "commitments": commitments,
+            **programme,
         }
 
     async def delete(self, db: AsyncSession, person_id: int) -> None:

@@ -13,11 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import (
     Answer,
     BotState,
+    Cohort,
     Commitment,
     DialogSession,
     InboxUpdate,
+    Meeting,
+    Membership,
     Outgoing,
+    Pair,
     Person,
+    Poll,
+    PollDelivery,
+    PollVote,
     Profile,
 )
 
@@ -541,3 +548,62 @@ async def abandon_unfinished(
         record.updated_at = now
         closed += 1
     return closed
+
+
+# A person's own data -----------------------------------------------------------
+
+
+async def own_programme_data(session: AsyncSession, person_id: int) -> dict[str, Any]:
+    """What the programme holds about a person beyond their sessions: the intake profile,
+    memberships, pairs, meetings and poll answers (for /mydata)."""
+    profile = await session.get(Profile, person_id)
+    memberships = await session.execute(
+        select(Cohort.name, Membership.role, Membership.status, Membership.joined_at)
+        .join(Cohort, Cohort.id == Membership.cohort_id)
+        .where(Membership.person_id == person_id)
+    )
+    pairs = list(
+        (
+            await session.execute(
+                select(Pair).where((Pair.mentee_id == person_id) | (Pair.mentor_id == person_id))
+            )
+        ).scalars()
+    )
+    meetings = await session.execute(
+        select(Meeting.starts_at, Meeting.status).where(
+            Meeting.pair_id.in_([pair.id for pair in pairs]), Meeting.status != "draft"
+        )
+    )
+    votes = await session.execute(
+        select(Poll.question, Poll.options, PollVote.option, PollVote.voted_at)
+        .join(PollDelivery, PollDelivery.telegram_poll_id == PollVote.telegram_poll_id)
+        .join(Poll, Poll.id == PollDelivery.poll_id)
+        .where(PollVote.person_id == person_id)
+    )
+    return {
+        "profile": profile.data if profile else None,
+        "memberships": [
+            {"cohort": name, "role": role, "status": status, "joined": joined.isoformat()}
+            for name, role, status, joined in memberships
+        ],
+        "pairs": [
+            {
+                "as": "mentee" if pair.mentee_id == person_id else "mentor",
+                "status": pair.status,
+                "since": (pair.decided_at or pair.created_at).isoformat(),
+                "your_look_back": pair.feedback.get(str(person_id)),
+            }
+            for pair in pairs
+        ],
+        "meetings": [
+            {"starts_at": starts.isoformat(), "status": status} for starts, status in meetings
+        ],
+        "poll_answers": [
+            {
+                "question": question,
+                "answer": options[option] if 0 <= option < len(options) else option,
+                "answered_at": voted.isoformat(),
+            }
+            for question, options, option, voted in votes
+        ],
+    }

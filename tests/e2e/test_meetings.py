@@ -3,6 +3,7 @@ brief that holds the mentee's commitments only as far as the mentee shares them.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -107,3 +108,25 @@ async def test_a_moment_already_past_is_refused_and_the_unpaired_are_told(
     alone = person(standin, loner, bot)
     (reply,) = await alone.write("/meet")
     assert "no active mentoring pair" in (reply.text or "")
+
+
+async def test_my_data_holds_the_programme_too(standin: BotAPIStandin, bot: Running) -> None:
+    _coordinator, anna, _rita = await matched_pair(standin, bot)
+    await anna.write("/meet")
+    await anna.write("02.12.2026")
+    await anna.write("18:00")
+    await anna.write("Goals")
+    (copy,) = await anna.write("/mydata")
+    assert copy.document is not None
+    data = json.loads(copy.document)
+    assert {"occupation", "topics", "timezone"} <= set(data["profile"])
+    assert data["memberships"] == [
+        {
+            "cohort": "Riga <spring> 2027",
+            "role": "mentee",
+            "status": "active",
+            "joined": data["memberships"][0]["joined"],
+        }
+    ]
+    assert [(p["as"], p["status"]) for p in data["pairs"]] == [("mentee", "active")]
+    assert [m["status"] for m in data["meetings"]] == ["planned"]
