@@ -1031,6 +1031,17 @@ class BotAPIStandin:
             content["caption"] = caption
         return self._user_message(user, content)
 
+    async def send_document(
+        self, user: SimUser, name: str = "programme.pdf", caption: str | None = None
+    ) -> int:
+        ids = self._fake_file()
+        self._files[ids["file_id"]] = (ids, Upload(name, b"%PDF-1.4 document", "application/pdf"))
+        document = {**ids, "file_name": name, "mime_type": "application/pdf", "file_size": 17}
+        content: JsonDict = {"document": document}
+        if caption is not None:
+            content["caption"] = caption
+        return self._user_message(user, content)
+
     async def send_voice(self, user: SimUser, duration: int = 3) -> int:
         voice = {**self._fake_file(), "duration": duration, "mime_type": "audio/ogg"}
         return self._user_message(user, {"voice": voice})

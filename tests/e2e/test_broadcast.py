@@ -261,6 +261,26 @@ async def test_a_photo_with_a_caption_goes_to_everyone(
         assert got.caption == "Poster" and got.caption_entities[0]["type"] == "bold"
 
 
+async def test_a_document_with_a_caption_goes_to_everyone(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS[:2])
+    users = [standin.user(m[0], m[1], m[2]) for m in MEMBERS[:2]]
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    await dace.write("/broadcast")
+    await dace.press("Everyone")
+    replies = await dace.act(
+        lambda: standin.send_document(dace.user, "timetable.pdf", caption="<i>Timetable</i>")
+    )
+    assert replies[0].document_name == "timetable.pdf" and replies[0].caption == "Timetable"
+    await dace.press("✅ Send now")
+    await wait_report(standin, dace)
+    for user in users:
+        [got] = standin.messages(user)
+        assert got.document == b"%PDF-1.4 document" and got.document_name == "timetable.pdf"
+        assert got.caption == "Timetable" and got.caption_entities[0]["type"] == "italic"
+
+
 async def test_a_button_of_an_older_draft_changes_nothing(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
