@@ -208,6 +208,9 @@ class BroadcastService:
     async def group_removed(self, db: AsyncSession, chat_id: int) -> None:
         await store.group_removed(db, chat_id, self.clock.now())
 
+    async def group_moved(self, db: AsyncSession, old_id: int, new_id: int) -> None:
+        await store.group_moved(db, old_id, new_id, self.clock.now())
+
     async def groups(self, db: AsyncSession, coordinator: Person) -> list[TelegramGroup]:
         return await store.visible_groups(db, await self.cohort_ids(db, coordinator))
 

@@ -175,6 +175,29 @@ async def group_removed(db: AsyncSession, chat_id: int, now: datetime) -> None:
     )
 
 
+async def group_moved(db: AsyncSession, old_id: int, new_id: int, now: datetime) -> None:
+    """Telegram upgraded a group to a supergroup, which has a new chat id: the group keeps
+    its cohort under the new id, and what waits to be sent to it goes there."""
+    old = await db.get(TelegramGroup, old_id)
+    if old is not None and await db.get(TelegramGroup, new_id) is None:
+        db.add(
+            TelegramGroup(
+                chat_id=new_id,
+                title=old.title,
+                cohort_id=old.cohort_id,
+                added_by=old.added_by,
+                added_at=old.added_at,
+                removed_at=old.removed_at,
+            )
+        )
+    await group_removed(db, old_id, now)
+    await db.execute(
+        update(Outgoing)
+        .where(Outgoing.chat_id == old_id, Outgoing.status == "pending")
+        .values(chat_id=new_id)
+    )
+
+
 async def visible_groups(db: AsyncSession, cohort_ids: Collection[int]) -> list[TelegramGroup]:
     """Registered groups linked to one of these cohorts, or to none yet."""
     result = await db.execute(

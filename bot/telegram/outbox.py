@@ -13,7 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+)
 from aiogram.methods import (
     CopyMessage,
     SendDocument,
@@ -28,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.domain.pacing import ChatSchedule, TokenBucket
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
+from bot.storage import broadcasts as groups
 from bot.storage import repositories as repo
 from bot.storage.models import Outgoing
 from bot.telegram.render import Renderer, split_html
@@ -189,6 +195,16 @@ class OutboxSender:
             await self._settle(row, "unreachable", error="blocked")
             if self.on_undeliverable is not None:
                 await self.on_undeliverable(row, "unreachable")
+            return
+        except TelegramMigrateToChat as exc:
+            # The group became a supergroup with a new id: it goes there, and so does what
+            # waits for the group.
+            async with self.sessions() as db:
+                await groups.group_moved(db, row.chat_id, exc.migrate_to_chat_id, self.clock.now())
+                await db.commit()
+            await self._settle(
+                row, "pending", chat_id=exc.migrate_to_chat_id, due_at=self.clock.now()
+            )
             return
         except TelegramBadRequest as exc:
             # Telegram will refuse it again however often it is sent.

@@ -235,16 +235,28 @@ _MISSING = {"text": "message text is empty"}
 class _ApiError(Exception):
     """An error answer of the API: HTTP status == error_code."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def body(self) -> JsonDict:
         body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}
+        parameters: JsonDict = {}
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
         return body
 
 
@@ -896,6 +908,7 @@ class BotAPIStandin:
 
         self._chats: dict[int, SimUser | SimGroup] = {}
         self._blocked: set[int] = set()
+        self._migrated: dict[int, int] = {}  # a group's old id -> its supergroup's
         self._last_message_ids: dict[int, int] = {}
         self._bot_messages: dict[int, dict[int, BotMessage]] = {}
         self._incoming: dict[tuple[int, int], JsonDict] = {}
@@ -1136,6 +1149,24 @@ class BotAPIStandin:
         """``by`` adds the bot to the group (registered with group()); returns the update id."""
         return self._queue_group_change(group, by, "left", "member")
 
+    def upgrade_group(self, group: SimGroup, by: SimUser, *, tell: bool = True) -> SimGroup:
+        """``by`` turns the group into a supergroup, which has a new id; what is sent to the
+        old id is refused, naming the new one. ``tell``: whether the bot gets the service
+        message about it (it may miss it, as when it was down)."""
+        supergroup = SimGroup(-(1_000_000_000_000 + abs(group.id)), group.title)
+        self._chats[supergroup.id] = supergroup
+        self._migrated[group.id] = supergroup.id
+        if tell:
+            message = {
+                "message_id": self._new_message_id(group.id),
+                "from": by.to_api(),
+                "chat": group.chat_api(),
+                "date": _now(),
+                "migrate_to_chat_id": supergroup.id,
+            }
+            self._queue({"message": message})
+        return supergroup
+
     def remove_bot_from_group(self, group: SimGroup, by: SimUser) -> int:
         """``by`` removes the bot from the group: sends to it answer 403 from now on."""
         self._blocked.add(group.id)
@@ -1330,6 +1361,12 @@ class BotAPIStandin:
             raise _bad("chat_id is required")
         if not isinstance(value, int) or value not in self._chats:
             raise _bad("chat not found")
+        if value in self._migrated:
+            raise _ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self._migrated[value],
+            )
         if sending and value in self._blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
         return value

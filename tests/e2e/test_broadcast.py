@@ -218,6 +218,38 @@ async def test_groups_are_registered_linked_and_reached(
     assert "No Telegram group is registered yet" in (replies[-1].text or "")
 
 
+async def test_a_group_that_becomes_a_supergroup_is_still_reached(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, MEMBERS)
+    dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
+    told, untold = standin.group(-4001, "Told"), standin.group(-4002, "Untold")
+    for group in (told, untold):
+        await dace.act(lambda group=group: standin.add_bot_to_group(group, dace.user))
+        notice = await standin.wait_for_message(dace.user, contains=group.title)
+        await dace.press("Riga 2027", message=notice)
+    # One upgrade the bot hears of; the other it learns of only when it sends there.
+    told_super = standin.upgrade_group(told, dace.user)
+    await dace.settle()
+    untold_super = standin.upgrade_group(untold, dace.user, tell=False)
+    told_super_id = told_super.id
+    async with bot.app.sessions() as db:
+        moved = await db.get(TelegramGroup, told_super_id)
+        old = await db.get(TelegramGroup, told.id)
+        assert moved is not None and moved.cohort_id is not None and moved.removed_at is None
+        assert old is not None and old.removed_at is not None
+    await dace.write("/broadcast")
+    await dace.press("Telegram groups")
+    await dace.write("Hello, supergroups")
+    await dace.press("✅ Send now")
+    await wait_report(standin, dace)
+    assert [m.text for m in standin.messages(told_super_id)] == ["Hello, supergroups"]
+    assert [m.text for m in standin.messages(untold_super)] == ["Hello, supergroups"]
+    async with bot.app.sessions() as db:
+        found = await db.get(TelegramGroup, untold_super.id)
+        assert found is not None and found.cohort_id is not None
+
+
 async def test_a_broadcast_set_for_later_goes_at_that_time(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:

@@ -28,6 +28,7 @@ def create_routers(dialog_commands: list[str]) -> list[Router]:
     # only non-command messages and its own buttons, so it hides nothing from the others.
     return [
         membership.create_router(),
+        broadcast.create_groups_router(),
         broadcast.create_writing_router(),
         dialogs.create_router(dialog_commands),
         coordinator.create_router(),

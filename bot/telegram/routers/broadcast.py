@@ -560,10 +560,27 @@ async def bot_in_group(
         await session.commit()
 
 
-def create_router() -> Router:
-    router = Router(name=__name__)
+async def group_upgraded(
+    message: Message, session: AsyncSession, broadcasts: BroadcastService
+) -> None:
+    assert message.migrate_to_chat_id is not None
+    await broadcasts.group_moved(session, message.chat.id, message.migrate_to_chat_id)
+    await session.commit()
+
+
+def create_groups_router() -> Router:
+    """What happens to the groups the bot is in, whoever does it."""
+    router = Router(name=f"{__name__}.groups")
     router.my_chat_member.filter(F.chat.type.in_({"group", "supergroup"}))
     router.my_chat_member.register(bot_in_group)
+    router.message.register(
+        group_upgraded, F.chat.type.in_({"group", "supergroup"}), F.migrate_to_chat_id
+    )
+    return router
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
     router.message.filter(F.chat.type == "private", IsCoordinator())
     router.callback_query.filter(IsCoordinator())
     router.message.register(broadcast_command, Command("broadcast"))
