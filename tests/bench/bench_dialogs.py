@@ -1,7 +1,9 @@
 """Load the real bot with concurrent mentees: ``python -m tests.bench.bench_dialogs``.
 
-Options: ``--mentees N`` (default 200) and ``--backend sqlite|postgresql|both`` (default
-both; PostgreSQL needs MENTORBOT_TEST_POSTGRES_URL, see ``.pg/env``).
+Options: ``--mentees N`` (default 200), ``--backend sqlite|postgresql|both`` (default
+both; PostgreSQL needs MENTORBOT_TEST_POSTGRES_URL, see ``.pg/env``) and ``--separate``,
+which also runs the echo bot and the bot (on SQLite) each in a process of its own, as the
+bot runs in production, with the stand-in and the mentees in this one.
 
 Every mentee is a user of the Bot API stand-in (all rate limits off) who works through the
 whole GROW session of the end-to-end tests (``GROW_TRANSCRIPT``), all mentees at once, each
@@ -30,9 +32,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -41,6 +43,7 @@ from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import func, select
 
 from bot.domain.texts import Msg
+from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Commitment, InboxUpdate
 from tests.conftest import POSTGRES_ENV, create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import ROOT, MovableClock, Running, start_bot
@@ -253,13 +256,16 @@ class Handling:
 
 
 async def calibrate(
-    standin: WatchedStandin, handling: Handling, label: Callable[[str], str]
+    standin: WatchedStandin,
+    handling: Handling,
+    label: Callable[[str], str],
+    transcript: list[tuple[str, str]] = GROW_TRANSCRIPT,
 ) -> tuple[list[Step], list[str | None]]:
     """One mentee alone: how many requests the bot makes for the chat at each step."""
     user = standin.person(FIRST_USER_ID)
     log = standin.chat_logs[user.id]
     steps = []
-    for kind, value in GROW_TRANSCRIPT:
+    for kind, value in transcript:
         text = label(value) if kind == "press" else value
         before = log.count
         update_id = await send(standin, user, kind, text)
@@ -340,6 +346,144 @@ async def run_bot(name: str, database_url: str, mentees: int) -> Figures:
         finally:
             await running.stop()
     return figures(name, outcomes, seconds, problems)
+
+
+# --------------------------------------------------------------------------------------------
+# Each bot in its own process (--separate)
+# --------------------------------------------------------------------------------------------
+
+
+def dated_transcript(today: date) -> list[tuple[str, str]]:
+    """The GROW transcript with its typed dates moved to come after ``today``: a bot in its
+    own process runs on the real clock."""
+    moved = {"01.12.2026": (today + timedelta(days=6)).strftime("%d.%m.%Y")}
+    moved["2027-01-15"] = (today + timedelta(days=51)).isoformat()
+    return [(kind, moved.get(value, value)) for kind, value in GROW_TRANSCRIPT]
+
+
+async def calibrated(transcript: list[tuple[str, str]]) -> tuple[list[Step], list[str | None]]:
+    """The steps and the lone mentee's messages, learnt from the bot in this process."""
+    clock = MovableClock(datetime.now(UTC))
+    with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
+        async with WatchedStandin() as standin:
+            running = await start_bot(standin, f"sqlite+aiosqlite:///{Path(tmp) / 'c.db'}", clock)
+            try:
+                handling = Handling(running)
+                renderer = running.app.dispatcher["renderer"]
+
+                def label(value: str) -> str:
+                    return value if value in PERSONS_OWN else str(renderer.plain(Msg(value), "en"))
+
+                return await calibrate(standin, handling, label, transcript)
+            finally:
+                await running.stop()
+
+
+async def in_own_process(standin: BotAPIStandin, args: list[str], env: dict[str, str]) -> Any:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "BOT_TOKEN": standin.token,
+            "TELEGRAM_API_URL": standin.base_url,
+            "POLLING_TIMEOUT": "1",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        },
+    )
+    await standin.wait_for(lambda: standin.calls("getUpdates"), 60, "the bot to start polling")
+    return process
+
+
+async def stop_process(process: Any) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
+
+
+async def run_echo_process(mentees: int, steps: int) -> Figures:
+    async with WatchedStandin() as standin:
+        process = await in_own_process(standin, ["-m", "tests.bench.echo_bot"], {})
+        try:
+            warm = await mentee(standin, standin.person(FIRST_USER_ID), [Step("write", "hi", 1)])
+            if warm.stuck:
+                raise RuntimeError(f"the echo bot does not answer: {warm.stuck}")
+            texts = [value for _, value in GROW_TRANSCRIPT][:steps]
+            outcomes, seconds = await crowd(
+                standin, mentees, [Step("write", text, 1) for text in texts]
+            )
+            failed = [c for c in standin.requests if c.status != 200 and c.method != "getUpdates"]
+            problems = [f"{len(failed)} failed request(s)"] if failed else []
+        finally:
+            await stop_process(process)
+    return figures("echo, own process", outcomes, seconds, problems)
+
+
+async def run_bot_process(mentees: int) -> Figures:
+    transcript = dated_transcript(datetime.now(UTC).date())
+    steps, reference = await calibrated(transcript)
+    with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
+        async with WatchedStandin() as standin:
+            process = await in_own_process(standin, ["-m", "bot", "run"], {"DATABASE_URL": url})
+            try:
+                warm = await mentee(standin, standin.person(FIRST_USER_ID), steps)
+                if warm.stuck:
+                    raise RuntimeError(f"the bot does not answer: {warm.stuck}")
+                outcomes, seconds = await crowd(standin, mentees, steps)
+                problems = await check_own_process(standin, url, steps, reference, outcomes)
+            finally:
+                await stop_process(process)
+    return figures("bot, SQLite, own process", outcomes, seconds, problems)
+
+
+async def check_own_process(
+    standin: WatchedStandin,
+    url: str,
+    steps: list[Step],
+    reference: list[str | None],
+    outcomes: list[Outcome],
+) -> list[str]:
+    """Lost or repeated replies, and what the bot's database says once it is done."""
+    problems = []
+    per_chat = sum(step.replies for step in steps)
+    for outcome in outcomes:
+        texts = [m.text for m in standin.messages(outcome.user)]
+        if outcome.stuck is None and (
+            standin.chat_logs[outcome.user.id].count != per_chat or texts != reference
+        ):
+            problems.append(f"chat {outcome.user.id}: the replies differ from the lone mentee's")
+    engine = create_engine(url)
+    try:
+        deadline = time.perf_counter() + SETTLE_TIMEOUT
+        while True:
+            async with create_sessionmaker(engine)() as db:
+                unhandled = await db.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.handled_at.is_(None))
+                )
+                failures = await db.scalar(
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.failure.is_not(None))
+                )
+                commitments = await db.scalar(select(func.count()).select_from(Commitment))
+            if not unhandled or time.perf_counter() > deadline:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await engine.dispose()
+    if unhandled:
+        problems.append(f"{unhandled} update(s) stored but not marked handled")
+    if failures:
+        problems.append(f"{failures} update(s) failed in the bot (inbox_updates.failure)")
+    finished = 1 + sum(o.stuck is None for o in outcomes)
+    if commitments != 3 * finished:
+        problems.append(f"{commitments} commitments stored, {3 * finished} expected")
+    return problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,11 +598,19 @@ class Phases:
             self.seconds[label] = time.perf_counter() - start
 
 
-async def bench(mentees: int, backends: list[str]) -> None:
+async def bench(mentees: int, backends: list[str], separate: bool) -> None:
     steps = len(GROW_TRANSCRIPT)
     phases = Phases()
     echo = await phases.run("echo bot", run_echo(mentees, steps))
     rows: list[Figures] = []
+    separate_rows: list[Figures] = []
+    if separate:
+        separate_rows.append(
+            await phases.run("echo bot, own process", run_echo_process(mentees, steps))
+        )
+        separate_rows.append(
+            await phases.run("bot on SQLite, own process", run_bot_process(mentees))
+        )
     for backend in backends:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
@@ -486,6 +638,15 @@ async def bench(mentees: int, backends: list[str]) -> None:
             f"{row.name:<18}{row.updates:>9}{row.per_second:>11.1f}"
             f"{row.percentile(50):>9.1f}{row.percentile(99):>9.1f}{ratio:>15.2f}"
         )
+    if separate_rows:
+        own_echo = separate_rows[0]
+        print("each bot in its own process, the stand-in and the mentees in this one:")
+        for row in separate_rows:
+            ratio = row.per_second / own_echo.per_second if own_echo.per_second else float("nan")
+            print(
+                f"{row.name:<26}{row.updates:>9}{row.per_second:>11.1f}"
+                f"{row.percentile(50):>9.1f}{row.percentile(99):>9.1f}{ratio:>15.2f}"
+            )
     for row in rows:
         if row.name.endswith("SQLite"):
             ratio = row.per_second / echo.per_second if echo.per_second else 0.0
@@ -494,7 +655,7 @@ async def bench(mentees: int, backends: list[str]) -> None:
                 f"target: the bot on SQLite keeps >= {TARGET_RATIO:.0%} of the echo bot's "
                 f"throughput; it keeps {ratio:.0%}, so it {verdict} the target"
             )
-    for row in [echo, *rows]:
+    for row in [echo, *rows, *separate_rows]:
         for problem in row.problems:
             print(f"PROBLEM ({row.name}): {problem}")
         if not row.problems:
@@ -508,11 +669,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_dialogs")
     parser.add_argument("--mentees", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--separate",
+        action="store_true",
+        help="also run the echo bot and the bot (SQLite) each in a process of its own",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not os.environ.get(POSTGRES_ENV):
         parser.error(f"{POSTGRES_ENV} is not set: run '. .pg/env' (make pg-start) first")
-    asyncio.run(bench(args.mentees, backends))
+    asyncio.run(bench(args.mentees, backends, args.separate))
 
 
 if __name__ == "__main__":
