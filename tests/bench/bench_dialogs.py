@@ -550,21 +550,9 @@ async def idle_peak_memory() -> float:
     """VmHWM of ``python -m bot run`` after it has polled an empty stand-in IDLE_POLLS times."""
     async with BotAPIStandin(chat_limit=None) as standin:
         with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
-            env = {
-                **os.environ,
-                "BOT_TOKEN": standin.token,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}",
-                "TELEGRAM_API_URL": standin.base_url,
-                "POLLING_TIMEOUT": "1",
-                "LOG_LEVEL": "WARNING",
-            }
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=ROOT, env=env
-            )
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
+            process = await in_own_process(standin, ["-m", "bot", "run"], {"DATABASE_URL": url})
             try:
-                await standin.wait_for(
-                    lambda: standin.calls("getUpdates"), 60, "the bot to start polling"
-                )
                 first = len(standin.calls("getUpdates"))
                 await standin.wait_for(
                     lambda: len(standin.calls("getUpdates")) >= first + IDLE_POLLS,
@@ -573,9 +561,7 @@ async def idle_peak_memory() -> float:
                 )
                 return peak_rss_mib(process.pid)
             finally:
-                if process.returncode is None:
-                    process.kill()
-                await process.wait()
+                await stop_process(process)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.storage.database import create_engine, create_sessionmaker
-from bot.storage.models import Answer, InboxUpdate
+from bot.storage import repositories as repo
+from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin, SimUser
 
@@ -181,66 +183,8 @@ async def test_sigterm_stops_the_bot_cleanly(
     assert await asyncio.wait_for(bot_process.process.wait(), 20) == 0
 
 
-async def test_a_worker_process_sends_what_is_due(
-    standin: BotAPIStandin, database_url: str
-) -> None:
-    from bot.storage import repositories as repo
-    from bot.storage.database import upgrade
-    from bot.storage.models import Outgoing, Person
-
-    user = standin.user(324, "Nora", "en")
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    async with create_sessionmaker(engine)() as db:
-        now = datetime.now(UTC)
-        db.add(
-            Person(
-                id=user.id,
-                first_name="Nora",
-                created_at=now,
-                last_seen_at=now,
-                quiet_from=0,
-                quiet_to=0,
-            )
-        )
-        await db.flush()
-        repo.enqueue(
-            db,
-            kind="test",
-            chat_id=user.id,
-            method="sendMessage",
-            payload={"text": "From the worker"},
-            now=now,
-        )
-        await db.commit()
-    env = {
-        **os.environ,
-        "BOT_TOKEN": standin.token,
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_URL": standin.base_url,
-        "LOG_LEVEL": "WARNING",
-    }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", cwd=ROOT, env=env
-    )
-    try:
-        await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
-        assert not standin.calls("getUpdates")
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(worker.wait(), 20) == 0
-    async with create_sessionmaker(engine)() as db:
-        statuses = list((await db.execute(select(Outgoing.status))).scalars())
-    await engine.dispose()
-    assert statuses == ["sent"]
-
-
 async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
     """One due message for each person, straight into the outbox."""
-    from bot.storage import repositories as repo
-    from bot.storage.database import upgrade
-    from bot.storage.models import Person
-
     engine = create_engine(database_url)
     await upgrade(engine)
     async with create_sessionmaker(engine)() as db:
@@ -270,7 +214,6 @@ async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
 
 
 async def outbox_statuses(database_url: str) -> list[str]:
-    from bot.storage.models import Outgoing
 
     engine = create_engine(database_url)
     async with create_sessionmaker(engine)() as db:
@@ -323,8 +266,6 @@ async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
 
 
 async def test_two_workers_on_one_postgresql_send_nothing_twice() -> None:
-    from tests.conftest import create_postgres_database, drop_postgres_database
-
     database_url = await create_postgres_database()
     try:
         async with BotAPIStandin(chat_limit=None, global_limit=None) as standin:
@@ -346,3 +287,18 @@ async def test_two_workers_on_one_postgresql_send_nothing_twice() -> None:
             assert await outbox_statuses(database_url) == ["sent"] * len(users)
     finally:
         await drop_postgres_database(database_url)
+
+
+async def test_a_worker_process_sends_what_is_due(
+    standin: BotAPIStandin, database_url: str
+) -> None:
+    user = standin.user(324, "Nora", "en")
+    await queue_for(database_url, [user], "From the worker")
+    worker = await start_worker(standin, database_url)
+    try:
+        await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
+        assert not standin.calls("getUpdates")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    assert await outbox_statuses(database_url) == ["sent"]
