@@ -130,3 +130,33 @@ async def test_my_data_holds_the_programme_too(standin: BotAPIStandin, bot: Runn
     ]
     assert [(p["as"], p["status"]) for p in data["pairs"]] == [("mentee", "active")]
     assert [m["status"] for m in data["meetings"]] == ["planned"]
+
+
+async def test_a_meeting_is_moved_with_the_change_button(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+    await anna.write("/meet")
+    await anna.write("03.12.2026")
+    await anna.write("17:00")
+    await anna.press(t("Skip"))
+    await wait_text(standin, rita.user, "December 3, 2026, 17:00")
+    (shown,) = await anna.write("/meet")
+    asked = await anna.press(t("🔁 Change"), message=shown)
+    assert "On which day" in (asked[-1].text or "")
+    await anna.write("04.12.2026")
+    await anna.write("17:30")
+    await anna.press(t("Skip"))
+    await wait_text(standin, rita.user, "December 4, 2026, 17:30")
+    async with bot.app.sessions() as db:
+        meetings = (await db.execute(select(Meeting.status).order_by(Meeting.id))).scalars()
+        reminders = (
+            await db.execute(
+                select(Outgoing.status)
+                .where(Outgoing.kind == "meet_reminder")
+                .order_by(Outgoing.id)
+            )
+        ).scalars()
+        assert list(meetings) == ["cancelled", "planned"]
+        assert list(reminders) == ["cancelled", "cancelled", "pending", "pending"]
