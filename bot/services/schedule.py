@@ -37,7 +37,6 @@ from bot.storage.models import (
     Outgoing,
     Pair,
     Person,
-    Profile,
 )
 
 CHECKIN_INVITE = "checkin_invite"
@@ -162,9 +161,14 @@ class Scheduler:
                 ),
                 [[(Msg(N_("Rate the Wheel of Life")), f"inv:{WHEEL_INVITE}:{code}")]],
             ),
-            # Composed when it is sent, from what happened up to then.
-            DIGEST: (Msg(N_("📋 Your digest")), []),
-            PROGRAMME_SUMMARY: (Msg(N_("📊 The programme this week")), []),
+            # The heading: the rest is composed when it is sent, from what happened up to then.
+            DIGEST: (
+                Msg(N_("📋 <b>Your mentees: the last day</b>"))
+                if person.digest_daily
+                else Msg(N_("📋 <b>Your mentees: the last week</b>")),
+                [],
+            ),
+            PROGRAMME_SUMMARY: (Msg(N_("📊 <b>The programme this week</b>")), []),
         }
         msg, buttons = texts[kind]
         queue_message(
@@ -286,9 +290,7 @@ class Scheduler:
             found = {person_id: (None, None) for person_id in ids.scalars()}
         if not found:
             return 0
-        loaded = await repo.load_people(db, set(found))
-        people = {o.id: o for o in loaded if isinstance(o, Person)}
-        profiles = {o.person_id: o for o in loaded if isinstance(o, Profile)}
+        people, profiles = await repo.people_with_profiles(db, set(found))
         last = await repo.latest_due(db, list(found), kind, ("sent", "merged"))
         now = self.clock.now()
         planned = []
@@ -348,8 +350,8 @@ class Scheduler:
         sending: list[Outgoing] = []
         budgeted: dict[int, list[Outgoing]] = {}
         zones: dict[int, ZoneInfo] = {}
-        # One query for everyone in the batch, not one each.
-        loaded = await repo.load_people(
+        # Two queries for everyone in the batch, not two each.
+        people, profiles = await repo.people_with_profiles(
             db, {row.person_id for row in rows if row.person_id is not None}
         )
         for row in rows:
@@ -359,7 +361,7 @@ class Scheduler:
                 continue
             composer = self.composers.get(row.kind)
             if row.kind not in SCHEDULED_KINDS or row.person_id is None:
-                person = await db.get(Person, row.person_id) if row.person_id else None
+                person = people.get(row.person_id) if row.person_id else None
                 if composer is not None and (
                     person is None or not await composer(db, row, person, now)
                 ):
@@ -367,11 +369,11 @@ class Scheduler:
                     continue
                 sending.append(row)
                 continue
-            person = await db.get(Person, row.person_id)
+            person = people.get(row.person_id)
             if person is None or person.unreachable_at is not None:
                 row.status, row.error = "cancelled", "unreachable"
                 continue
-            zone = zones[person.id] = await self.followup.zone(db, person.id)
+            zone = zones[person.id] = self.followup.zone_of(person, profiles.get(person.id))
             at = allowed_at(now, zone, person.quiet_from, person.quiet_to, person.paused_until)
             if at > now:
                 row.status, row.due_at, row.error = "pending", at, "quiet hours or pause"
@@ -385,7 +387,6 @@ class Scheduler:
             else:
                 sending.append(row)
         if not budgeted:
-            del loaded
             return sending
         sent = await repo.sent_times(db, budgeted, BUDGETED, now - timedelta(days=1))
         for person_id, mine in budgeted.items():
@@ -393,8 +394,7 @@ class Scheduler:
             midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
             used = sum(1 for at in sent.get(person_id, ()) if at >= midnight)
             if used >= self.budget:
-                person = await db.get(Person, person_id)
-                assert person is not None
+                person = people[person_id]
                 tomorrow = (midnight + timedelta(days=1)).astimezone(UTC)
                 later = allowed_at(tomorrow, zone, person.quiet_from, person.quiet_to)
                 for row in mine:
@@ -434,18 +434,10 @@ class Scheduler:
         parts = await compose(db, person, since, now)
         if not parts:
             return False
-        heading = (
-            (
-                Msg(N_("📋 <b>Your mentees: the last day</b>"))
-                if days == 1
-                else Msg(N_("📋 <b>Your mentees: the last week</b>"))
-            )
-            if row.kind == DIGEST
-            else Msg(N_("📊 <b>The programme this week</b>"))
-        )
+        # Under the heading it was queued with.
         row.payload = {
             "locale": row.payload["locale"],
-            "parts": [{"msg": msg_to_json(m)} for m in (heading, *parts)],
+            "parts": [{"msg": row.payload["msg"]}, *({"msg": msg_to_json(m)} for m in parts)],
         }
         return True
 

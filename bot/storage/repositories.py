@@ -443,14 +443,18 @@ async def settle_outgoing(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         await session.execute(update(Outgoing), rows)
 
 
-async def load_people(session: AsyncSession, person_ids: set[int]) -> list[object]:
-    """Bring these people and their profiles into the session at once (the session holds
-    them only while the returned list is kept)."""
+async def people_with_profiles(
+    session: AsyncSession, person_ids: set[int]
+) -> tuple[dict[int, Person], dict[int, Profile]]:
+    """These people and their profiles, by id, in two queries."""
     if not person_ids:
-        return []
+        return {}, {}
     people = await session.execute(select(Person).where(Person.id.in_(person_ids)))
     profiles = await session.execute(select(Profile).where(Profile.person_id.in_(person_ids)))
-    return [*people.scalars(), *profiles.scalars()]
+    return (
+        {person.id: person for person in people.scalars()},
+        {profile.person_id: profile for profile in profiles.scalars()},
+    )
 
 
 async def by_series_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Outgoing]:
