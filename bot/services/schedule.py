@@ -101,9 +101,7 @@ class Scheduler:
             every = str(cohort.settings.get("checkins", "weekly")) if cohort else "off"
             return None if every == "off" else series_recurrence(kind, person, zone, every)
         if kind == DIGEST:
-            mentoring = await db.scalar(
-                select(exists().where(Pair.mentor_id == person.id, Pair.status == "active"))
-            )
+            mentoring = await repo.has_mentees(db, person.id)
             return series_recurrence(kind, person, zone) if mentoring else None
         coordinating = await db.scalar(
             select(exists().where(CohortCoordinator.person_id == person.id))

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -382,13 +382,9 @@ def enqueue(
     return row
 
 
-async def claim_outgoing(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta
-) -> list[Outgoing]:
-    """Take due messages for sending. Several workers never take the same row (on
-    PostgreSQL the rows are locked and skipped; SQLite has one writer at a time). A row
-    taken by a worker that died is taken again when its lease has run out."""
-    due = (
+def claimable(now: datetime, limit: int, lease: timedelta) -> Select[tuple[Outgoing]]:
+    """The rows a claim takes: due ones, and those of a worker whose lease ran out."""
+    return (
         select(Outgoing)
         .where(
             or_(
@@ -401,7 +397,15 @@ async def claim_outgoing(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = list((await session.execute(due)).scalars())
+
+
+async def claim_outgoing(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta
+) -> list[Outgoing]:
+    """Take due messages for sending. Several workers never take the same row (on
+    PostgreSQL the rows are locked and skipped; SQLite has one writer at a time). A row
+    taken by a worker that died is taken again when its lease has run out."""
+    rows = list((await session.execute(claimable(now, limit, lease))).scalars())
     for row in rows:
         row.status = "sending"
         row.claimed_at = now
@@ -441,6 +445,15 @@ async def settle_outgoing(session: AsyncSession, outcomes: Sequence[Outcome]) ->
         groups.setdefault(tuple(sorted(values)), []).append(values)
     for rows in groups.values():
         await session.execute(update(Outgoing), rows)
+
+
+async def has_mentees(
+    session: AsyncSession, mentor_id: int, statuses: Sequence[str] = ("active",)
+) -> bool:
+    found = await session.scalar(
+        select(exists().where(Pair.mentor_id == mentor_id, Pair.status.in_(statuses)))
+    )
+    return bool(found)
 
 
 async def people_with_profiles(

@@ -33,6 +33,7 @@ from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import create_i18n
 from bot.services.followup import FollowUpService
 from bot.services.schedule import Scheduler
+from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Cohort, Membership, Outgoing, Person
 from bot.telegram.outbox import OutboxSender
@@ -204,13 +205,12 @@ async def postgres_plan(url: str) -> str:
     engine = create_engine(url)
     async with engine.connect() as connection:
         await connection.execute(text("ANALYZE outbox"))
-        rows = await connection.execute(
-            text(
-                "EXPLAIN SELECT * FROM outbox WHERE (status = 'pending' AND due_at <= :now) "
-                "OR (status = 'sending' AND claimed_at < :lease) "
-                "ORDER BY due_at, id LIMIT 1000 FOR UPDATE SKIP LOCKED"
-            ),
-            {"now": NOW, "lease": NOW - timedelta(hours=1)},
+        # The claim's own statement, as the sender runs it.
+        compiled = repo.claimable(NOW, DUE, timedelta(hours=1)).compile(dialect=connection.dialect)
+        values = compiled.construct_params()
+        rows = await connection.exec_driver_sql(
+            f"EXPLAIN {compiled.string}",
+            tuple(values[name] for name in compiled.positiontup or ()),
         )
         plan = "\n".join(row[0] for row in rows)
     await engine.dispose()

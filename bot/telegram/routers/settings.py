@@ -9,14 +9,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import get_day_names
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.engine import COMMON_ZONES
 from bot.services.followup import FollowUpService
 from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, SCHEDULE_SETTINGS, PeopleService
 from bot.services.schedule import Scheduler
-from bot.storage.models import Pair, Person
+from bot.storage import repositories as repo
+from bot.storage.models import Person
 from bot.telegram.render import Renderer
 
 
@@ -28,9 +28,7 @@ async def settings_view(
     locale: str,
 ) -> tuple[str, InlineKeyboardMarkup]:
     zone = await followup.zone(session, person.id)
-    mentoring = await session.scalar(
-        select(exists().where(Pair.mentor_id == person.id, Pair.status.in_(("active", "paused"))))
-    )
+    mentoring = await repo.has_mentees(session, person.id, ("active", "paused"))
     await session.commit()
     quiet = (
         _("none")
