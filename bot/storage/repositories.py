@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import (
@@ -157,6 +157,15 @@ async def load_answers(session: AsyncSession, session_id: int) -> dict[str, Any]
     return {key: value for key, value in result.all()}
 
 
+ANSWERS = cast(Table, Answer.__table__)
+INSERT_ANSWER = ANSWERS.insert()
+UPDATE_ANSWER = (
+    ANSWERS.update()
+    .where(ANSWERS.c.session_id == bindparam("b_session"), ANSWERS.c.key == bindparam("b_key"))
+    .values(value=bindparam("value"), answered_at=bindparam("answered_at"))
+)
+
+
 async def save_answers(
     session: AsyncSession,
     session_id: int,
@@ -164,21 +173,24 @@ async def save_answers(
     after: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Write the answers that are new or changed."""
+    """Write the answers that are new or changed. ``before`` holds every answer stored for
+    the session (answers are replaced, never removed), so no read is needed to tell a new
+    answer from a changed one."""
     changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
-    if not changed:
-        return
-    existing = await session.execute(
-        select(Answer).where(Answer.session_id == session_id, Answer.key.in_(changed))
-    )
-    rows = {row.key: row for row in existing.scalars()}
-    for key, value in changed.items():
-        row = rows.get(key)
-        if row is None:
-            session.add(Answer(session_id=session_id, key=key, value=value, answered_at=now))
-        else:
-            row.value = value
-            row.answered_at = now
+    added = [
+        {"session_id": session_id, "key": k, "value": v, "answered_at": now}
+        for k, v in changed.items()
+        if k not in before
+    ]
+    replaced = [
+        {"b_session": session_id, "b_key": k, "value": v, "answered_at": now}
+        for k, v in changed.items()
+        if k in before
+    ]
+    if added:
+        await session.execute(INSERT_ANSWER, added)
+    if replaced:
+        await session.execute(UPDATE_ANSWER, replaced)
 
 
 async def finished_sessions(
@@ -323,13 +335,27 @@ async def is_handled(session: AsyncSession, update_id: int) -> bool:
     return handled is not None
 
 
-async def mark_handled(
-    session: AsyncSession, update_id: int, now: datetime, failure: str | None = None
-) -> None:
+INBOX = cast(Table, InboxUpdate.__table__)
+MARK_HANDLED = (
+    INBOX.update()
+    .where(INBOX.c.update_id == bindparam("b_update"))
+    .values(
+        handled_at=bindparam("handled_at"),
+        failure=bindparam("failure"),
+        attempts=INBOX.c.attempts + 1,
+    )
+)
+
+Handled = tuple[int, datetime, str | None]  # update id, when, and why it failed if it did
+
+
+async def mark_handled(session: AsyncSession, handled: Sequence[Handled]) -> None:
     await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id)
-        .values(handled_at=now, failure=failure, attempts=InboxUpdate.attempts + 1)
+        MARK_HANDLED,
+        [
+            {"b_update": update_id, "handled_at": when, "failure": failure}
+            for update_id, when, failure in handled
+        ],
     )
 
 

@@ -13,18 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.clock import Clock
 from bot.services.people import PeopleService
 from bot.storage import repositories as repo
+from bot.storage.group_commit import GroupCommit
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DatabaseMiddleware(BaseMiddleware):
     """One database session per update. Services commit their own units of work;
-    what is left (the update marked handled, the id of a question just sent) is
-    committed here once the handler is done."""
+    what is left is committed here once the handler is done, with the update marked
+    handled. When nothing is left, the mark joins those of other updates in one
+    transaction."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.handled: GroupCommit[repo.Handled] = GroupCommit(sessions, repo.mark_handled)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -37,8 +40,12 @@ class DatabaseMiddleware(BaseMiddleware):
                 # committed by the service; the sender has marked them unreachable.
                 await session.rollback()
                 result = None
-            await repo.mark_handled(session, event.update_id, self.clock.now())
-            await session.commit()
+            handled = (event.update_id, self.clock.now(), None)
+            if session.in_transaction():
+                await repo.mark_handled(session, [handled])
+                await session.commit()
+            else:
+                await self.handled.add(handled)
             return result
 
 

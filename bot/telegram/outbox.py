@@ -35,6 +35,7 @@ from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
 from bot.storage import broadcasts as groups
 from bot.storage import repositories as repo
+from bot.storage.group_commit import GroupCommit
 from bot.storage.models import Outgoing
 from bot.telegram.render import Renderer, split_html
 
@@ -103,7 +104,7 @@ class OutboxSender:
         self.pace = asyncio.Lock()
         # When the rows being sent were claimed (monotonic seconds).
         self.claimed_since = monotonic()
-        self.outcomes = GroupWriter(sessions)
+        self.outcomes: GroupCommit[Settled] = GroupCommit(sessions, settle)
         # Chats with a message put back until its turn, and when it is due.
         self.put_back: dict[int, datetime] = {}
 
@@ -286,48 +287,16 @@ class OutboxSender:
             async def told(db: AsyncSession) -> None:
                 await on_sent(db, row, result)
 
-        await self.outcomes.write(row.id, status, self.clock.now(), details, told)
+        await self.outcomes.add(((row.id, status, self.clock.now(), details), told))
 
 
 Told = Callable[[AsyncSession], Awaitable[None]]
+Settled = tuple[repo.Outcome, Told | None]
 
 
-class GroupWriter:
-    """Records outcomes as soon as they are known, with those that come in while a write is
-    under way joining the next one: one transaction for many sends, not one each, and no
-    outcome waits longer than it would for its own transaction."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
-        self.lock = asyncio.Lock()
-        self.queue: list[tuple[repo.Outcome, Told | None, asyncio.Future[None]]] = []
-
-    async def write(
-        self,
-        outgoing_id: int,
-        status: str,
-        now: datetime,
-        details: dict[str, Any],
-        told: Told | None = None,
-    ) -> None:
-        """``told`` runs in the transaction that records the outcome."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.append(((outgoing_id, status, now, details), told, done))
-        async with self.lock:
-            if not done.done():
-                batch, self.queue = self.queue, []
-                try:
-                    async with self.sessions() as db:
-                        await repo.settle_outgoing(db, [outcome for outcome, _, _ in batch])
-                        for _, then, _ in batch:
-                            if then is not None:
-                                await then(db)
-                        await db.commit()
-                except BaseException as exc:
-                    for *_, waiting in batch:
-                        if not waiting.done():
-                            waiting.set_exception(exc)
-                    raise
-                for *_, waiting in batch:
-                    waiting.set_result(None)
-        await done
+async def settle(db: AsyncSession, batch: list[Settled]) -> None:
+    """Record outcomes, and run what each asks to run (``told``) in the same transaction."""
+    await repo.settle_outgoing(db, [outcome for outcome, _ in batch])
+    for _, then in batch:
+        if then is not None:
+            await then(db)

@@ -177,7 +177,7 @@ class DurablePolling:
         log.error("update %s failed: %s\n%s", update.update_id, type(exc).__name__, where)
         async with self.sessions() as session:
             await repo.mark_handled(
-                session, update.update_id, self.clock.now(), failure=type(exc).__name__
+                session, [(update.update_id, self.clock.now(), type(exc).__name__)]
             )
             await session.commit()
         await self.apologise(update)
