@@ -26,6 +26,7 @@ from bot.services.programme import ProgrammeService
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Person
 from bot.telegram.broadcasts import cancel_button
+from bot.telegram.filters import IN_GROUP, PRIVATE, Magic, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
 from bot.telegram.routers.coordinator import IsCoordinator
@@ -571,30 +572,28 @@ async def group_upgraded(
 def create_groups_router() -> Router:
     """What happens to the groups the bot is in, whoever does it."""
     router = Router(name=f"{__name__}.groups")
-    router.my_chat_member.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.my_chat_member.filter(IN_GROUP)
     router.my_chat_member.register(bot_in_group)
-    router.message.register(
-        group_upgraded, F.chat.type.in_({"group", "supergroup"}), F.migrate_to_chat_id
-    )
+    router.message.register(group_upgraded, IN_GROUP, Magic(F.migrate_to_chat_id))
     return router
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", IsCoordinator())
+    router.message.filter(PRIVATE, IsCoordinator())
     router.callback_query.filter(IsCoordinator())
     router.message.register(broadcast_command, Command("broadcast"))
     router.message.register(groups_command, Command("groups"))
-    router.callback_query.register(audience_step, F.data.startswith("bc:"))
-    router.callback_query.register(send_step, F.data.startswith("bcs:"))
-    router.callback_query.register(cancel, F.data.startswith("bcx:"))
-    router.callback_query.register(link_group, F.data.startswith("gl:"))
+    router.callback_query.register(audience_step, data_prefix("bc:"))
+    router.callback_query.register(send_step, data_prefix("bcs:"))
+    router.callback_query.register(cancel, data_prefix("bcx:"))
+    router.callback_query.register(link_group, data_prefix("gl:"))
     return router
 
 
 def create_writing_router() -> Router:
     """Before the dialogs: a coordinator writing a broadcast is not answering a dialog."""
     router = Router(name=f"{__name__}.writing")
-    router.message.filter(F.chat.type == "private", IsWritingBroadcast())
+    router.message.filter(PRIVATE, IsWritingBroadcast())
     router.message.register(draft_message)
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.followup import RESCHEDULE_DAYS, Answered, FollowUpService
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
 
@@ -113,7 +114,7 @@ async def answer(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(commitments, Command("commitments"))
-    router.callback_query.register(answer, F.data.startswith("cm:"))
+    router.callback_query.register(answer, data_prefix("cm:"))
     return router

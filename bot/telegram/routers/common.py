@@ -6,7 +6,7 @@ import html
 import json
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (
     BufferedInputFile,
@@ -24,6 +24,7 @@ from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
 from bot.services.programme import ProgrammeService, Redeemed
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer
 from bot.telegram.routers.history import send_history
 from bot.telegram.views import begin_dialog
@@ -284,14 +285,14 @@ async def delete_me_confirmed(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))
     router.message.register(privacy, Command("privacy"))
     router.message.register(language, Command("language"))
-    router.callback_query.register(set_language, F.data.startswith("lang:"))
-    router.callback_query.register(menu_choice, F.data.startswith("menu:"))
+    router.callback_query.register(set_language, data_prefix("lang:"))
+    router.callback_query.register(menu_choice, data_prefix("menu:"))
     router.message.register(my_data, Command("mydata"))
     router.message.register(delete_me, Command("deleteme"))
-    router.callback_query.register(delete_me_confirmed, F.data.startswith("deleteme:"))
+    router.callback_query.register(delete_me_confirmed, data_prefix("deleteme:"))
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.texts import N_, msg_from_json
 from bot.services.programme import SETTINGS, ProgrammeService, Proposal, setting
 from bot.storage.models import Cohort, Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.views import begin_dialog
@@ -525,27 +526,27 @@ async def refuse(message: Message) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", IsCoordinator())
+    router.message.filter(PRIVATE, IsCoordinator())
     router.callback_query.filter(IsCoordinator())
     router.message.register(new_cohort, Command("cohort_new"))
     router.message.register(cohorts, Command("cohorts"))
     router.message.register(match_command, Command("match"))
-    router.callback_query.register(run_matching, F.data.startswith("match:"))
-    router.callback_query.register(exclude_pair, F.data.startswith("mex:"))
-    router.callback_query.register(approve_all, F.data.startswith("mok:"))
+    router.callback_query.register(run_matching, data_prefix("match:"))
+    router.callback_query.register(exclude_pair, data_prefix("mex:"))
+    router.callback_query.register(approve_all, data_prefix("mok:"))
     router.message.register(pairs, Command("pairs"))
     router.message.register(settings_command, Command("cohort_settings"))
-    router.callback_query.register(show_settings, F.data.startswith("cset:"))
-    router.callback_query.register(change_setting, F.data.startswith("cs:"))
+    router.callback_query.register(show_settings, data_prefix("cset:"))
+    router.callback_query.register(change_setting, data_prefix("cs:"))
     router.message.register(invite_command, Command("invite"))
-    router.callback_query.register(invite_step, F.data.startswith("inv:"))
-    router.callback_query.register(pair_status, F.data.startswith("ps:"))
+    router.callback_query.register(invite_step, data_prefix("inv:"))
+    router.callback_query.register(pair_status, data_prefix("ps:"))
     return router
 
 
 def create_refusals() -> Router:
     """After every role's router: their commands, used by someone else, get a clear no."""
     router = Router(name=f"{__name__}.refusals")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(refuse, Command(*COMMANDS))
     return router

@@ -15,6 +15,7 @@ from bot.domain.intake import MENTEE_INTAKE
 from bot.services.dialogs import DialogService, DialogTurn, Turn
 from bot.services.programme import COHORT_FORM, ProgrammeService
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, Magic, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import DialogButton, Renderer
 from bot.telegram.routers.coordinator import send_cohorts
@@ -298,12 +299,12 @@ async def other_answer(
 def create_router(commands: list[str]) -> Router:
     """``commands``: those of the coaching dialogs, as their YAML names them."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(start_dialog, Command(*commands))
-    router.callback_query.register(restart_dialog, F.data.startswith("restart:"))
+    router.callback_query.register(restart_dialog, data_prefix("restart:"))
     router.message.register(pause_dialog, Command("cancel"))
     router.message.register(resume_dialog, Command("continue"))
     router.callback_query.register(dialog_button, DialogButton.filter())
-    router.message.register(text_answer, F.text & ~F.text.startswith("/"))
-    router.message.register(other_answer, ~F.text)
+    router.message.register(text_answer, Magic(F.text & ~F.text.startswith("/")))
+    router.message.register(other_answer, Magic(~F.text))
     return router

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+
+from bot.telegram.filters import PRIVATE
 
 
 async def unknown_command(message: Message) -> None:
@@ -17,6 +19,6 @@ async def unknown_button(query: CallbackQuery) -> None:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.register(unknown_command, F.chat.type == "private")
+    router.message.register(unknown_command, PRIVATE)
     router.callback_query.register(unknown_button)
     return router

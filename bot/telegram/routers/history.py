@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import (
     BufferedInputFile,
@@ -21,6 +21,7 @@ from bot.charts import render_wheel_history
 from bot.domain.texts import N_, Msg
 from bot.services.dialogs import DialogService
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer, split_html
 
 
@@ -124,7 +125,7 @@ async def send_wheel_history(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(history, Command("history"))
-    router.callback_query.register(open_history, F.data.startswith("hist:"))
+    router.callback_query.register(open_history, data_prefix("hist:"))
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.dialogs import DialogService
 from bot.services.schedule import INVITE_DIALOGS, Scheduler
 from bot.storage.models import Person
+from bot.telegram.filters import data_prefix
 from bot.telegram.render import Renderer
 from bot.telegram.views import begin_dialog
 
@@ -46,5 +47,5 @@ async def accept_invitation(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(accept_invitation, F.data.startswith("inv:"))
+    router.callback_query.register(accept_invitation, data_prefix("inv:"))
     return router

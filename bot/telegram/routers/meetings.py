@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -13,6 +13,7 @@ from bot.domain.texts import N_, Msg
 from bot.services.dialogs import DialogService
 from bot.services.meetings import MEET_FORM, MeetingService
 from bot.storage.models import Pair, Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer
 from bot.telegram.views import begin_dialog
 
@@ -125,7 +126,7 @@ async def meeting_button(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(meet, Command("meet"))
-    router.callback_query.register(meeting_button, F.data.startswith("mt:"))
+    router.callback_query.register(meeting_button, data_prefix("mt:"))
     return router

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.people import PeopleService
+from bot.telegram.filters import PRIVATE
 
 
 async def membership_changed(
@@ -19,6 +20,6 @@ async def membership_changed(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.my_chat_member.filter(F.chat.type == "private")
+    router.my_chat_member.filter(PRIVATE)
     router.my_chat_member.register(membership_changed)
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -20,6 +20,7 @@ from bot.services.programme import (
     display_name,
 )
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.views import begin_dialog
@@ -442,18 +443,18 @@ async def contact(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(mentees, Command("mentees"))
-    router.callback_query.register(talk_to, F.data.startswith("talk:"))
+    router.callback_query.register(talk_to, data_prefix("talk:"))
     router.message.register(share, Command("share"))
-    router.callback_query.register(set_share, F.data.startswith("share:"))
-    router.callback_query.register(summary_choice, F.data.startswith("sum:"))
+    router.callback_query.register(set_share, data_prefix("share:"))
+    router.callback_query.register(summary_choice, data_prefix("sum:"))
     router.message.register(end, Command("end"))
     router.message.register(report, Command("report"))
     router.message.register(feedback, Command("feedback"))
     router.message.register(pause_mentoring, Command("pause_mentoring"))
     router.message.register(mentors, Command("mentors"))
     router.message.register(contact, Command("contact"))
-    router.callback_query.register(ask_mentor, F.data.startswith("ask:"))
-    router.callback_query.register(answer_request, F.data.startswith("req:"))
+    router.callback_query.register(ask_mentor, data_prefix("ask:"))
+    router.callback_query.register(answer_request, data_prefix("req:"))
     return router

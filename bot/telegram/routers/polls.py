@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -23,6 +23,7 @@ from bot.domain.polls import PollTextError, parse_poll
 from bot.services.polls import QUIZ, PollService
 from bot.services.programme import ProgrammeService
 from bot.storage.models import Person, Poll
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.routers.coordinator import IsCoordinator, choose_cohort, refuse
@@ -237,13 +238,13 @@ async def poll_answer(answer: PollAnswer, session: AsyncSession, polls: PollServ
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", IsCoordinator())
+    router.message.filter(PRIVATE, IsCoordinator())
     router.callback_query.filter(IsCoordinator())
     router.message.register(new_poll, Command("poll", "quiz"))
-    router.callback_query.register(send_poll, F.data.startswith("pto:"))
-    router.callback_query.register(show_results, F.data.startswith("pres:"))
+    router.callback_query.register(send_poll, data_prefix("pto:"))
+    router.callback_query.register(show_results, data_prefix("pres:"))
     router.message.register(leaderboard_command, Command("leaderboard"))
-    router.callback_query.register(leaderboard, F.data.startswith("lb:"))
+    router.callback_query.register(leaderboard, data_prefix("lb:"))
     return router
 
 
@@ -256,6 +257,6 @@ def create_answers() -> Router:
 
 def create_refusals() -> Router:
     router = Router(name=f"{__name__}.refusals")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(refuse, Command(*COMMANDS))
     return router

@@ -3,7 +3,7 @@ hour (or no regular check-ins), and for mentors daily or weekly digests."""
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -17,6 +17,7 @@ from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, SCHEDULE_SETTINGS, Pe
 from bot.services.schedule import Scheduler
 from bot.storage import repositories as repo
 from bot.storage.models import Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer
 
 
@@ -172,7 +173,7 @@ async def change(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(settings, Command("settings"))
-    router.callback_query.register(change, F.data.startswith("set:"))
+    router.callback_query.register(change, data_prefix("set:"))
     return router

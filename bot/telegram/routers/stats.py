@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -17,6 +17,7 @@ from bot.services.exports import EXPORTS, export
 from bot.services.programme import ProgrammeService
 from bot.services.stats import StatsService
 from bot.storage.models import Cohort, Person
+from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.routers.coordinator import IsCoordinator, choose_cohort, refuse
 
@@ -104,17 +105,17 @@ async def send_export(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private", IsCoordinator())
+    router.message.filter(PRIVATE, IsCoordinator())
     router.callback_query.filter(IsCoordinator())
     router.message.register(stats_command, Command("stats"))
-    router.callback_query.register(show_stats, F.data.startswith("st:"))
+    router.callback_query.register(show_stats, data_prefix("st:"))
     router.message.register(export_command, Command("export"))
-    router.callback_query.register(send_export, F.data.startswith("ex:"))
+    router.callback_query.register(send_export, data_prefix("ex:"))
     return router
 
 
 def create_refusals() -> Router:
     router = Router(name=f"{__name__}.refusals")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PRIVATE)
     router.message.register(refuse, Command(*COMMANDS))
     return router
