@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.sqlite_inline import connector
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+LOCK_TIMEOUT = 30.0  # seconds to wait for another process's write lock on SQLite
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -26,9 +29,14 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite writes one at a time anyway, and waiting for the pool wakes
-    # the moment it is free, where SQLite's own busy wait sleeps in growing steps.
+    # the moment it is free, where SQLite's own busy wait sleeps in growing steps. Its
+    # calls run in the event loop's thread (bot/storage/sqlite_inline.py).
     engine = create_async_engine(
-        url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60
+        url,
+        async_creator=connector(parsed.database or ":memory:", timeout=LOCK_TIMEOUT),
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -40,7 +48,6 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
