@@ -189,12 +189,8 @@ class DialogService:
         asked_step = engine.step_at(dialog, progress.cursor)
         new = outcome.progress
         await repo.save_answers(db, record.id, progress.answers, new.answers, now)
-        record.state = _state(new)
-        record.last_update_id = update_id
-        record.updated_at = now
+        await repo.advance_session(db, record, _state(new), update_id, now, new.finished)
         if new.finished:
-            record.status = repo.FINISHED
-            record.finished_at = now
             made = [
                 Commitment(
                     person_id=person_id,

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.storage.models import (
     Answer,
@@ -103,13 +106,17 @@ async def delete_person(session: AsyncSession, person_id: int) -> None:
 # Dialog sessions and answers -------------------------------------------------
 
 
+CURRENT_SESSION = (
+    select(DialogSession)
+    .where(DialogSession.person_id == bindparam("b_person"), DialogSession.status == ACTIVE)
+    .order_by(DialogSession.updated_at.desc())
+    .limit(1)
+)
+SESSION_BY_ID = select(DialogSession).where(DialogSession.id == bindparam("b_id"))
+
+
 async def current_session(session: AsyncSession, person_id: int) -> DialogSession | None:
-    result = await session.execute(
-        select(DialogSession)
-        .where(DialogSession.person_id == person_id, DialogSession.status == ACTIVE)
-        .order_by(DialogSession.updated_at.desc())
-        .limit(1)
-    )
+    result = await session.execute(CURRENT_SESSION, {"b_person": person_id})
     return result.scalar_one_or_none()
 
 
@@ -129,8 +136,54 @@ async def resumable_session(
 async def get_session(
     session: AsyncSession, person_id: int, session_id: int
 ) -> DialogSession | None:
-    record = await session.get(DialogSession, session_id)
+    record = (await session.execute(SESSION_BY_ID, {"b_id": session_id})).scalar_one_or_none()
     return record if record is not None and record.person_id == person_id else None
+
+
+SESSIONS = cast(Table, DialogSession.__table__)
+ADVANCE_SESSION = (
+    SESSIONS.update()
+    .where(SESSIONS.c.id == bindparam("b_id"), SESSIONS.c.version == bindparam("b_version"))
+    .values(
+        state=bindparam("state"),
+        last_update_id=bindparam("last_update_id"),
+        updated_at=bindparam("updated_at"),
+        status=bindparam("status"),
+        finished_at=bindparam("finished_at"),
+        version=bindparam("version"),
+    )
+)
+
+
+async def advance_session(
+    session: AsyncSession,
+    record: DialogSession,
+    state: dict[str, Any],
+    update_id: int,
+    now: datetime,
+    finished: bool,
+) -> None:
+    """Store a session's new position, if nothing else has changed the session since it was
+    read (else StaleDataError, and the update is handled again)."""
+    values: dict[str, Any] = {
+        "state": state,
+        "last_update_id": update_id,
+        "updated_at": now,
+        "status": FINISHED if finished else record.status,
+        "finished_at": now if finished else record.finished_at,
+        "version": record.version + 1,
+    }
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            ADVANCE_SESSION, {"b_id": record.id, "b_version": record.version, **values}
+        ),
+    )
+    if result.rowcount != 1:
+        raise StaleDataError(f"dialog session {record.id} was changed meanwhile")
+    # The record is kept as written, without the session writing it a second time.
+    for key, value in values.items():
+        set_committed_value(record, key, value)
 
 
 async def pause_others(
@@ -290,6 +343,12 @@ async def person_sessions(session: AsyncSession, person_id: int) -> Sequence[Dia
 # Inbox and bot state ---------------------------------------------------------
 
 
+INBOX = cast(Table, InboxUpdate.__table__)
+SEEN_UPDATES = select(InboxUpdate.update_id).where(
+    InboxUpdate.update_id.in_(bindparam("b_ids", expanding=True))
+)
+
+
 async def store_updates(
     session: AsyncSession,
     updates: Sequence[tuple[int, int | None, dict[str, Any]]],
@@ -299,26 +358,20 @@ async def store_updates(
     if not updates:
         return []
     ids = [update_id for update_id, _, _ in updates]
-    seen = set(
-        (await session.execute(select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(ids))))
-        .scalars()
-        .all()
-    )
-    new: list[int] = []
+    seen = set((await session.execute(SEEN_UPDATES, {"b_ids": ids})).scalars().all())
+    rows: dict[int, dict[str, Any]] = {}
     for update_id, person_id, payload in updates:
-        if update_id in seen or update_id in new:
-            continue
-        session.add(
-            InboxUpdate(
-                update_id=update_id,
-                person_id=person_id,
-                payload=payload,
-                received_at=now,
-                attempts=0,
-            )
-        )
-        new.append(update_id)
-    return new
+        if update_id not in seen and update_id not in rows:
+            rows[update_id] = {
+                "update_id": update_id,
+                "person_id": person_id,
+                "payload": payload,
+                "received_at": now,
+                "attempts": 0,
+            }
+    if rows:
+        await session.execute(INBOX.insert(), list(rows.values()))
+    return list(rows)
 
 
 async def pending_updates(session: AsyncSession) -> Sequence[InboxUpdate]:
@@ -335,7 +388,6 @@ async def is_handled(session: AsyncSession, update_id: int) -> bool:
     return handled is not None
 
 
-INBOX = cast(Table, InboxUpdate.__table__)
 MARK_HANDLED = (
     INBOX.update()
     .where(INBOX.c.update_id == bindparam("b_update"))
@@ -359,20 +411,21 @@ async def mark_handled(session: AsyncSession, handled: Sequence[Handled]) -> Non
     )
 
 
+STATE = cast(Table, BotState.__table__)
+GET_STATE = select(STATE.c.value).where(STATE.c.key == bindparam("b_key"))
+SET_STATE = STATE.update().where(STATE.c.key == bindparam("b_key"))
+
+
 async def get_state(session: AsyncSession, key: str) -> str | None:
-    row = await session.get(BotState, key)
-    return row.value if row else None
+    return cast(str | None, await session.scalar(GET_STATE, {"b_key": key}))
 
 
 async def set_state(session: AsyncSession, key: str, value: str) -> None:
-    row = await session.get(BotState, key)
-    if row is None:
-        session.add(BotState(key=key, value=value))
-    else:
-        row.value = value
-
-
-# Outbox ----------------------------------------------------------------------
+    result = cast(
+        CursorResult[Any], await session.execute(SET_STATE, {"b_key": key, "value": value})
+    )
+    if result.rowcount == 0:
+        await session.execute(STATE.insert(), {"key": key, "value": value})
 
 
 def enqueue(
