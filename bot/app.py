@@ -33,6 +33,7 @@ from bot.services.programme import ProgrammeService
 from bot.services.schedule import Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
@@ -141,6 +142,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     dispatcher = Dispatcher(
         dialogs=programme.dialogs,
+        answers=GroupWork(sessions),
         programme=programme,
         renderer=renderer,
         people=people,

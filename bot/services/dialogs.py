@@ -1,7 +1,9 @@
 """Use cases of the coaching dialogs: start, answer, pause, resume, look back.
 
 Each public method is one unit of work and commits before it returns, so that
-no transaction is open while the adapter talks to Telegram.
+no transaction is open while the adapter talks to Telegram. ``answer`` is the
+exception: answers are most of the traffic, and the adapter runs those of many
+people in one transaction (bot/storage/group_commit.py), which commits them.
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ class DialogService:
     def __init__(self, dialogs: dict[str, Dialog], clock: Clock) -> None:
         self.dialogs = dialogs
         self.clock = clock
-        # Progress last seen for a session, by its version: a session whose version
-        # has not moved need not have its answers read again.
-        self._known: OrderedDict[int, tuple[int, Progress]] = OrderedDict()
+        # Progress last seen for a session, by its version and the update last applied: a
+        # session whose version has not moved need not have its answers read again. The
+        # update tells apart a version whose writing was rolled back from one written since.
+        self._known: OrderedDict[int, tuple[tuple[int, int | None], Progress]] = OrderedDict()
         # What finishing a dialog does beyond the dialog itself (an intake makes a
         # profile), in the same unit of work as its last answer.
         self.finishers: dict[str, Finisher] = {}
@@ -77,7 +80,7 @@ class DialogService:
 
     async def _progress(self, db: AsyncSession, record: DialogSession) -> Progress:
         known = self._known.get(record.id)
-        if known is not None and known[0] == record.version:
+        if known is not None and known[0] == (record.version, record.last_update_id):
             self._known.move_to_end(record.id)
             return known[1]
         state = dict(record.state)
@@ -87,7 +90,7 @@ class DialogService:
         return progress
 
     def _remember(self, record: DialogSession, progress: Progress) -> None:
-        self._known[record.id] = (record.version, progress)
+        self._known[record.id] = ((record.version, record.last_update_id), progress)
         self._known.move_to_end(record.id)
         while len(self._known) > KNOWN_SESSIONS:
             self._known.popitem(last=False)
@@ -162,26 +165,23 @@ class DialogService:
         session_id: int | None = None,
         seq: int | None = None,
     ) -> DialogTurn:
-        """Apply one input. With session_id and seq (a button), it must be the current question."""
+        """Apply one input. With session_id and seq (a button), it must be the current question.
+        The caller commits."""
         if session_id is None:
             record = await repo.current_session(db, person_id)
         else:
             record = await repo.get_session(db, person_id, session_id)
         if record is None:
-            await db.commit()
             return DialogTurn(Turn.NONE)
         dialog = self.dialogs[record.dialog_id]
         progress = await self._progress(db, record)
         if record.last_update_id == update_id:
-            await db.commit()
             return DialogTurn(Turn.REPEATED, record, dialog, progress)
         if session_id is not None and (record.status != repo.ACTIVE or seq != progress.seq):
-            await db.commit()
             return DialogTurn(Turn.STALE, record, dialog, progress)
         now = self.clock.now()
         outcome = engine.handle(dialog, progress, event, now.date())
         if not outcome.accepted:
-            await db.commit()
             return DialogTurn(Turn.REFUSED, record, dialog, progress, error=outcome.error)
         assert progress.cursor is not None
         asked = engine.question(dialog, progress)
@@ -211,7 +211,8 @@ class DialogService:
             finisher = self.finishers.get(dialog.id)
             if finisher is not None:
                 await finisher(db, person_id, dialog, new, now)
-        await db.commit()
+        # Kept before the commit: if the transaction is rolled back, the version and update
+        # read next time differ from these, and the answers are read again.
         self._remember(record, new)
         return DialogTurn(
             Turn.ACCEPTED,

@@ -48,6 +48,7 @@ async def test_each_answer_is_stored_when_given(
     for n, text in enumerate(["Find a new job", "not a date"]):
         async with sessions() as db:  # type: ignore[operator]
             await service.answer(db, PERSON, TextInput(text), update_id=10 + n)
+            await db.commit()
     async with sessions() as db:  # type: ignore[operator]
         stored = await repo.load_answers(db, turn.record.id)  # type: ignore[union-attr]
     assert stored == {"goal": "Find a new job"}
@@ -60,6 +61,7 @@ async def test_a_repeated_update_changes_nothing(
     async with sessions() as db:  # type: ignore[operator]
         await service.start(db, PERSON, "grow")
         first = await service.answer(db, PERSON, TextInput("Goal one"), update_id=5)
+        await db.commit()
     async with sessions() as db:  # type: ignore[operator]
         again = await service.answer(db, PERSON, TextInput("Goal one"), update_id=5)
     assert first.kind is Turn.ACCEPTED and again.kind is Turn.REPEATED
@@ -73,6 +75,7 @@ async def test_an_old_button_is_stale(db_engine: AsyncEngine, dialogs: dict[str,
         old_seq = started.progress.seq  # type: ignore[union-attr]
         session_id = started.record.id  # type: ignore[union-attr]
         await service.answer(db, PERSON, Press("c:5"), 1, session_id=session_id, seq=old_seq)
+        await db.commit()
     async with sessions() as db:  # type: ignore[operator]
         stale = await service.answer(
             db, PERSON, Press("c:9"), 2, session_id=session_id, seq=old_seq
@@ -140,7 +143,9 @@ async def test_two_answers_at_once_do_not_corrupt_progress(
 
     async def answer(text: str, update_id: int) -> Turn:
         async with sessions() as db:  # type: ignore[operator]
-            return (await service.answer(db, PERSON, TextInput(text), update_id)).kind
+            turn = await service.answer(db, PERSON, TextInput(text), update_id)
+            await db.commit()
+            return turn.kind
 
     results = await asyncio.gather(answer("5", 1), answer("6", 2), return_exceptions=True)
     accepted = [r for r in results if r is Turn.ACCEPTED]

@@ -25,12 +25,13 @@ from bot.telegram.routers import (
 
 def create_routers(dialog_commands: list[str]) -> list[Router]:
     # The dialogs come early: answers are most of the traffic, and the dialog router takes
-    # only non-command messages and its own buttons, so it hides nothing from the others.
+    # only private non-command messages and its own buttons, so it hides nothing from the
+    # others. Only a coordinator writing a broadcast comes before it.
     return [
-        membership.create_router(),
-        broadcast.create_groups_router(),
         broadcast.create_writing_router(),
         dialogs.create_router(dialog_commands),
+        membership.create_router(),
+        broadcast.create_groups_router(),
         coordinator.create_router(),
         polls.create_router(),
         stats.create_router(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message, Update
@@ -14,6 +16,7 @@ from bot.domain.engine import Input, OtherInput, Press, TextInput
 from bot.domain.intake import MENTEE_INTAKE
 from bot.services.dialogs import DialogService, DialogTurn, Turn
 from bot.services.programme import COHORT_FORM, ProgrammeService
+from bot.storage.group_commit import GroupWork, Work
 from bot.storage.models import Person
 from bot.telegram.filters import PRIVATE, Magic, data_prefix
 from bot.telegram.outbox import OutboxSender
@@ -106,17 +109,22 @@ async def dialog_button(
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
+    answers: GroupWork,
     event_update: Update,
     programme: ProgrammeService,
     outbox: OutboxSender,
 ) -> None:
-    turn = await dialogs.answer(
+    turn = await take_answer(
+        answers,
         session,
-        person.id,
-        Press(callback_data.action),
-        event_update.update_id,
-        session_id=callback_data.session,
-        seq=callback_data.seq,
+        partial(
+            dialogs.answer,
+            person_id=person.id,
+            event=Press(callback_data.action),
+            update_id=event_update.update_id,
+            session_id=callback_data.session,
+            seq=callback_data.seq,
+        ),
     )
     screen = view(bot, person.id, i18n, renderer, dialogs, session)
     if turn.kind is Turn.NONE:
@@ -150,6 +158,17 @@ async def dialog_button(
         await after_finish(
             turn, bot, person, session, programme, renderer, outbox, i18n.current_locale
         )
+
+
+async def take_answer(
+    answers: GroupWork, session: AsyncSession, work: Work[DialogTurn]
+) -> DialogTurn:
+    """The answer, taken in a group with others. The update's own session first lets go of
+    its connection (what filters and middlewares read or wrote is committed): on SQLite
+    there is one, and the group needs it."""
+    if session.in_transaction():
+        await session.commit()
+    return await answers.run(work)
 
 
 def _question(turn: DialogTurn) -> engine.Question:
@@ -192,11 +211,16 @@ async def answer_with(
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
+    answers: GroupWork,
     update_id: int,
     programme: ProgrammeService,
     outbox: OutboxSender,
 ) -> None:
-    turn = await dialogs.answer(session, person.id, event, update_id)
+    turn = await take_answer(
+        answers,
+        session,
+        partial(dialogs.answer, person_id=person.id, event=event, update_id=update_id),
+    )
     screen = view(bot, message.chat.id, i18n, renderer, dialogs, session)
     if turn.kind is Turn.NONE:
         # Not in a session: the message is for the person's mentor or mentee, if any.
@@ -249,6 +273,7 @@ async def text_answer(
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
+    answers: GroupWork,
     event_update: Update,
     programme: ProgrammeService,
     outbox: OutboxSender,
@@ -262,6 +287,7 @@ async def text_answer(
         i18n,
         renderer,
         dialogs,
+        answers,
         event_update.update_id,
         programme,
         outbox,
@@ -276,6 +302,7 @@ async def other_answer(
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
+    answers: GroupWork,
     event_update: Update,
     programme: ProgrammeService,
     outbox: OutboxSender,
@@ -290,6 +317,7 @@ async def other_answer(
         i18n,
         renderer,
         dialogs,
+        answers,
         event_update.update_id,
         programme,
         outbox,
@@ -300,11 +328,12 @@ def create_router(commands: list[str]) -> Router:
     """``commands``: those of the coaching dialogs, as their YAML names them."""
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
+    # Answers first: they are most of the traffic, and no command is an answer.
+    router.message.register(text_answer, Magic(F.text & ~F.text.startswith("/")))
+    router.callback_query.register(dialog_button, DialogButton.filter())
     router.message.register(start_dialog, Command(*commands))
     router.callback_query.register(restart_dialog, data_prefix("restart:"))
     router.message.register(pause_dialog, Command("cancel"))
     router.message.register(resume_dialog, Command("continue"))
-    router.callback_query.register(dialog_button, DialogButton.filter())
-    router.message.register(text_answer, Magic(F.text & ~F.text.startswith("/")))
     router.message.register(other_answer, Magic(~F.text))
     return router
