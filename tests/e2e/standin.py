@@ -531,8 +531,19 @@ class Upload:
     content_type: str
 
 
-async def _read_params(request: web.Request) -> dict[str, str | Upload]:
-    raw: dict[str, str | Upload] = dict(request.query)
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """The query string and the body: a form, a multipart form with files, or a JSON object
+    (whose values come typed)."""
+    raw: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _bad("can't parse JSON request body") from None
+        if not isinstance(body, dict):
+            raise _bad("the JSON request body must be an object")
+        raw.update(body)
+        return raw
     for name, value in (await request.post()).items():
         if isinstance(value, web.FileField):
             raw[name] = Upload(value.filename, value.file.read(), value.content_type)
@@ -543,7 +554,7 @@ async def _read_params(request: web.Request) -> dict[str, str | Upload]:
     return raw
 
 
-def _convert_params(spec: _Spec, raw: dict[str, str | Upload]) -> Params:
+def _convert_params(spec: _Spec, raw: dict[str, Any]) -> Params:
     """Check names against the spec and turn the form values into Python values."""
     attachments = {
         value.removeprefix("attach://")
@@ -569,11 +580,13 @@ def _convert_params(spec: _Spec, raw: dict[str, str | Upload]) -> Params:
     return params
 
 
-def _convert_value(name: str, kind: str, value: str | Upload) -> Any:
+def _convert_value(name: str, kind: str, value: Any) -> Any:
     if isinstance(value, Upload):
         if kind != "file":
             raise _bad(f"{name} can't be a file")
         return value
+    if not isinstance(value, str):
+        return _typed_value(name, kind, value)
     if kind == "int":
         try:
             return int(value)
@@ -592,6 +605,19 @@ def _convert_value(name: str, kind: str, value: str | Upload) -> Any:
             return json.loads(value)
         except ValueError:
             raise _bad(f"can't parse {name} JSON object") from None
+    return value
+
+
+def _typed_value(name: str, kind: str, value: Any) -> Any:
+    """A value of a JSON request body, which comes typed."""
+    if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise _bad(f"{name} must be an integer")
+    if kind == "bool" and not isinstance(value, bool):
+        raise _bad(f"{name} must be a boolean")
+    if kind == "chat" and not (isinstance(value, int) and not isinstance(value, bool)):
+        raise _bad(f"{name} must be an integer or a string")
+    if kind not in ("int", "bool", "chat", "json"):
+        raise _bad(f"{name} must be a string")
     return value
 
 
@@ -1291,8 +1317,9 @@ class BotAPIStandin:
     async def _handle(self, request: web.Request) -> web.Response:
         name = request.match_info["method"]
         method = _CANONICAL_METHODS.get(name.lower(), name)
-        params: Params = dict(await _read_params(request))
+        params: Params = {}
         try:
+            params = await _read_params(request)
             if request.match_info["token"] != self.token:
                 raise _ApiError(401, "Unauthorized")
             if method not in BOT_API_METHODS:

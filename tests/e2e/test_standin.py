@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
@@ -168,6 +169,42 @@ async def test_sent_message_is_stored_and_parsed_by_aiogram(
     assert stored.entities == [{"type": "bold", "offset": 0, "length": 2}]
     assert stored.buttons == [[("Go", "go")]]
     assert standin.calls("sendMessage", status=200)[0].params["chat_id"] == ann.id
+
+
+async def test_a_json_body_is_read_with_its_types(standin: BotAPIStandin) -> None:
+    ann = standin.user(42)
+    url = f"{standin.base_url}/bot{standin.token}/sendMessage"
+    body = {
+        "chat_id": ann.id,
+        "text": "<b>Hi</b>",
+        "parse_mode": "HTML",
+        "disable_notification": True,
+        "reply_markup": {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]},
+    }
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+        answer = await response.json()
+    assert response.status == 200 and answer["ok"]
+    stored = standin.last_message(ann)
+    assert stored.text == "Hi" and stored.buttons == [[("Go", "go")]]
+
+
+@pytest.mark.parametrize(
+    ("body", "description"),
+    [
+        ({"chat_id": "42", "text": 5}, "text must be a string"),
+        ({"chat_id": True, "text": "hi"}, "chat_id must be an integer"),
+        ({"chat_id": 42, "text": "hi", "disable_notification": "yes"}, "must be a boolean"),
+        (["not", "an", "object"], "must be an object"),
+    ],
+)
+async def test_a_json_body_with_wrong_types_is_refused(
+    standin: BotAPIStandin, body: Any, description: str
+) -> None:
+    standin.user(42)
+    url = f"{standin.base_url}/bot{standin.token}/sendMessage"
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+        answer = await response.json()
+    assert response.status == 400 and description in answer["description"]
 
 
 async def test_get_me(standin: BotAPIStandin, bot: Bot) -> None:
