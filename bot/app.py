@@ -141,6 +141,8 @@ def create_dispatcher(
     renderer: Renderer,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
+        # Dialog state lives in the database; aiogram's FSM would only cost every update time.
+        disable_fsm=True,
         dialogs=programme.dialogs,
         answers=GroupWork(sessions),
         programme=programme,
