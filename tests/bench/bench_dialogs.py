@@ -3,7 +3,8 @@
 Options: ``--mentees N`` (default 200), ``--backend sqlite|postgresql|both`` (default
 both; PostgreSQL needs MENTORBOT_TEST_POSTGRES_URL, see ``.pg/env``) and ``--separate``,
 which also runs the echo bot and the bot (on SQLite) each in a process of its own, as the
-bot runs in production, with the stand-in and the mentees in this one.
+bot runs in production, with the stand-in and the mentees in this one, and ``--rounds N``
+(default 3): every configuration is run N times, alternating, and the medians are shown.
 
 Every mentee is a user of the Bot API stand-in (all rate limits off) who works through the
 whole GROW session of the end-to-end tests (``GROW_TRANSCRIPT``), all mentees at once, each
@@ -584,71 +585,108 @@ class Phases:
             self.seconds[label] = time.perf_counter() - start
 
 
-async def bench(mentees: int, backends: list[str], separate: bool) -> None:
+async def one_round(
+    mentees: int, backends: list[str], separate: bool, phases: Phases, number: int
+) -> tuple[list[Figures], list[Figures]]:
+    """Every configuration once: (in this process, each bot in its own process)."""
     steps = len(GROW_TRANSCRIPT)
-    phases = Phases()
-    echo = await phases.run("echo bot", run_echo(mentees, steps))
-    rows: list[Figures] = []
-    separate_rows: list[Figures] = []
-    if separate:
-        separate_rows.append(
-            await phases.run("echo bot, own process", run_echo_process(mentees, steps))
-        )
-        separate_rows.append(
-            await phases.run("bot on SQLite, own process", run_bot_process(mentees))
-        )
+    rows = [await phases.run(f"round {number}: echo bot", run_echo(mentees, steps))]
     for backend in backends:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
                 url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
-                rows.append(await phases.run("bot on SQLite", run_bot("bot, SQLite", url, mentees)))
+                rows.append(
+                    await phases.run(
+                        f"round {number}: bot on SQLite", run_bot("bot, SQLite", url, mentees)
+                    )
+                )
         else:
             url = await create_postgres_database()
             try:
                 rows.append(
-                    await phases.run("bot on PostgreSQL", run_bot("bot, PostgreSQL", url, mentees))
+                    await phases.run(
+                        f"round {number}: bot on PostgreSQL",
+                        run_bot("bot, PostgreSQL", url, mentees),
+                    )
                 )
             finally:
                 await drop_postgres_database(url)
+    separate_rows = []
+    if separate:
+        separate_rows.append(
+            await phases.run(
+                f"round {number}: echo bot, own process", run_echo_process(mentees, steps)
+            )
+        )
+        separate_rows.append(
+            await phases.run(
+                f"round {number}: bot on SQLite, own process", run_bot_process(mentees)
+            )
+        )
+    return rows, separate_rows
+
+
+def median_run(runs: list[Figures]) -> Figures:
+    """The run of median throughput (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda run: run.per_second)[(len(runs) - 1) // 2]
+
+
+def print_table(title: str, runs: list[list[Figures]]) -> dict[str, float]:
+    """Medians over the rounds, each configuration against the echo bot's median; returns
+    the ratios by configuration."""
+    print(title)
+    header = f"{'':<26}{'updates':>9}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+    print(f"{header}{'ratio to echo':>15}   updates/s of each round")
+    medians = [median_run([rows[i] for rows in runs]) for i in range(len(runs[0]))]
+    echo = medians[0]
+    ratios = {}
+    for index, row in enumerate(medians):
+        ratio = row.per_second / echo.per_second if echo.per_second else float("nan")
+        ratios[row.name] = ratio
+        each = ", ".join(f"{rows[index].per_second:.0f}" for rows in runs)
+        print(
+            f"{row.name:<26}{row.updates:>9}{row.per_second:>11.1f}"
+            f"{row.percentile(50):>9.1f}{row.percentile(99):>9.1f}{ratio:>15.2f}   {each}"
+        )
+    return ratios
+
+
+async def bench(mentees: int, backends: list[str], separate: bool, rounds: int) -> None:
+    phases = Phases()
+    together: list[list[Figures]] = []
+    apart: list[list[Figures]] = []
+    for number in range(1, rounds + 1):
+        rows, separate_rows = await one_round(mentees, backends, separate, phases, number)
+        together.append(rows)
+        apart.append(separate_rows)
     memory = await phases.run("idle memory", idle_peak_memory())
 
     print(
-        f"{mentees} mentees at once, each through the GROW session ({steps} steps); "
+        f"{mentees} mentees at once, each through the GROW session "
+        f"({len(GROW_TRANSCRIPT)} steps), {rounds} round(s); medians over the rounds; "
         "latency: update queued -> last request of its reply recorded by the stand-in"
     )
-    header = f"{'backend':<18}{'updates':>9}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
-    print(f"{header}{'ratio to echo':>15}")
-    for row in [echo, *rows]:
-        ratio = row.per_second / echo.per_second if echo.per_second else float("nan")
-        print(
-            f"{row.name:<18}{row.updates:>9}{row.per_second:>11.1f}"
-            f"{row.percentile(50):>9.1f}{row.percentile(99):>9.1f}{ratio:>15.2f}"
+    verdicts = print_table("all in this process:", together)
+    if separate:
+        verdicts |= print_table(
+            "each bot in its own process, the stand-in and the mentees in this one:", apart
         )
-    if separate_rows:
-        own_echo = separate_rows[0]
-        print("each bot in its own process, the stand-in and the mentees in this one:")
-        for row in separate_rows:
-            ratio = row.per_second / own_echo.per_second if own_echo.per_second else float("nan")
-            print(
-                f"{row.name:<26}{row.updates:>9}{row.per_second:>11.1f}"
-                f"{row.percentile(50):>9.1f}{row.percentile(99):>9.1f}{ratio:>15.2f}"
-            )
-    for row in rows:
-        if row.name.endswith("SQLite"):
-            ratio = row.per_second / echo.per_second if echo.per_second else 0.0
+    for name, ratio in verdicts.items():
+        if "SQLite" in name:
             verdict = "meets" if ratio >= TARGET_RATIO else "does NOT meet"
             print(
-                f"target: the bot on SQLite keeps >= {TARGET_RATIO:.0%} of the echo bot's "
-                f"throughput; it keeps {ratio:.0%}, so it {verdict} the target"
+                f"target: {name} keeps >= {TARGET_RATIO:.0%} of the echo bot's throughput; "
+                f"it keeps {ratio:.0%}, so it {verdict} the target"
             )
-    for row in [echo, *rows, *separate_rows]:
-        for problem in row.problems:
-            print(f"PROBLEM ({row.name}): {problem}")
-        if not row.problems:
-            print(f"{row.name}: no lost, repeated or failed replies")
+    problems = [
+        f"PROBLEM (round {number}, {row.name}): {problem}"
+        for number, rows in enumerate(together + apart, start=1)
+        for row in rows
+        for problem in row.problems
+    ]
+    print("\n".join(problems) if problems else "no lost, repeated or failed replies in any run")
     print(f"idle bot (python -m bot run, SQLite, {IDLE_POLLS} idle polls): VmHWM {memory:.1f} MiB")
-    times = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in phases.seconds.items())
-    print(f"run time: {times}; {sum(phases.seconds.values()):.1f} s in all")
+    print(f"run time: {sum(phases.seconds.values()):.1f} s in all")
 
 
 def main() -> None:
@@ -660,11 +698,12 @@ def main() -> None:
         action="store_true",
         help="also run the echo bot and the bot (SQLite) each in a process of its own",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each (medians shown)")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not os.environ.get(POSTGRES_ENV):
         parser.error(f"{POSTGRES_ENV} is not set: run '. .pg/env' (make pg-start) first")
-    asyncio.run(bench(args.mentees, backends, args.separate))
+    asyncio.run(bench(args.mentees, backends, args.separate, args.rounds))
 
 
 if __name__ == "__main__":
