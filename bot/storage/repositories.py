@@ -344,6 +344,7 @@ async def person_sessions(session: AsyncSession, person_id: int) -> Sequence[Dia
 
 
 INBOX = cast(Table, InboxUpdate.__table__)
+INSERT_UPDATES = INBOX.insert()
 SEEN_UPDATES = select(InboxUpdate.update_id).where(
     InboxUpdate.update_id.in_(bindparam("b_ids", expanding=True))
 )
@@ -370,7 +371,7 @@ async def store_updates(
                 "attempts": 0,
             }
     if rows:
-        await session.execute(INBOX.insert(), list(rows.values()))
+        await session.execute(INSERT_UPDATES, list(rows.values()))
     return list(rows)
 
 
