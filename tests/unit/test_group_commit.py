@@ -65,3 +65,19 @@ async def test_a_unit_alone_fails_with_its_own_error(db_engine: AsyncEngine) -> 
     with pytest.raises(ValueError, match="bad"):
         await group.run(setting("bad", fail=True))
     assert await stored(db_engine) == []
+
+
+async def test_a_caller_that_stops_waiting_does_not_stop_the_others(
+    db_engine: AsyncEngine,
+) -> None:
+    group = GroupWork(create_sessionmaker(db_engine))
+    first = asyncio.create_task(group.run(setting("a")))
+    gone = asyncio.create_task(group.run(setting("b")))
+    last = asyncio.create_task(group.run(setting("c")))
+    await asyncio.sleep(0)
+    gone.cancel()
+    assert await first == "a" and await last == "c"
+    assert gone.cancelled()
+    # What the cancelled caller asked for was done: like a reply lost in a crash, the
+    # update it came from is handled again and finds it done.
+    assert await stored(db_engine) == ["a", "b", "c"]
