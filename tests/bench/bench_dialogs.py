@@ -404,9 +404,13 @@ async def stop_process(process: Any) -> None:
     await process.wait()
 
 
-async def run_echo_process(mentees: int, steps: int) -> Figures:
+async def run_echo_process(mentees: int, steps: int, tuned: bool = False) -> Figures:
+    """The bare echo bot; ``tuned``: with the collector set as ``mentorbot run`` sets the
+    bot's (``bot.app.tune_gc``), to show how much of the comparison that setting is."""
     async with WatchedStandin() as standin:
-        process = await in_own_process(standin, ["-m", "tests.bench.echo_bot"], {})
+        process = await in_own_process(
+            standin, ["-m", "tests.bench.echo_bot"], {"ECHO_TUNE_GC": "1" if tuned else ""}
+        )
         try:
             warm = await mentee(standin, standin.person(FIRST_USER_ID), [Step("write", "hi", 1)])
             if warm.stuck:
@@ -419,7 +423,8 @@ async def run_echo_process(mentees: int, steps: int) -> Figures:
             problems = [f"{len(failed)} failed request(s)"] if failed else []
         finally:
             await stop_process(process)
-    return figures("echo, own process", outcomes, seconds, problems)
+    name = "echo, own, bot's GC" if tuned else "echo, own process"
+    return figures(name, outcomes, seconds, problems)
 
 
 async def run_bot_process(mentees: int) -> Figures:
@@ -623,6 +628,12 @@ async def one_round(
                 f"round {number}: bot on SQLite, own process", run_bot_process(mentees)
             )
         )
+        separate_rows.append(
+            await phases.run(
+                f"round {number}: echo bot, own process, the bot's collector setting",
+                run_echo_process(mentees, steps, tuned=True),
+            )
+        )
     return rows, separate_rows
 
 
@@ -670,6 +681,12 @@ async def bench(mentees: int, backends: list[str], separate: bool, rounds: int) 
     if separate:
         verdicts |= print_table(
             "each bot in its own process, the stand-in and the mentees in this one:", apart
+        )
+    if separate:
+        bot, tuned_echo = (median_run([rows[i] for rows in apart]) for i in (1, 2))
+        print(
+            f"the bot against the echo bot with the same collector setting: "
+            f"{bot.per_second / tuned_echo.per_second:.2f}"
         )
     for name, ratio in verdicts.items():
         if "SQLite" in name:
