@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) $(MO) pg-start
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_charts
-	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_dialogs
+	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_dialogs --separate
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_tick
 	$(BIN)/python -m tests.bench.bench_matching
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_stats
