@@ -138,7 +138,8 @@ class BotSession(AiohttpSession):
         except TimeoutError as exc:
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
-            raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}") from exc
+            # The type only: aiohttp's messages can hold the URL, and the URL holds the token.
+            raise TelegramNetworkError(method=method, message=type(exc).__name__) from exc
         answer = self.check_response(
             bot=bot, method=method, status_code=response.status, content=content
         )

@@ -1,7 +1,9 @@
-"""Starting the bot: configuration problems are one clear line, never a traceback."""
+"""Starting the bot: configuration problems are one clear line, never a traceback; a running
+bot sets up its process for a long run."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import GC_YOUNG_THRESHOLD, tune_gc
 from bot.cli import RedactSecrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +53,14 @@ def test_the_token_never_reaches_the_log(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level(logging.INFO):
         logger.info("request to https://api.telegram.org/bot%s/getMe failed", TOKEN)
     assert TOKEN not in caplog.text and "<token>" in caplog.text
+
+
+def test_a_running_bot_sets_its_collector_for_a_long_run() -> None:
+    threshold = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 0  # what start-up made is not walked again
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
