@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from bot.domain.dialogs import Dialog, Step
@@ -629,6 +629,17 @@ def parse_date(text: str, today: date) -> date | None:
                 return None
         return day
     return None
+
+
+def parse_moment(text: str, today: date) -> datetime | None:
+    """Read a date and a time of day, as "28.11.2026 09:30" or "2026-11-28 9.30"."""
+    day_text, _, time_text = text.strip().rpartition(" ")
+    day = parse_date(day_text, today)
+    clock = parse_time(time_text)
+    if day is None or clock is None:
+        return None
+    hour, minute = (int(part) for part in clock.split(":"))
+    return datetime.combine(day, time(hour, minute))
 
 
 # Results -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -238,6 +238,22 @@ def test_bad_dates_are_refused(dialogs: dict[str, Dialog], text: str) -> None:
 )
 def test_dates_people_write(text: str, expected: date) -> None:
     assert engine.parse_date(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("28.11.2026 09:30", datetime(2026, 11, 28, 9, 30)),
+        ("2026-11-28 9.30", datetime(2026, 11, 28, 9, 30)),
+        (" 3.1 18 ", datetime(2027, 1, 3, 18, 0)),
+        ("28.11.2026", None),
+        ("09:30", None),
+        ("28.11.2026 25:00", None),
+        ("tomorrow 09:30", None),
+    ],
+)
+def test_moments_people_write(text: str, expected: datetime | None) -> None:
+    assert engine.parse_moment(text, TODAY) == expected
 
 
 def test_date_shortcut_buttons(dialogs: dict[str, Dialog]) -> None:

@@ -21,6 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import broadcast as b
+from bot.domain.engine import parse_moment
 from bot.services.broadcasts import BroadcastService, payload
 from bot.services.programme import ProgrammeService
 from bot.storage import broadcasts as store
@@ -431,14 +432,10 @@ async def typed_time(
     outbox: OutboxSender,
 ) -> None:
     zone = broadcasts.zone
-    when = None
-    for pattern in ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M"):
-        try:
-            when = datetime.strptime((message.text or "").strip(), pattern).replace(tzinfo=zone)
-            break
-        except ValueError:
-            continue
-    if when is None or when <= broadcasts.clock.now():
+    now = broadcasts.clock.now()
+    moment = parse_moment(message.text or "", now.astimezone(zone).date())
+    when = moment.replace(tzinfo=zone) if moment is not None else None
+    if when is None or when <= now:
         await session.commit()
         await message.answer(
             _("Please write a future date and time like {example}.").format(
