@@ -404,6 +404,20 @@ async def stop_process(process: Any) -> None:
     await process.wait()
 
 
+async def echo_crowd(
+    standin: WatchedStandin, mentees: int, steps: int
+) -> tuple[list[Outcome], float, list[str]]:
+    """The echo bot, warmed up as the bot is with its calibrating mentee, then driven by the
+    crowd with as many messages as the bot's transcript has steps."""
+    warm = await mentee(standin, standin.person(FIRST_USER_ID), [Step("write", "hi", 1)])
+    if warm.stuck:
+        raise RuntimeError(f"the echo bot does not answer: {warm.stuck}")
+    texts = [value for _, value in GROW_TRANSCRIPT][:steps]
+    outcomes, seconds = await crowd(standin, mentees, [Step("write", text, 1) for text in texts])
+    failed = [c for c in standin.requests if c.status != 200 and c.method != "getUpdates"]
+    return outcomes, seconds, [f"{len(failed)} failed request(s)"] if failed else []
+
+
 async def run_echo_process(mentees: int, steps: int, tuned: bool = False) -> Figures:
     """The bare echo bot; ``tuned``: with the collector set as ``mentorbot run`` sets the
     bot's (``bot.app.tune_gc``), to show how much of the comparison that setting is."""
@@ -412,15 +426,7 @@ async def run_echo_process(mentees: int, steps: int, tuned: bool = False) -> Fig
             standin, ["-m", "tests.bench.echo_bot"], {"ECHO_TUNE_GC": "1" if tuned else ""}
         )
         try:
-            warm = await mentee(standin, standin.person(FIRST_USER_ID), [Step("write", "hi", 1)])
-            if warm.stuck:
-                raise RuntimeError(f"the echo bot does not answer: {warm.stuck}")
-            texts = [value for _, value in GROW_TRANSCRIPT][:steps]
-            outcomes, seconds = await crowd(
-                standin, mentees, [Step("write", text, 1) for text in texts]
-            )
-            failed = [c for c in standin.requests if c.status != 200 and c.method != "getUpdates"]
-            problems = [f"{len(failed)} failed request(s)"] if failed else []
+            outcomes, seconds, problems = await echo_crowd(standin, mentees, steps)
         finally:
             await stop_process(process)
     name = "echo, own, bot's GC" if tuned else "echo, own process"
@@ -524,16 +530,7 @@ async def run_echo(mentees: int, steps: int) -> Figures:
             )
         )
         try:
-            # Warm up, as the bot does with its calibrating mentee.
-            warm = await mentee(standin, standin.person(FIRST_USER_ID), [Step("write", "hi", 1)])
-            if warm.stuck:
-                raise RuntimeError(f"the echo bot does not answer: {warm.stuck}")
-            texts = [value for _, value in GROW_TRANSCRIPT][:steps]
-            outcomes, seconds = await crowd(
-                standin, mentees, [Step("write", text, 1) for text in texts]
-            )
-            failed = [c for c in standin.requests if c.status != 200 and c.method != "getUpdates"]
-            problems = [f"{len(failed)} failed request(s)"] if failed else []
+            outcomes, seconds, problems = await echo_crowd(standin, mentees, steps)
         finally:
             await dispatcher.stop_polling()
             await asyncio.gather(polling, return_exceptions=True)
