@@ -38,9 +38,7 @@ from bot.services.dialogs import DialogService
 from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
-from bot.telegram.outbox import OutboxSender
-from bot.telegram.sender import DeliveryMiddleware
-from tests.e2e.broadcast_setup import FastTime, seed_cohort
+from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
 from tests.e2e.standin import BotAPIStandin, RateLimit
 
 COORDINATOR = 42
@@ -73,19 +71,7 @@ async def bot_run(recipients: int, rate: float, speed: float, folder: Path) -> d
         async def on_blocked(chat_id: int) -> None:
             return None
 
-        session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
-        delivery = DeliveryMiddleware(on_blocked, sleep=fast.sleep, monotonic=fast.monotonic)
-        session.middleware(delivery)
-        bot = Bot(standin.token, session=session)
-        sender = OutboxSender(
-            bot,
-            sessions,
-            fast,
-            rate=rate,
-            monotonic=fast.monotonic,
-            sleep=fast.sleep,
-            paused=delivery.pause_left,
-        )
+        bot, sender = fast_sender(standin, sessions, fast, rate, on_blocked)
         programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), fast), fast)
         broadcasts = BroadcastService(programme, fast, "en")
         cpu0, t0 = cpu(), fast.monotonic()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import Cohort, CohortCoordinator, Membership, Pair, Person
+from bot.telegram.outbox import OutboxSender
+from bot.telegram.sender import BotSession, DeliveryMiddleware
+from tests.e2e.standin import BotAPIStandin
 
 Member = tuple[int, str, str | None, str]  # id, first name, Telegram language, role
 
@@ -87,3 +92,28 @@ class FastTime:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.monotonic())
+
+
+def fast_sender(
+    standin: BotAPIStandin,
+    sessions: async_sessionmaker[AsyncSession],
+    fast: FastTime,
+    rate: float,
+    on_blocked: Callable[[int], Awaitable[None]],
+) -> tuple[Bot, OutboxSender]:
+    """A Bot API client with the bot's own session and delivery middleware, and an outbox
+    sender, both on fast time."""
+    delivery = DeliveryMiddleware(on_blocked, sleep=fast.sleep, monotonic=fast.monotonic)
+    session = BotSession(api=TelegramAPIServer.from_base(standin.base_url))
+    session.middleware(delivery)
+    bot = Bot(standin.token, session=session)
+    sender = OutboxSender(
+        bot,
+        sessions,
+        fast,
+        rate=rate,
+        monotonic=fast.monotonic,
+        sleep=fast.sleep,
+        paused=delivery.pause_left,
+    )
+    return bot, sender

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,8 +25,7 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.sender import DeliveryMiddleware
-from tests.e2e.broadcast_setup import FastTime, seed_cohort
+from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
 from tests.e2e.standin import BotAPIStandin
 
 COORDINATOR = 42
@@ -76,7 +73,6 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
     fast = FastTime(factor, START)
     async with BotAPIStandin(clock=fast.monotonic) as standin:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(standin.base_url))
         sessions = create_sessionmaker(engine)
 
         async def on_blocked(chat_id: int) -> None:
@@ -84,18 +80,7 @@ async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
                 await repo.mark_unreachable(db, chat_id, fast.now())
                 await db.commit()
 
-        delivery = DeliveryMiddleware(on_blocked, sleep=fast.sleep, monotonic=fast.monotonic)
-        session.middleware(delivery)
-        bot = Bot(standin.token, session=session)
-        sender = OutboxSender(
-            bot,
-            sessions,
-            fast,
-            rate=25.0,
-            monotonic=fast.monotonic,
-            sleep=fast.sleep,
-            paused=delivery.pause_left,
-        )
+        bot, sender = fast_sender(standin, sessions, fast, 25.0, on_blocked)
         dialogs = DialogService(load_dialogs(ROOT / "dialogs"), fast)
         programme = ProgrammeService(dialogs, fast, [COORDINATOR])
         try:
