@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -45,7 +46,7 @@ class Running:
 COORDINATOR_ID = 42
 
 
-def bot_settings(standin: BotAPIStandin, database_url: str) -> Settings:
+def bot_settings(standin: BotAPIStandin, database_url: str, **changes: Any) -> Settings:
     return Settings(
         bot_token=SecretStr(standin.token),
         database_url=database_url,
@@ -53,11 +54,15 @@ def bot_settings(standin: BotAPIStandin, database_url: str) -> Settings:
         polling_timeout=2,
         coordinator_ids=[COORDINATOR_ID],
         _env_file=None,  # type: ignore[call-arg]
+        **changes,
     )
 
 
-async def start_bot(standin: BotAPIStandin, database_url: str, clock: MovableClock) -> Running:
-    app = await create_app(bot_settings(standin, database_url), clock)
+async def start_bot(
+    standin: BotAPIStandin, database_url: str, clock: MovableClock, **settings: Any
+) -> Running:
+    """The bot, running; ``settings`` change those of the tests."""
+    app = await create_app(bot_settings(standin, database_url, **settings), clock)
     await set_commands(app.bot, app.i18n)
     return Running(app, asyncio.create_task(app.run()))
 

@@ -2,56 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
-from bot.app import create_app, set_commands
-from bot.config import Settings
 from bot.storage.models import Broadcast, Outgoing, TelegramGroup
 from tests.e2e.broadcast_setup import seed_cohort
-from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
+from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running, start_bot
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin
-
-
-async def start(
-    standin: BotAPIStandin, database_url: str, clock: MovableClock, rate: float = 25.0
-) -> Running:
-    settings = Settings(
-        bot_token=SecretStr(standin.token),
-        database_url=database_url,
-        telegram_api_url=standin.base_url,
-        polling_timeout=2,
-        coordinator_ids=[COORDINATOR_ID],
-        outbox_rate=rate,
-        broadcast_status_seconds=1.2,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    app = await create_app(settings, clock)
-    await set_commands(app.bot, app.i18n)
-    return Running(app, asyncio.create_task(app.run()))
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[BotAPIStandin]:
-    # Telegram's per-chat pace is tested with the sender (test_broadcast_delivery.py); here
-    # it would only slow the coordinator's steps down.
-    async with BotAPIStandin(chat_limit=None) as server:
-        yield server
 
 
 @pytest.fixture
 async def bot(
     standin: BotAPIStandin, database_url: str, clock: MovableClock
 ) -> AsyncIterator[Running]:
-    running = await start(standin, database_url, clock)
+    running = await start_bot(standin, database_url, clock, broadcast_status_seconds=1.2)
     yield running
     await running.stop()
 
@@ -156,7 +126,9 @@ async def test_the_preview_shows_what_telegram_would_refuse(
 async def test_cancel_stops_what_has_not_gone(
     standin: BotAPIStandin, database_url: str, clock: MovableClock
 ) -> None:
-    running = await start(standin, database_url, clock, rate=4.0)
+    running = await start_bot(
+        standin, database_url, clock, outbox_rate=4.0, broadcast_status_seconds=1.2
+    )
     try:
         members = [(700 + n, f"P{n}", "en", "mentee") for n in range(60)]
         await seed_cohort(running.app.sessions, clock.now(), COORDINATOR_ID, members)
