@@ -35,6 +35,7 @@ from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing
+from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
@@ -152,6 +153,10 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
+    policy = AccessMiddleware(programme.dialogs.dialogs, settings.coordinator_ids)
+    dispatcher.message.outer_middleware(policy)
+    dispatcher.callback_query.outer_middleware(policy)
+    dispatcher["policy"] = policy
     PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         *create_routers([d.command for d in programme.dialogs.dialogs.values() if d.command])
@@ -195,7 +200,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     delivery = DeliveryMiddleware(on_blocked=people.mark_unreachable)
     bot = create_bot(settings, people, delivery)
     renderer = Renderer(i18n)
-    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock)
+    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
     dialogs.on_commitments.append(followup.schedule)
     programme = ProgrammeService(

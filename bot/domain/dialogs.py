@@ -31,6 +31,8 @@ StepKind = Literal[
 # Coaching dialogs are the person's own sessions (in /history); intake and forms
 # feed the programme and are started by the bot, not by a command of their own.
 DialogKind = Literal["coaching", "intake", "form"]
+# Who may start and finish a dialog (the access policy's roles, bot/domain/access.py).
+DialogRole = Literal["everyone", "stranger", "mentee", "mentor", "coordinator", "operator"]
 
 # Option values travel in callback data (64 bytes at most), so they stay short.
 _VALUE = re.compile(r"^[a-z0-9_]{1,16}$")
@@ -163,6 +165,7 @@ class Dialog(BaseModel):
     id: str
     kind: DialogKind = "coaching"
     command: str | None = None
+    roles: tuple[DialogRole, ...] = Field(min_length=1)
     title: str
     intro: str
     outro: str

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import engine
+from bot.domain import access, engine
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Input, Progress, ShowWheel, SummaryLine
-from bot.domain.texts import Msg, Value
+from bot.domain.texts import N_, Msg, Value
 from bot.services.clock import Clock
+from bot.storage import access as access_store
 from bot.storage import repositories as repo
 from bot.storage.models import Commitment, DialogSession
 
@@ -29,6 +30,7 @@ WHEEL = "wheel"
 Finisher = Callable[[AsyncSession, int, Dialog, Progress, datetime], Awaitable[None]]
 CommitmentsMade = Callable[[AsyncSession, int, Sequence[Commitment]], Awaitable[None]]
 KNOWN_SESSIONS = 10_000
+NOT_YOURS = Msg(N_("This form is not for you, so I cannot finish it. /help lists what you can do."))
 
 
 class Turn(enum.Enum):
@@ -62,9 +64,12 @@ class DialogTurn:
 
 
 class DialogService:
-    def __init__(self, dialogs: dict[str, Dialog], clock: Clock) -> None:
+    def __init__(
+        self, dialogs: dict[str, Dialog], clock: Clock, operators: Collection[int] = ()
+    ) -> None:
         self.dialogs = dialogs
         self.clock = clock
+        self.operators = frozenset(operators)
         # Progress last seen for a session, by its version and the update last applied: a
         # session whose version has not moved need not have its answers read again. The
         # update tells apart a version whose writing was rolled back from one written since.
@@ -188,6 +193,8 @@ class DialogService:
         key = engine.answer_key(dialog, progress, progress.cursor)
         asked_step = engine.step_at(dialog, progress.cursor)
         new = outcome.progress
+        if new.finished and not await self._may_finish(db, person_id, dialog):
+            return DialogTurn(Turn.REFUSED, record, dialog, progress, error=NOT_YOURS)
         await repo.save_answers(db, record.id, progress.answers, new.answers, now)
         await repo.advance_session(db, record, _state(new), update_id, now, new.finished)
         if new.finished:
@@ -227,6 +234,14 @@ class DialogService:
                 else None
             ),
         )
+
+    async def _may_finish(self, db: AsyncSession, person_id: int, dialog: Dialog) -> bool:
+        """The access policy, asked again where a dialog is finished: a form started while
+        the person had a role they no longer have does not do what the role could."""
+        if dialog.kind == "coaching":
+            return True
+        who = await access_store.standing_of(db, person_id, self.operators)
+        return access.may_use_dialog(dialog.roles, who)
 
     async def finished(
         self, db: AsyncSession, person_id: int, limit: int = 12

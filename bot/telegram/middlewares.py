@@ -14,15 +14,17 @@ from bot.services.clock import Clock
 from bot.services.people import PeopleService
 from bot.storage import repositories as repo
 from bot.storage.group_commit import GroupCommit
+from bot.telegram.replies import Replies
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DatabaseMiddleware(BaseMiddleware):
-    """One database session per update. Services commit their own units of work;
-    what is left is committed here once the handler is done, with the update marked
-    handled. When nothing is left, the mark joins those of other updates in one
-    transaction."""
+    """One unit of work per update: a database session, committed here once the handler
+    is done; then the handler's replies are sent (no request while the transaction is
+    open), and the update is marked handled together with other updates finished
+    meanwhile (one group commit). A handler that fails commits nothing and sends
+    nothing, so its update can safely be handled again."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self.sessions = sessions
@@ -31,6 +33,8 @@ class DatabaseMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        replies = Replies()
+        data["replies"] = replies
         async with self.sessions() as session:
             data["session"] = session
             try:
@@ -40,13 +44,12 @@ class DatabaseMiddleware(BaseMiddleware):
                 # committed by the service; the sender has marked them unreachable.
                 await session.rollback()
                 result = None
-            handled = (event.update_id, self.clock.now(), None)
             if session.in_transaction():
-                await repo.mark_handled(session, [handled])
                 await session.commit()
-            else:
-                await self.handled.add(handled)
-            return result
+        if replies:
+            await replies.send(data["bot"])
+        await self.handled.add((event.update_id, self.clock.now(), None))
+        return result
 
 
 class PersonMiddleware(BaseMiddleware):

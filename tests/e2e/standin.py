@@ -1122,6 +1122,22 @@ class BotAPIStandin:
             f"buttons by message id: {available}"
         )
 
+    async def press_data(self, user: SimUser, data: str, message: BotMessage | None = None) -> int:
+        """A press with any callback data, as a modified client can send: on ``message``
+        (default: the newest message in the user's chat)."""
+        if message is None:
+            message = self.last_message(user)
+        query_id = str(next(self._ids))
+        self._open_queries[query_id] = data
+        query = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": message.to_api(self.bot_sender),
+            "chat_instance": f"instance-{user.id}",
+            "data": data,
+        }
+        return self._queue({"callback_query": query})
+
     async def answer_poll(
         self, user: SimUser, message: BotMessage, option_ids: Sequence[int]
     ) -> int | None:

@@ -1,0 +1,50 @@
+"""The replies of one update, sent once its unit of work is committed.
+
+Handlers do not talk to Telegram while the update's transaction is open: they add the
+requests they would make (aiogram method objects, e.g. ``message.answer(...)`` without
+``await``) to the update's ``Replies``, and the database middleware sends them, in order,
+after the commit. A reply whose result is needed later (the id of a status message) names
+what to do with it (``then``), which runs after it was sent, outside the transaction too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.methods import TelegramMethod
+
+log = logging.getLogger(__name__)
+
+Then = Callable[[Any], Awaitable[None]]
+
+
+class Replies:
+    def __init__(self) -> None:
+        self.pending: list[tuple[TelegramMethod[Any], Then | None]] = []
+
+    def add(self, method: TelegramMethod[Any], then: Then | None = None) -> None:
+        self.pending.append((method, then))
+
+    def __bool__(self) -> bool:
+        return bool(self.pending)
+
+    async def send(self, bot: Bot) -> None:
+        """Send them in order. One Telegram refuses (a keyboard already gone on a double
+        tap, a message no longer there) is logged by its method and the rest still go; a
+        person who blocked the bot gets none of the rest."""
+        pending, self.pending = self.pending, []
+        for method, then in pending:
+            try:
+                result = await bot(method)
+            except TelegramForbiddenError:
+                return
+            except TelegramBadRequest as exc:
+                # The description says what was wrong, never what people wrote.
+                log.info("%s refused: %s", type(method).__name__, exc.message)
+                continue
+            if then is not None:
+                await then(result)
