@@ -75,7 +75,8 @@ COMMANDS = (
 
 @dataclass
 class Programme:
-    """The services of the mentoring programme, each of one feature."""
+    """The programme's services as the composition root built them, one per feature.
+    Only a holder: handlers and services are given the one they use."""
 
     cohorts: CohortService
     profiles: ProfileService
