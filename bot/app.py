@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,12 +25,16 @@ from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
+from bot.services.cohorts import CohortService
+from bot.services.conversation import ConversationService
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
+from bot.services.matching import MatchingService
 from bot.services.meetings import MEET_REMINDER, MeetingService
+from bot.services.pairs import PairService
 from bot.services.people import PeopleService
 from bot.services.polls import PollService
-from bot.services.programme import ProgrammeService
+from bot.services.profiles import ProfileService
 from bot.services.schedule import Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
@@ -70,6 +75,32 @@ COMMANDS = (
 
 
 @dataclass
+class Programme:
+    """The programme's services as the composition root built them, one per feature.
+    Only a holder: handlers and services are given the one they use."""
+
+    cohorts: CohortService
+    profiles: ProfileService
+    pairs: PairService
+    matching: MatchingService
+    conversation: ConversationService
+
+
+def create_programme(
+    dialogs: DialogService, clock: Clock, coordinator_ids: Collection[int], default_locale: str
+) -> Programme:
+    cohorts = CohortService(dialogs, clock, coordinator_ids)
+    pairs = PairService(dialogs, clock, cohorts, default_locale)
+    return Programme(
+        cohorts=cohorts,
+        profiles=ProfileService(dialogs),
+        pairs=pairs,
+        matching=MatchingService(pairs, clock, default_locale),
+        conversation=ConversationService(dialogs, pairs, clock, default_locale),
+    )
+
+
+@dataclass
 class App:
     bot: Bot
     dispatcher: Dispatcher
@@ -79,7 +110,7 @@ class App:
     polling: DurablePolling
     outbox: OutboxSender
 
-    programme: ProgrammeService
+    programme: Programme
     scheduler: Scheduler
     monitor: BroadcastMonitor
 
@@ -99,8 +130,8 @@ class App:
         """Expire requests that waited too long, tell coordinators of quiet pairs, start
         the recurring messages of people who have none yet."""
         async with self.sessions() as db:
-            changed = await self.programme.expire_requests(db)
-            changed += await self.programme.alert_quiet_pairs(db)
+            changed = await self.programme.matching.expire_requests(db)
+            changed += await self.programme.pairs.alert_quiet_pairs(db)
             changed += await self.scheduler.plan(db)
         if changed:
             self.outbox.wake()
@@ -138,15 +169,21 @@ def create_dispatcher(
     clock: Clock,
     i18n: I18n,
     people: PeopleService,
-    programme: ProgrammeService,
+    dialogs: DialogService,
+    programme: Programme,
     renderer: Renderer,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
         # Dialog state lives in the database; aiogram's FSM would only cost every update time.
         disable_fsm=True,
-        dialogs=programme.dialogs,
+        dialogs=dialogs,
         answers=GroupWork(sessions),
-        programme=programme,
+        # Named so as not to be taken for a handler's own "cohorts" or "pairs".
+        cohort_service=programme.cohorts,
+        profiles=programme.profiles,
+        pair_service=programme.pairs,
+        matching=programme.matching,
+        conversation=programme.conversation,
         renderer=renderer,
         people=people,
         clock=clock,
@@ -159,7 +196,7 @@ def create_dispatcher(
     dispatcher["policy"] = policy
     PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
-        *create_routers([d.command for d in programme.dialogs.dialogs.values() if d.command])
+        *create_routers([d.command for d in dialogs.dialogs.values() if d.command])
     )
 
     async def notify_failure(person_id: int) -> None:
@@ -203,20 +240,15 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
     dialogs.on_commitments.append(followup.schedule)
-    programme = ProgrammeService(
-        dialogs,
-        clock,
-        settings.coordinator_ids,
-        settings.default_locale,
-    )
+    programme = create_programme(dialogs, clock, settings.coordinator_ids, settings.default_locale)
     polls = PollService(clock)
 
     async def undeliverable(row: Outgoing, status: str) -> None:
         async with sessions() as db:
-            await programme.undeliverable(db, row, status)
+            await programme.conversation.undeliverable(db, row, status)
 
     scheduler = Scheduler(clock, followup, settings.default_locale, settings.daily_message_budget)
-    meetings = MeetingService(programme, followup, clock, settings.default_locale)
+    meetings = MeetingService(dialogs, followup, clock, settings.default_locale)
     scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
     outbox = OutboxSender(
         bot,
@@ -231,7 +263,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         paused=delivery.pause_left,
     )
     broadcasts = BroadcastService(
-        programme, clock, settings.default_locale, settings.default_timezone
+        programme.cohorts, clock, settings.default_locale, settings.default_timezone
     )
     monitor = BroadcastMonitor(
         bot,
@@ -243,7 +275,9 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         timezone=settings.default_timezone,
         every_seconds=settings.broadcast_status_seconds,
     )
-    dispatcher = create_dispatcher(settings, sessions, clock, i18n, people, programme, renderer)
+    dispatcher = create_dispatcher(
+        settings, sessions, clock, i18n, people, dialogs, programme, renderer
+    )
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
     dispatcher["broadcasts"] = broadcasts

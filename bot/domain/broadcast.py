@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.domain.cohorts import MEMBER_ROLES
 from bot.domain.texts import N_, Msg
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
-# Audiences: (kind, what it needs). A role is "mentee" or "mentor".
+# Audiences: (kind, what it needs). A role is a member's: a mentee or a mentor.
 EVERYONE, ROLE, COHORT, UNMATCHED, QUIET_PAIRS, GROUPS = (
     "everyone",
     "role",
@@ -20,7 +21,7 @@ EVERYONE, ROLE, COHORT, UNMATCHED, QUIET_PAIRS, GROUPS = (
     "quiet",
     "groups",
 )
-ROLES = ("mentee", "mentor")
+ROLES = MEMBER_ROLES
 QUIET_DAYS = (7, 14, 21, 30)
 
 # Telegram's HTML: the tags it knows, and which attributes they need.

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.cohorts import Role
 from bot.domain.matching import MenteeProfile, MentorProfile, Preference
 
 MENTEE_INTAKE = "intake_mentee"
 MENTOR_INTAKE = "intake_mentor"
-INTAKE_FOR_ROLE = {"mentee": MENTEE_INTAKE, "mentor": MENTOR_INTAKE}
+INTAKE_FOR_ROLE = {Role.MENTEE: MENTEE_INTAKE, Role.MENTOR: MENTOR_INTAKE}
 EXPERIENCED_YEARS = 10
 
 # A wish in the mentee's intake, as matching reads it.

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias, TypeVar
+from enum import StrEnum
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.domain.texts import N_, Msg, Value
 
-Mode: TypeAlias = Literal["most_matched", "best_scores"]
+
+class MatchingMode(StrEnum):
+    MOST_MATCHED = "most_matched"
+    BEST_SCORES = "best_scores"
+
+
+Mode: TypeAlias = MatchingMode
 Ints: TypeAlias = npt.NDArray[np.int64]
 Floats: TypeAlias = npt.NDArray[np.float64]
 Bits: TypeAlias = npt.NDArray[np.uint64]
@@ -212,7 +219,7 @@ def match(
     mentors: Sequence[MentorProfile],
     weights: Weights,
     excluded: Collection[tuple[int, int]] = (),
-    mode: Mode = "most_matched",
+    mode: Mode = MatchingMode.MOST_MATCHED,
     *,
     min_score: int = BEST_SCORES_MIN_SCORE,
 ) -> Matching:
@@ -223,7 +230,7 @@ def match(
     (ignored in ``most_matched``) and has the highest total score. ``excluded`` holds
     ``(mentee_id, mentor_id)`` pairs never to propose, such as ones declined or ended before.
     """
-    threshold = min_score if mode == "best_scores" else 0
+    threshold = min_score if mode == MatchingMode.BEST_SCORES else 0
     cohort, candidates = _prepare(mentees, mentors, weights, excluded, threshold)
     eligible = candidates.eligible
     e, r = candidates.e[eligible], candidates.r[eligible]
@@ -685,7 +692,7 @@ def _optimal(cohort: _Cohort, e: Ints, r: Ints, value: Ints, mode: Mode) -> Ints
     n_e = len(cohort.e_ids)
     if not len(e):
         return np.full(n_e, -1, dtype=np.int64)
-    bonus = 100 * n_e + 1 if mode == "most_matched" else 0
+    bonus = 100 * n_e + 1 if mode == MatchingMode.MOST_MATCHED else 0
     weight = value + bonus
     capacity = cohort.r_capacity
     growth = 1

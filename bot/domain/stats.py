@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-PENDING_PAIRS = ("proposed", "requested")
+from bot.domain.pairs import PairStatus
+
+PENDING_PAIRS = (PairStatus.PROPOSED, PairStatus.REQUESTED)
 
 
 @dataclass

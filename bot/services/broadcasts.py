@@ -14,8 +14,8 @@ from bot.domain import broadcast as b
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
 from bot.services.clock import Clock
+from bot.services.cohorts import CohortService
 from bot.services.messages import queue_message
-from bot.services.programme import ProgrammeService
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Cohort, Person, TelegramGroup
 
@@ -50,19 +50,19 @@ def payload(item: dict[str, Any]) -> dict[str, Any]:
 class BroadcastService:
     def __init__(
         self,
-        programme: ProgrammeService,
+        cohorts: CohortService,
         clock: Clock,
         default_locale: str,
         timezone: str = "Europe/Riga",
     ) -> None:
-        self.programme = programme
+        self.cohorts = cohorts
         self.clock = clock
         self.default_locale = default_locale
         # Times a coordinator types or chooses are in the programme's time zone.
         self.zone = ZoneInfo(timezone)
 
     async def cohort_ids(self, db: AsyncSession, coordinator: Person) -> list[int]:
-        return [c.id for c in await self.programme.coordinated(db, coordinator)]
+        return [c.id for c in await self.cohorts.coordinated(db, coordinator)]
 
     async def start(self, db: AsyncSession, coordinator: Person) -> Broadcast:
         """A new draft; an older one left unfinished is dropped."""
@@ -180,10 +180,10 @@ class BroadcastService:
     ) -> None:
         """Record the group and ask the coordinators to link it to a cohort."""
         await store.group_added(db, chat_id, title, added_by, self.clock.now())
-        everyone = await store.coordinators(db, self.programme.coordinator_ids)
+        everyone = await store.coordinators(db, self.cohorts.coordinator_ids)
         adder = [p for p in everyone if p.id == added_by]
         for coordinator in adder or everyone:
-            cohorts = await self.programme.coordinated(db, coordinator)
+            cohorts = await self.cohorts.coordinated(db, coordinator)
             queue_message(
                 db,
                 coordinator,

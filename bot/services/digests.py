@@ -12,8 +12,10 @@ from statistics import mean
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import CohortSettings, MembershipStatus, Role, ShareMode
+from bot.domain.pairs import PairStatus
 from bot.domain.texts import N_, Msg
-from bot.services.programme import display_name, setting
+from bot.services.profiles import display_name, share_mode
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Answer,
@@ -93,7 +95,7 @@ async def mentor_digest(
     pairs = (
         await db.execute(
             select(Pair)
-            .where(Pair.mentor_id == mentor.id, Pair.status == "active")
+            .where(Pair.mentor_id == mentor.id, Pair.status == PairStatus.ACTIVE)
             .order_by(Pair.id)
         )
     ).scalars()
@@ -112,8 +114,8 @@ async def mentor_digest(
             )
         )
         shared = len({c.get("session") for c in summaries.scalars() if c.get("from") == mentee.id})
-        mode = str(profile.data.get("share", "ask")) if profile is not None else "ask"
-        if mode == "never":
+        mode = share_mode(profile)
+        if mode == ShareMode.NEVER:
             parts.append(
                 Msg(
                     N_(
@@ -124,10 +126,10 @@ async def mentor_digest(
                 )
             )
             continue
-        shared_with = None if mode == "always" else mentor.id
+        shared_with = None if mode == ShareMode.ALWAYS else mentor.id
         moods = list(reversed(await _moods(db, [mentee.id], None, shared_with)))
         trend = " → ".join(str(m) for m in moods) if moods else None
-        if mode != "always":
+        if mode != ShareMode.ALWAYS:
             parts.append(
                 Msg(
                     N_(
@@ -181,8 +183,8 @@ async def programme_summary(
                 await db.execute(
                     select(Membership.person_id).where(
                         Membership.cohort_id == cohort.id,
-                        Membership.role == "mentee",
-                        Membership.status == "active",
+                        Membership.role == Role.MENTEE,
+                        Membership.status == MembershipStatus.ACTIVE,
                     )
                 )
             ).scalars()
@@ -205,11 +207,11 @@ async def programme_summary(
         )
         moods = await _moods(db, mentees, since)
         done, overdue = await _commitments(db, mentees, since, now)
-        days = int(setting(cohort, "no_contact_days"))
+        days = CohortSettings.of(cohort.settings).no_contact_days
         quiet = await db.scalar(
             select(func.count()).where(
                 Pair.cohort_id == cohort.id,
-                Pair.status == "active",
+                Pair.status == PairStatus.ACTIVE,
                 func.coalesce(Pair.last_contact_at, Pair.decided_at, Pair.created_at)
                 < now - timedelta(days=days),
             )
@@ -225,8 +227,9 @@ async def programme_summary(
                 ),
                 {
                     "cohort": cohort.name,
-                    "active": int(statuses.get("active", 0)),
-                    "waiting": int(statuses.get("proposed", 0)) + int(statuses.get("requested", 0)),
+                    "active": int(statuses.get(PairStatus.ACTIVE, 0)),
+                    "waiting": int(statuses.get(PairStatus.PROPOSED, 0))
+                    + int(statuses.get(PairStatus.REQUESTED, 0)),
                     "answered": len(moods),
                     "invited": int(invited or 0),
                     "mood": f"{mean(moods):.1f}" if moods else "–",

@@ -10,13 +10,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import ShareMode
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
+from bot.domain.pairs import PairStatus
 from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.services.clock import Clock
+from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.messages import queue_message
-from bot.services.programme import ProgrammeService, display_name
+from bot.services.profiles import display_name, share_mode
 from bot.storage import repositories as repo
 from bot.storage.models import Commitment, Meeting, Outgoing, Pair, Person, Profile
 
@@ -29,22 +32,22 @@ BRIEF_COMMITMENTS = 10
 class MeetingService:
     def __init__(
         self,
-        programme: ProgrammeService,
+        dialogs: DialogService,
         followup: FollowUpService,
         clock: Clock,
         default_locale: str,
     ) -> None:
-        self.programme = programme
+        self.dialogs = dialogs
         self.followup = followup
         self.clock = clock
         self.default_locale = default_locale
-        programme.dialogs.finishers[MEET_FORM] = self._finish
+        dialogs.finishers[MEET_FORM] = self._finish
 
     async def active_pairs(self, db: AsyncSession, person_id: int) -> list[Pair]:
         result = await db.execute(
             select(Pair)
             .where(
-                Pair.status == "active",
+                Pair.status == PairStatus.ACTIVE,
                 (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
             )
             .order_by(Pair.id)
@@ -91,7 +94,7 @@ class MeetingService:
         ).scalar_one_or_none()
         person = await db.get(Person, person_id)
         pair = await db.get(Pair, draft.pair_id) if draft else None
-        if draft is None or person is None or pair is None or pair.status != "active":
+        if draft is None or person is None or pair is None or pair.status != PairStatus.ACTIVE:
             return
         zone = await self.followup.zone(db, person_id)
         hour, minute = (int(part) for part in str(progress.answers["time"]).split(":"))
@@ -249,7 +252,7 @@ class MeetingService:
             ).scalars()
         )
         parts: list[Msg] = []
-        if commitments and profile is not None and profile.data.get("share") == "always":
+        if commitments and share_mode(profile) == ShareMode.ALWAYS:
             lines: list[Msg] = [
                 Msg(N_("• {text} — {day}"), {"text": c.text, "day": c.due_on}) for c in commitments
             ]
@@ -282,7 +285,7 @@ class MeetingService:
         ).scalar_one_or_none()
         if latest is not None:
             record = await repo.get_session(db, mentee.id, int(latest.context.get("session", 0)))
-            dialog = self.programme.dialogs.dialogs.get(record.dialog_id) if record else None
+            dialog = self.dialogs.dialogs.get(record.dialog_id) if record else None
             if dialog is not None and latest.sent_at is not None:
                 parts.append(
                     Msg(

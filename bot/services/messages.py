@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import Msg, msg_to_json
 from bot.i18n import locale_for
+from bot.services.clock import Clock
+from bot.storage import cohorts
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 
@@ -49,3 +51,39 @@ def queue_message(
         stale_at=stale_at,
         series=series,
     )
+
+
+class Notifier:
+    """Queues messages the bot starts, due now, each rendered in its reader's language."""
+
+    def __init__(self, clock: Clock, default_locale: str) -> None:
+        self.clock = clock
+        self.default_locale = default_locale
+
+    def notify(
+        self,
+        db: AsyncSession,
+        person: Person,
+        msg: Msg,
+        kind: str,
+        context: dict[str, Any] | None = None,
+        buttons: Buttons = (),
+    ) -> None:
+        """Queue a message to a person, in their language; it is rendered when sent."""
+        queue_message(
+            db,
+            person,
+            msg,
+            kind=kind,
+            now=self.clock.now(),
+            default_locale=self.default_locale,
+            context=context,
+            buttons=buttons,
+        )
+
+    async def tell_coordinators(
+        self, db: AsyncSession, cohort_id: int, msg: Msg, context: dict[str, Any] | None = None
+    ) -> None:
+        """An alert to everyone who runs the cohort."""
+        for coordinator in await cohorts.coordinators(db, cohort_id):
+            self.notify(db, coordinator, msg, "alert", context)

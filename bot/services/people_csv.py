@@ -24,8 +24,9 @@ from sqlalchemy.orm import aliased
 
 from bot.config import LOCALES
 from bot.domain import intake
+from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.matching import LANGUAGE_NAMES, TOPIC_LABELS
-from bot.services.programme import MENTEE, MENTOR, display_name
+from bot.services.profiles import display_name
 from bot.storage.models import Cohort, Membership, Pair, Person, Profile
 
 AVAILABILITY = ("weekday_morning", "weekday_day", "weekday_evening", "weekend")
@@ -46,8 +47,8 @@ OWN_SETTINGS = ("accepting",)
 
 REQUIRED = ("telegram_id", "first_name", "languages", "timezone")
 COMMON = (*REQUIRED, "language", "availability", "formats")
-COLUMNS = {
-    MENTEE: (
+COLUMNS: dict[str, tuple[str, ...]] = {
+    Role.MENTEE: (
         *COMMON,
         "occupation",
         "decisions",
@@ -57,7 +58,7 @@ COLUMNS = {
         "wishes",
         "show_name",
     ),
-    MENTOR: (*COMMON, "expertise", "years", "bio", "capacity", "gender"),
+    Role.MENTOR: (*COMMON, "expertise", "years", "bio", "capacity", "gender"),
 }
 PAIR_COLUMNS = (
     "pair_id",
@@ -283,7 +284,7 @@ def _person(
         "availability": cells.choices("availability", AVAILABILITY),
         "formats": cells.choices("formats", FORMATS),
     }
-    if role == MENTEE:
+    if role == Role.MENTEE:
         answers.update(_mentee_answers(cells))
         profile = intake.mentee_data(answers)
     else:
@@ -383,13 +384,13 @@ async def import_people(
                     cohort_id=cohort.id,
                     person_id=row.telegram_id,
                     role=role,
-                    status="active",
+                    status=MembershipStatus.ACTIVE,
                     joined_at=now,
                 )
             )
             added += 1
         else:
-            member.role, member.status = role, "active"
+            member.role, member.status = role, MembershipStatus.ACTIVE
     await db.commit()
     return ImportResult(added=added, updated=len(rows) - added)
 

@@ -21,6 +21,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import CheckinCadence, CohortSettings, MembershipStatus, Role
+from bot.domain.pairs import PairStatus
 from bot.domain.quiet import allowed_at
 from bot.domain.recurrence import Recurrence
 from bot.domain.texts import N_, Msg, msg_from_json, msg_to_json
@@ -98,8 +100,12 @@ class Scheduler:
             if person.checkins_stopped:
                 return None
             cohort = await self._mentee_cohort(db, person.id)
-            every = str(cohort.settings.get("checkins", "weekly")) if cohort else "off"
-            return None if every == "off" else series_recurrence(kind, person, zone, every)
+            every = CohortSettings.of(cohort.settings).checkins if cohort else CheckinCadence.OFF
+            return (
+                None
+                if every == CheckinCadence.OFF
+                else series_recurrence(kind, person, zone, every)
+            )
         if kind == DIGEST:
             mentoring = await repo.has_mentees(db, person.id)
             return series_recurrence(kind, person, zone) if mentoring else None
@@ -114,8 +120,8 @@ class Scheduler:
             .join(Membership, Membership.cohort_id == Cohort.id)
             .where(
                 Membership.person_id == person_id,
-                Membership.role == "mentee",
-                Membership.status == "active",
+                Membership.role == Role.MENTEE,
+                Membership.status == MembershipStatus.ACTIVE,
             )
             .order_by(Membership.joined_at.desc())
             .limit(1)
@@ -214,7 +220,7 @@ class Scheduler:
     async def _joined(self, db: AsyncSession, person_id: int) -> datetime | None:
         joined: datetime | None = await db.scalar(
             select(Membership.joined_at)
-            .where(Membership.person_id == person_id, Membership.status == "active")
+            .where(Membership.person_id == person_id, Membership.status == MembershipStatus.ACTIVE)
             .order_by(Membership.joined_at)
             .limit(1)
         )
@@ -263,19 +269,20 @@ class Scheduler:
                 .where(
                     reachable,
                     without,
-                    Membership.role == "mentee",
-                    Membership.status == "active",
+                    Membership.role == Role.MENTEE,
+                    Membership.status == MembershipStatus.ACTIVE,
                     Person.checkins_stopped.is_(False),
-                    or_(every.is_(None), every != "off"),
+                    or_(every.is_(None), every != CheckinCadence.OFF),
                 )
                 .order_by(Person.id, Membership.joined_at.desc())
                 .limit(size)
             )
             for person_id, setting, joined in rows:
-                found.setdefault(person_id, (setting or "weekly", joined))
+                cadence = CohortSettings.of({"checkins": setting}).checkins
+                found.setdefault(person_id, (cadence, joined))
         else:
             holder = (
-                select(Pair.mentor_id).where(Pair.status == "active")
+                select(Pair.mentor_id).where(Pair.status == PairStatus.ACTIVE)
                 if kind == DIGEST
                 else select(CohortCoordinator.person_id)
             )
@@ -451,7 +458,7 @@ def series_recurrence(
     digests daily or weekly as the mentor chose, summaries weekly; all at the person's day
     and hour."""
     frequency = {
-        CHECKIN_INVITE: every or "weekly",
+        CHECKIN_INVITE: every or CohortSettings().checkins,
         WHEEL_INVITE: "monthly",
         DIGEST: "daily" if person.digest_daily else "weekly",
         PROGRAMME_SUMMARY: "weekly",

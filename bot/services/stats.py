@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts.stats import StatsChart
+from bot.domain.cohorts import MembershipStatus, Role
+from bot.domain.pairs import PairStatus
 from bot.domain.stats import PENDING_PAIRS, CohortStats
 from bot.domain.texts import N_, Msg, Value
 from bot.services.clock import Clock
@@ -20,13 +22,17 @@ from bot.storage.models import Cohort
 
 Translate = Callable[[Msg], str]
 
-ROLE_NAMES = {"mentee": N_("Mentees"), "mentor": N_("Mentors")}
-MEMBER_STATUSES = {"intake": N_("in intake"), "active": N_("active"), "left": N_("left")}
+ROLE_NAMES: dict[str, str] = {Role.MENTEE: N_("Mentees"), Role.MENTOR: N_("Mentors")}
+MEMBER_STATUSES: dict[str, str] = {
+    MembershipStatus.INTAKE: N_("in intake"),
+    MembershipStatus.ACTIVE: N_("active"),
+    MembershipStatus.LEFT: N_("left"),
+}
 PAIR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (N_("active"), ("active",)),
-    (N_("paused"), ("paused",)),
+    (N_("active"), (PairStatus.ACTIVE,)),
+    (N_("paused"), (PairStatus.PAUSED,)),
     (N_("pending"), PENDING_PAIRS),
-    (N_("ended"), ("ended",)),
+    (N_("ended"), (PairStatus.ENDED,)),
 )
 COMMITMENT_NAMES = (
     ("done", N_("done")),

@@ -11,6 +11,8 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import broadcast as b
+from bot.domain.cohorts import MembershipStatus, Role
+from bot.domain.pairs import RUNNING, PairStatus
 from bot.storage.models import (
     Broadcast,
     Membership,
@@ -20,7 +22,7 @@ from bot.storage.models import (
     TelegramGroup,
 )
 
-MATCHED = ("active", "paused")
+MATCHED = RUNNING
 
 
 async def audience_people(
@@ -36,7 +38,7 @@ async def audience_people(
         since = now - timedelta(days=int(audience.get("days", 21)))
         contact = func.coalesce(Pair.last_contact_at, Pair.decided_at, Pair.created_at)
         quiet = select(Pair.mentee_id, Pair.mentor_id).where(
-            Pair.cohort_id.in_(cohort_ids), Pair.status == "active", contact < since
+            Pair.cohort_id.in_(cohort_ids), Pair.status == PairStatus.ACTIVE, contact < since
         )
         ids = {i for row in (await db.execute(quiet)).all() for i in row}
         query = select(Person).where(Person.id.in_(ids))
@@ -44,11 +46,11 @@ async def audience_people(
         query = (
             select(Person)
             .join(Membership, Membership.person_id == Person.id)
-            .where(Membership.cohort_id.in_(cohort_ids), Membership.status != "left")
+            .where(Membership.cohort_id.in_(cohort_ids), Membership.status != MembershipStatus.LEFT)
         )
         role = audience.get("role")
         if kind == b.UNMATCHED:
-            role = "mentee"
+            role = Role.MENTEE
             paired = select(Pair.id).where(
                 Pair.mentee_id == Person.id,
                 Pair.cohort_id == Membership.cohort_id,

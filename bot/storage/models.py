@@ -199,8 +199,9 @@ class Cohort(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
-    mode: Mapped[str] = mapped_column(String(20))  # "coordinator" or "mentee_chooses"
+    mode: Mapped[str] = mapped_column(String(20))  # a CohortMode
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # What CohortSettings (bot/domain/cohorts.py) reads; only what a coordinator changed.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
@@ -224,7 +225,7 @@ class Invite(Base):
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(12))  # mentee, mentor or coordinator
+    role: Mapped[str] = mapped_column(String(12))  # a Role: mentee, mentor or coordinator
     expires_at: Mapped[datetime | None]
     max_uses: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
@@ -237,8 +238,8 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(10))  # "mentee" or "mentor"
-    status: Mapped[str] = mapped_column(String(10))  # "intake", "active", "left"
+    role: Mapped[str] = mapped_column(String(10))  # a Role: mentee or mentor
+    status: Mapped[str] = mapped_column(String(10))  # a MembershipStatus
     joined_at: Mapped[datetime]
 
     __table_args__ = (
@@ -267,6 +268,7 @@ class Pair(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     mentee_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # A PairStatus; the moves are bot/domain/pairs.py's table:
     # proposed -> active <-> paused -> ended; proposed -> excluded (by the coordinator);
     # requested (by the mentee) -> active, declined or expired (no answer in time)
     status: Mapped[str] = mapped_column(String(12))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import MembershipStatus
 from bot.storage.models import Membership, Person, Poll, PollDelivery, PollVote, TelegramGroup
 
 
@@ -15,7 +16,7 @@ async def members(db: AsyncSession, cohort_id: int) -> list[int]:
     """The people of a cohort who have not left it."""
     result = await db.execute(
         select(Membership.person_id)
-        .where(Membership.cohort_id == cohort_id, Membership.status != "left")
+        .where(Membership.cohort_id == cohort_id, Membership.status != MembershipStatus.LEFT)
         .order_by(Membership.person_id)
     )
     return list(result.scalars())
@@ -24,7 +25,9 @@ async def members(db: AsyncSession, cohort_id: int) -> list[int]:
 async def member_counts(db: AsyncSession, cohort_ids: Sequence[int]) -> dict[int, int]:
     result = await db.execute(
         select(Membership.cohort_id, func.count())
-        .where(Membership.cohort_id.in_(list(cohort_ids)), Membership.status != "left")
+        .where(
+            Membership.cohort_id.in_(list(cohort_ids)), Membership.status != MembershipStatus.LEFT
+        )
         .group_by(Membership.cohort_id)
     )
     return {cohort_id: int(n) for cohort_id, n in result.tuples()}

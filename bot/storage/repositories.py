@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.domain.cohorts import Role
+from bot.domain.pairs import PairStatus
 from bot.storage.models import (
     Answer,
     BotState,
@@ -528,7 +530,7 @@ async def settle_outgoing(session: AsyncSession, outcomes: Sequence[Outcome]) ->
 
 
 async def has_mentees(
-    session: AsyncSession, mentor_id: int, statuses: Sequence[str] = ("active",)
+    session: AsyncSession, mentor_id: int, statuses: Sequence[str] = (PairStatus.ACTIVE,)
 ) -> bool:
     found = await session.scalar(
         select(exists().where(Pair.mentor_id == mentor_id, Pair.status.in_(statuses)))
@@ -685,7 +687,7 @@ async def own_programme_data(session: AsyncSession, person_id: int) -> dict[str,
         ],
         "pairs": [
             {
-                "as": "mentee" if pair.mentee_id == person_id else "mentor",
+                "as": Role.MENTEE if pair.mentee_id == person_id else Role.MENTOR,
                 "status": pair.status,
                 "since": (pair.decided_at or pair.created_at).isoformat(),
                 "your_look_back": pair.feedback.get(str(person_id)),

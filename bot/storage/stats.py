@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, Integer, String, and_, cast, exists, func,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.domain.cohorts import Role
+from bot.domain.pairs import PairStatus
 from bot.domain.stats import CohortStats, weekly
 from bot.storage.models import Answer, Cohort, Commitment, DialogSession, Membership, Outgoing, Pair
 
@@ -20,7 +22,7 @@ CHECKIN = "checkin"
 WHEEL = "wheel"
 # Regular check-in invitations are outbox rows of this kind, one per occurrence.
 CHECKIN_INVITE = "checkin_invite"
-MATCHED = ("active", "paused", "ended")
+MATCHED = (PairStatus.ACTIVE, PairStatus.PAUSED, PairStatus.ENDED)
 
 
 def _number(value: Any) -> ColumnElement[int]:
@@ -40,7 +42,7 @@ async def cohort_stats(
 ) -> CohortStats:
     stats = CohortStats(cohort.name)
     members = select(Membership.person_id).where(Membership.cohort_id == cohort.id)
-    mentees = members.where(Membership.role == "mentee")
+    mentees = members.where(Membership.role == Role.MENTEE)
 
     by_role = await db.execute(
         select(Membership.role, Membership.status, func.count())
@@ -48,7 +50,7 @@ async def cohort_stats(
         .group_by(Membership.role, Membership.status)
     )
     stats.people = {(role, status): int(n) for role, status, n in by_role.tuples()}
-    stats.mentees = sum(n for (role, status), n in stats.people.items() if role == "mentee")
+    stats.mentees = sum(n for (role, status), n in stats.people.items() if role == Role.MENTEE)
 
     by_status = await db.execute(
         select(Pair.status, func.count()).where(Pair.cohort_id == cohort.id).group_by(Pair.status)

@@ -34,8 +34,8 @@ from sqlalchemy import func, select
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
 from bot.services.broadcasts import BroadcastService
+from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
-from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
@@ -72,8 +72,8 @@ async def bot_run(recipients: int, rate: float, speed: float, folder: Path) -> d
             return None
 
         bot, sender = fast_sender(standin, sessions, fast, rate, on_blocked)
-        programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), fast), fast)
-        broadcasts = BroadcastService(programme, fast, "en")
+        cohorts = CohortService(DialogService(load_dialogs(ROOT / "dialogs"), fast), fast)
+        broadcasts = BroadcastService(cohorts, fast, "en")
         cpu0, t0 = cpu(), fast.monotonic()
         async with sessions() as db:
             coordinator = await db.get(Person, COORDINATOR)

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
 from bot.services.broadcasts import BroadcastService
+from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
-from bot.services.programme import ProgrammeService
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
@@ -82,9 +82,9 @@ async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
 
         bot, sender = fast_sender(standin, sessions, fast, 25.0, on_blocked)
         dialogs = DialogService(load_dialogs(ROOT / "dialogs"), fast)
-        programme = ProgrammeService(dialogs, fast, [COORDINATOR])
+        cohorts = CohortService(dialogs, fast, [COORDINATOR])
         try:
-            yield Rig(standin, sessions, fast, bot, sender, BroadcastService(programme, fast, "en"))
+            yield Rig(standin, sessions, fast, bot, sender, BroadcastService(cohorts, fast, "en"))
         finally:
             await bot.session.close()
 

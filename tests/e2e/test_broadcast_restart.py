@@ -17,8 +17,8 @@ from bot.config import ROOT as BOT_ROOT
 from bot.domain.dialogs import load_dialogs
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import SystemClock
+from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
-from bot.services.programme import ProgrammeService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from tests.e2e.broadcast_setup import seed_cohort
@@ -79,8 +79,8 @@ async def test_killed_mid_broadcast_it_goes_on_exactly_once(
     users = [standin.user(m[0], m[1]) for m in members]
     coordinator = standin.user(COORDINATOR, "Dace")
     clock = SystemClock()
-    programme = ProgrammeService(DialogService(load_dialogs(BOT_ROOT / "dialogs"), clock), clock)
-    broadcasts = BroadcastService(programme, clock, "en")
+    cohorts = CohortService(DialogService(load_dialogs(BOT_ROOT / "dialogs"), clock), clock)
+    broadcasts = BroadcastService(cohorts, clock, "en")
     async with sessions() as db:
         person = await db.get(Person, COORDINATOR)
         assert person is not None

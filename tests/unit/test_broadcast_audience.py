@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
 from bot.services.broadcasts import BroadcastService
+from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
-from bot.services.programme import ProgrammeService
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Person, TelegramGroup
 from tests.e2e.broadcast_setup import seed_cohort
@@ -49,8 +49,8 @@ async def test_audiences(db_engine: AsyncEngine) -> None:
         )
         db.add(TelegramGroup(chat_id=-300, title="Loose", added_at=NOW))
         await db.commit()
-    programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), clock), clock)
-    service = BroadcastService(programme, clock, "en")
+    cohorts = CohortService(DialogService(load_dialogs(ROOT / "dialogs"), clock), clock)
+    service = BroadcastService(cohorts, clock, "en")
     async with sessions() as db:
         coordinator = await db.get(Person, 42)
         assert coordinator is not None

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import create_programme
 from bot.domain.dialogs import load_dialogs
 from bot.services.dialogs import DialogService
-from bot.services.programme import ProgrammeService
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Answer, DialogSession, Person, Profile
@@ -25,7 +25,8 @@ class Clock:
 
 async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(db_engine)
-    programme = ProgrammeService(DialogService(load_dialogs(ROOT / "dialogs"), Clock()), Clock())
+    dialogs = DialogService(load_dialogs(ROOT / "dialogs"), Clock())
+    programme = create_programme(dialogs, Clock(), (), "en")
     async with sessions() as db:
         db.add(Person(id=7, first_name="Anna", created_at=NOW, last_seen_at=NOW))
         await db.flush()
@@ -66,7 +67,7 @@ async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: Asy
         db.add(Answer(session_id=grow.id, key="goal_area", value="leadership", answered_at=NOW))
         await db.commit()
 
-        assert await programme.shared_topics(db, 7) == frozenset()
+        assert await programme.matching.shared_topics(db, 7) == frozenset()
         repo.enqueue(
             db,
             kind="summary",
@@ -77,6 +78,6 @@ async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: Asy
             context={"from": 7, "session": wheel.id},
         )
         await db.commit()
-        assert await programme.shared_topics(db, 7) == {"finances", "fun"}
-        await programme.set_share_mode(db, 7, "always")
-        assert await programme.shared_topics(db, 7) == {"finances", "fun", "leadership"}
+        assert await programme.matching.shared_topics(db, 7) == {"finances", "fun"}
+        await programme.conversation.set_share_mode(db, 7, "always")
+        assert await programme.matching.shared_topics(db, 7) == {"finances", "fun", "leadership"}

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import broadcast as b
 from bot.domain.engine import parse_moment
 from bot.services.broadcasts import BroadcastService, payload
-from bot.services.programme import ProgrammeService
+from bot.services.cohorts import CohortService
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Person
 from bot.telegram.broadcasts import cancel_button
@@ -53,10 +53,10 @@ class IsWritingBroadcast(BaseFilter):
         event: Any,
         session: AsyncSession,
         broadcasts: BroadcastService,
-        programme: ProgrammeService,
+        cohort_service: CohortService,
         person: Person | None = None,
     ) -> bool | dict[str, Any]:
-        if not programme.is_coordinator(person) or person is None:
+        if not cohort_service.is_coordinator(person) or person is None:
             return False
         if isinstance(event, Message) and (event.text or "").startswith("/"):
             return False
@@ -94,10 +94,10 @@ async def broadcast_command(
     message: Message,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     broadcasts: BroadcastService,
 ) -> None:
-    if not await programme.coordinated(session, person):
+    if not await cohort_service.coordinated(session, person):
         await session.commit()
         await message.answer(_("You run no cohort yet. /cohort_new creates one."))
         return
@@ -120,7 +120,7 @@ async def audience_step(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     broadcasts: BroadcastService,
 ) -> None:
     """bc:<draft>:<step>:<value>[:<value>] — one button of the audience at a time."""
@@ -132,7 +132,7 @@ async def audience_step(
         return
     step, values = parts[2], parts[3:]
     prefix = f"bc:{draft.id}"
-    cohorts = await programme.coordinated(session, person)
+    cohorts = await cohort_service.coordinated(session, person)
     audience: dict[str, Any] | None = None
     if step == "k" and values[0] == "cohort":
         await query.answer()
@@ -485,11 +485,11 @@ async def groups_command(
     message: Message,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     broadcasts: BroadcastService,
 ) -> None:
     found = await broadcasts.groups(session, person)
-    cohorts = await programme.coordinated(session, person)
+    cohorts = await cohort_service.coordinated(session, person)
     await session.commit()
     if not found:
         await message.answer(
@@ -521,7 +521,7 @@ async def link_group(
     session: AsyncSession,
     person: Person,
     broadcasts: BroadcastService,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
 ) -> None:
     _prefix, chat_id, cohort_id = (query.data or "").split(":")
     group = await broadcasts.link(session, person, int(chat_id), int(cohort_id))
@@ -529,7 +529,9 @@ async def link_group(
         await session.commit()
         await query.answer(_("This group or cohort has changed; see /groups."), show_alert=True)
         return
-    cohort = await programme.cohort_of(session, person, int(cohort_id)) if group.cohort_id else None
+    cohort = (
+        await cohort_service.cohort_of(session, person, int(cohort_id)) if group.cohort_id else None
+    )
     await session.commit()
     await query.answer(
         _("“{group}” is linked to {cohort}.").format(group=group.title, cohort=cohort.name)

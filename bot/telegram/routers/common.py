@@ -20,9 +20,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGE_NAMES
+from bot.services.cohorts import CohortService, Redeemed
 from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
-from bot.services.programme import ProgrammeService, Redeemed
 from bot.storage.models import Person
 from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.render import Renderer
@@ -63,13 +63,13 @@ async def start(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     people: PeopleService,
 ) -> None:
     if not command.args:
         await message.answer(greeting(person.first_name), reply_markup=menu())
         return
-    joining = await programme.join(session, person.id, command.args.strip())
+    joining = await cohort_service.join(session, person.id, command.args.strip())
     if joining.result is Redeemed.COORDINATOR:
         people.forget(person.id)
     if joining.result is Redeemed.JOINED:
@@ -77,7 +77,9 @@ async def start(
         await message.answer(
             _("Welcome to <b>{cohort}</b>!").format(cohort=Renderer.escape(joining.cohort.name))
         )
-        await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, joining.turn)
+        await begin_dialog(
+            bot, person.id, i18n, renderer, cohort_service.dialogs, session, joining.turn
+        )
         return
     await message.answer(
         {
@@ -102,9 +104,9 @@ async def start(
     )
 
 
-async def help_(message: Message, person: Person, programme: ProgrammeService) -> None:
+async def help_(message: Message, person: Person, cohort_service: CohortService) -> None:
     text = f"{help_text()}\n\n{mentoring_help()}"
-    if programme.is_coordinator(person):
+    if cohort_service.is_coordinator(person):
         text += f"\n\n{coordinator_help()}"
     await message.answer(text)
 

@@ -10,11 +10,13 @@ from aiogram.filters import BaseFilter, Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import SETTINGS, CohortSettings
 from bot.domain.texts import N_, msg_from_json
-from bot.services.programme import SETTINGS, ProgrammeService, Proposal, setting
+from bot.services.cohorts import CohortService
+from bot.services.matching import MatchingService, Proposal
+from bot.services.pairs import PairService
 from bot.storage.models import Cohort, Person
 from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
@@ -35,9 +37,9 @@ COMMANDS = (
 
 class IsCoordinator(BaseFilter):
     async def __call__(
-        self, event: Any, programme: ProgrammeService, person: Person | None = None
+        self, event: Any, cohort_service: CohortService, person: Person | None = None
     ) -> bool:
-        return programme.is_coordinator(person)
+        return cohort_service.is_coordinator(person)
 
 
 async def new_cohort(
@@ -47,17 +49,17 @@ async def new_cohort(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
 ) -> None:
-    turn = await programme.dialogs.start(session, person.id, "cohort_new", restart=True)
-    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
+    turn = await cohort_service.dialogs.start(session, person.id, "cohort_new", restart=True)
+    await begin_dialog(bot, person.id, i18n, renderer, cohort_service.dialogs, session, turn)
 
 
 async def send_cohorts(
-    bot: Bot, person: Person, session: AsyncSession, programme: ProgrammeService
+    bot: Bot, person: Person, session: AsyncSession, cohort_service: CohortService
 ) -> None:
     me = await bot.me()
-    views = await programme.cohort_views(session, person)
+    views = await cohort_service.cohort_views(session, person)
     if not views:
         await bot.send_message(person.id, _("You run no cohort yet. /cohort_new creates one."))
         return
@@ -85,15 +87,15 @@ async def send_cohorts(
 
 
 async def cohorts(
-    message: Message, bot: Bot, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, bot: Bot, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
-    await send_cohorts(bot, person, session, programme)
+    await send_cohorts(bot, person, session, cohort_service)
 
 
 async def match_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
-    runs = await programme.coordinated(session, person)
+    runs = await cohort_service.coordinated(session, person)
     await session.commit()
     if not runs:
         await message.answer(_("You run no cohort yet. /cohort_new creates one."))
@@ -182,15 +184,16 @@ async def run_matching(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
 ) -> None:
     cohort_id = int((query.data or "").split(":")[1])
-    cohort = await programme.cohort_of(session, person, cohort_id)
+    cohort = await cohort_service.cohort_of(session, person, cohort_id)
     if cohort is None:
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
         return
     await query.answer()
-    proposal = await programme.propose(session, cohort)
+    proposal = await matching.propose(session, cohort)
     await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
 
 
@@ -201,15 +204,16 @@ async def exclude_pair(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
 ) -> None:
     _prefix, pair_id, cohort_id = (query.data or "").split(":")
-    cohort = await programme.cohort_of(session, person, int(cohort_id))
-    if cohort is None or not await programme.exclude(session, cohort, int(pair_id)):
+    cohort = await cohort_service.cohort_of(session, person, int(cohort_id))
+    if cohort is None or not await matching.exclude(session, cohort, int(pair_id)):
         await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
         return
     await query.answer()
-    proposal = await programme.propose(session, cohort)
+    proposal = await matching.propose(session, cohort)
     await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
 
 
@@ -218,25 +222,27 @@ async def approve_all(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    pair_service: PairService,
     outbox: OutboxSender,
 ) -> None:
     """Approve the whole proposal, or (with a pair id) one pair of it."""
     parts = (query.data or "").split(":")
-    cohort = await programme.cohort_of(session, person, int(parts[1]))
+    cohort = await cohort_service.cohort_of(session, person, int(parts[1]))
     if cohort is None:
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
         return
-    approved = await programme.approve(session, cohort, [int(parts[2])] if len(parts) > 2 else None)
+    approved = await matching.approve(session, cohort, [int(parts[2])] if len(parts) > 2 else None)
     if not approved:
         await session.commit()
         await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
         return
-    await programme.introduce(session, approved)
+    await pair_service.introduce(session, approved)
     outbox.wake()
     await query.answer()
     if query.message is not None:
-        left = await programme.proposal(session, cohort)
+        left = await matching.proposal(session, cohort)
         await session.commit()
         await bot.edit_message_reply_markup(
             chat_id=person.id,
@@ -250,19 +256,10 @@ async def approve_all(
 
 
 async def pairs(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, pair_service: PairService
 ) -> None:
-    found = await programme.pairs_of_cohorts(session, person)
-    names = {
-        p.id: p.first_name
-        for p in (
-            await session.execute(
-                select(Person).where(
-                    Person.id.in_([x.mentee_id for x in found] + [x.mentor_id for x in found])
-                )
-            )
-        ).scalars()
-    }
+    found = await pair_service.pairs_of_cohorts(session, person)
+    names = await pair_service.names(session, found)
     await session.commit()
     if not found:
         await message.answer(_("Your cohorts have no active or paused pairs."))
@@ -294,12 +291,12 @@ async def pair_status(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    pair_service: PairService,
     outbox: OutboxSender,
 ) -> None:
     _prefix, pair_id, action = (query.data or "").split(":")
     reassign = action == "reassign"
-    pair = await programme.set_pair_status(
+    pair = await pair_service.set_pair_status(
         session,
         person,
         int(pair_id),
@@ -353,11 +350,11 @@ async def choose_cohort(
     message: Message,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     prefix: str,
     question: str,
 ) -> None:
-    runs = await programme.coordinated(session, person)
+    runs = await cohort_service.coordinated(session, person)
     await session.commit()
     if not runs:
         await message.answer(_("You run no cohort yet. /cohort_new creates one."))
@@ -366,14 +363,16 @@ async def choose_cohort(
 
 
 async def settings_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
-    await choose_cohort(message, session, person, programme, "cset", _("Settings of which cohort?"))
+    await choose_cohort(
+        message, session, person, cohort_service, "cset", _("Settings of which cohort?")
+    )
 
 
 def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup]:
     def shown(key: str) -> str:
-        value = setting(cohort, key)
+        value = getattr(CohortSettings.of(cohort.settings), key)
         if key == "no_contact_days":
             return _("{days} d").format(days=value)
         if isinstance(value, int):
@@ -399,9 +398,9 @@ async def show_settings(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
 ) -> None:
-    cohort = await programme.cohort_of(session, person, int((query.data or "").split(":")[1]))
+    cohort = await cohort_service.cohort_of(session, person, int((query.data or "").split(":")[1]))
     await session.commit()
     if cohort is None:
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
@@ -416,15 +415,15 @@ async def change_setting(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
 ) -> None:
     _prefix, cohort_id, key = (query.data or "").split(":")
-    cohort = await programme.cohort_of(session, person, int(cohort_id))
+    cohort = await cohort_service.cohort_of(session, person, int(cohort_id))
     if cohort is None or key not in SETTINGS:
         await session.commit()
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
         return
-    await programme.change_setting(session, cohort, key)
+    await cohort_service.change_setting(session, cohort, key)
     await query.answer()
     if query.message is not None:
         text, markup = settings_view(cohort)
@@ -438,10 +437,10 @@ INVITE_USES = (1, 10, 50, 0)
 
 
 async def invite_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
     await choose_cohort(
-        message, session, person, programme, "inv", _("An invite link for which cohort?")
+        message, session, person, cohort_service, "inv", _("An invite link for which cohort?")
     )
 
 
@@ -450,11 +449,11 @@ async def invite_step(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
 ) -> None:
     """/invite, one button at a time: cohort, role, how long it is valid, how many uses."""
     parts = (query.data or "").split(":")[1:]
-    cohort = await programme.cohort_of(session, person, int(parts[0]))
+    cohort = await cohort_service.cohort_of(session, person, int(parts[0]))
     if cohort is None:
         await session.commit()
         await query.answer(_("This is not one of your cohorts."), show_alert=True)
@@ -509,8 +508,8 @@ async def invite_step(
             or uses not in INVITE_USES
         ):
             return
-        expires = programme.clock.now() + timedelta(days=days) if days else None
-        invite = await programme.create_invite(session, cohort, role, expires, uses or None)
+        expires = cohort_service.clock.now() + timedelta(days=days) if days else None
+        invite = await cohort_service.create_invite(session, cohort, role, expires, uses or None)
         me = await bot.me()
         await bot.send_message(
             person.id,

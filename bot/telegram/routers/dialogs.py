@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import engine
 from bot.domain.engine import Input, OtherInput, Press, TextInput
 from bot.domain.intake import MENTEE_INTAKE
+from bot.services.cohorts import COHORT_FORM, CohortService
+from bot.services.conversation import ConversationService
 from bot.services.dialogs import DialogService, DialogTurn, Turn
-from bot.services.programme import COHORT_FORM, ProgrammeService
+from bot.services.matching import MatchingService
 from bot.storage.group_commit import GroupWork, Work
 from bot.storage.models import Person
 from bot.telegram.filters import PRIVATE, Magic, data_prefix
@@ -111,7 +113,9 @@ async def dialog_button(
     dialogs: DialogService,
     answers: GroupWork,
     event_update: Update,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> None:
     turn = await take_answer(
@@ -156,7 +160,16 @@ async def dialog_button(
             await close_question(bot, person.id, message_id, renderer, turn, screen.locale)
         await screen.progress(turn)
         await after_finish(
-            turn, bot, person, session, programme, renderer, outbox, i18n.current_locale
+            turn,
+            bot,
+            person,
+            session,
+            cohort_service,
+            matching,
+            conversation,
+            renderer,
+            outbox,
+            i18n.current_locale,
         )
 
 
@@ -213,7 +226,9 @@ async def answer_with(
     dialogs: DialogService,
     answers: GroupWork,
     update_id: int,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> None:
     turn = await take_answer(
@@ -224,7 +239,7 @@ async def answer_with(
     screen = view(bot, message.chat.id, i18n, renderer, dialogs, session)
     if turn.kind is Turn.NONE:
         # Not in a session: the message is for the person's mentor or mentee, if any.
-        if await relay(message, bot, session, person, programme, outbox):
+        if await relay(message, bot, session, person, conversation, outbox):
             return
         await message.answer(
             _(
@@ -238,7 +253,16 @@ async def answer_with(
     else:
         await screen.progress(turn)
         await after_finish(
-            turn, bot, person, session, programme, renderer, outbox, i18n.current_locale
+            turn,
+            bot,
+            person,
+            session,
+            cohort_service,
+            matching,
+            conversation,
+            renderer,
+            outbox,
+            i18n.current_locale,
         )
 
 
@@ -247,7 +271,9 @@ async def after_finish(
     bot: Bot,
     person: Person,
     session: AsyncSession,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    conversation: ConversationService,
     renderer: Renderer,
     outbox: OutboxSender,
     locale: str,
@@ -258,11 +284,11 @@ async def after_finish(
         return
     assert turn.record is not None
     if turn.dialog.kind == "coaching":
-        await offer_summary(bot, session, person, turn.record.id, programme, renderer, outbox)
+        await offer_summary(bot, session, person, turn.record.id, conversation, renderer, outbox)
     elif turn.dialog.id == MENTEE_INTAKE:
-        await send_suggestions(bot, session, person, programme, renderer, locale)
+        await send_suggestions(bot, session, person, matching, renderer, locale)
     elif turn.dialog.id == COHORT_FORM:
-        await send_cohorts(bot, person, session, programme)
+        await send_cohorts(bot, person, session, cohort_service)
 
 
 async def text_answer(
@@ -275,7 +301,9 @@ async def text_answer(
     dialogs: DialogService,
     answers: GroupWork,
     event_update: Update,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> None:
     await answer_with(
@@ -289,7 +317,9 @@ async def text_answer(
         dialogs,
         answers,
         event_update.update_id,
-        programme,
+        cohort_service,
+        matching,
+        conversation,
         outbox,
     )
 
@@ -304,7 +334,9 @@ async def other_answer(
     dialogs: DialogService,
     answers: GroupWork,
     event_update: Update,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> None:
     kind = message.content_type.value if hasattr(message.content_type, "value") else "other"
@@ -319,7 +351,9 @@ async def other_answer(
         dialogs,
         answers,
         event_update.update_id,
-        programme,
+        cohort_service,
+        matching,
+        conversation,
         outbox,
     )
 

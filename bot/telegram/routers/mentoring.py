@@ -11,14 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
-from bot.services.programme import (
-    CLOSING_FORM,
-    END_FORM,
-    REPORT_FORM,
-    ProgrammeService,
-    Relayed,
-    display_name,
-)
+from bot.services.conversation import ConversationService, Relayed
+from bot.services.matching import MatchingService
+from bot.services.pairs import CLOSING_FORM, END_FORM, REPORT_FORM, PairService
+from bot.services.profiles import ProfileService, display_name
 from bot.storage.models import Person
 from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
@@ -31,10 +27,11 @@ async def mentees(
     session: AsyncSession,
     person: Person,
     i18n: I18n,
-    programme: ProgrammeService,
+    pair_service: PairService,
+    profiles: ProfileService,
     renderer: Renderer,
 ) -> None:
-    pairs = await programme.pairs_of_mentor(session, person.id)
+    pairs = await pair_service.pairs_of_mentor(session, person.id)
     if not pairs:
         await session.commit()
         await message.answer(_("You have no mentees yet. This command is for mentors."))
@@ -42,7 +39,7 @@ async def mentees(
     rows = []
     for pair in pairs:
         mentee = await session.get(Person, pair.mentee_id)
-        profile = await programme.profile(session, pair.mentee_id)
+        profile = await profiles.profile(session, pair.mentee_id)
         assert mentee is not None
         last = (
             renderer.value(pair.last_contact_at.date(), i18n.current_locale)
@@ -68,9 +65,9 @@ async def mentees(
 
 
 async def talk_to(
-    query: CallbackQuery, session: AsyncSession, person: Person, programme: ProgrammeService
+    query: CallbackQuery, session: AsyncSession, person: Person, conversation: ConversationService
 ) -> None:
-    pair = await programme.talk_to(session, person, int((query.data or "").split(":")[1]))
+    pair = await conversation.talk_to(session, person, int((query.data or "").split(":")[1]))
     if pair is None:
         await query.answer(_("This pair is no longer active."), show_alert=True)
         return
@@ -82,13 +79,13 @@ async def relay(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> bool:
     """Pass the message on if the person has a pair; False when there is nobody to pass
     it to."""
     reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-    result = await programme.relay(session, person, message.message_id, message.text, reply_to)
+    result = await conversation.relay(session, person, message.message_id, message.text, reply_to)
     if result is Relayed.QUEUED:
         outbox.wake()
         return True
@@ -128,9 +125,9 @@ SHARE_LABELS = {
 
 
 async def share(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, conversation: ConversationService
 ) -> None:
-    mode = await programme.share_mode(session, person.id)
+    mode = await conversation.share_mode(session, person.id)
     await session.commit()
     await message.answer(
         _(
@@ -147,10 +144,10 @@ async def share(
 
 
 async def set_share(
-    query: CallbackQuery, session: AsyncSession, person: Person, programme: ProgrammeService
+    query: CallbackQuery, session: AsyncSession, person: Person, conversation: ConversationService
 ) -> None:
     mode = (query.data or "").split(":")[1]
-    if not await programme.set_share_mode(session, person.id, mode):
+    if not await conversation.set_share_mode(session, person.id, mode):
         await query.answer(_("This is for mentees in a programme."), show_alert=True)
         return
     await query.answer(_("Saved: {mode}.").format(mode=_(SHARE_LABELS[mode])), show_alert=True)
@@ -161,18 +158,18 @@ async def offer_summary(
     session: AsyncSession,
     person: Person,
     record_id: int,
-    programme: ProgrammeService,
+    conversation: ConversationService,
     renderer: Renderer,
     outbox: OutboxSender,
 ) -> None:
     """After a finished coaching session: share it with the mentor as the mentee chose."""
-    mode = await programme.share_mode(session, person.id)
-    mentor = await programme.mentor_of(session, person.id)
+    mode = await conversation.share_mode(session, person.id)
+    mentor = await conversation.mentor_of(session, person.id)
     await session.commit()
     if mentor is None or mode == "never":
         return
     if mode == "always":
-        await send_summary(session, person, record_id, programme, renderer, outbox)
+        await send_summary(session, person, record_id, conversation, renderer, outbox)
         await bot.send_message(person.id, _("The summary went to your mentor."))
         return
     await bot.send_message(
@@ -193,23 +190,22 @@ async def send_summary(
     session: AsyncSession,
     person: Person,
     record_id: int,
-    programme: ProgrammeService,
+    conversation: ConversationService,
     renderer: Renderer,
     outbox: OutboxSender,
 ) -> bool:
-    found = await programme.dialogs.summary(session, person.id, record_id)
-    mentor = await programme.mentor_of(session, person.id)
+    found = await conversation.dialogs.summary(session, person.id, record_id)
+    mentor = await conversation.mentor_of(session, person.id)
     if found is None or mentor is None:
         await session.commit()
         return False
     record, dialog, lines = found
     assert record.finished_at is not None
-    locale = locale_for(mentor, mentor.telegram_language, programme.default_locale)
-    pair = await programme.active_pair(session, person.id)
-    profile = await programme.profile(session, person.id)
-    assert pair is not None
+    locale = locale_for(mentor, mentor.telegram_language, conversation.default_locale)
+    name = await conversation.name_for_mentor(session, person)
+    assert name is not None
     header = renderer.text(
-        Msg(N_("{name} shared a summary with you:"), {"name": display_name(person, profile, pair)}),
+        Msg(N_("{name} shared a summary with you:"), {"name": name}),
         locale,
     )
     text = (
@@ -217,7 +213,7 @@ async def send_summary(
         + "\n\n"
         + renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
     )
-    await programme.share_summary(session, person, record_id, split_html(text))
+    await conversation.share_summary(session, person, record_id, split_html(text))
     outbox.wake()
     return True
 
@@ -227,7 +223,7 @@ async def summary_choice(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    conversation: ConversationService,
     renderer: Renderer,
     outbox: OutboxSender,
 ) -> None:
@@ -238,7 +234,7 @@ async def summary_choice(
         await query.answer(_("Not sent: the summary stays with you."))
         return
     sent = target.isdigit() and await send_summary(
-        session, person, int(target), programme, renderer, outbox
+        session, person, int(target), conversation, renderer, outbox
     )
     await query.answer(
         _("The summary went to your mentor.") if sent else _("You have no mentor to send it to."),
@@ -253,14 +249,14 @@ async def start_form(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    pair_service: PairService,
     form: str,
 ) -> None:
-    turn = await programme.start_form(session, person, form)
+    turn = await pair_service.start_form(session, person, form)
     if turn is None:
         await message.answer(_("You are not in a mentoring pair."))
         return
-    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
+    await begin_dialog(bot, person.id, i18n, renderer, pair_service.dialogs, session, turn)
 
 
 async def end(
@@ -270,9 +266,9 @@ async def end(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    pair_service: PairService,
 ) -> None:
-    await start_form(message, bot, session, person, i18n, renderer, programme, END_FORM)
+    await start_form(message, bot, session, person, i18n, renderer, pair_service, END_FORM)
 
 
 async def report(
@@ -282,9 +278,9 @@ async def report(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    pair_service: PairService,
 ) -> None:
-    await start_form(message, bot, session, person, i18n, renderer, programme, REPORT_FORM)
+    await start_form(message, bot, session, person, i18n, renderer, pair_service, REPORT_FORM)
 
 
 async def feedback(
@@ -294,20 +290,20 @@ async def feedback(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    pair_service: PairService,
 ) -> None:
-    if await programme.feedback_pending(session, person.id) is None:
+    if await pair_service.feedback_pending(session, person.id) is None:
         await session.commit()
         await message.answer(_("No finished mentoring is waiting for your feedback."))
         return
-    turn = await programme.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
-    await begin_dialog(bot, person.id, i18n, renderer, programme.dialogs, session, turn)
+    turn = await pair_service.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
+    await begin_dialog(bot, person.id, i18n, renderer, pair_service.dialogs, session, turn)
 
 
 async def pause_mentoring(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, profiles: ProfileService
 ) -> None:
-    accepting = await programme.toggle_accepting(session, person)
+    accepting = await profiles.toggle_accepting(session, person)
     if accepting is None:
         await message.answer(_("This command is for mentors."))
     elif accepting:
@@ -325,12 +321,12 @@ async def send_suggestions(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    matching: MatchingService,
     renderer: Renderer,
     locale: str,
 ) -> bool:
     """Show a mentee the mentors they may ask; False when there is nothing to choose."""
-    suggestions = await programme.suggestions(session, person.id)
+    suggestions = await matching.suggestions(session, person.id)
     await session.commit()
     if not suggestions:
         return False
@@ -366,10 +362,10 @@ async def mentors(
     session: AsyncSession,
     person: Person,
     i18n: I18n,
-    programme: ProgrammeService,
+    matching: MatchingService,
     renderer: Renderer,
 ) -> None:
-    if not await send_suggestions(bot, session, person, programme, renderer, i18n.current_locale):
+    if not await send_suggestions(bot, session, person, matching, renderer, i18n.current_locale):
         await message.answer(
             _(
                 "There are no mentors to choose from right now: you may "
@@ -383,10 +379,10 @@ async def ask_mentor(
     query: CallbackQuery,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    matching: MatchingService,
     outbox: OutboxSender,
 ) -> None:
-    pair = await programme.request(session, person, int((query.data or "").split(":")[1]))
+    pair = await matching.request(session, person, int((query.data or "").split(":")[1]))
     if pair is None:
         await query.answer(
             _("This suggestion is no longer open. /mentors shows the current ones."),
@@ -405,11 +401,11 @@ async def answer_request(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    matching: MatchingService,
     outbox: OutboxSender,
 ) -> None:
     _prefix, pair_id, answer = (query.data or "").split(":")
-    pair = await programme.answer_request(session, person, int(pair_id), answer == "yes")
+    pair = await matching.answer_request(session, person, int(pair_id), answer == "yes")
     if pair is None:
         await query.answer(_("This request is no longer open."), show_alert=True)
         return
@@ -428,10 +424,10 @@ async def contact(
     message: Message,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    conversation: ConversationService,
     outbox: OutboxSender,
 ) -> None:
-    state = await programme.share_contact(session, person)
+    state = await conversation.share_contact(session, person)
     outbox.wake()
     if state == "none":
         await message.answer(_("You are not in a mentoring pair."))

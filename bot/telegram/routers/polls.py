@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts.stats import render_poll_results
 from bot.domain.polls import PollTextError, parse_poll
+from bot.services.cohorts import CohortService
 from bot.services.polls import QUIZ, PollService
-from bot.services.programme import ProgrammeService
 from bot.storage.models import Person, Poll
 from bot.telegram.filters import PRIVATE, data_prefix
 from bot.telegram.outbox import OutboxSender
@@ -63,7 +63,7 @@ async def new_poll(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     polls: PollService,
 ) -> None:
     quiz = command.command == "quiz"
@@ -77,7 +77,7 @@ async def new_poll(
         await session.commit()
         await message.answer(renderer.text(error.msg, i18n.current_locale) + "\n\n" + how_to(quiz))
         return
-    cohorts = await programme.coordinated(session, person)
+    cohorts = await cohort_service.coordinated(session, person)
     audiences = await polls.audiences(session, cohorts)
     if not audiences.cohorts and not audiences.groups:
         await message.answer(_("You run no cohort yet. /cohort_new creates one."))
@@ -108,7 +108,7 @@ async def send_poll(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     polls: PollService,
     outbox: OutboxSender,
 ) -> None:
@@ -121,7 +121,7 @@ async def send_poll(
     except ValueError:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    cohorts = await programme.coordinated(session, person)
+    cohorts = await cohort_service.coordinated(session, person)
     sent = await polls.send(
         session,
         person,
@@ -181,10 +181,10 @@ async def show_results(
 
 
 async def leaderboard_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
     await choose_cohort(
-        message, session, person, programme, "lb", _("The quiz leaderboard of which cohort?")
+        message, session, person, cohort_service, "lb", _("The quiz leaderboard of which cohort?")
     )
 
 
@@ -193,12 +193,14 @@ async def leaderboard(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     polls: PollService,
 ) -> None:
     cohort_id = (query.data or "").split(":")[-1]
     cohort = (
-        await programme.cohort_of(session, person, int(cohort_id)) if cohort_id.isdigit() else None
+        await cohort_service.cohort_of(session, person, int(cohort_id))
+        if cohort_id.isdigit()
+        else None
     )
     if cohort is None:
         await session.commit()

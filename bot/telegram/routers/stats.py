@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts.stats import render_stats
 from bot.domain.texts import Msg
+from bot.services.cohorts import CohortService
 from bot.services.exports import EXPORTS, export
-from bot.services.programme import ProgrammeService
 from bot.services.stats import StatsService
 from bot.storage.models import Cohort, Person
 from bot.telegram.filters import PRIVATE, data_prefix
@@ -25,23 +25,27 @@ COMMANDS = ("stats", "export")
 
 
 async def stats_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
-    await choose_cohort(message, session, person, programme, "st", _("Statistics of which cohort?"))
+    await choose_cohort(
+        message, session, person, cohort_service, "st", _("Statistics of which cohort?")
+    )
 
 
 async def export_command(
-    message: Message, session: AsyncSession, person: Person, programme: ProgrammeService
+    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> None:
-    await choose_cohort(message, session, person, programme, "ex", _("Export which cohort?"))
+    await choose_cohort(message, session, person, cohort_service, "ex", _("Export which cohort?"))
 
 
 async def picked(
-    query: CallbackQuery, session: AsyncSession, person: Person, programme: ProgrammeService
+    query: CallbackQuery, session: AsyncSession, person: Person, cohort_service: CohortService
 ) -> Cohort | None:
     cohort_id = (query.data or "").split(":")[-1]
     cohort = (
-        await programme.cohort_of(session, person, int(cohort_id)) if cohort_id.isdigit() else None
+        await cohort_service.cohort_of(session, person, int(cohort_id))
+        if cohort_id.isdigit()
+        else None
     )
     if cohort is None:
         await session.commit()
@@ -58,10 +62,10 @@ async def show_stats(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     stats: StatsService,
 ) -> None:
-    cohort = await picked(query, session, person, programme)
+    cohort = await picked(query, session, person, cohort_service)
     if cohort is None:
         return
     locale = i18n.current_locale
@@ -84,10 +88,10 @@ async def send_export(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    programme: ProgrammeService,
+    cohort_service: CohortService,
     stats: StatsService,
 ) -> None:
-    cohort = await picked(query, session, person, programme)
+    cohort = await picked(query, session, person, cohort_service)
     if cohort is None:
         return
     for what in EXPORTS:

@@ -1,0 +1,68 @@
+"""A mentoring pair's states and the moves between them. Pure: the services apply them.
+
+    proposed  -> active | excluded           (the coordinator approves or excludes)
+    requested -> active | declined | expired (the mentor answers, or does not in time)
+    active    -> paused | ended
+    paused    -> active | ended
+
+A pair is born proposed (by matching) or requested (by a mentee who chooses); ended,
+excluded, declined and expired are final. A new proposal deletes the old proposed pairs
+rather than moving them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PairStatus(StrEnum):
+    PROPOSED = "proposed"
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+    EXCLUDED = "excluded"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+# The states a pair can be created in.
+INITIAL = frozenset({PairStatus.PROPOSED, PairStatus.REQUESTED})
+TRANSITIONS: dict[PairStatus, frozenset[PairStatus]] = {
+    PairStatus.PROPOSED: frozenset({PairStatus.ACTIVE, PairStatus.EXCLUDED}),
+    PairStatus.REQUESTED: frozenset({PairStatus.ACTIVE, PairStatus.DECLINED, PairStatus.EXPIRED}),
+    PairStatus.ACTIVE: frozenset({PairStatus.PAUSED, PairStatus.ENDED}),
+    PairStatus.PAUSED: frozenset({PairStatus.ACTIVE, PairStatus.ENDED}),
+    PairStatus.ENDED: frozenset(),
+    PairStatus.EXCLUDED: frozenset(),
+    PairStatus.DECLINED: frozenset(),
+    PairStatus.EXPIRED: frozenset(),
+}
+# A pair in one of these states keeps the mentor's place taken.
+HOLDING = (PairStatus.ACTIVE, PairStatus.PAUSED, PairStatus.REQUESTED)
+# Pairs in these states are never proposed or suggested again.
+SPENT = (PairStatus.EXCLUDED, PairStatus.ENDED, PairStatus.DECLINED, PairStatus.EXPIRED)
+# The pairs a coordinator manages (/pairs): they can be paused, resumed or ended.
+RUNNING = (PairStatus.ACTIVE, PairStatus.PAUSED)
+
+
+class ForbiddenTransition(ValueError):
+    def __init__(self, current: str, to: str) -> None:
+        super().__init__(f"a pair cannot go from {current} to {to}")
+        self.current, self.to = current, to
+
+
+def can_move(current: str, to: str) -> bool:
+    """Whether a pair in ``current`` may go to ``to`` (either may be any text: an unknown
+    state allows nothing)."""
+    try:
+        return PairStatus(to) in TRANSITIONS[PairStatus(current)]
+    except ValueError:
+        return False
+
+
+def move(current: str, to: PairStatus) -> PairStatus:
+    """The new state, or ForbiddenTransition."""
+    if not can_move(current, to):
+        raise ForbiddenTransition(current, to)
+    return to

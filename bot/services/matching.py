@@ -1,0 +1,309 @@
+"""Matching: a coordinator's proposal for a cohort (propose, exclude, approve), and in
+cohorts where mentees choose, the suggestions a mentee gets, their request to a mentor and
+the mentor's answer (or none in time)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import intake
+from bot.domain.cohorts import CohortMode, CohortSettings, Role, ShareMode
+from bot.domain.matching import MenteeProfile, Score, match, score
+from bot.domain.pairs import HOLDING, SPENT, PairStatus
+from bot.domain.texts import N_, Msg, msg_to_json
+from bot.services.clock import Clock
+from bot.services.messages import Notifier
+from bot.services.pairs import PairService, set_status
+from bot.services.profiles import display_name
+from bot.storage import conversation as conversation_store
+from bot.storage import matching as store
+from bot.storage import pairs as pair_store
+from bot.storage import profiles as profile_store
+from bot.storage import repositories as repo
+from bot.storage.models import Cohort, Pair, Person, Profile
+
+SUGGESTIONS = 3
+
+
+@dataclass
+class Suggestion:
+    mentor: Person
+    bio: str
+    score: Score
+
+
+@dataclass
+class Proposal:
+    cohort: Cohort
+    pairs: list[Pair]
+    unmatched: dict[int, Msg]
+    names: dict[int, str]
+
+
+class MatchingService:
+    def __init__(self, pairs: PairService, clock: Clock, default_locale: str = "en") -> None:
+        self.pairs = pairs
+        self.clock = clock
+        self.notifier = Notifier(clock, default_locale)
+
+    # The coordinator's proposal ----------------------------------------------
+
+    async def propose(self, db: AsyncSession, cohort: Cohort) -> Proposal:
+        """Run matching for everyone in the cohort without a mentor, and keep the result
+        as proposed pairs (replacing an earlier proposal)."""
+        now = self.clock.now()
+        await pair_store.drop_proposed(db, cohort.id)
+        members = await store.active_members(db, cohort.id)
+        pairs = await pair_store.of_cohort(db, cohort.id)
+        taken = {p.mentee_id for p in pairs if p.status in HOLDING}
+        load: dict[int, int] = {}
+        for p in pairs:
+            if p.status in HOLDING:
+                load[p.mentor_id] = load.get(p.mentor_id, 0) + 1
+        excluded = {(p.mentee_id, p.mentor_id) for p in pairs if p.status in SPENT}
+        mentees = [
+            await self._as_mentee(db, m.person_id, prof.data, now)
+            for m, prof, _ in members
+            if m.role == Role.MENTEE and m.person_id not in taken
+        ]
+        mentors = [
+            intake.as_mentor(
+                m.person_id,
+                prof.data,
+                max(0, int(prof.data["capacity"]) - load.get(m.person_id, 0)),
+                now,
+            )
+            for m, prof, _ in members
+            if m.role == Role.MENTOR
+        ]
+        settings = CohortSettings.of(cohort.settings)
+        result = match(
+            mentees,
+            mentors,
+            settings.matching_weights(),
+            excluded=excluded,
+            mode=settings.matching_mode,
+        )
+        proposed = [
+            Pair(
+                cohort_id=cohort.id,
+                mentee_id=p.mentee_id,
+                mentor_id=p.mentor_id,
+                status=PairStatus.PROPOSED,
+                score=p.score.value,
+                reasons=[msg_to_json(r) for r in p.score.reasons],
+                created_at=now,
+            )
+            for p in result.pairs
+        ]
+        db.add_all(proposed)
+        await db.commit()
+        names = {person.id: person.first_name for _, _, person in members}
+        return Proposal(cohort, proposed, dict(result.unmatched), names)
+
+    async def proposal(self, db: AsyncSession, cohort: Cohort) -> list[Pair]:
+        return await pair_store.proposed(db, cohort.id)
+
+    async def exclude(self, db: AsyncSession, cohort: Cohort, pair_id: int) -> bool:
+        pair = await db.get(Pair, pair_id)
+        if pair is None or pair.cohort_id != cohort.id or pair.status != PairStatus.PROPOSED:
+            await db.commit()
+            return False
+        set_status(pair, PairStatus.EXCLUDED)
+        pair.decided_at = self.clock.now()
+        await db.commit()
+        return True
+
+    async def approve(
+        self, db: AsyncSession, cohort: Cohort, pair_ids: Sequence[int] | None = None
+    ) -> list[Pair]:
+        """Make proposed pairs real (all, or those named); returns them, to introduce."""
+        now = self.clock.now()
+        approved = []
+        for pair in await self.proposal(db, cohort):
+            if pair_ids is None or pair.id in pair_ids:
+                set_status(pair, PairStatus.ACTIVE)
+                pair.decided_at = now
+                approved.append(pair)
+        await db.flush()
+        return approved
+
+    # What matching reads ------------------------------------------------------
+
+    async def _as_mentee(
+        self, db: AsyncSession, mentee_id: int, data: dict[str, Any], now: datetime
+    ) -> MenteeProfile:
+        mentee = intake.as_mentee(mentee_id, data, now)
+        extra = await self.shared_topics(db, mentee_id)
+        return replace(mentee, topics=mentee.topics | extra) if extra else mentee
+
+    async def shared_topics(self, db: AsyncSession, mentee_id: int) -> frozenset[str]:
+        """What the mentee's coaching sessions add to their topics for matching: the two
+        weakest areas of their latest Wheel of Life and the area of their latest GROW goal,
+        each only if the mentee shares summaries always or shared that session."""
+        profile = await db.get(Profile, mentee_id)
+        always = profile is not None and profile.data.get("share") == ShareMode.ALWAYS
+
+        async def shared(session_id: int) -> bool:
+            return always or await conversation_store.was_shared(db, session_id)
+
+        topics: set[str] = set()
+        wheels = await repo.finished_wheels(db, mentee_id)
+        if wheels and await shared(wheels[-1][0]):
+            ratings = wheels[-1][1]
+            topics |= set(sorted(ratings, key=lambda area: (ratings[area], area))[:2])
+        latest_goal = await repo.latest_finished(db, mentee_id, "grow")
+        if latest_goal is not None and await shared(latest_goal):
+            area = (await repo.load_answers(db, latest_goal)).get("goal_area")
+            if isinstance(area, str):
+                topics.add(area)
+        return frozenset(topics)
+
+    # Mentees choosing their mentor ------------------------------------------
+
+    async def suggestions(self, db: AsyncSession, mentee_id: int) -> list[Suggestion]:
+        """The best mentors for a mentee in a cohort where mentees choose, with reasons;
+        empty when the cohort is coordinator-matched or the mentee already has a mentor or
+        a request waiting."""
+        membership = await profile_store.current_membership(db, mentee_id)
+        profile = await db.get(Profile, mentee_id)
+        cohort = await db.get(Cohort, membership.cohort_id) if membership else None
+        if (
+            cohort is None
+            or cohort.mode != CohortMode.MENTEE_CHOOSES
+            or profile is None
+            or membership is None
+            or membership.role != Role.MENTEE
+        ):
+            return []
+        own = await pair_store.of_mentee(db, mentee_id)
+        if any(p.status in HOLDING for p in own):
+            return []
+        spent = {p.mentor_id for p in own if p.status in SPENT}
+        now = self.clock.now()
+        mentee = await self._as_mentee(db, mentee_id, profile.data, now)
+        weights = CohortSettings.of(cohort.settings).matching_weights()
+        found = []
+        for mentor_profile, mentor in await store.active_mentors(db, cohort.id):
+            if mentor.id in spent:
+                continue
+            held = await pair_store.held_places(db, mentor.id)
+            places = max(0, int(mentor_profile.data["capacity"]) - held)
+            fit = score(
+                mentee, intake.as_mentor(mentor.id, mentor_profile.data, places, now), weights
+            )
+            if fit is not None:
+                found.append(Suggestion(mentor, str(mentor_profile.data.get("bio") or ""), fit))
+        found.sort(key=lambda s: -s.score.value)
+        return found[:SUGGESTIONS]
+
+    async def request(self, db: AsyncSession, mentee: Person, mentor_id: int) -> Pair | None:
+        """The mentee asks one of their suggested mentors; the mentor has the cohort's
+        response time to accept."""
+        offered = {s.mentor.id: s for s in await self.suggestions(db, mentee.id)}
+        membership = await profile_store.current_membership(db, mentee.id)
+        if mentor_id not in offered or membership is None:
+            await db.commit()
+            return None
+        cohort = await db.get(Cohort, membership.cohort_id)
+        assert cohort is not None
+        now = self.clock.now()
+        hours = CohortSettings.of(cohort.settings).response_hours
+        chosen = offered[mentor_id]
+        pair = Pair(
+            cohort_id=cohort.id,
+            mentee_id=mentee.id,
+            mentor_id=mentor_id,
+            status=PairStatus.REQUESTED,
+            score=chosen.score.value,
+            reasons=[msg_to_json(r) for r in chosen.score.reasons],
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+        db.add(pair)
+        await db.flush()
+        profile = await db.get(Profile, mentee.id)
+        data = profile.data if profile else {}
+        self.notifier.notify(
+            db,
+            chosen.mentor,
+            Msg(
+                N_(
+                    "🙋 {name} would like you as their mentor.\n\n"
+                    "<i>Occupation and interests:</i> {occupation}\n"
+                    "<i>First steps:</i> {first_steps}\n\n"
+                    "Please answer within {hours} h."
+                ),
+                {
+                    "name": display_name(mentee, profile, pair),
+                    "occupation": str(data.get("occupation") or ""),
+                    "first_steps": str(data.get("first_steps") or ""),
+                    "hours": hours,
+                },
+            ),
+            "request",
+            {"pair": pair.id},
+            buttons=[
+                [
+                    (Msg(N_("✅ Accept")), f"req:{pair.id}:yes"),
+                    (Msg(N_("Decline")), f"req:{pair.id}:no"),
+                ]
+            ],
+        )
+        await db.commit()
+        return pair
+
+    async def answer_request(
+        self, db: AsyncSession, mentor: Person, pair_id: int, accept: bool
+    ) -> Pair | None:
+        pair = await db.get(Pair, pair_id)
+        if pair is None or pair.mentor_id != mentor.id or pair.status != PairStatus.REQUESTED:
+            await db.commit()
+            return None
+        set_status(pair, PairStatus.ACTIVE if accept else PairStatus.DECLINED)
+        pair.decided_at = self.clock.now()
+        if accept:
+            await self.pairs.introduce(db, [pair])
+            return pair
+        mentee = await db.get(Person, pair.mentee_id)
+        assert mentee is not None
+        self.notifier.notify(
+            db,
+            mentee,
+            Msg(
+                N_("The mentor you asked cannot take you on. /mentors shows you other suggestions.")
+            ),
+            "notice",
+            {"pair": pair.id},
+        )
+        await db.commit()
+        return pair
+
+    async def expire_requests(self, db: AsyncSession) -> int:
+        """Requests no mentor answered in time: the mentee chooses again."""
+        now = self.clock.now()
+        overdue = await pair_store.overdue_requests(db, now)
+        for pair in overdue:
+            set_status(pair, PairStatus.EXPIRED)
+            pair.decided_at = now
+            mentee = await db.get(Person, pair.mentee_id)
+            if mentee is not None:
+                self.notifier.notify(
+                    db,
+                    mentee,
+                    Msg(
+                        N_(
+                            "The mentor you asked did not answer in time. /mentors shows you other "
+                            "suggestions."
+                        )
+                    ),
+                    "notice",
+                    {"pair": pair.id},
+                )
+        await db.commit()
+        return len(overdue)

@@ -1,0 +1,365 @@
+"""Mentoring pairs once they exist: introducing both sides, a coordinator pausing, resuming
+or ending one, either side ending it or reporting a problem (forms), the look back once it
+ended, the mentee's check-ins, and pairs without contact for too long.
+
+Every change of a pair's state goes through ``set_status``, which keeps to the moves of
+``bot.domain.pairs``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.cohorts import CohortSettings
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import Progress
+from bot.domain.pairs import RUNNING, PairStatus, can_move, move
+from bot.domain.texts import N_, Msg, Value
+from bot.services.clock import Clock
+from bot.services.cohorts import CohortService
+from bot.services.dialogs import DialogService, DialogTurn
+from bot.services.messages import Notifier
+from bot.services.profiles import display_name
+from bot.storage import cohorts as cohort_store
+from bot.storage import conversation as conversation_store
+from bot.storage import pairs as store
+from bot.storage.models import Pair, Person, Profile
+
+END_FORM = "end_pair"
+CLOSING_FORM = "closing"
+REPORT_FORM = "report"
+CHECKIN = "checkin"
+LOW_MOOD = 2
+
+
+def set_status(pair: Pair, status: PairStatus) -> None:
+    """Move a pair to a new state; a move the state machine forbids raises
+    ForbiddenTransition."""
+    pair.status = move(pair.status, status)
+
+
+class PairService:
+    def __init__(
+        self,
+        dialogs: DialogService,
+        clock: Clock,
+        cohorts: CohortService,
+        default_locale: str = "en",
+    ) -> None:
+        self.dialogs = dialogs
+        self.clock = clock
+        self.cohorts = cohorts
+        self.notifier = Notifier(clock, default_locale)
+        dialogs.finishers[END_FORM] = self._finish_end
+        dialogs.finishers[CLOSING_FORM] = self._finish_closing
+        dialogs.finishers[REPORT_FORM] = self._finish_report
+        dialogs.finishers[CHECKIN] = self._finish_checkin
+
+    # Finding pairs -------------------------------------------------------------
+
+    async def active_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
+        return await store.active_pair(db, person_id)
+
+    async def paused_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
+        return await store.paused_pair(db, person_id)
+
+    async def pairs_of_mentor(self, db: AsyncSession, mentor_id: int) -> list[Pair]:
+        return await store.active_of_mentor(db, mentor_id)
+
+    async def pairs_of_cohorts(self, db: AsyncSession, coordinator: Person) -> list[Pair]:
+        """The pairs, active or paused, of every cohort this coordinator runs."""
+        cohort_ids = [c.id for c in await self.cohorts.coordinated(db, coordinator)]
+        return await store.of_cohorts(db, cohort_ids, RUNNING)
+
+    async def names(self, db: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
+        """The first names of both sides of these pairs, by person id."""
+        return await store.first_names(db, pairs)
+
+    async def feedback_pending(self, db: AsyncSession, person_id: int) -> Pair | None:
+        """The person's latest ended pair that still waits for their look back."""
+        pairs = await store.ended_of(db, person_id)
+        return next((p for p in pairs if str(person_id) not in p.feedback), None)
+
+    # A pair begins ---------------------------------------------------------------
+
+    async def introduce(self, db: AsyncSession, pairs: Sequence[Pair]) -> None:
+        """Tell both sides of each new pair about the other; the mentor also gets the
+        mentee's intake (by pseudonym if the mentee chose so)."""
+        for pair in pairs:
+            mentee = await db.get(Person, pair.mentee_id)
+            mentor = await db.get(Person, pair.mentor_id)
+            mentee_profile = await db.get(Profile, pair.mentee_id)
+            mentor_profile = await db.get(Profile, pair.mentor_id)
+            assert mentee and mentor and mentee_profile and mentor_profile
+            about = mentor_profile.data
+            self.notifier.notify(
+                db,
+                mentee,
+                Msg(
+                    N_(
+                        "🤝 You have a mentor: <b>{name}</b>.\n\n{bio}\n\nWhat you write here now "
+                        "goes to your mentor, except while you are in a coaching session."
+                    ),
+                    {"name": mentor.first_name, "bio": str(about.get("bio") or "")},
+                ),
+                "introduction",
+                {"pair": pair.id},
+            )
+            data = mentee_profile.data
+            self.notifier.notify(
+                db,
+                mentor,
+                Msg(
+                    N_(
+                        "🤝 You have a new mentee: <b>{name}</b>.\n\n"
+                        "<i>Occupation and interests:</i> {occupation}\n"
+                        "<i>Decision-making style and principles:</i> {decisions}\n"
+                        "<i>First steps:</i> {first_steps}\n"
+                        "<i>Time zone:</i> {timezone}\n\n"
+                        "Reply to their messages here; /mentees lists your mentees."
+                    ),
+                    {
+                        "name": display_name(mentee, mentee_profile, pair),
+                        "occupation": str(data.get("occupation") or ""),
+                        "decisions": str(data.get("decisions") or ""),
+                        "first_steps": str(data.get("first_steps") or ""),
+                        "timezone": str(data.get("timezone") or ""),
+                    },
+                ),
+                "introduction",
+                {"pair": pair.id},
+            )
+        await db.commit()
+
+    # The coordinator -------------------------------------------------------------
+
+    async def set_pair_status(
+        self,
+        db: AsyncSession,
+        coordinator: Person,
+        pair_id: int,
+        status: str,
+        reason: str = "ended by the coordinator",
+    ) -> Pair | None:
+        """A coordinator pauses, resumes or ends a pair of their cohorts; both sides are told."""
+        pair = next(
+            (p for p in await self.pairs_of_cohorts(db, coordinator) if p.id == pair_id), None
+        )
+        if pair is None or not can_move(pair.status, status):
+            await db.commit()
+            return None
+        set_status(pair, PairStatus(status))
+        if status != PairStatus.ACTIVE:
+            await conversation_store.cancel_nudges(db, pair.id)
+        if status == PairStatus.ENDED:
+            pair.ended_at, pair.ended_by = self.clock.now(), coordinator.id
+            pair.end_reason = reason
+        notice = {
+            PairStatus.PAUSED: Msg(
+                N_(
+                    "Your mentoring pair has been paused by the programme "
+                    "coordinator; messages are not passed on until it resumes."
+                )
+            ),
+            PairStatus.ACTIVE: Msg(
+                N_("Your mentoring pair has been resumed: messages are passed on again.")
+            ),
+            PairStatus.ENDED: Msg(
+                N_(
+                    "Your mentoring relationship has been ended by the programme "
+                    "coordinator. Please tell them how it went: /feedback"
+                )
+            ),
+        }[PairStatus(status)]
+        for side in (pair.mentee_id, pair.mentor_id):
+            person = await db.get(Person, side)
+            if person is not None:
+                self.notifier.notify(db, person, notice, "notice", {"pair": pair.id})
+        await db.commit()
+        return pair
+
+    async def alert_quiet_pairs(self, db: AsyncSession) -> int:
+        """Pairs with no contact for their cohort's number of days: the coordinators are
+        told, once for each such stretch."""
+        now = self.clock.now()
+        pairs = await store.all_active(db)
+        cohorts = await cohort_store.by_id(db)
+        told = 0
+        for pair in pairs:
+            days = CohortSettings.of(cohorts[pair.cohort_id].settings).no_contact_days
+            limit = now - timedelta(days=days)
+            since = pair.last_contact_at or pair.decided_at or pair.created_at
+            if since > limit or (pair.quiet_alert_at is not None and pair.quiet_alert_at > since):
+                continue
+            mentee = await db.get(Person, pair.mentee_id)
+            mentor = await db.get(Person, pair.mentor_id)
+            assert mentee is not None and mentor is not None
+            await self._tell_coordinators(
+                db,
+                pair,
+                Msg(
+                    N_(
+                        "⚠️ Pair #{pair} ({mentee} and {mentor}) has had no contact for {days} days."
+                    ),
+                    {
+                        "pair": pair.id,
+                        "mentee": mentee.first_name,
+                        "mentor": mentor.first_name,
+                        "days": (now - since).days,
+                    },
+                ),
+            )
+            pair.quiet_alert_at = now
+            told += 1
+        await db.commit()
+        return told
+
+    async def _tell_coordinators(self, db: AsyncSession, pair: Pair, msg: Msg) -> None:
+        await self.notifier.tell_coordinators(db, pair.cohort_id, msg, {"pair": pair.id})
+
+    # Ending, reporting, looking back ------------------------------------------
+
+    async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
+        """Start ending the pair, or reporting about it; None when the person has no pair."""
+        pair = await self.active_pair(db, person.id) or await self.paused_pair(db, person.id)
+        if pair is None:
+            await db.commit()
+            return None
+        return await self.dialogs.start(db, person.id, form, restart=True)
+
+    async def _finish_end(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.active_pair(db, person_id) or await self.paused_pair(db, person_id)
+        if pair is None:
+            return
+        answers = progress.answers
+        set_status(pair, PairStatus.ENDED)
+        pair.ended_at, pair.ended_by = now, person_id
+        await conversation_store.cancel_nudges(db, pair.id)
+        pair.end_reason = str(answers.get("reason") or "")
+        pair.feedback = {**pair.feedback, str(person_id): _look_back(answers)}
+        ender = await db.get(Person, person_id)
+        other = await db.get(
+            Person, pair.mentor_id if person_id == pair.mentee_id else pair.mentee_id
+        )
+        assert ender is not None and other is not None
+        self.notifier.notify(
+            db,
+            other,
+            Msg(
+                N_(
+                    "Your mentoring relationship has been ended by the other side. "
+                    "Reason: {reason}\n\nPlease tell the coordinator how it went: /feedback"
+                ),
+                {"reason": pair.end_reason},
+            ),
+            "notice",
+            {"pair": pair.id},
+        )
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "Pair #{pair} was ended by {name}. Reason: {reason}\n"
+                    "Rating: {rating}/5 · would recommend: {recommend}\nWhat worked: {worked}"
+                ),
+                {
+                    "pair": pair.id,
+                    "name": ender.first_name,
+                    **_look_back_values(answers),
+                    "reason": pair.end_reason,
+                },
+            ),
+        )
+
+    async def _finish_closing(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.feedback_pending(db, person_id)
+        person = await db.get(Person, person_id)
+        if pair is None or person is None:
+            return
+        pair.feedback = {**pair.feedback, str(person_id): _look_back(progress.answers)}
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "{name} looks back on pair #{pair}: rating {rating}/5 · would recommend: "
+                    "{recommend}\nWhat worked: {worked}"
+                ),
+                {"pair": pair.id, "name": person.first_name, **_look_back_values(progress.answers)},
+            ),
+        )
+
+    async def _finish_report(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        pair = await self.active_pair(db, person_id) or await self.paused_pair(db, person_id)
+        person = await db.get(Person, person_id)
+        if pair is None or person is None:
+            return
+        await self._tell_coordinators(
+            db,
+            pair,
+            Msg(
+                N_(
+                    "⚠️ {name} reports a problem in pair #{pair}:\n{problem}\n\n"
+                    "/pairs lets you pause or end the pair."
+                ),
+                {
+                    "pair": pair.id,
+                    "name": person.first_name,
+                    "problem": str(progress.answers.get("problem") or ""),
+                },
+            ),
+        )
+
+    # Check-ins -------------------------------------------------------------------
+
+    async def _finish_checkin(
+        self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
+    ) -> None:
+        """A check-in: "talked with the mentor" logs a contact; a low mood twice in a row
+        is told to the coordinators."""
+        pair = await self.active_pair(db, person_id)
+        if pair is None or pair.mentee_id != person_id:
+            return
+        if progress.answers.get("talked") == "yes":
+            pair.last_contact_at = now
+        mood = progress.answers.get("mood")
+        if not isinstance(mood, int) or mood > LOW_MOOD:
+            return
+        moods = await store.latest_moods(db, person_id, CHECKIN, 2)
+        # The first is this check-in's own mood, already written with its last answer.
+        if len(moods) == 2 and all(m <= LOW_MOOD for m in moods):
+            mentee = await db.get(Person, person_id)
+            assert mentee is not None
+            await self._tell_coordinators(
+                db,
+                pair,
+                Msg(
+                    N_(
+                        "⚠️ {name} (pair #{pair}) answered the mood question with {mood} twice in a "
+                        "row. A word from you may help."
+                    ),
+                    {"name": mentee.first_name, "pair": pair.id, "mood": mood},
+                ),
+            )
+
+
+def _look_back(answers: dict[str, Any]) -> dict[str, Any]:
+    return {k: answers.get(k) for k in ("worked", "rating", "recommend")}
+
+
+def _look_back_values(answers: dict[str, Any]) -> dict[str, Value]:
+    return {
+        "rating": int(answers.get("rating") or 0),
+        "recommend": Msg(N_("Yes")) if answers.get("recommend") else Msg(N_("No")),
+        "worked": str(answers.get("worked") or "—"),
+    }
