@@ -190,7 +190,7 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
-    policy = AccessMiddleware(programme.dialogs.dialogs, settings.coordinator_ids)
+    policy = AccessMiddleware(dialogs.dialogs, settings.coordinator_ids)
     dispatcher.message.outer_middleware(policy)
     dispatcher.callback_query.outer_middleware(policy)
     dispatcher["policy"] = policy
