@@ -21,6 +21,7 @@ from bot.i18n import locale_for
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService, DialogTurn
 from bot.services.messages import Buttons, queue_message
+from bot.storage import coordination
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Answer,
@@ -73,6 +74,7 @@ class Redeemed(enum.Enum):
     COORDINATOR = "coordinator"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
+    REVOKED = "revoked"
     USED_UP = "used_up"
     ALREADY = "already"
 
@@ -145,7 +147,8 @@ class ProgrammeService:
     # Roles -------------------------------------------------------------------
 
     def is_coordinator(self, person: Person | None) -> bool:
-        return person is not None and (person.is_coordinator or person.id in self.coordinator_ids)
+        # An operator. Who coordinates which cohort is the access policy's standing.
+        return person is not None and person.id in self.coordinator_ids
 
     async def role_of(self, db: AsyncSession, person_id: int) -> str | None:
         """The person's role in their current cohort, if they are in one."""
@@ -236,14 +239,8 @@ class ProgrammeService:
         return invite
 
     async def coordinated(self, db: AsyncSession, person: Person) -> list[Cohort]:
-        """The cohorts this coordinator runs."""
-        result = await db.execute(
-            select(Cohort)
-            .join(CohortCoordinator, CohortCoordinator.cohort_id == Cohort.id)
-            .where(CohortCoordinator.person_id == person.id)
-            .order_by(Cohort.created_at.desc())
-        )
-        return list(result.scalars())
+        """The cohorts this coordinator runs; an operator's are all of them."""
+        return await coordination.coordinated(db, person.id, person.id in self.coordinator_ids)
 
     async def cohort_views(self, db: AsyncSession, person: Person) -> list[CohortView]:
         views = []
@@ -291,6 +288,9 @@ class ProgrammeService:
             await db.commit()
             return Joining(Redeemed.UNKNOWN)
         cohort = await db.get(Cohort, invite.cohort_id)
+        if invite.revoked_at is not None:
+            await db.commit()
+            return Joining(Redeemed.REVOKED, cohort, invite.role)
         if invite.expires_at is not None and invite.expires_at <= now:
             await db.commit()
             return Joining(Redeemed.EXPIRED, cohort, invite.role)
@@ -310,9 +310,6 @@ class ProgrammeService:
         invite.uses += 1
         if invite.role == COORDINATOR:
             # Another coordinator brought this person in to help run the cohort.
-            person = await db.get(Person, person_id)
-            assert person is not None
-            person.is_coordinator = True
             if await db.get(CohortCoordinator, (invite.cohort_id, person_id)) is None:
                 db.add(CohortCoordinator(cohort_id=invite.cohort_id, person_id=person_id))
             await db.commit()
