@@ -88,6 +88,10 @@ async def start(
             Redeemed.EXPIRED: _(
                 "This invite link has expired. Please ask your programme coordinator for a new one."
             ),
+            Redeemed.REVOKED: _(
+                "This invite link has been revoked. Please ask your programme coordinator for a "
+                "new one."
+            ),
             Redeemed.USED_UP: _(
                 "This invite link has been used as many times as it allows. Please ask your "
                 "programme coordinator for a new one."
