@@ -4,6 +4,7 @@ Nothing is created at import time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -14,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +26,7 @@ from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
+from bot.services.coordination import CoordinationService
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
@@ -64,6 +67,7 @@ COMMANDS = (
     ("report", N_("Tell the coordinator about a problem")),
     ("contact", N_("Swap contacts with your mentoring partner")),
     ("meet", N_("Set your next meeting")),
+    ("coordinators", N_("Coordinators: who runs your cohorts")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
@@ -86,6 +90,10 @@ class App:
     async def run(self) -> None:
         """Poll for updates, send what the outbox holds, keep broadcasts' status messages
         and the schedule, until cancelled."""
+        # Invite links name the bot: its name is asked for (and kept) before an update
+        # needs it, not by a handler while its transaction is open.
+        with contextlib.suppress(TelegramAPIError):
+            await self.bot.me()
         await asyncio.gather(
             self.polling.run(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
         )
@@ -253,6 +261,9 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["meetings"] = meetings
     dispatcher["polls"] = polls
     dispatcher["stats"] = StatsService(dialogs, clock)
+    dispatcher["coordination"] = CoordinationService(
+        clock, settings.coordinator_ids, settings.default_locale
+    )
     polling = DurablePolling(
         bot,
         dispatcher,
