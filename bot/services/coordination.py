@@ -35,10 +35,10 @@ INVITE_USES = (1, 10, 50, 0)
 
 
 def link_code() -> str:
-    """The code of a link minted on request: 96 random bits, in a deep link's characters.
+    """The code of a link minted on request: 128 random bits, in a deep link's characters.
     It is chosen when the last question is shown and travels in its buttons, so a repeated
     press finds the link it made instead of making another."""
-    return secrets.token_urlsafe(12)
+    return secrets.token_urlsafe(16)
 
 
 class LinkState(enum.StrEnum):

@@ -49,7 +49,7 @@ async def invites(db: AsyncSession, cohort_ids: Collection[int]) -> dict[int, li
     rows = await db.execute(
         select(Invite)
         .where(Invite.cohort_id.in_(list(cohort_ids)))
-        .order_by(Invite.created_at, Invite.code)
+        .order_by(Invite.created_at, Invite.role, Invite.code)
     )
     for invite in rows.scalars():
         found.setdefault(invite.cohort_id, []).append(invite)
