@@ -17,12 +17,14 @@ import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
 from bot.services.messages import queue_message
+from bot.services.programme import setting
 from bot.storage import coordination as store
 from bot.storage.models import Cohort, Invite, Person
 
@@ -144,6 +146,13 @@ class CoordinationService:
         self.clock = clock
         self.operators = frozenset(operators)
         self.default_locale = default_locale
+
+    def set_setting(self, cohort: Cohort, key: str, value: Any) -> bool:
+        """One of the cohort's settings (``value`` one of its choices); whether it changed."""
+        if setting(cohort, key) == value:
+            return False
+        cohort.settings = {**cohort.settings, key: value}
+        return True
 
     def is_operator(self, person_id: int) -> bool:
         return person_id in self.operators

@@ -206,8 +206,11 @@ class CohortSettings(Button, prefix="cset"):
 
 
 class CohortSetting(Button, prefix="cs"):
+    """A cohort setting, moved to the value it names (a repeated press changes nothing)."""
+
     cohort: Id
     key: Word
+    value: Word
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort

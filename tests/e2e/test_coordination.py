@@ -139,7 +139,7 @@ def forged(p: Programme) -> list[str]:
         Approve(cohort=a, pair=p.pair).pack(),
         Exclude(pair=p.pair, cohort=a).pack(),
         CohortSettings(cohort=a).pack(),
-        CohortSetting(cohort=a, key="matching_mode").pack(),
+        CohortSetting(cohort=a, key="matching_mode", value="best_scores").pack(),
         InviteStep(cohort=a).pack(),
         InviteStep(cohort=a, role="coordinator", code="Forged_code_0001").pack(),
         InviteStep(cohort=a, role="mentee", days=0, uses=0, code="Forged_code_0002").pack(),
@@ -431,6 +431,16 @@ async def test_a_coordinator_sees_statistics_exports_and_polls_of_their_cohort_o
     )
     (chart,) = await p.ada.press(t("📊 Results"))
     assert chart.photo is not None
+    # A setting's button names the value it sets: pressed twice, it is set once.
+    await p.ada.write("/cohort_settings")
+    (view,) = await p.ada.press(A)
+    (label, data), *_rest = [b for row in view.buttons for b in row]
+    assert t("as many matched as possible first") in label and data is not None
+    for _ in range(2):
+        await press(standin, p.ada, data)
+    async with bot.app.sessions() as db:
+        cohort = await db.get(Cohort, p.cohort_a)
+    assert cohort is not None and cohort.settings == {"matching_mode": "best_scores"}
     assert await failures(bot) == []
 
 

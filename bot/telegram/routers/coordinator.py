@@ -106,10 +106,12 @@ class IsCoordinator(BaseFilter):
         session: AsyncSession,
         policy: AccessMiddleware,
         person: Person | None = None,
+        standing: Standing | None = None,
     ) -> bool:
         if person is None:
             return False
-        standing = await policy.standing(session, person.id)
+        if standing is None or standing.person_id != person.id:
+            standing = await policy.standing(session, person.id)
         return bool(standing.roles & access.COORDINATION)
 
 
@@ -697,6 +699,12 @@ async def settings_command(
     )
 
 
+def next_choice(cohort: Cohort, key: str) -> Any:
+    """The choice a setting's button moves it to: the one after the current."""
+    choices = SETTINGS[key]
+    return choices[(choices.index(setting(cohort, key)) + 1) % len(choices)]
+
+
 def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup | None]:
     def shown(key: str) -> str:
         value = setting(cohort, key)
@@ -710,7 +718,12 @@ def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup | None]:
         cohort=Renderer.escape(cohort.name)
     )
     rows = [
-        [(f"{_(SETTING_NAMES[key])}: {shown(key)}", CohortSetting(cohort=cohort.id, key=key))]
+        [
+            (
+                f"{_(SETTING_NAMES[key])}: {shown(key)}",
+                CohortSetting(cohort=cohort.id, key=key, value=str(next_choice(cohort, key))),
+            )
+        ]
         for key in SETTINGS
     ]
     return text, keyboard(rows)
@@ -740,15 +753,17 @@ async def change_setting(
     session: AsyncSession,
     person: Person,
     programme: ProgrammeService,
+    coordination: CoordinationService,
     callback_data: CohortSetting,
     replies: Replies,
 ) -> None:
-    key = callback_data.key
+    key, value = callback_data.key, callback_data.value
     cohort = await programme.cohort_of(session, person, callback_data.cohort)
-    if cohort is None or key not in SETTINGS:
+    choice = next((c for c in SETTINGS.get(key, ()) if str(c) == value), None)
+    if cohort is None or choice is None:
         gone(query, replies)
         return
-    await programme.change_setting(session, cohort, key)
+    coordination.set_setting(cohort, key, choice)
     replies.add(query.answer())
     if query.message is not None:
         text, markup = settings_view(cohort)
