@@ -4,6 +4,7 @@ Nothing is created at import time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -15,6 +16,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +29,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cohorts import CohortService
 from bot.services.conversation import ConversationService
+from bot.services.coordination import CoordinationService
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.matching import MatchingService
@@ -69,6 +72,7 @@ COMMANDS = (
     ("report", N_("Tell the coordinator about a problem")),
     ("contact", N_("Swap contacts with your mentoring partner")),
     ("meet", N_("Set your next meeting")),
+    ("coordinators", N_("Coordinators: who runs your cohorts")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
@@ -117,6 +121,10 @@ class App:
     async def run(self) -> None:
         """Poll for updates, send what the outbox holds, keep broadcasts' status messages
         and the schedule, until cancelled."""
+        # Invite links name the bot: its name is asked for (and kept) before an update
+        # needs it, not by a handler while its transaction is open.
+        with contextlib.suppress(TelegramAPIError):
+            await self.bot.me()
         await asyncio.gather(
             self.polling.run(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
         )
@@ -190,11 +198,12 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
+    # The person's language first: the policy's refusals are in it.
+    PersonLocaleMiddleware(i18n).setup(dispatcher)
     policy = AccessMiddleware(dialogs.dialogs, settings.coordinator_ids)
     dispatcher.message.outer_middleware(policy)
     dispatcher.callback_query.outer_middleware(policy)
     dispatcher["policy"] = policy
-    PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         *create_routers([d.command for d in dialogs.dialogs.values() if d.command])
     )
@@ -286,6 +295,9 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["meetings"] = meetings
     dispatcher["polls"] = polls
     dispatcher["stats"] = StatsService(dialogs, clock)
+    dispatcher["coordination"] = CoordinationService(
+        clock, settings.coordinator_ids, settings.default_locale
+    )
     polling = DurablePolling(
         bot,
         dispatcher,

@@ -8,25 +8,20 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import intake
 from bot.domain.cohorts import (
     MEMBER_ROLES,
-    CohortSettings,
     MembershipStatus,
     Role,
-    next_choice,
 )
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
-from bot.domain.pairs import PairStatus
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService, DialogTurn
 from bot.storage import cohorts as store
-from bot.storage import pairs as pair_store
 from bot.storage.models import Cohort, Invite, Person
 
 COHORT_FORM = "cohort_new"
@@ -37,6 +32,7 @@ class Redeemed(enum.Enum):
     COORDINATOR = "coordinator"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
+    REVOKED = "revoked"
     USED_UP = "used_up"
     ALREADY = "already"
 
@@ -49,13 +45,6 @@ class Joining:
     turn: DialogTurn | None = None
 
 
-@dataclass
-class CohortView:
-    cohort: Cohort
-    mentees: int
-    mentors: int
-    active_pairs: int
-    invites: list[Invite]
 
 
 def new_code() -> str:
@@ -72,8 +61,10 @@ class CohortService:
         self.coordinator_ids = frozenset(coordinator_ids)
         dialogs.finishers[COHORT_FORM] = self._finish_cohort_form
 
-    def is_coordinator(self, person: Person | None) -> bool:
-        return person is not None and (person.is_coordinator or person.id in self.coordinator_ids)
+    def is_operator(self, person: Person | None) -> bool:
+        """Who coordinates which cohort is the access policy's standing; operators run
+        every cohort."""
+        return person is not None and person.id in self.coordinator_ids
 
     # Cohorts -----------------------------------------------------------------
 
@@ -109,48 +100,9 @@ class CohortService:
         await db.flush()
         return cohort
 
-    async def change_setting(self, db: AsyncSession, cohort: Cohort, key: str) -> Any:
-        """Move a cohort setting to its next choice; returns the new value."""
-        value = next_choice(CohortSettings.of(cohort.settings), key)
-        cohort.settings = {**cohort.settings, key: value}
-        await db.commit()
-        return value
-
-    async def create_invite(
-        self,
-        db: AsyncSession,
-        cohort: Cohort,
-        role: str,
-        expires_at: datetime | None,
-        max_uses: int | None,
-    ) -> Invite:
-        invite = store.add_invite(
-            db, new_code(), cohort.id, role, self.clock.now(), expires_at, max_uses
-        )
-        await db.commit()
-        return invite
-
     async def coordinated(self, db: AsyncSession, person: Person) -> list[Cohort]:
-        """The cohorts this coordinator runs."""
-        return await store.coordinated(db, person.id)
-
-    async def cohort_views(self, db: AsyncSession, person: Person) -> list[CohortView]:
-        views = []
-        for cohort in await self.coordinated(db, person):
-            counts = await store.role_counts(db, cohort.id)
-            active = await pair_store.count(db, cohort.id, PairStatus.ACTIVE)
-            invites = await store.invites(db, cohort.id)
-            views.append(
-                CohortView(
-                    cohort,
-                    counts.get(Role.MENTEE, 0),
-                    counts.get(Role.MENTOR, 0),
-                    active,
-                    invites,
-                )
-            )
-        await db.commit()
-        return views
+        """The cohorts this coordinator runs; an operator's are all of them."""
+        return await store.coordinated(db, person.id, self.is_operator(person))
 
     async def cohort_of(self, db: AsyncSession, person: Person, cohort_id: int) -> Cohort | None:
         """A cohort, if this coordinator runs it."""
@@ -167,6 +119,9 @@ class CohortService:
             await db.commit()
             return Joining(Redeemed.UNKNOWN)
         cohort = await db.get(Cohort, invite.cohort_id)
+        if invite.revoked_at is not None:
+            await db.commit()
+            return Joining(Redeemed.REVOKED, cohort, invite.role)
         if invite.expires_at is not None and invite.expires_at <= now:
             await db.commit()
             return Joining(Redeemed.EXPIRED, cohort, invite.role)
@@ -180,9 +135,6 @@ class CohortService:
         invite.uses += 1
         if invite.role == Role.COORDINATOR:
             # Another coordinator brought this person in to help run the cohort.
-            person = await db.get(Person, person_id)
-            assert person is not None
-            person.is_coordinator = True
             await store.add_coordinator(db, invite.cohort_id, person_id)
             await db.commit()
             return Joining(Redeemed.COORDINATOR, cohort, invite.role)

@@ -15,6 +15,7 @@ from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.pairs import RUNNING, PairStatus
 from bot.storage.models import (
     Broadcast,
+    CohortCoordinator,
     Membership,
     Outgoing,
     Pair,
@@ -215,6 +216,8 @@ async def visible_groups(db: AsyncSession, cohort_ids: Collection[int]) -> list[
 
 async def coordinators(db: AsyncSession, also: Collection[int]) -> list[Person]:
     result = await db.execute(
-        select(Person).where(or_(Person.is_coordinator.is_(True), Person.id.in_(list(also))))
+        select(Person).where(
+            or_(Person.id.in_(select(CohortCoordinator.person_id)), Person.id.in_(list(also)))
+        )
     )
     return list(result.scalars())

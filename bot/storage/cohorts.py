@@ -70,15 +70,14 @@ async def add_coordinator(db: AsyncSession, cohort_id: int, person_id: int) -> N
         db.add(CohortCoordinator(cohort_id=cohort_id, person_id=person_id))
 
 
-async def coordinated(db: AsyncSession, person_id: int) -> list[Cohort]:
-    """The cohorts this person coordinates, newest first."""
-    result = await db.execute(
-        select(Cohort)
-        .join(CohortCoordinator, CohortCoordinator.cohort_id == Cohort.id)
-        .where(CohortCoordinator.person_id == person_id)
-        .order_by(Cohort.created_at.desc())
-    )
-    return list(result.scalars())
+async def coordinated(db: AsyncSession, person_id: int, operator: bool) -> list[Cohort]:
+    """The cohorts a person coordinates, newest first: an operator's are all of them."""
+    query = select(Cohort).order_by(Cohort.created_at.desc(), Cohort.id.desc())
+    if not operator:
+        query = query.join(CohortCoordinator, CohortCoordinator.cohort_id == Cohort.id).where(
+            CohortCoordinator.person_id == person_id
+        )
+    return list((await db.execute(query)).scalars())
 
 
 async def coordinators(db: AsyncSession, cohort_id: int) -> list[Person]:

@@ -64,7 +64,6 @@ class Person(Base):
     first_name: Mapped[str] = mapped_column(String(128), default="")
     telegram_language: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
-    is_coordinator: Mapped[bool] = mapped_column(default=False)
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Local hours between which the bot starts nothing (from > to wraps past midnight).
     quiet_from: Mapped[int] = mapped_column(Integer, default=21)
@@ -230,6 +229,8 @@ class Invite(Base):
     max_uses: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    # A revoked link lets nobody in any more.
+    revoked_at: Mapped[datetime | None]
 
 
 class Membership(Base):

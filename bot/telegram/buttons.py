@@ -21,6 +21,8 @@ MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 Word = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+# An invite link's code (the characters of a deep link).
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 # A setting's value: a number, a word or a time zone name (Europe/Riga, Etc/GMT+2).
 SettingValue = Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9_+\-/]*$")]
 
@@ -56,7 +58,8 @@ def parse(data: str) -> Button | None:
 class DialogButton(Button, prefix="d", sep="|"):
     session: Id
     seq: Annotated[int, Field(ge=0, le=MAX_ID)]
-    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    # c:<value> (a date shortcut is +<days>, a time zone Area/City), t:<value>, ok, back...
+    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+/\-]+$")]
 
     def subject(self) -> Named:
         return Kind.SESSION, self.session
@@ -203,20 +206,26 @@ class CohortSettings(Button, prefix="cset"):
 
 
 class CohortSetting(Button, prefix="cs"):
+    """A cohort setting, moved to the value it names (a repeated press changes nothing)."""
+
     cohort: Id
     key: Word
+    value: Word
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort
 
 
 class InviteStep(Button, prefix="iv"):
-    """/invite, one choice at a time: the cohort, then the role, days valid and uses."""
+    """/invite, one choice at a time: the cohort, then the role, days valid and uses. The
+    last choice carries the code of the link it makes (a repeated press makes no other);
+    a coordinator link has neither days nor uses to choose."""
 
     cohort: Id
     role: Word | None = None
     days: Annotated[int, Field(ge=0, le=366)] | None = None
     uses: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    code: Code | None = None
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort
@@ -224,7 +233,7 @@ class InviteStep(Button, prefix="iv"):
 
 class RevokeInvite(Button, prefix="ivx"):
     cohort: Id
-    code: Word
+    code: Code
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort

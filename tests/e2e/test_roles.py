@@ -40,6 +40,7 @@ COMMANDS = [
     "/leaderboard",
     "/stats",
     "/export",
+    "/coordinators",
     "/checkin",
     "/commitments",
     "/settings",
@@ -61,6 +62,7 @@ COORDINATOR_ONLY = {
     "/leaderboard",
     "/stats",
     "/export",
+    "/coordinators",
 }
 
 

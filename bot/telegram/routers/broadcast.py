@@ -56,7 +56,7 @@ class IsWritingBroadcast(BaseFilter):
         cohort_service: CohortService,
         person: Person | None = None,
     ) -> bool | dict[str, Any]:
-        if not cohort_service.is_coordinator(person) or person is None:
+        if not cohort_service.is_operator(person) or person is None:
             return False
         if isinstance(event, Message) and (event.text or "").startswith("/"):
             return False

@@ -90,6 +90,10 @@ async def start(
             Redeemed.EXPIRED: _(
                 "This invite link has expired. Please ask your programme coordinator for a new one."
             ),
+            Redeemed.REVOKED: _(
+                "This invite link has been revoked. Please ask your programme coordinator for a "
+                "new one."
+            ),
             Redeemed.USED_UP: _(
                 "This invite link has been used as many times as it allows. Please ask your "
                 "programme coordinator for a new one."
@@ -106,7 +110,7 @@ async def start(
 
 async def help_(message: Message, person: Person, cohort_service: CohortService) -> None:
     text = f"{help_text()}\n\n{mentoring_help()}"
-    if cohort_service.is_coordinator(person):
+    if cohort_service.is_operator(person):
         text += f"\n\n{coordinator_help()}"
     await message.answer(text)
 

@@ -1,45 +1,122 @@
-"""Programme coordinators: cohorts, invite links, matching."""
+"""Programme coordinators: cohorts, invite links, coordinators, matching, pairs.
+
+Who may use what here is the access policy's (bot/domain/access.py): a command reaches a
+handler only from a coordinator or an operator, a press only from a coordinator of the
+cohort it names (an operator coordinates every cohort). A handler still finds what a
+press names gone meanwhile, and says so.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.filters import BaseFilter, Command
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.cohorts import SETTINGS, CohortSettings
+from bot.domain import access
+from bot.domain import cohorts as cohort_rules
+from bot.domain.access import Standing
+from bot.domain.cohorts import SETTINGS
 from bot.domain.texts import N_, msg_from_json
 from bot.services.cohorts import CohortService
+from bot.services.coordination import (
+    COORDINATOR,
+    INVITE_DAYS,
+    INVITE_USES,
+    MENTEE,
+    MENTOR,
+    CohortOverview,
+    CoordinationService,
+    Dismissed,
+    Link,
+    LinkRevocation,
+    LinkState,
+    Minted,
+    Team,
+    link_code,
+    link_state,
+    overview,
+)
 from bot.services.matching import MatchingService, Proposal
 from bot.services.pairs import PairService
 from bot.storage.models import Cohort, Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.access import AccessMiddleware
+from bot.telegram.buttons import (
+    Approve,
+    Button,
+    CohortCoordinators,
+    CohortSetting,
+    CohortSettings,
+    Exclude,
+    InviteStep,
+    PairStatus,
+    RevokeInvite,
+    RunMatching,
+)
+from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
+from bot.telegram.replies import Replies
 from bot.telegram.views import begin_dialog
 
-COMMANDS = (
-    "cohort_new",
-    "cohorts",
-    "match",
-    "pairs",
-    "cohort_settings",
-    "invite",
-    "broadcast",
-    "groups",
-)
+Row = Sequence[tuple[str, Button]]
+# Ended links /cohorts still shows for a cohort, the newest; older ones are only counted.
+ENDED_LINKS_SHOWN = 5
+
+
+def keyboard(rows: Iterable[Row]) -> InlineKeyboardMarkup | None:
+    """Inline buttons from (label, button) rows; ``None`` when there is none."""
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        if row:
+            builder.row(
+                *(InlineKeyboardButton(text=label, callback_data=b.pack()) for label, b in row)
+            )
+    markup = builder.as_markup()
+    return markup if markup.inline_keyboard else None
+
+
+def say(
+    replies: Replies, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A long text in as many messages as it takes; the buttons go under the last."""
+    parts = split_html(text)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        replies.add(SendMessage(chat_id=chat_id, text=part, reply_markup=markup if last else None))
+
+
+def gone(query: CallbackQuery, replies: Replies) -> None:
+    replies.add(query.answer(_("This button no longer works."), show_alert=True))
 
 
 class IsCoordinator(BaseFilter):
+    """A coordinator of some cohort, or an operator: for routers not yet left to the access
+    policy, which refuses everyone else before any handler runs."""
+
     async def __call__(
-        self, event: Any, cohort_service: CohortService, person: Person | None = None
+        self,
+        event: Any,
+        session: AsyncSession,
+        policy: AccessMiddleware,
+        person: Person | None = None,
+        standing: Standing | None = None,
     ) -> bool:
-        return cohort_service.is_coordinator(person)
+        if person is None:
+            return False
+        if standing is None or standing.person_id != person.id:
+            standing = await policy.standing(session, person.id)
+        return bool(standing.roles & access.COORDINATION)
 
 
 async def new_cohort(
@@ -55,58 +132,291 @@ async def new_cohort(
     await begin_dialog(bot, person.id, i18n, renderer, cohort_service.dialogs, session, turn)
 
 
-async def send_cohorts(
-    bot: Bot, person: Person, session: AsyncSession, cohort_service: CohortService
-) -> None:
-    me = await bot.me()
-    views = await cohort_service.cohort_views(session, person)
-    if not views:
-        await bot.send_message(person.id, _("You run no cohort yet. /cohort_new creates one."))
-        return
-    role_names = {"mentee": _("Mentees"), "mentor": _("Mentors"), "coordinator": _("Coordinators")}
-    blocks = []
-    for view in views:
-        links = "\n".join(
-            f"{role_names[i.role]}: https://t.me/{me.username}?start={i.code}" for i in view.invites
+ROLE_NAMES = {MENTEE: N_("Mentees"), MENTOR: N_("Mentors"), COORDINATOR: N_("Coordinators")}
+
+
+def deep_link(username: str | None, code: str) -> str:
+    return f"https://t.me/{username}?start={code}"
+
+
+def moment(at: datetime, zone: str | None) -> str:
+    """A moment in the coordinator's time zone (UTC if they set none)."""
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ValueError, KeyError):
+        tz, zone = ZoneInfo("UTC"), "UTC"
+    return f"{at.astimezone(tz):%Y-%m-%d %H:%M} ({zone or 'UTC'})"
+
+
+def link_terms(link: Link, zone: str | None) -> str:
+    """How long and how often a link still works, or why it no longer does."""
+    if link.state is LinkState.SPENT:
+        return _("spent")
+    if link.state is LinkState.EXPIRED:
+        return _("expired")
+    if link.state is LinkState.REVOKED:
+        return _("revoked")
+    left = link.uses_left
+    expires = link.invite.expires_at
+    return _("live: {uses}, {until}").format(
+        uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
+        until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
+    )
+
+
+def cohort_view(
+    view: CohortOverview, username: str | None, zone: str | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A cohort for /cohorts: its numbers, its links with their state, a button to revoke
+    each link that still works and one to its coordinators."""
+    cohort = view.cohort
+    live = [link for link in view.links if link.state is LinkState.LIVE]
+    ended = [link for link in view.links if link.state is not LinkState.LIVE]
+    lines = []
+    for number, link in enumerate(live, start=1):
+        lines.append(
+            f"{number}. {_(ROLE_NAMES.get(link.invite.role, link.invite.role))}: "
+            f"{deep_link(username, link.invite.code)} · {link_terms(link, zone)}"
         )
-        blocks.append(
-            _(
-                "<b>{name}</b> (ends {ends})\nMentees: {mentees} · mentors: {mentors} · "
-                "active pairs: {pairs}\nInvite links:\n{links}"
-            ).format(
-                name=Renderer.escape(view.cohort.name),
-                ends=view.cohort.ends_on.isoformat() if view.cohort.ends_on else "—",
-                mentees=view.mentees,
-                mentors=view.mentors,
-                pairs=view.active_pairs,
-                links=links,
+    shown = ended[-ENDED_LINKS_SHOWN:]
+    for number, link in enumerate(shown, start=len(live) + 1):
+        lines.append(
+            f"{number}. {_(ROLE_NAMES.get(link.invite.role, link.invite.role))} · "
+            f"{link_terms(link, zone)}"
+        )
+    if len(ended) > len(shown):
+        lines.append(
+            _("…and {count} older links that no longer work.").format(count=len(ended) - len(shown))
+        )
+    text = _(
+        "<b>{name}</b> (ends {ends})\nMentees: {mentees} · mentors: {mentors} · "
+        "active pairs: {pairs}\nInvite links:\n{links}"
+    ).format(
+        name=Renderer.escape(cohort.name),
+        ends=cohort.ends_on.isoformat() if cohort.ends_on else "—",
+        mentees=view.mentees,
+        mentors=view.mentors,
+        pairs=view.active_pairs,
+        links="\n".join(lines) or "—",
+    )
+    revoke = [
+        (
+            _("🚫 Revoke link {number}").format(number=n),
+            RevokeInvite(cohort=cohort.id, code=link.invite.code),
+        )
+        for n, link in enumerate(live, start=1)
+    ][:90]
+    rows: list[Row] = [revoke[i : i + 3] for i in range(0, len(revoke), 3)]
+    rows.append([(_("👥 Coordinators"), CohortCoordinators(cohort=cohort.id))])
+    return text, keyboard(rows)
+
+
+async def send_cohorts(
+    bot: Bot,
+    person: Person,
+    session: AsyncSession,
+    cohort_service: CohortService,
+    replies: Replies | None = None,
+) -> None:
+    """Each cohort the person coordinates, with its links (a message each)."""
+    own = Replies() if replies is None else replies
+    me = await bot.me()
+    views = await overview(
+        session, await cohort_service.coordinated(session, person), cohort_service.clock.now()
+    )
+    if not views:
+        own.add(
+            SendMessage(
+                chat_id=person.id, text=_("You run no cohort yet. /cohort_new creates one.")
             )
         )
-    for part in split_html("\n\n".join(blocks)):
-        await bot.send_message(person.id, part)
+    for view in views:
+        text, markup = cohort_view(view, me.username, person.timezone)
+        say(own, person.id, text, markup)
+    if replies is None:
+        # A caller that does not hand its replies over: its transaction ends first.
+        await session.commit()
+        await own.send(bot)
 
 
 async def cohorts(
-    message: Message, bot: Bot, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
-    await send_cohorts(bot, person, session, cohort_service)
+    await send_cohorts(bot, person, session, cohort_service, replies)
+
+
+async def revoke_invite(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    coordination: CoordinationService,
+    callback_data: RevokeInvite,
+    replies: Replies,
+) -> None:
+    """A link of /cohorts revoked; the cohort's message shows it so."""
+    cohort = await coordination.cohort(session, person.id, callback_data.cohort)
+    if cohort is None:
+        gone(query, replies)
+        return
+    result = await coordination.revoke_link(session, cohort.id, callback_data.code)
+    replies.add(
+        query.answer(
+            {
+                LinkRevocation.REVOKED: _("Revoked: nobody can join with this link any more."),
+                LinkRevocation.NOT_LIVE: _("This link no longer works anyway."),
+                LinkRevocation.GONE: _("This button no longer works."),
+            }[result],
+            show_alert=result is not LinkRevocation.REVOKED,
+        )
+    )
+    if result is LinkRevocation.GONE or query.message is None:
+        return
+    me = await bot.me()
+    (view,) = await overview(session, [cohort], cohort_service.clock.now())
+    text, markup = cohort_view(view, me.username, person.timezone)
+    message_id = query.message.message_id
+    if len(split_html(text)) == 1:
+        replies.add(
+            EditMessageText(
+                chat_id=person.id, message_id=message_id, text=text, reply_markup=markup
+            )
+        )
+    else:
+        # The cohort's text took several messages: only the buttons under the last change.
+        replies.add(
+            EditMessageReplyMarkup(chat_id=person.id, message_id=message_id, reply_markup=markup)
+        )
+
+
+def team_view(
+    team: Team, viewer: Standing, coordination: CoordinationService
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A cohort's coordinators; an operator gets a button to revoke each (but operators,
+    who coordinate every cohort anyway)."""
+    lines = [
+        _("<b>{cohort}</b>: its coordinators").format(cohort=Renderer.escape(team.cohort.name))
+    ]
+    own = [p for p in team.coordinators if not coordination.is_operator(p.id)]
+    for number, member in enumerate(team.coordinators, start=1):
+        name = Renderer.escape(member.first_name or str(member.id))
+        if coordination.is_operator(member.id):
+            name = _("{name} (operator)").format(name=name)
+        lines.append(f"{number}. {name}")
+    if not own:
+        lines.append(_("No coordinator of its own: the operators of this bot run it."))
+    rows: list[Row] = []
+    if viewer.operator:
+        rows = [
+            [
+                (
+                    _("🚫 Revoke {number}. {name}").format(
+                        number=number, name=member.first_name or str(member.id)
+                    ),
+                    CohortCoordinators(cohort=team.cohort.id, person=member.id),
+                )
+            ]
+            for number, member in enumerate(team.coordinators, start=1)
+            if not coordination.is_operator(member.id)
+        ]
+    return "\n".join(lines), keyboard(rows)
+
+
+async def coordinators_command(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    coordination: CoordinationService,
+    standing: Standing,
+    replies: Replies,
+) -> None:
+    """/coordinators: for each cohort the person coordinates, its coordinators."""
+    teams = await coordination.teams(session, await coordination.cohorts(session, person.id))
+    if not teams:
+        replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
+        return
+    for team in teams:
+        text, markup = team_view(team, standing, coordination)
+        say(replies, person.id, text, markup)
+
+
+async def cohort_coordinators(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    coordination: CoordinationService,
+    outbox: OutboxSender,
+    callback_data: CohortCoordinators,
+    standing: Standing,
+    replies: Replies,
+) -> None:
+    """A cohort's coordinators; with a person, an operator revokes that one's rights."""
+    cohort = await coordination.cohort(session, person.id, callback_data.cohort)
+    if cohort is None:
+        gone(query, replies)
+        return
+    if callback_data.person is None:
+        replies.add(query.answer())
+        (team,) = await coordination.teams(session, [cohort])
+        text, markup = team_view(team, standing, coordination)
+        say(replies, person.id, text, markup)
+        return
+    if not standing.operator:
+        replies.add(
+            query.answer(
+                _("Only an operator of this bot can revoke a coordinator's rights."),
+                show_alert=True,
+            )
+        )
+        return
+    dismissal = await coordination.dismiss(session, cohort, callback_data.person)
+    if dismissal.result is Dismissed.DISMISSED:
+        assert dismissal.person is not None
+        outbox.wake()
+        answer = _("{name} no longer coordinates {cohort}.").format(
+            name=dismissal.person.first_name, cohort=cohort.name
+        )
+        if not dismissal.left:
+            answer += "\n" + _("It has no coordinator of its own now: the operators run it.")
+    elif dismissal.result is Dismissed.OPERATOR:
+        answer = _("An operator coordinates every cohort; there is nothing to revoke.")
+    else:
+        answer = _("They no longer coordinate this cohort.")
+    replies.add(query.answer(answer, show_alert=True))
+    if query.message is not None:
+        (team,) = await coordination.teams(session, [cohort])
+        text, markup = team_view(team, standing, coordination)
+        replies.add(
+            EditMessageText(
+                chat_id=person.id,
+                message_id=query.message.message_id,
+                text=text,
+                reply_markup=markup,
+            )
+        )
 
 
 async def match_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
-    runs = await cohort_service.coordinated(session, person)
-    await session.commit()
-    if not runs:
-        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
-        return
-    await message.answer(
+    await choose_cohort(
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: RunMatching(cohort=cohort),
         _("Which cohort do you want to match?"),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=c.name, callback_data=f"match:{c.id}")] for c in runs
-            ]
-        ),
+        replies,
     )
 
 
@@ -140,41 +450,33 @@ def proposal_text(proposal: Proposal, renderer: Renderer, locale: str) -> str:
     return "\n\n".join(lines)
 
 
-def proposal_keyboard(proposal: Proposal) -> InlineKeyboardMarkup:
-    rows = []
+def proposal_keyboard(proposal: Proposal) -> InlineKeyboardMarkup | None:
+    cohort = proposal.cohort.id
+    rows: list[Row] = []
     if proposal.pairs:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=_("✅ Approve all"), callback_data=f"mok:{proposal.cohort.id}"
-                )
-            ]
-        )
+        rows.append([(_("✅ Approve all"), Approve(cohort=cohort))])
     rows += [
         [
-            InlineKeyboardButton(
-                text=_("✅ #{pair}").format(pair=p.id),
-                callback_data=f"mok:{proposal.cohort.id}:{p.id}",
-            ),
-            InlineKeyboardButton(
-                text=_("Exclude #{pair} and match again").format(pair=p.id),
-                callback_data=f"mex:{p.id}:{proposal.cohort.id}",
+            (_("✅ #{pair}").format(pair=p.id), Approve(cohort=cohort, pair=p.id)),
+            (
+                _("Exclude #{pair} and match again").format(pair=p.id),
+                Exclude(pair=p.id, cohort=cohort),
             ),
         ]
         for p in proposal.pairs[:20]
     ]
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return keyboard(rows)
 
 
-async def show_proposal(
-    bot: Bot, person: Person, proposal: Proposal, renderer: Renderer, locale: str
+def show_proposal(
+    replies: Replies, person: Person, proposal: Proposal, renderer: Renderer, locale: str
 ) -> None:
-    parts = split_html(proposal_text(proposal, renderer, locale))
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        await bot.send_message(
-            person.id, part, reply_markup=proposal_keyboard(proposal) if last else None
-        )
+    say(
+        replies,
+        person.id,
+        proposal_text(proposal, renderer, locale),
+        proposal_keyboard(proposal),
+    )
 
 
 async def run_matching(
@@ -186,15 +488,16 @@ async def run_matching(
     renderer: Renderer,
     cohort_service: CohortService,
     matching: MatchingService,
+    callback_data: RunMatching,
+    replies: Replies,
 ) -> None:
-    cohort_id = int((query.data or "").split(":")[1])
-    cohort = await cohort_service.cohort_of(session, person, cohort_id)
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None:
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        gone(query, replies)
         return
-    await query.answer()
+    replies.add(query.answer())
     proposal = await matching.propose(session, cohort)
-    await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
+    show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
 
 async def exclude_pair(
@@ -206,15 +509,18 @@ async def exclude_pair(
     renderer: Renderer,
     cohort_service: CohortService,
     matching: MatchingService,
+    callback_data: Exclude,
+    replies: Replies,
 ) -> None:
-    _prefix, pair_id, cohort_id = (query.data or "").split(":")
-    cohort = await cohort_service.cohort_of(session, person, int(cohort_id))
-    if cohort is None or not await matching.exclude(session, cohort, int(pair_id)):
-        await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
+    if cohort is None or not await matching.exclude(session, cohort, callback_data.pair):
+        replies.add(
+            query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+        )
         return
-    await query.answer()
+    replies.add(query.answer())
     proposal = await matching.propose(session, cohort)
-    await show_proposal(bot, person, proposal, renderer, i18n.current_locale)
+    show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
 
 async def approve_all(
@@ -226,63 +532,81 @@ async def approve_all(
     matching: MatchingService,
     pair_service: PairService,
     outbox: OutboxSender,
+    callback_data: Approve,
+    replies: Replies,
 ) -> None:
     """Approve the whole proposal, or (with a pair id) one pair of it."""
-    parts = (query.data or "").split(":")
-    cohort = await cohort_service.cohort_of(session, person, int(parts[1]))
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None:
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        gone(query, replies)
         return
-    approved = await matching.approve(session, cohort, [int(parts[2])] if len(parts) > 2 else None)
+    chosen = None if callback_data.pair is None else [callback_data.pair]
+    approved = await matching.approve(session, cohort, chosen)
     if not approved:
-        await session.commit()
-        await query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+        replies.add(
+            query.answer(_("This proposal has changed; run /match again."), show_alert=True)
+        )
         return
     await pair_service.introduce(session, approved)
     outbox.wake()
-    await query.answer()
+    replies.add(query.answer())
     if query.message is not None:
         left = await matching.proposal(session, cohort)
-        await session.commit()
-        await bot.edit_message_reply_markup(
-            chat_id=person.id,
-            message_id=query.message.message_id,
-            reply_markup=proposal_keyboard(Proposal(cohort, left, {}, {})) if left else None,
+        replies.add(
+            EditMessageReplyMarkup(
+                chat_id=person.id,
+                message_id=query.message.message_id,
+                reply_markup=proposal_keyboard(Proposal(cohort, left, {}, {})) if left else None,
+            )
         )
-    await bot.send_message(
-        person.id,
-        _("Pairs approved: {count}. Both sides are being introduced.").format(count=len(approved)),
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Pairs approved: {count}. Both sides are being introduced.").format(
+                count=len(approved)
+            ),
+        )
     )
 
 
 async def pairs(
-    message: Message, session: AsyncSession, person: Person, pair_service: PairService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    pair_service: PairService,
+    replies: Replies,
 ) -> None:
     found = await pair_service.pairs_of_cohorts(session, person)
-    names = await pair_service.names(session, found)
-    await session.commit()
+    names = {
+        p.id: p.first_name
+        for p in (
+            await session.execute(
+                select(Person).where(
+                    Person.id.in_([x.mentee_id for x in found] + [x.mentor_id for x in found])
+                )
+            )
+        ).scalars()
+    }
     if not found:
-        await message.answer(_("Your cohorts have no active or paused pairs."))
+        replies.add(message.answer(_("Your cohorts have no active or paused pairs.")))
         return
     for pair in found:
         state = _("active") if pair.status == "active" else _("paused")
         toggle = ("paused", _("⏸ Pause")) if pair.status == "active" else ("active", _("▶️ Resume"))
-        await message.answer(
-            f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
-            f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · {state}",
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
+        replies.add(
+            message.answer(
+                f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
+                f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · {state}",
+                reply_markup=keyboard(
                     [
-                        InlineKeyboardButton(
-                            text=toggle[1], callback_data=f"ps:{pair.id}:{toggle[0]}"
-                        ),
-                        InlineKeyboardButton(text=_("⏹ End"), callback_data=f"ps:{pair.id}:ended"),
-                        InlineKeyboardButton(
-                            text=_("🔁 Reassign"), callback_data=f"ps:{pair.id}:reassign"
-                        ),
+                        [
+                            (toggle[1], PairStatus(pair=pair.id, action=toggle[0])),
+                            (_("⏹ End"), PairStatus(pair=pair.id, action="ended")),
+                            (_("🔁 Reassign"), PairStatus(pair=pair.id, action="reassign")),
+                        ]
                     ]
-                ]
-            ),
+                ),
+            )
         )
 
 
@@ -293,28 +617,32 @@ async def pair_status(
     person: Person,
     pair_service: PairService,
     outbox: OutboxSender,
+    callback_data: PairStatus,
+    replies: Replies,
 ) -> None:
-    _prefix, pair_id, action = (query.data or "").split(":")
+    action = callback_data.action
     reassign = action == "reassign"
     pair = await pair_service.set_pair_status(
         session,
         person,
-        int(pair_id),
+        callback_data.pair,
         "ended" if reassign else action,
         reason="reassigned by the coordinator" if reassign else "ended by the coordinator",
     )
     if pair is None:
-        await query.answer(_("This pair has changed; see /pairs again."), show_alert=True)
+        replies.add(query.answer(_("This pair has changed; see /pairs again."), show_alert=True))
         return
     outbox.wake()
-    await query.answer(
-        _("Ended; both sides have been told. /match finds the mentee another mentor.")
-        if reassign
-        else _("Done; both sides have been told."),
-        show_alert=True,
+    replies.add(
+        query.answer(
+            _("Ended; both sides have been told. /match finds the mentee another mentor.")
+            if reassign
+            else _("Done; both sides have been told."),
+            show_alert=True,
+        )
     )
     if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
 
 
 SETTING_NAMES = {
@@ -338,12 +666,11 @@ SETTING_VALUES = {
 }
 
 
-def cohort_picker(cohorts: list[Cohort], prefix: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=c.name, callback_data=f"{prefix}:{c.id}")] for c in cohorts
-        ]
-    )
+def cohort_picker(
+    cohorts: list[Cohort], button: Callable[[int], Button]
+) -> InlineKeyboardMarkup | None:
+    """One button a cohort; ``button`` makes the press for a cohort's id."""
+    return keyboard([(c.name, button(c.id))] for c in cohorts)
 
 
 async def choose_cohort(
@@ -351,28 +678,43 @@ async def choose_cohort(
     session: AsyncSession,
     person: Person,
     cohort_service: CohortService,
-    prefix: str,
+    button: Callable[[int], Button],
     question: str,
+    replies: Replies,
 ) -> None:
     runs = await cohort_service.coordinated(session, person)
-    await session.commit()
     if not runs:
-        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
+        replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
         return
-    await message.answer(question, reply_markup=cohort_picker(runs, prefix))
+    replies.add(message.answer(question, reply_markup=cohort_picker(runs, button)))
 
 
 async def settings_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
     await choose_cohort(
-        message, session, person, cohort_service, "cset", _("Settings of which cohort?")
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: CohortSettings(cohort=cohort),
+        _("Settings of which cohort?"),
+        replies,
     )
 
 
-def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup]:
+def next_choice(cohort: Cohort, key: str) -> Any:
+    """The choice a setting's button moves it to: the one after the current."""
+    return cohort_rules.next_choice(cohort_rules.CohortSettings.of(cohort.settings), key)
+
+
+def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup | None]:
     def shown(key: str) -> str:
-        value = getattr(CohortSettings.of(cohort.settings), key)
+        value = getattr(cohort_rules.CohortSettings.of(cohort.settings), key)
         if key == "no_contact_days":
             return _("{days} d").format(days=value)
         if isinstance(value, int):
@@ -384,13 +726,14 @@ def settings_view(cohort: Cohort) -> tuple[str, InlineKeyboardMarkup]:
     )
     rows = [
         [
-            InlineKeyboardButton(
-                text=f"{_(SETTING_NAMES[key])}: {shown(key)}", callback_data=f"cs:{cohort.id}:{key}"
+            (
+                f"{_(SETTING_NAMES[key])}: {shown(key)}",
+                CohortSetting(cohort=cohort.id, key=key, value=str(next_choice(cohort, key))),
             )
         ]
         for key in SETTINGS
     ]
-    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+    return text, keyboard(rows)
 
 
 async def show_settings(
@@ -399,15 +742,16 @@ async def show_settings(
     session: AsyncSession,
     person: Person,
     cohort_service: CohortService,
+    callback_data: CohortSettings,
+    replies: Replies,
 ) -> None:
-    cohort = await cohort_service.cohort_of(session, person, int((query.data or "").split(":")[1]))
-    await session.commit()
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None:
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        gone(query, replies)
         return
-    await query.answer()
+    replies.add(query.answer())
     text, markup = settings_view(cohort)
-    await bot.send_message(person.id, text, reply_markup=markup)
+    replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
 
 
 async def change_setting(
@@ -416,31 +760,45 @@ async def change_setting(
     session: AsyncSession,
     person: Person,
     cohort_service: CohortService,
+    coordination: CoordinationService,
+    callback_data: CohortSetting,
+    replies: Replies,
 ) -> None:
-    _prefix, cohort_id, key = (query.data or "").split(":")
-    cohort = await cohort_service.cohort_of(session, person, int(cohort_id))
-    if cohort is None or key not in SETTINGS:
-        await session.commit()
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+    key, value = callback_data.key, callback_data.value
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
+    choice = next((c for c in SETTINGS.get(key, ()) if str(c) == value), None)
+    if cohort is None or choice is None:
+        gone(query, replies)
         return
-    await cohort_service.change_setting(session, cohort, key)
-    await query.answer()
+    coordination.set_setting(cohort, key, choice)
+    replies.add(query.answer())
     if query.message is not None:
         text, markup = settings_view(cohort)
-        await bot.edit_message_text(
-            text, chat_id=person.id, message_id=query.message.message_id, reply_markup=markup
+        replies.add(
+            EditMessageText(
+                chat_id=person.id,
+                message_id=query.message.message_id,
+                text=text,
+                reply_markup=markup,
+            )
         )
 
 
-INVITE_DAYS = (1, 7, 30, 0)
-INVITE_USES = (1, 10, 50, 0)
-
-
 async def invite_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
     await choose_cohort(
-        message, session, person, cohort_service, "inv", _("An invite link for which cohort?")
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: InviteStep(cohort=cohort),
+        _("An invite link for which cohort?"),
+        replies,
     )
 
 
@@ -450,102 +808,105 @@ async def invite_step(
     session: AsyncSession,
     person: Person,
     cohort_service: CohortService,
+    coordination: CoordinationService,
+    callback_data: InviteStep,
+    replies: Replies,
 ) -> None:
-    """/invite, one button at a time: cohort, role, how long it is valid, how many uses."""
-    parts = (query.data or "").split(":")[1:]
-    cohort = await cohort_service.cohort_of(session, person, int(parts[0]))
-    if cohort is None:
-        await session.commit()
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+    """/invite, one button at a time: cohort, role, how long it is valid, how many uses.
+    A coordinator link is made at once: it works once, within 72 hours."""
+    step = callback_data
+    cohort = await coordination.cohort(session, person.id, step.cohort)
+    if cohort is None or step.role not in (None, MENTEE, MENTOR, COORDINATOR):
+        gone(query, replies)
         return
-    await query.answer()
-    base = ":".join(["inv", *parts])
 
-    def row(options: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(text=label, callback_data=f"{base}:{value}")
-                    for label, value in options
-                ]
-            ]
-        )
+    def ask(question: str, options: list[tuple[str, InviteStep]]) -> None:
+        replies.add(query.answer())
+        replies.add(SendMessage(chat_id=person.id, text=question, reply_markup=keyboard([options])))
 
-    if len(parts) == 1:
-        await bot.send_message(
-            person.id,
+    if step.role is None:
+        ask(
             _("For whom?"),
-            reply_markup=row(
-                [
-                    (_("Mentees"), "mentee"),
-                    (_("Mentors"), "mentor"),
-                    (_("Coordinators"), "coordinator"),
-                ]
-            ),
+            [
+                (_("Mentees"), InviteStep(cohort=cohort.id, role=MENTEE)),
+                (_("Mentors"), InviteStep(cohort=cohort.id, role=MENTOR)),
+                (
+                    _("Coordinators"),
+                    InviteStep(cohort=cohort.id, role=COORDINATOR, code=link_code()),
+                ),
+            ],
         )
-    elif len(parts) == 2:
-        await bot.send_message(
-            person.id,
+        return
+    if step.role != COORDINATOR and step.days is None:
+        ask(
             _("Valid for how long?"),
-            reply_markup=row(
-                [
-                    (_("{days} d").format(days=d) if d else _("No limit"), str(d))
-                    for d in INVITE_DAYS
-                ]
-            ),
+            [
+                (
+                    _("{days} d").format(days=d) if d else _("No limit"),
+                    InviteStep(cohort=cohort.id, role=step.role, days=d),
+                )
+                for d in INVITE_DAYS
+            ],
         )
-    elif len(parts) == 3:
-        await bot.send_message(
-            person.id,
+        return
+    if step.role != COORDINATOR and step.uses is None:
+        code = link_code()
+        ask(
             _("How many people may use it?"),
-            reply_markup=row([(str(n) if n else _("No limit"), str(n)) for n in INVITE_USES]),
+            [
+                (
+                    str(n) if n else _("No limit"),
+                    InviteStep(cohort=cohort.id, role=step.role, days=step.days, uses=n, code=code),
+                )
+                for n in INVITE_USES
+            ],
         )
-    else:
-        role, days, uses = parts[1], int(parts[2]), int(parts[3])
-        if (
-            role not in ("mentee", "mentor", "coordinator")
-            or days not in INVITE_DAYS
-            or uses not in INVITE_USES
-        ):
-            return
-        expires = cohort_service.clock.now() + timedelta(days=days) if days else None
-        invite = await cohort_service.create_invite(session, cohort, role, expires, uses or None)
-        me = await bot.me()
-        await bot.send_message(
-            person.id,
-            _("The invite link:\n{link}").format(
-                link=f"https://t.me/{me.username}?start={invite.code}"
-            ),
+        return
+    minting = (
+        await coordination.mint(session, cohort, step.role, step.days, step.uses, step.code)
+        if step.code is not None
+        else None
+    )
+    if minting is None or minting.invite is None:
+        gone(query, replies)
+        return
+    replies.add(query.answer())
+    if minting.result is Minted.MADE and query.message is not None:
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    invite = minting.invite
+    me = await bot.me()
+    lines = [
+        f"<b>{Renderer.escape(cohort.name)}</b> · {_(ROLE_NAMES[invite.role])}",
+        link_terms(Link(invite, link_state(invite, cohort_service.clock.now())), person.timezone),
+    ]
+    if invite.role == COORDINATOR:
+        lines.append(
+            _(
+                "Whoever opens it first helps coordinate this cohort: send it to that one "
+                "person only."
+            )
         )
-
-
-async def refuse(message: Message) -> None:
-    await message.answer(_("This command is for programme coordinators."))
+    lines.append(_("The invite link:\n{link}").format(link=deep_link(me.username, invite.code)))
+    replies.add(SendMessage(chat_id=person.id, text="\n".join(lines)))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(PRIVATE, IsCoordinator())
-    router.callback_query.filter(IsCoordinator())
+    router.message.filter(PRIVATE)
     router.message.register(new_cohort, Command("cohort_new"))
     router.message.register(cohorts, Command("cohorts"))
+    router.callback_query.register(revoke_invite, RevokeInvite.filter())
+    router.message.register(coordinators_command, Command("coordinators"))
+    router.callback_query.register(cohort_coordinators, CohortCoordinators.filter())
     router.message.register(match_command, Command("match"))
-    router.callback_query.register(run_matching, data_prefix("match:"))
-    router.callback_query.register(exclude_pair, data_prefix("mex:"))
-    router.callback_query.register(approve_all, data_prefix("mok:"))
+    router.callback_query.register(run_matching, RunMatching.filter())
+    router.callback_query.register(exclude_pair, Exclude.filter())
+    router.callback_query.register(approve_all, Approve.filter())
     router.message.register(pairs, Command("pairs"))
     router.message.register(settings_command, Command("cohort_settings"))
-    router.callback_query.register(show_settings, data_prefix("cset:"))
-    router.callback_query.register(change_setting, data_prefix("cs:"))
+    router.callback_query.register(show_settings, CohortSettings.filter())
+    router.callback_query.register(change_setting, CohortSetting.filter())
     router.message.register(invite_command, Command("invite"))
-    router.callback_query.register(invite_step, data_prefix("inv:"))
-    router.callback_query.register(pair_status, data_prefix("ps:"))
-    return router
-
-
-def create_refusals() -> Router:
-    """After every role's router: their commands, used by someone else, get a clear no."""
-    router = Router(name=f"{__name__}.refusals")
-    router.message.filter(PRIVATE)
-    router.message.register(refuse, Command(*COMMANDS))
+    router.callback_query.register(invite_step, InviteStep.filter())
+    router.callback_query.register(pair_status, PairStatus.filter())
     return router

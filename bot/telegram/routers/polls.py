@@ -6,29 +6,24 @@ import asyncio
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    PollAnswer,
-)
+from aiogram.methods import EditMessageReplyMarkup, SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, PollAnswer
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts.stats import render_poll_results
+from bot.domain.access import Standing
 from bot.domain.polls import PollTextError, parse_poll
 from bot.services.cohorts import CohortService
 from bot.services.polls import QUIZ, PollService
 from bot.storage.models import Person, Poll
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import Leaderboard, PollResults, PollTarget
+from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.render import Renderer, split_html
-from bot.telegram.routers.coordinator import IsCoordinator, choose_cohort, refuse
-
-COMMANDS = ("poll", "quiz", "leaderboard")
+from bot.telegram.render import Renderer
+from bot.telegram.replies import Replies
+from bot.telegram.routers.coordinator import choose_cohort, gone, keyboard, say
 
 
 def how_to(quiz: bool) -> str:
@@ -65,42 +60,43 @@ async def new_poll(
     renderer: Renderer,
     cohort_service: CohortService,
     polls: PollService,
+    replies: Replies,
 ) -> None:
     quiz = command.command == "quiz"
     if not (command.args or "").strip():
-        await session.commit()
-        await message.answer(how_to(quiz))
+        replies.add(message.answer(how_to(quiz)))
         return
     try:
         draft = parse_poll(command.args or "", quiz)
     except PollTextError as error:
-        await session.commit()
-        await message.answer(renderer.text(error.msg, i18n.current_locale) + "\n\n" + how_to(quiz))
+        replies.add(
+            message.answer(renderer.text(error.msg, i18n.current_locale) + "\n\n" + how_to(quiz))
+        )
         return
     cohorts = await cohort_service.coordinated(session, person)
     audiences = await polls.audiences(session, cohorts)
     if not audiences.cohorts and not audiences.groups:
-        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
+        replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
         return
     poll = await polls.draft(session, person, quiz, draft)
     rows = [
         [
-            InlineKeyboardButton(
-                text=_("👥 {cohort} ({count} people)").format(cohort=cohort.name, count=count),
-                callback_data=f"pto:{poll.id}:c:{cohort.id}",
+            (
+                _("👥 {cohort} ({count} people)").format(cohort=cohort.name, count=count),
+                PollTarget(poll=poll.id, to="c", target=cohort.id),
             )
         ]
         for cohort, count in audiences.cohorts
     ] + [
         [
-            InlineKeyboardButton(
-                text=_("💬 {group}").format(group=group.title or str(group.chat_id)),
-                callback_data=f"pto:{poll.id}:g:{group.chat_id}",
+            (
+                _("💬 {group}").format(group=group.title or str(group.chat_id)),
+                PollTarget(poll=poll.id, to="g", target=group.chat_id),
             )
         ]
         for group in audiences.groups
     ]
-    await message.answer(preview(poll), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    replies.add(message.answer(preview(poll), reply_markup=keyboard(rows)))
 
 
 async def send_poll(
@@ -111,43 +107,40 @@ async def send_poll(
     cohort_service: CohortService,
     polls: PollService,
     outbox: OutboxSender,
+    callback_data: PollTarget,
+    replies: Replies,
 ) -> None:
-    parts = (query.data or "").split(":")
-    if len(parts) != 4 or not parts[1].isdigit() or parts[2] not in ("c", "g"):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    try:
-        target = int(parts[3])
-    except ValueError:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
+    target = callback_data.target
+    to_cohort = callback_data.to == "c"
     cohorts = await cohort_service.coordinated(session, person)
     sent = await polls.send(
         session,
         person,
-        int(parts[1]),
+        callback_data.poll,
         cohorts,
-        cohort_id=target if parts[2] == "c" else None,
-        group_id=target if parts[2] == "g" else None,
+        cohort_id=target if to_cohort else None,
+        group_id=None if to_cohort else target,
     )
     if sent is None:
-        await query.answer(_("This poll has already been sent, or is gone."), show_alert=True)
+        replies.add(
+            query.answer(_("This poll has already been sent, or is gone."), show_alert=True)
+        )
         return
     poll, count = sent
     outbox.wake()
-    await query.answer()
+    replies.add(query.answer())
     if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
-    await bot.send_message(
-        person.id,
-        _("Sent to the group; answers are gathered as they come.")
-        if poll.group_chat_id is not None
-        else _("Sent to {count} people; answers are gathered as they come.").format(count=count),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=_("📊 Results"), callback_data=f"pres:{poll.id}")]
-            ]
-        ),
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Sent to the group; answers are gathered as they come.")
+            if poll.group_chat_id is not None
+            else _("Sent to {count} people; answers are gathered as they come.").format(
+                count=count
+            ),
+            reply_markup=keyboard([[(_("📊 Results"), PollResults(poll=poll.id))]]),
+        )
     )
 
 
@@ -157,13 +150,15 @@ async def show_results(
     session: AsyncSession,
     person: Person,
     polls: PollService,
+    callback_data: PollResults,
+    standing: Standing,
+    replies: Replies,
 ) -> None:
-    poll_id = (query.data or "").split(":")[-1]
-    results = await polls.results(session, person, int(poll_id)) if poll_id.isdigit() else None
+    results = await polls.results(session, person, callback_data.poll)
     if results is None:
-        await query.answer(_("This poll is gone."), show_alert=True)
+        replies.add(query.answer(_("This poll is gone."), show_alert=True))
         return
-    await query.answer()
+    replies.add(query.answer())
     poll = results.poll
     picture = await asyncio.to_thread(
         render_poll_results, poll.question, poll.options, results.counts, poll.correct_option
@@ -175,16 +170,29 @@ async def show_results(
         caption += "\n" + _("Right answers: {right}").format(
             right=results.counts[poll.correct_option]
         )
-    await bot.send_photo(person.id, BufferedInputFile(picture, "poll.png"), caption=caption)
-    if poll.kind == QUIZ and poll.cohort_id is not None:
-        await send_leaderboard(bot, session, person, polls, poll.cohort_id)
+    replies.add(
+        SendPhoto(chat_id=person.id, photo=BufferedInputFile(picture, "poll.png"), caption=caption)
+    )
+    # The cohort's leaderboard, while the author still coordinates it.
+    if poll.kind == QUIZ and poll.cohort_id is not None and standing.coordinates(poll.cohort_id):
+        await send_leaderboard(replies, session, person, polls, poll.cohort_id)
 
 
 async def leaderboard_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
     await choose_cohort(
-        message, session, person, cohort_service, "lb", _("The quiz leaderboard of which cohort?")
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: Leaderboard(cohort=cohort),
+        _("The quiz leaderboard of which cohort?"),
+        replies,
     )
 
 
@@ -195,27 +203,25 @@ async def leaderboard(
     person: Person,
     cohort_service: CohortService,
     polls: PollService,
+    callback_data: Leaderboard,
+    replies: Replies,
 ) -> None:
-    cohort_id = (query.data or "").split(":")[-1]
-    cohort = (
-        await cohort_service.cohort_of(session, person, int(cohort_id))
-        if cohort_id.isdigit()
-        else None
-    )
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None:
-        await session.commit()
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        gone(query, replies)
         return
-    await query.answer()
-    await send_leaderboard(bot, session, person, polls, cohort.id)
+    replies.add(query.answer())
+    await send_leaderboard(replies, session, person, polls, cohort.id)
 
 
 async def send_leaderboard(
-    bot: Bot, session: AsyncSession, person: Person, polls: PollService, cohort_id: int
+    replies: Replies, session: AsyncSession, person: Person, polls: PollService, cohort_id: int
 ) -> None:
     board = await polls.leaderboard(session, cohort_id)
     if not board:
-        await bot.send_message(person.id, _("Nobody has answered a quiz of this cohort yet."))
+        replies.add(
+            SendMessage(chat_id=person.id, text=_("Nobody has answered a quiz of this cohort yet."))
+        )
         return
     medals = ("🥇", "🥈", "🥉")
     lines = [_("<b>Quiz leaderboard</b>")] + [
@@ -227,8 +233,7 @@ async def send_leaderboard(
         )
         for n, (name, right, answered) in enumerate(board)
     ]
-    for part in split_html("\n".join(lines)):
-        await bot.send_message(person.id, part)
+    say(replies, person.id, "\n".join(lines))
 
 
 async def poll_answer(answer: PollAnswer, session: AsyncSession, polls: PollService) -> None:
@@ -240,13 +245,12 @@ async def poll_answer(answer: PollAnswer, session: AsyncSession, polls: PollServ
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(PRIVATE, IsCoordinator())
-    router.callback_query.filter(IsCoordinator())
+    router.message.filter(PRIVATE)
     router.message.register(new_poll, Command("poll", "quiz"))
-    router.callback_query.register(send_poll, data_prefix("pto:"))
-    router.callback_query.register(show_results, data_prefix("pres:"))
+    router.callback_query.register(send_poll, PollTarget.filter())
+    router.callback_query.register(show_results, PollResults.filter())
     router.message.register(leaderboard_command, Command("leaderboard"))
-    router.callback_query.register(leaderboard, data_prefix("lb:"))
+    router.callback_query.register(leaderboard, Leaderboard.filter())
     return router
 
 
@@ -254,11 +258,4 @@ def create_answers() -> Router:
     """Answers to polls come from anyone: members, group members."""
     router = Router(name=f"{__name__}.answers")
     router.poll_answer.register(poll_answer)
-    return router
-
-
-def create_refusals() -> Router:
-    router = Router(name=f"{__name__}.refusals")
-    router.message.filter(PRIVATE)
-    router.message.register(refuse, Command(*COMMANDS))
     return router

@@ -6,6 +6,7 @@ import asyncio
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
+from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -17,41 +18,63 @@ from bot.services.cohorts import CohortService
 from bot.services.exports import EXPORTS, export
 from bot.services.stats import StatsService
 from bot.storage.models import Cohort, Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import Export, Stats
+from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer, split_html
-from bot.telegram.routers.coordinator import IsCoordinator, choose_cohort, refuse
-
-COMMANDS = ("stats", "export")
+from bot.telegram.replies import Replies
+from bot.telegram.routers.coordinator import choose_cohort, gone, say
 
 
 async def stats_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
     await choose_cohort(
-        message, session, person, cohort_service, "st", _("Statistics of which cohort?")
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: Stats(cohort=cohort),
+        _("Statistics of which cohort?"),
+        replies,
     )
 
 
 async def export_command(
-    message: Message, session: AsyncSession, person: Person, cohort_service: CohortService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
-    await choose_cohort(message, session, person, cohort_service, "ex", _("Export which cohort?"))
+    await choose_cohort(
+        message,
+        session,
+        person,
+        cohort_service,
+        lambda cohort: Export(cohort=cohort),
+        _("Export which cohort?"),
+        replies,
+    )
 
 
 async def picked(
-    query: CallbackQuery, session: AsyncSession, person: Person, cohort_service: CohortService
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    cohort_id: int,
+    replies: Replies,
 ) -> Cohort | None:
-    cohort_id = (query.data or "").split(":")[-1]
-    cohort = (
-        await cohort_service.cohort_of(session, person, int(cohort_id))
-        if cohort_id.isdigit()
-        else None
-    )
+    """The cohort a press names (the policy made sure it is theirs), unless it is gone."""
+    cohort = await cohort_service.cohort_of(session, person, cohort_id)
     if cohort is None:
-        await session.commit()
-        await query.answer(_("This is not one of your cohorts."), show_alert=True)
+        gone(query, replies)
         return None
-    await query.answer()
+    replies.add(query.answer())
     return cohort
 
 
@@ -64,8 +87,10 @@ async def show_stats(
     renderer: Renderer,
     cohort_service: CohortService,
     stats: StatsService,
+    callback_data: Stats,
+    replies: Replies,
 ) -> None:
-    cohort = await picked(query, session, person, cohort_service)
+    cohort = await picked(query, session, person, cohort_service, callback_data.cohort, replies)
     if cohort is None:
         return
     locale = i18n.current_locale
@@ -78,9 +103,9 @@ async def show_stats(
         return renderer.plain(msg, locale)
 
     for part in split_html(stats.message(figures, html)):
-        await bot.send_message(person.id, part)
+        replies.add(SendMessage(chat_id=person.id, text=part))
     picture = await asyncio.to_thread(render_stats, stats.chart(figures, plain))
-    await bot.send_photo(person.id, BufferedInputFile(picture, "stats.png"))
+    replies.add(SendPhoto(chat_id=person.id, photo=BufferedInputFile(picture, "stats.png")))
 
 
 async def send_export(
@@ -90,14 +115,22 @@ async def send_export(
     person: Person,
     cohort_service: CohortService,
     stats: StatsService,
+    callback_data: Export,
+    replies: Replies,
 ) -> None:
-    cohort = await picked(query, session, person, cohort_service)
+    cohort = await picked(query, session, person, cohort_service, callback_data.cohort, replies)
     if cohort is None:
         return
     for what in EXPORTS:
         text = await export(session, what, cohort.name, stats.coaching())
-        await bot.send_document(person.id, BufferedInputFile(text.encode("utf-8"), f"{what}.csv"))
-    await bot.send_message(
+        replies.add(
+            SendDocument(
+                chat_id=person.id,
+                document=BufferedInputFile(text.encode("utf-8"), f"{what}.csv"),
+            )
+        )
+    say(
+        replies,
         person.id,
         _(
             "Pairs, sessions and check-ins of {cohort}. They hold numbers, choices and dates; "
@@ -109,17 +142,9 @@ async def send_export(
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(PRIVATE, IsCoordinator())
-    router.callback_query.filter(IsCoordinator())
-    router.message.register(stats_command, Command("stats"))
-    router.callback_query.register(show_stats, data_prefix("st:"))
-    router.message.register(export_command, Command("export"))
-    router.callback_query.register(send_export, data_prefix("ex:"))
-    return router
-
-
-def create_refusals() -> Router:
-    router = Router(name=f"{__name__}.refusals")
     router.message.filter(PRIVATE)
-    router.message.register(refuse, Command(*COMMANDS))
+    router.message.register(stats_command, Command("stats"))
+    router.callback_query.register(show_stats, Stats.filter())
+    router.message.register(export_command, Command("export"))
+    router.callback_query.register(send_export, Export.filter())
     return router
