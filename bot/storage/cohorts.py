@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.cohorts import MembershipStatus
 from bot.storage.models import Cohort, CohortCoordinator, Invite, Membership, Person
 
 
@@ -102,15 +101,6 @@ async def invites(db: AsyncSession, cohort_id: int) -> list[Invite]:
     )
     return list(result.scalars())
 
-
-async def role_counts(db: AsyncSession, cohort_id: int) -> dict[str, int]:
-    """How many members of each role a cohort has (those who left not counted)."""
-    rows = await db.execute(
-        select(Membership.role, func.count())
-        .where(Membership.cohort_id == cohort_id, Membership.status != MembershipStatus.LEFT)
-        .group_by(Membership.role)
-    )
-    return {role: int(n) for role, n in rows.all()}
 
 
 async def membership(db: AsyncSession, cohort_id: int, person_id: int) -> Membership | None:

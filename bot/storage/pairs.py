@@ -52,15 +52,6 @@ async def drop_proposed(db: AsyncSession, cohort_id: int) -> None:
     )
 
 
-async def count(db: AsyncSession, cohort_id: int, status: str) -> int:
-    """How many pairs of a cohort are in a state."""
-    found = await db.scalar(
-        select(func.count())
-        .select_from(Pair)
-        .where(Pair.cohort_id == cohort_id, Pair.status == status)
-    )
-    return int(found or 0)
-
 
 async def held_places(db: AsyncSession, mentor_id: int) -> int:
     """How many of a mentor's places are taken (pairs active, paused or requested)."""
