@@ -106,9 +106,7 @@ async def test_updates_other_than_a_persons_own_messages_are_never_dropped(
     async with bot.app.sessions() as db:
         moved = await db.get(TelegramGroup, supergroup.id)
         person = await db.get(PersonRow, COORDINATOR_ID)
-        late = (
-            await db.scalars(select(InboxUpdate).where(InboxUpdate.update_id >= added))
-        ).all()
+        late = (await db.scalars(select(InboxUpdate).where(InboxUpdate.update_id >= added))).all()
     assert moved is not None, "the group's move was dropped"
     assert person is not None and person.unreachable_at is not None, "the block was dropped"
     assert len(late) == 3 and all(r.failure is None and r.attempts == 1 for r in late)
