@@ -30,6 +30,7 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_matching
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_stats
 	$(BIN)/python -m tests.bench.bench_broadcast
+	$(BIN)/python -m tests.bench.bench_flood
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }

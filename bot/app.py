@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import LOCALES, Settings
 from bot.domain.dialogs import load_dialogs
+from bot.domain.flood import FloodLimit
 from bot.domain.texts import N_
-from bot.i18n import PersonLocaleMiddleware, create_i18n
+from bot.i18n import PersonLocaleMiddleware, create_i18n, locale_for
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
 from bot.services.cohorts import CohortService
@@ -42,12 +43,12 @@ from bot.services.schedule import Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.group_commit import GroupWork
-from bot.storage.models import Outgoing
+from bot.storage.models import Outgoing, Person
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.polling import DurablePolling
+from bot.telegram.polling import DurablePolling, SlowDown
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
 from bot.telegram.sender import BotSession, DeliveryMiddleware
@@ -225,6 +226,28 @@ def create_dispatcher(
     return dispatcher
 
 
+# To a person sending too fast (the flood limit), once per flood.
+SLOW_DOWN = N_(
+    "So many messages at once! Please slow down a little: I skip the ones that arrive too fast."
+)
+
+
+def slow_down_sender(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bot: Bot, renderer: Renderer
+) -> SlowDown:
+    """What asks a flooding person to slow down, in the language the dispatcher would pick
+    for them. The person's row is read in a transaction of its own, closed before the
+    request goes."""
+
+    async def slow_down(person_id: int, telegram_language: str | None) -> None:
+        async with sessions() as db:
+            person = await db.get(Person, person_id)
+        locale = locale_for(person, telegram_language, settings.default_locale)
+        await bot.send_message(person_id, renderer.gettext(SLOW_DOWN, locale))
+
+    return slow_down
+
+
 # Libraries that log statement parameters or request bodies at DEBUG: those hold what
 # people wrote, so they never log below WARNING, whatever LOG_LEVEL says.
 WORDY_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg", "aiohttp.client")
@@ -305,6 +328,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         clock,
         concurrency=settings.handler_concurrency,
         timeout=settings.polling_timeout,
+        flood=FloodLimit(settings.flood_burst, settings.flood_rate),
+        slow_down=slow_down_sender(settings, sessions, bot, renderer),
     )
     return App(
         bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, scheduler, monitor

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     polling_timeout: int = Field(default=25, ge=0, le=50)
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
+    # Updates (messages, presses) one person may send at once, and then per second; what
+    # comes faster is dropped, and the person is asked once to slow down. 0: no limit.
+    flood_burst: int = Field(default=8, ge=0, le=1000)
+    flood_rate: float = Field(default=2.0, ge=0, le=1000)
     # Messages the bot may start to one person in a day (reminders, check-ins, a digest).
     daily_message_budget: int = Field(default=3, ge=1, le=20)
     # Messages the bot starts, in all, per second (Telegram allows about 30).

@@ -3,7 +3,7 @@ work and never commits: the caller decides when the work is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -356,20 +356,27 @@ async def store_updates(
     session: AsyncSession,
     updates: Sequence[tuple[int, int | None, dict[str, Any]]],
     now: datetime,
+    dropped: Mapping[int, str] | None = None,
 ) -> list[int]:
-    """Keep the updates not seen before; return their ids. A repeat is dropped here."""
+    """Keep the updates not seen before; return their ids. A repeat is dropped here.
+    Those in ``dropped`` (update id: why) are kept as handled already, with the reason in
+    ``failure``, and never handled."""
     if not updates:
         return []
+    dropped = dropped or {}
     ids = [update_id for update_id, _, _ in updates]
     seen = set((await session.execute(SEEN_UPDATES, {"b_ids": ids})).scalars().all())
     rows: dict[int, dict[str, Any]] = {}
     for update_id, person_id, payload in updates:
         if update_id not in seen and update_id not in rows:
+            reason = dropped.get(update_id)
             rows[update_id] = {
                 "update_id": update_id,
                 "person_id": person_id,
                 "payload": payload,
                 "received_at": now,
+                "handled_at": None if reason is None else now,
+                "failure": reason,
                 "attempts": 0,
             }
     if rows:
@@ -401,7 +408,8 @@ MARK_HANDLED = (
     )
 )
 
-Handled = tuple[int, datetime, str | None]  # update id, when, and why it failed if it did
+# Update id, when, and why it failed if it did (an exception's type), or why it was dropped.
+Handled = tuple[int, datetime, str | None]
 
 
 async def mark_handled(session: AsyncSession, handled: Sequence[Handled]) -> None:

@@ -5,14 +5,21 @@ handler has finished, so an update in flight at a crash would be lost. Here
 each update is first stored in the database, then confirmed, then handled; a
 stored update that was not marked handled is handled again after a restart,
 and an update id already stored is dropped as a repeat.
+
+A person who sends more than a few updates a second (``bot/domain/flood.py``) is asked once
+to slow down; the rest of the flood is stored as handled with the reason ``rate_limited``
+and never reaches the dispatcher. Only a person's own messages and presses in their chat
+with the bot are limited (see ``flood_person``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -23,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.domain.flood import FloodLimit, Verdict
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.telegram.sender import spoke
@@ -32,6 +40,12 @@ log = logging.getLogger(__name__)
 OFFSET_KEY = "polling_offset"
 RETRIES = 3
 RETRYABLE = (StaleDataError, OperationalError, DBAPIError)
+# inbox_updates.failure of an update dropped by the flood limit (failures hold an
+# exception's type, which never looks like this).
+RATE_LIMITED = "rate_limited"
+
+# Asks the person (id, Telegram's language code) to slow down.
+SlowDown = Callable[[int, str | None], Awaitable[None]]
 
 
 def update_person(update: Update) -> int | None:
@@ -50,6 +64,30 @@ def update_person(update: Update) -> int | None:
     return None
 
 
+def flood_person(update: Update) -> int | None:
+    """The person whose flood limit the update counts against: only their own messages
+    (new or edited) in their private chat with the bot and their presses of buttons there.
+    Group messages (which the bot only records), membership changes and poll answers are
+    never dropped: they are few, cost no reply, or are the bot's record of a group."""
+    message = update.message or update.edited_message
+    if message is not None:
+        user = message.from_user
+        if message.chat.type == "private" and user is not None and not user.is_bot:
+            return int(user.id)
+        return None
+    query = update.callback_query
+    if query is not None and query.message is not None and query.message.chat.type == "private":
+        return int(query.from_user.id)
+    return None
+
+
+def update_language(update: Update) -> str | None:
+    """Telegram's language code of the person behind a limited update."""
+    event = update.message or update.edited_message or update.callback_query
+    user = getattr(event, "from_user", None)
+    return getattr(user, "language_code", None)
+
+
 class DurablePolling:
     def __init__(
         self,
@@ -59,12 +97,18 @@ class DurablePolling:
         clock: Clock,
         concurrency: int = 64,
         timeout: int = 25,
+        flood: FloodLimit | None = None,
+        slow_down: SlowDown | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self.sessions = sessions
         self.clock = clock
         self.timeout = timeout
+        self.flood = flood or FloodLimit(0, 0)
+        self.slow_down = slow_down
+        self.monotonic = monotonic
         self.slots = asyncio.Semaphore(concurrency)
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.waiting: defaultdict[int, int] = defaultdict(int)
@@ -93,13 +137,33 @@ class DurablePolling:
                 continue
             if not updates:
                 continue
-            new = await self.store(updates)
+            verdicts = self.judge(updates)
+            dropped = {i: RATE_LIMITED for i, v in verdicts.items() if v is not Verdict.PASS}
+            new = await self.store(updates, dropped)
             offset = updates[-1].update_id + 1
             for update in updates:
-                if update.update_id in new:
+                if update.update_id not in new:
+                    continue
+                verdict = verdicts.get(update.update_id, Verdict.PASS)
+                if verdict is Verdict.PASS:
                     self.spawn(update)
+                elif verdict is Verdict.WARN:
+                    self.track(self.warn(update))
 
-    async def store(self, updates: list[Update]) -> set[int]:
+    def judge(self, updates: list[Update]) -> dict[int, Verdict]:
+        """The flood limit's verdict on each update it applies to, in arrival order."""
+        if not self.flood.enabled:
+            return {}
+        now = self.monotonic()
+        verdicts = {}
+        for update in updates:
+            person = flood_person(update)
+            if person is not None:
+                album = update.message.media_group_id if update.message else None
+                verdicts[update.update_id] = self.flood.check(person, now, album)
+        return verdicts
+
+    async def store(self, updates: list[Update], dropped: dict[int, str] | None = None) -> set[int]:
         rows = [
             (
                 u.update_id,
@@ -109,7 +173,7 @@ class DurablePolling:
             for u in updates
         ]
         async with self.sessions() as session:
-            new = await repo.store_updates(session, rows, self.clock.now())
+            new = await repo.store_updates(session, rows, self.clock.now(), dropped)
             await repo.set_state(session, OFFSET_KEY, str(updates[-1].update_id + 1))
             await session.commit()
         return set(new)
@@ -128,9 +192,25 @@ class DurablePolling:
         await self.drain()
 
     def spawn(self, update: Update) -> None:
-        task = asyncio.create_task(self.handle(update))
+        self.track(self.handle(update))
+
+    def track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def warn(self, update: Update) -> None:
+        """Ask the person behind the first dropped update of a flood to slow down (the
+        update is stored as dropped already; no transaction is open here)."""
+        person = flood_person(update)
+        assert person is not None
+        log.info("person %s sends too fast: updates dropped for a while", person)
+        if self.slow_down is None:
+            return
+        try:
+            await self.slow_down(person, update_language(update))
+        except Exception as exc:  # noqa: BLE001 - the request to slow down is best effort
+            log.warning("could not ask %s to slow down: %s", person, type(exc).__name__)
 
     async def drain(self) -> None:
         while self.tasks:

@@ -6,9 +6,10 @@ which also runs the echo bot and the bot (on SQLite) each in a process of its ow
 bot runs in production, with the stand-in and the mentees in this one, and ``--rounds N``
 (default 3): every configuration is run N times, alternating, and the medians are shown.
 
-Every mentee is a user of the Bot API stand-in (all rate limits off) who works through the
-whole GROW session of the end-to-end tests (``GROW_TRANSCRIPT``), all mentees at once, each
-waiting for the bot's complete reply to one step before taking the next. What a complete
+Every mentee is a user of the Bot API stand-in (all rate limits off, and the bot's flood
+limit too: a mentee answers at machine speed) who works through the whole GROW session of
+the end-to-end tests (``GROW_TRANSCRIPT``), all mentees at once, each waiting for the
+bot's complete reply to one step before taking the next. What a complete
 reply is (how many requests the bot makes for the chat at each step) is learnt first from
 one mentee alone, waiting for each update to be handled. A step's latency runs from queuing
 the update to the moment the stand-in records the last request of the reply; throughput is
@@ -333,7 +334,7 @@ async def check_bot(
 async def run_bot(name: str, database_url: str, mentees: int) -> Figures:
     clock = MovableClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
     async with WatchedStandin() as standin:
-        running = await start_bot(standin, database_url, clock)
+        running = await start_bot(standin, database_url, clock, flood_burst=0)
         try:
             handling = Handling(running)
             renderer = running.app.dispatcher["renderer"]
@@ -367,7 +368,8 @@ async def calibrated(transcript: list[tuple[str, str]]) -> tuple[list[Step], lis
     clock = MovableClock(datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
         async with WatchedStandin() as standin:
-            running = await start_bot(standin, f"sqlite+aiosqlite:///{Path(tmp) / 'c.db'}", clock)
+            url = f"sqlite+aiosqlite:///{Path(tmp) / 'c.db'}"
+            running = await start_bot(standin, url, clock, flood_burst=0)
             try:
                 handling = Handling(running)
                 renderer = running.app.dispatcher["renderer"]
@@ -391,6 +393,7 @@ async def in_own_process(standin: BotAPIStandin, args: list[str], env: dict[str,
             "TELEGRAM_API_URL": standin.base_url,
             "POLLING_TIMEOUT": "1",
             "LOG_LEVEL": "WARNING",
+            "FLOOD_BURST": "0",
             **env,
         },
     )
