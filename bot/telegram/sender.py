@@ -1,6 +1,7 @@
-"""Every request to the Bot API passes here. A 429 pauses every request for its
-retry_after (Telegram's flood control counts them all) and the request is tried
-again; a 403 marks the person unreachable. Pacing of the messages the bot starts
+"""Every request to the Bot API passes here. A 429 for one chat pauses the requests to
+that chat for its retry_after, and the request is tried again; 429s for two chats at
+once, or for a request that names no chat, are Telegram's limit for the whole bot, and
+pause every request. A 403 marks the person unreachable. Pacing of the messages the bot starts
 itself is the outbox's (bot/telegram/outbox.py)."""
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 JSON_BODY = {"Content-Type": "application/json"}
 
 MAX_RETRIES = 5
+# 429s for different chats within this many seconds are taken for the bot-wide limit.
+GLOBAL_WINDOW = 1.0
 # Set once a request other than getUpdates has been made in the current task: an update
 # whose handling already said something to someone must not be handled again.
 spoke: ContextVar[bool] = ContextVar("spoke", default=False)
@@ -45,6 +48,10 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self.sleep = sleep
         self.monotonic = monotonic
         self.resume_at = 0.0
+        # Per chat: when requests to it may go again after a 429 for it.
+        self.chat_resume: dict[int | str, float] = {}
+        # The chat and moment of the last 429 that named a chat.
+        self.last_chat_429: tuple[int | str, float] | None = None
         # aiogram reads each answer as Response[<returned type>]; pydantic keeps such
         # classes only while something refers to them, so without these references
         # they are built anew (several milliseconds) for nearly every request.
@@ -64,16 +71,19 @@ class DeliveryMiddleware(BaseRequestMiddleware):
             spoke.set(True)
         if type(method) not in self.response_types:
             self.response_types[type(method)] = Response[method.__returning__]  # type: ignore[name-defined]
+        chat = getattr(method, "chat_id", None)
+        chat = chat if isinstance(chat, int | str) else None
         attempt = 0
         while True:
-            pause = self.resume_at - self.monotonic()
+            pause = max(self.resume_at, self.chat_resume.get(chat, 0.0) if chat else 0.0)
+            pause -= self.monotonic()
             if pause > 0:
                 await self.sleep(pause)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 attempt += 1
-                self.resume_at = max(self.resume_at, self.monotonic() + exc.retry_after)
+                self.slow_down(chat, exc.retry_after)
                 if attempt > MAX_RETRIES:
                     raise
                 log.warning(
@@ -83,11 +93,29 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     attempt,
                 )
             except TelegramForbiddenError:
-                chat_id = getattr(method, "chat_id", None)
+                chat_id = chat
                 if isinstance(chat_id, int) and chat_id > 0:
                     log.info("chat %s blocked the bot; marked unreachable", chat_id)
                     await self.on_blocked(chat_id)
                 raise
+
+
+    def slow_down(self, chat: int | str | None, retry_after: float) -> None:
+        now = self.monotonic()
+        until = now + retry_after
+        previous = self.last_chat_429
+        bot_wide = chat is None or (
+            previous is not None and previous[0] != chat and now - previous[1] < GLOBAL_WINDOW
+        )
+        if bot_wide:
+            self.resume_at = max(self.resume_at, until)
+        else:
+            assert chat is not None
+            self.chat_resume[chat] = max(self.chat_resume.get(chat, 0.0), until)
+            self.last_chat_429 = (chat, now)
+        # Pauses that are over are forgotten, so the table holds only chats waiting now.
+        for waiting in [c for c, at in self.chat_resume.items() if at <= now]:
+            del self.chat_resume[waiting]
 
 
 def answer_without_keyboard(content: str) -> Any:
