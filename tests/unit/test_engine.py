@@ -294,7 +294,7 @@ def test_any_text_either_advances_or_changes_nothing(text: str) -> None:
 def test_a_broken_definition_names_the_file_and_the_step(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(
-        "id: broken\ncommand: broken\ntitle: T\nintro: I\noutro: O\nsteps:\n"
+        "id: broken\ncommand: broken\nroles: [everyone]\ntitle: T\nintro: I\noutro: O\nsteps:\n"
         "  - {id: first, kind: text, prompt: P, label: L}\n"
         "  - {id: rating, kind: scale, prompt: P, label: L, min: 1, max: 21}\n",
         encoding="utf-8",
