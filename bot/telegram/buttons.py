@@ -56,7 +56,9 @@ def parse(data: str) -> Button | None:
 class DialogButton(Button, prefix="d", sep="|"):
     session: Id
     seq: Annotated[int, Field(ge=0, le=MAX_ID)]
-    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    # c:<choice>, t:<choice>, ok, back...; a choice can be a date shortcut (c:+7) or a time
+    # zone (c:Europe/Riga, c:Etc/GMT+2).
+    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+/\-]+$")]
 
     def subject(self) -> Named:
         return Kind.SESSION, self.session
