@@ -18,6 +18,7 @@ from bot.domain.engine import Progress
 from bot.domain.matching import MenteeProfile, Score, Weights, match, score
 from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.i18n import locale_for
+from bot.services import pair_context
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService, DialogTurn
 from bot.services.messages import Buttons, queue_message
@@ -34,6 +35,7 @@ from bot.storage.models import (
     Person,
     Profile,
 )
+from bot.telegram.buttons import RequestAnswer
 
 MENTEE, MENTOR, COORDINATOR = "mentee", "mentor", "coordinator"
 ROLES = (MENTEE, MENTOR)
@@ -120,6 +122,8 @@ class Relayed(enum.Enum):
     NO_PAIR = "no_pair"
     CHOOSE = "choose"
     UNREACHABLE = "unreachable"
+    # It replies to a message of a pair that is over: it goes to nobody else instead.
+    ENDED = "ended"
 
 
 class ProgrammeService:
@@ -440,17 +444,6 @@ class ProgrammeService:
         await db.flush()
         return approved
 
-    async def active_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
-        result = await db.execute(
-            select(Pair)
-            .where(
-                Pair.status == "active",
-                (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
-            )
-            .order_by(Pair.decided_at.desc())
-        )
-        return result.scalars().first()
-
     async def pairs_of_mentor(self, db: AsyncSession, mentor_id: int) -> list[Pair]:
         return list(
             (
@@ -644,8 +637,8 @@ class ProgrammeService:
             {"pair": pair.id},
             buttons=[
                 [
-                    (Msg(N_("✅ Accept")), f"req:{pair.id}:yes"),
-                    (Msg(N_("Decline")), f"req:{pair.id}:no"),
+                    (Msg(N_("✅ Accept")), RequestAnswer(pair=pair.id, answer="yes").pack()),
+                    (Msg(N_("Decline")), RequestAnswer(pair=pair.id, answer="no").pack()),
                 ]
             ],
         )
@@ -823,32 +816,18 @@ class ProgrammeService:
                 topics.add(area)
         return frozenset(topics)
 
-    async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
-        """Start ending the pair, or reporting about it; None when the person has no pair."""
-        pair = await self.active_pair(db, person.id) or await self._paused_pair(db, person.id)
-        if pair is None:
-            await db.commit()
-            return None
-        return await self.dialogs.start(db, person.id, form, restart=True)
-
-    async def _paused_pair(self, db: AsyncSession, person_id: int) -> Pair | None:
-        return (
-            (
-                await db.execute(
-                    select(Pair).where(
-                        Pair.status == "paused",
-                        (Pair.mentee_id == person_id) | (Pair.mentor_id == person_id),
-                    )
-                )
-            )
-            .scalars()
-            .first()
-        )
+    async def start_form(
+        self, db: AsyncSession, person: Person, form: str, pair: Pair, restart: bool = True
+    ) -> DialogTurn:
+        """Start ending this pair, or reporting about it (``restart=False``: go on with
+        the form already begun, if any)."""
+        await pair_context.begin_form(db, person.id, form, pair)
+        return await self.dialogs.start(db, person.id, form, restart=restart)
 
     async def _finish_end(
         self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
     ) -> None:
-        pair = await self.active_pair(db, person_id) or await self._paused_pair(db, person_id)
+        pair = await pair_context.finish_form(db, person_id, dialog.id)
         if pair is None:
             return
         answers = progress.answers
@@ -928,7 +907,7 @@ class ProgrammeService:
     async def _finish_report(
         self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
     ) -> None:
-        pair = await self.active_pair(db, person_id) or await self._paused_pair(db, person_id)
+        pair = await pair_context.finish_form(db, person_id, dialog.id)
         person = await db.get(Person, person_id)
         if pair is None or person is None:
             return
@@ -953,8 +932,8 @@ class ProgrammeService:
     ) -> None:
         """A check-in: "talked with the mentor" logs a contact; a low mood twice in a row
         is told to the coordinators."""
-        pair = await self.active_pair(db, person_id)
-        if pair is None or pair.mentee_id != person_id:
+        pair = await pair_context.mentee_pair(db, person_id)
+        if pair is None:
             return
         if progress.answers.get("talked") == "yes":
             pair.last_contact_at = now
@@ -1078,15 +1057,20 @@ class ProgrammeService:
         text: str | None,
         reply_to: int | None,
     ) -> Relayed:
-        """Pass a message to the other side of the sender's pair, through the outbox."""
-        pair = await self._relay_pair(db, sender, reply_to)
-        if pair is None and await self._paused_pair(db, sender.id) is not None:
+        """Pass a message to the other side of the pair it is about (the one of the message
+        it replies to, the mentee chosen in /mentees, or the only one), through the outbox."""
+        about = await pair_context.resolve(
+            db, sender.id, pair_context.Naming(reply_to=reply_to), pair_context.OPEN
+        )
+        pair = about.pair
+        if pair is None or pair.status != "active":
             await db.commit()
-            return Relayed.PAUSED
-        if pair is None:
-            await db.commit()
-            mentoring = await self.pairs_of_mentor(db, sender.id)
-            return Relayed.CHOOSE if len(mentoring) > 1 else Relayed.NO_PAIR
+            if pair is not None:
+                return Relayed.PAUSED
+            return {
+                pair_context.Found.CHOOSE: Relayed.CHOOSE,
+                pair_context.Found.GONE: Relayed.ENDED,
+            }.get(about.found, Relayed.NO_PAIR)
         other = await db.get(
             Person, pair.mentor_id if sender.id == pair.mentee_id else pair.mentee_id
         )
@@ -1215,52 +1199,16 @@ class ProgrammeService:
             .values(status="cancelled")
         )
 
-    async def _relay_pair(
-        self, db: AsyncSession, sender: Person, reply_to: int | None
-    ) -> Pair | None:
-        as_mentee = (
-            (
-                await db.execute(
-                    select(Pair).where(Pair.mentee_id == sender.id, Pair.status == "active")
-                )
-            )
-            .scalars()
-            .first()
-        )
-        if as_mentee is not None:
-            return as_mentee
-        mentoring = await self.pairs_of_mentor(db, sender.id)
-        if len(mentoring) == 1:
-            return mentoring[0]
-        by_id = {p.id: p for p in mentoring}
-        if reply_to is not None:
-            row = (
-                (
-                    await db.execute(
-                        select(Outgoing).where(
-                            Outgoing.chat_id == sender.id, Outgoing.sent_message_id == reply_to
-                        )
-                    )
-                )
-                .scalars()
-                .first()
-            )
-            if row is not None and row.context.get("pair") in by_id:
-                return by_id[row.context["pair"]]
-        profile = await db.get(Profile, sender.id)
-        talking_to = profile.data.get("talking_to") if profile else None
-        return by_id.get(talking_to) if isinstance(talking_to, int) else None
-
-    async def share_contact(self, db: AsyncSession, person: Person) -> str:
-        """The person agrees to swap contacts with the other side of their pair: "none"
-        without a pair, "waiting" until the other side agrees too, then "swapped" (both
+    async def share_contact(self, db: AsyncSession, person: Person, pair: Pair) -> str:
+        """The person agrees to swap contacts with the other side of this pair of theirs:
+        "waiting" until the other side agrees too (who is asked once), then "swapped" (both
         get the other's profile link)."""
-        pair = await self.active_pair(db, person.id)
-        if pair is None:
-            await db.commit()
-            return "none"
+        asked = person.id in pair.contact_consent
         consent = set(pair.contact_consent) | {person.id}
         pair.contact_consent = sorted(consent)
+        if consent != {pair.mentee_id, pair.mentor_id} and asked:
+            await db.commit()
+            return "waiting"
         if consent != {pair.mentee_id, pair.mentor_id}:
             other = await db.get(
                 Person, pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id
