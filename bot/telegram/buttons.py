@@ -308,8 +308,10 @@ class BroadcastCancel(Button, prefix="bcx"):
 
 
 class GroupLink(Button, prefix="gl"):
+    """Link a Telegram group to a cohort; cohort 0 unlinks it (from the cohort it is in)."""
+
     chat: ChatId
     cohort: Id
 
     def subject(self) -> Named:
-        return Kind.COHORT, self.cohort
+        return (Kind.COHORT, self.cohort) if self.cohort else (Kind.GROUP, self.chat)
