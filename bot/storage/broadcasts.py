@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import broadcast as b
 from bot.storage.models import (
     Broadcast,
+    Cohort,
     Membership,
     Outgoing,
     Pair,
@@ -112,6 +113,19 @@ async def undelivered(db: AsyncSession, broadcast_id: int) -> list[tuple[int, st
         .order_by(Outgoing.chat_id)
     )
     return [(int(c), name or "", status, error or "") for c, name, status, error in result.all()]
+
+
+async def all_cohorts(db: AsyncSession) -> list[Cohort]:
+    """Every cohort, newest first."""
+    result = await db.execute(select(Cohort).order_by(Cohort.created_at.desc(), Cohort.id.desc()))
+    return list(result.scalars())
+
+
+async def set_status_message(db: AsyncSession, broadcast_id: int, message_id: int) -> None:
+    """The message that shows how a broadcast goes, once it is sent."""
+    await db.execute(
+        update(Broadcast).where(Broadcast.id == broadcast_id).values(status_message_id=message_id)
+    )
 
 
 async def draft_of(db: AsyncSession, coordinator_id: int) -> Broadcast | None:
