@@ -648,6 +648,7 @@ async def bot_in_group(
             await broadcasts.group_added(
                 session, event.chat.id, event.chat.title or "", event.from_user.id
             )
+            # The coordinators' question is committed before the outbox is woken for it.
             await session.commit()
             outbox.wake()
     elif status in ("left", "kicked"):
