@@ -8,7 +8,6 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,17 +27,13 @@ from bot.domain.texts import N_
 from bot.i18n import PersonLocaleMiddleware, create_i18n, locale_for
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock, SystemClock
-from bot.services.cohorts import CohortService
-from bot.services.conversation import ConversationService
 from bot.services.coordination import CoordinationService
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
-from bot.services.matching import MatchingService
 from bot.services.meetings import MEET_REMINDER, MeetingService
-from bot.services.pairs import PairService
 from bot.services.people import PeopleService
 from bot.services.polls import PollService
-from bot.services.profiles import ProfileService
+from bot.services.programme import Programme, create_programme
 from bot.services.schedule import Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
@@ -78,31 +73,6 @@ COMMANDS = (
     ("privacy", N_("What I store and who sees it")),
 )
 
-
-@dataclass
-class Programme:
-    """The programme's services as the composition root built them, one per feature.
-    Only a holder: handlers and services are given the one they use."""
-
-    cohorts: CohortService
-    profiles: ProfileService
-    pairs: PairService
-    matching: MatchingService
-    conversation: ConversationService
-
-
-def create_programme(
-    dialogs: DialogService, clock: Clock, coordinator_ids: Collection[int], default_locale: str
-) -> Programme:
-    cohorts = CohortService(dialogs, clock, coordinator_ids)
-    pairs = PairService(dialogs, clock, cohorts, default_locale)
-    return Programme(
-        cohorts=cohorts,
-        profiles=ProfileService(dialogs),
-        pairs=pairs,
-        matching=MatchingService(pairs, clock, default_locale),
-        conversation=ConversationService(dialogs, pairs, clock, default_locale),
-    )
 
 
 @dataclass
@@ -193,6 +163,7 @@ def create_dispatcher(
         pair_service=programme.pairs,
         matching=programme.matching,
         conversation=programme.conversation,
+        programme=programme,
         renderer=renderer,
         people=people,
         clock=clock,

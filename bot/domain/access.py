@@ -72,6 +72,7 @@ class Kind(enum.StrEnum):
     MEETING = "meeting"
     POLL = "poll"
     BROADCAST = "broadcast"
+    GROUP = "group"  # a Telegram group: it belongs to the cohort it is linked to
 
 
 Named = tuple[Kind, int]

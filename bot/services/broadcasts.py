@@ -18,6 +18,7 @@ from bot.services.cohorts import CohortService
 from bot.services.messages import queue_message
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Cohort, Person, TelegramGroup
+from bot.telegram.buttons import GroupLink
 
 KIND = "broadcast"
 
@@ -61,8 +62,13 @@ class BroadcastService:
         # Times a coordinator types or chooses are in the programme's time zone.
         self.zone = ZoneInfo(timezone)
 
+    async def cohorts_of(self, db: AsyncSession, coordinator: Person) -> list[Cohort]:
+        """The cohorts a broadcast of theirs can reach: those they coordinate; every one
+        for an operator of the bot."""
+        return await self.cohorts.coordinated(db, coordinator)
+
     async def cohort_ids(self, db: AsyncSession, coordinator: Person) -> list[int]:
-        return [c.id for c in await self.cohorts.coordinated(db, coordinator)]
+        return [c.id for c in await self.cohorts_of(db, coordinator)]
 
     async def start(self, db: AsyncSession, coordinator: Person) -> Broadcast:
         """A new draft; an older one left unfinished is dropped."""
@@ -202,7 +208,10 @@ class BroadcastService:
                 kind="notice",
                 now=self.clock.now(),
                 default_locale=self.default_locale,
-                buttons=[[(cohort_label(c), f"gl:{chat_id}:{c.id}")] for c in cohorts[:20]],
+                buttons=[
+                    [(cohort_label(c), GroupLink(chat=chat_id, cohort=c.id).pack())]
+                    for c in cohorts[:20]
+                ],
             )
 
     async def group_removed(self, db: AsyncSession, chat_id: int) -> None:

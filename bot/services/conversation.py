@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.cohorts import CohortSettings, ShareMode
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import locale_for
+from bot.services import pair_context
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.services.messages import Notifier, queue_message
@@ -32,6 +33,8 @@ class Relayed(enum.Enum):
     NO_PAIR = "no_pair"
     CHOOSE = "choose"
     UNREACHABLE = "unreachable"
+    # It replies to a message of a pair that is over: it goes to nobody else instead.
+    ENDED = "ended"
 
 
 class ConversationService:
@@ -58,15 +61,20 @@ class ConversationService:
         text: str | None,
         reply_to: int | None,
     ) -> Relayed:
-        """Pass a message to the other side of the sender's pair, through the outbox."""
-        pair = await self._relay_pair(db, sender, reply_to)
-        if pair is None and await self.pairs.paused_pair(db, sender.id) is not None:
+        """Pass a message to the other side of the pair it is about (the one of the message
+        it replies to, the mentee chosen in /mentees, or the only one), through the outbox."""
+        about = await pair_context.resolve(
+            db, sender.id, pair_context.Naming(reply_to=reply_to), pair_context.OPEN
+        )
+        pair = about.pair
+        if pair is None or pair.status != "active":
             await db.commit()
-            return Relayed.PAUSED
-        if pair is None:
-            await db.commit()
-            mentoring = await self.pairs.pairs_of_mentor(db, sender.id)
-            return Relayed.CHOOSE if len(mentoring) > 1 else Relayed.NO_PAIR
+            if pair is not None:
+                return Relayed.PAUSED
+            return {
+                pair_context.Found.CHOOSE: Relayed.CHOOSE,
+                pair_context.Found.GONE: Relayed.ENDED,
+            }.get(about.found, Relayed.NO_PAIR)
         other = await db.get(
             Person, pair.mentor_id if sender.id == pair.mentee_id else pair.mentee_id
         )
@@ -115,24 +123,6 @@ class ConversationService:
             await store.cancel_nudges(db, pair.id)
         await db.commit()
         return Relayed.QUEUED
-
-    async def _relay_pair(
-        self, db: AsyncSession, sender: Person, reply_to: int | None
-    ) -> Pair | None:
-        as_mentee = await pair_store.active_as_mentee(db, sender.id)
-        if as_mentee is not None:
-            return as_mentee
-        mentoring = await self.pairs.pairs_of_mentor(db, sender.id)
-        if len(mentoring) == 1:
-            return mentoring[0]
-        by_id = {p.id: p for p in mentoring}
-        if reply_to is not None:
-            row = await store.sent_as(db, sender.id, reply_to)
-            if row is not None and row.context.get("pair") in by_id:
-                return by_id[row.context["pair"]]
-        profile = await db.get(Profile, sender.id)
-        talking_to = profile.data.get("talking_to") if profile else None
-        return by_id.get(talking_to) if isinstance(talking_to, int) else None
 
     async def talk_to(self, db: AsyncSession, mentor: Person, pair_id: int) -> Pair | None:
         """A mentor with several mentees picks whom their next messages go to."""
@@ -291,16 +281,16 @@ class ConversationService:
 
     # Contacts ----------------------------------------------------------------
 
-    async def share_contact(self, db: AsyncSession, person: Person) -> str:
-        """The person agrees to swap contacts with the other side of their pair: "none"
-        without a pair, "waiting" until the other side agrees too, then "swapped" (both
+    async def share_contact(self, db: AsyncSession, person: Person, pair: Pair) -> str:
+        """The person agrees to swap contacts with the other side of this pair of theirs:
+        "waiting" until the other side agrees too (who is asked once), then "swapped" (both
         get the other's profile link)."""
-        pair = await self.pairs.active_pair(db, person.id)
-        if pair is None:
-            await db.commit()
-            return "none"
+        asked = person.id in pair.contact_consent
         consent = set(pair.contact_consent) | {person.id}
         pair.contact_consent = sorted(consent)
+        if consent != {pair.mentee_id, pair.mentor_id} and asked:
+            await db.commit()
+            return "waiting"
         if consent != {pair.mentee_id, pair.mentor_id}:
             other = await db.get(
                 Person, pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id

@@ -26,6 +26,7 @@ from bot.storage import pairs as pair_store
 from bot.storage import profiles as profile_store
 from bot.storage import repositories as repo
 from bot.storage.models import Cohort, Pair, Person, Profile
+from bot.telegram.buttons import RequestAnswer
 
 SUGGESTIONS = 3
 
@@ -250,8 +251,8 @@ class MatchingService:
             {"pair": pair.id},
             buttons=[
                 [
-                    (Msg(N_("✅ Accept")), f"req:{pair.id}:yes"),
-                    (Msg(N_("Decline")), f"req:{pair.id}:no"),
+                    (Msg(N_("✅ Accept")), RequestAnswer(pair=pair.id, answer="yes").pack()),
+                    (Msg(N_("Decline")), RequestAnswer(pair=pair.id, answer="no").pack()),
                 ]
             ],
         )

@@ -18,6 +18,7 @@ from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.pairs import RUNNING, PairStatus, can_move, move
 from bot.domain.texts import N_, Msg, Value
+from bot.services import pair_context
 from bot.services.clock import Clock
 from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService, DialogTurn
@@ -222,18 +223,18 @@ class PairService:
 
     # Ending, reporting, looking back ------------------------------------------
 
-    async def start_form(self, db: AsyncSession, person: Person, form: str) -> DialogTurn | None:
-        """Start ending the pair, or reporting about it; None when the person has no pair."""
-        pair = await self.active_pair(db, person.id) or await self.paused_pair(db, person.id)
-        if pair is None:
-            await db.commit()
-            return None
-        return await self.dialogs.start(db, person.id, form, restart=True)
+    async def start_form(
+        self, db: AsyncSession, person: Person, form: str, pair: Pair, restart: bool = True
+    ) -> DialogTurn:
+        """Start ending this pair, or reporting about it (``restart=False``: go on with
+        the form already begun, if any)."""
+        await pair_context.begin_form(db, person.id, form, pair)
+        return await self.dialogs.start(db, person.id, form, restart=restart)
 
     async def _finish_end(
         self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
     ) -> None:
-        pair = await self.active_pair(db, person_id) or await self.paused_pair(db, person_id)
+        pair = await pair_context.finish_form(db, person_id, dialog.id)
         if pair is None:
             return
         answers = progress.answers
@@ -300,7 +301,7 @@ class PairService:
     async def _finish_report(
         self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
     ) -> None:
-        pair = await self.active_pair(db, person_id) or await self.paused_pair(db, person_id)
+        pair = await pair_context.finish_form(db, person_id, dialog.id)
         person = await db.get(Person, person_id)
         if pair is None or person is None:
             return
@@ -327,8 +328,8 @@ class PairService:
     ) -> None:
         """A check-in: "talked with the mentor" logs a contact; a low mood twice in a row
         is told to the coordinators."""
-        pair = await self.active_pair(db, person_id)
-        if pair is None or pair.mentee_id != person_id:
+        pair = await pair_context.mentee_pair(db, person_id)
+        if pair is None:
             return
         if progress.answers.get("talked") == "yes":
             pair.last_contact_at = now

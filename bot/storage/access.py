@@ -18,6 +18,7 @@ from bot.storage.models import (
     Membership,
     Pair,
     Poll,
+    TelegramGroup,
 )
 
 
@@ -71,5 +72,14 @@ async def subject_of(db: AsyncSession, named: Named) -> Subject | None:
             await db.execute(select(Poll.cohort_id, Poll.created_by).where(Poll.id == number))
         ).one_or_none()
         return None if poll is None else Subject(poll[0], frozenset({poll[1]}))
+    if kind is Kind.GROUP:
+        group = (
+            await db.execute(
+                select(TelegramGroup.cohort_id).where(
+                    TelegramGroup.chat_id == number, TelegramGroup.removed_at.is_(None)
+                )
+            )
+        ).one_or_none()
+        return None if group is None else Subject(cohort_id=group[0])
     broadcast = await db.scalar(select(Broadcast.coordinator_id).where(Broadcast.id == number))
     return None if broadcast is None else Subject(owners=frozenset({broadcast}))

@@ -117,6 +117,14 @@ async def undelivered(db: AsyncSession, broadcast_id: int) -> list[tuple[int, st
     return [(int(c), name or "", status, error or "") for c, name, status, error in result.all()]
 
 
+
+async def set_status_message(db: AsyncSession, broadcast_id: int, message_id: int) -> None:
+    """The message that shows how a broadcast goes, once it is sent."""
+    await db.execute(
+        update(Broadcast).where(Broadcast.id == broadcast_id).values(status_message_id=message_id)
+    )
+
+
 async def draft_of(db: AsyncSession, coordinator_id: int) -> Broadcast | None:
     """The coordinator's broadcast being written, if any."""
     found: Broadcast | None = await db.scalar(

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import broadcast as b
@@ -23,6 +24,7 @@ from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Person
+from bot.telegram.buttons import BroadcastCancel
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
 
@@ -30,9 +32,9 @@ log = logging.getLogger(__name__)
 
 
 def cancel_button(broadcast_id: int, label: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=f"bcx:{broadcast_id}")]]
-    )
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, callback_data=BroadcastCancel(draft=broadcast_id))
+    return builder.as_markup()
 
 
 class BroadcastMonitor:
@@ -77,12 +79,13 @@ class BroadcastMonitor:
                 await self._follow(db, broadcast)
 
     async def _follow(self, db: AsyncSession, broadcast: Broadcast) -> None:
+        """Read and write what it needs, commit, and only then talk to Telegram: no
+        transaction is open during a request."""
         now = self.clock.now()
         if broadcast.status == "cancelled":
             self.outbox.cancelled_broadcasts.add(broadcast.id)
         if broadcast.status == "scheduled" and broadcast.send_at and broadcast.send_at <= now:
             broadcast.status = "sending"
-            await db.commit()
         progress = await self.broadcasts.progress(db, broadcast)
         coordinator = await db.get(Person, broadcast.coordinator_id)
         locale = self.broadcasts.locale(coordinator) if coordinator else "en"
@@ -97,6 +100,10 @@ class BroadcastMonitor:
                 broadcast.id, self.renderer.gettext(N_("✖ Cancel the broadcast"), locale)
             )
         )
+        # Another worker's monitor may see it finish too: one of them reports it.
+        reporting = finished and await store.claim_report(db, broadcast.id, now)
+        missed = await store.undelivered(db, broadcast.id) if reporting else []
+        await db.commit()
         if broadcast.status_message_id is not None and self.shown.get(broadcast.id) != text:
             try:
                 await self.bot.edit_message_text(
@@ -111,13 +118,10 @@ class BroadcastMonitor:
                 if not (isinstance(exc, TelegramBadRequest) and "not modified" in exc.message):
                     log.warning("broadcast %s status: %s", broadcast.id, type(exc).__name__)
             self.shown[broadcast.id] = text
-        await db.commit()
-        # Another worker's monitor may see it finish too: one of them reports it.
-        if finished and await store.claim_report(db, broadcast.id, now):
-            await db.commit()
+        if reporting:
             self.started.pop(broadcast.id, None)
             self.shown.pop(broadcast.id, None)
-            await self.report(db, broadcast, progress, locale)
+            await self.report(broadcast, progress, locale, missed)
 
     def status_text(
         self, broadcast: Broadcast, progress: b.Progress, locale: str, finished: bool
@@ -183,8 +187,13 @@ class BroadcastMonitor:
         return "\n".join(lines)
 
     async def report(
-        self, db: AsyncSession, broadcast: Broadcast, progress: b.Progress, locale: str
+        self,
+        broadcast: Broadcast,
+        progress: b.Progress,
+        locale: str,
+        missed: list[tuple[int, str, str, str]],
     ) -> None:
+        """The delivery report, and the recipients it did not reach as a CSV document."""
         await self.bot.send_message(
             broadcast.coordinator_id,
             self.renderer.text(
@@ -205,7 +214,6 @@ class BroadcastMonitor:
                 locale,
             ),
         )
-        missed = await store.undelivered(db, broadcast.id)
         if not missed:
             return
         out = io.StringIO()

@@ -58,7 +58,8 @@ def parse(data: str) -> Button | None:
 class DialogButton(Button, prefix="d", sep="|"):
     session: Id
     seq: Annotated[int, Field(ge=0, le=MAX_ID)]
-    # c:<value> (a date shortcut is +<days>, a time zone Area/City), t:<value>, ok, back...
+    # c:<choice>, t:<choice>, ok, back...; a choice can be a date shortcut (c:+7) or a time
+    # zone (c:Europe/Riga, c:Etc/GMT+2).
     action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+/\-]+$")]
 
     def subject(self) -> Named:
@@ -315,8 +316,10 @@ class BroadcastCancel(Button, prefix="bcx"):
 
 
 class GroupLink(Button, prefix="gl"):
+    """Link a Telegram group to a cohort; cohort 0 unlinks it (from the cohort it is in)."""
+
     chat: ChatId
     cohort: Id
 
     def subject(self) -> Named:
-        return Kind.COHORT, self.cohort
+        return (Kind.COHORT, self.cohort) if self.cohort else (Kind.GROUP, self.chat)

@@ -20,14 +20,22 @@ from aiogram.methods import TelegramMethod
 log = logging.getLogger(__name__)
 
 Then = Callable[[Any], Awaitable[None]]
+Refused = Callable[[TelegramBadRequest], Awaitable[None]]
 
 
 class Replies:
     def __init__(self) -> None:
-        self.pending: list[tuple[TelegramMethod[Any], Then | None]] = []
+        self.pending: list[tuple[TelegramMethod[Any], Then | None, Refused | None]] = []
 
-    def add(self, method: TelegramMethod[Any], then: Then | None = None) -> None:
-        self.pending.append((method, then))
+    def add(
+        self,
+        method: TelegramMethod[Any],
+        then: Then | None = None,
+        refused: Refused | None = None,
+    ) -> None:
+        """``refused``: for a reply the rest depend on (a preview before its choices), what
+        to do if Telegram refuses it; the replies after it are then not sent."""
+        self.pending.append((method, then, refused))
 
     def __bool__(self) -> bool:
         return bool(self.pending)
@@ -37,7 +45,7 @@ class Replies:
         tap, a message no longer there) is logged by its method and the rest still go; a
         person who blocked the bot gets none of the rest."""
         pending, self.pending = self.pending, []
-        for method, then in pending:
+        for method, then, refused in pending:
             try:
                 result = await bot(method)
             except TelegramForbiddenError:
@@ -45,6 +53,9 @@ class Replies:
             except TelegramBadRequest as exc:
                 # The description says what was wrong, never what people wrote.
                 log.info("%s refused: %s", type(method).__name__, exc.message)
+                if refused is not None:
+                    await refused(exc)
+                    return
                 continue
             if then is not None:
                 await then(result)

@@ -38,10 +38,11 @@ class Person:
         await self.settle()
         return self.sent()[before:]
 
-    async def write(self, text: str) -> list[BotMessage]:
+    async def write(self, text: str, reply_to: BotMessage | None = None) -> list[BotMessage]:
+        """Write ``text``; with ``reply_to``, as a reply to that message of the bot's."""
         if text.startswith("/"):
-            return await self.act(lambda: self.standin.send_command(self.user, text))
-        return await self.act(lambda: self.standin.send_text(self.user, text))
+            return await self.act(lambda: self.standin.send_command(self.user, text, reply_to))
+        return await self.act(lambda: self.standin.send_text(self.user, text, reply_to))
 
     async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
         return await self.act(lambda: self.standin.press(self.user, label, message=message))

@@ -1037,17 +1037,24 @@ class BotAPIStandin:
         self._chats[chat_id] = chat
         return chat
 
-    async def send_text(self, user: SimUser, text: str) -> int:
-        """The user sends a text message; returns the update id."""
-        return self._user_message(user, {"text": text})
+    async def send_text(self, user: SimUser, text: str, reply_to: BotMessage | None = None) -> int:
+        """The user sends a text message (as a reply to one of the bot's messages, if
+        ``reply_to``); returns the update id."""
+        return self._user_message(user, {"text": text, **self._reply_to(reply_to)})
 
-    async def send_command(self, user: SimUser, command: str) -> int:
+    async def send_command(
+        self, user: SimUser, command: str, reply_to: BotMessage | None = None
+    ) -> int:
         """The user sends a command such as "/start" or "/start payload"."""
         if not command.startswith("/"):
             raise ValueError("a command starts with '/'")
         length = utf16_len(command.split(maxsplit=1)[0])
         entity = {"type": "bot_command", "offset": 0, "length": length}
-        return self._user_message(user, {"text": command, "entities": [entity]})
+        content = {"text": command, "entities": [entity], **self._reply_to(reply_to)}
+        return self._user_message(user, content)
+
+    def _reply_to(self, message: BotMessage | None) -> JsonDict:
+        return {} if message is None else {"reply_to_message": message.to_api(self.bot_sender)}
 
     async def send_sticker(self, user: SimUser, emoji: str = "👍") -> int:
         sticker = {

@@ -80,14 +80,17 @@ async def test_every_command_as_every_role(standin: BotAPIStandin, bot: Running)
                 assert replies[-1].text != t("This command is for programme coordinators.")
             await who.write("/cancel")
     refused_mentor_tools = {
-        "/mentees": t("You have no mentees yet. This command is for mentors."),
+        "/mentees": t("This command is for mentors."),
         "/pause_mentoring": t("This command is for mentors."),
     }
     for command, refusal in refused_mentor_tools.items():
         (reply,) = await outsider.write(command)
         assert reply.text == refusal
     (reply,) = await outsider.write("/end")
-    assert reply.text == t("You are not in a mentoring pair.")
+    assert reply.text == t(
+        "This is for mentees and mentors in a programme. An invite link from your coordinator "
+        "brings you in."
+    )
     for who in (mentee, mentor, coordinator):
         (help_reply,) = await who.write("/help")
         assert "/meet" in (help_reply.text or "") and "/share" in (help_reply.text or "")

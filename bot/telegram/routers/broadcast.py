@@ -3,13 +3,21 @@ Telegram groups."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import BaseFilter, Command
-from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.types import (
     CallbackQuery,
     ChatMemberUpdated,
@@ -18,19 +26,24 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain import broadcast as b
+from bot.domain.access import COORDINATION, Standing
 from bot.domain.engine import parse_moment
 from bot.services.broadcasts import BroadcastService, payload
-from bot.services.cohorts import CohortService
+from bot.services.programme import Programme
 from bot.storage import broadcasts as store
+from bot.storage.database import create_sessionmaker
 from bot.storage.models import Broadcast, Person
+from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import cancel_button
-from bot.telegram.filters import IN_GROUP, PRIVATE, Magic, data_prefix
+from bot.telegram.buttons import BroadcastAudience, BroadcastCancel, BroadcastSend, GroupLink
+from bot.telegram.filters import IN_GROUP, PRIVATE, Magic
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
-from bot.telegram.routers.coordinator import IsCoordinator
+from bot.telegram.replies import Replies
 
 # What a draft waits for when the coordinator writes (and not a button).
 WRITING = ("content", "content_en", "time")
@@ -53,39 +66,55 @@ class IsWritingBroadcast(BaseFilter):
         event: Any,
         session: AsyncSession,
         broadcasts: BroadcastService,
-        cohort_service: CohortService,
+        policy: AccessMiddleware,
         person: Person | None = None,
+        standing: Standing | None = None,
     ) -> bool | dict[str, Any]:
-        if not cohort_service.is_operator(person) or person is None:
+        if person is None:
             return False
         if isinstance(event, Message) and (event.text or "").startswith("/"):
             return False
+        # The draft first: only someone who began a broadcast has one, so most messages
+        # cost one look-up and no more.
         draft = await store.draft_of(session, person.id)
         if draft is None or draft.stage not in WRITING:
             return False
-        return {"draft": draft}
+        who = standing or await policy.standing(session, person.id)
+        if not who.roles & COORDINATION:
+            return False
+        return {"draft": draft, "standing": who}
 
 
-def buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
-            for row in rows
-        ]
-    )
+def buttons(rows: Sequence[Sequence[tuple[str, CallbackData]]]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for row in rows:
+        builder.row(
+            *(InlineKeyboardButton(text=label, callback_data=data.pack()) for label, data in row)
+        )
+    return builder.as_markup()
+
+
+def sessions_of(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """New sessions on the update's database, for what runs once its unit of work is over
+    (after a reply was sent)."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    return create_sessionmaker(engine)
 
 
 def audience_picker(draft_id: int) -> InlineKeyboardMarkup:
-    prefix = f"bc:{draft_id}:k"
+    def kind(value: str) -> BroadcastAudience:
+        return BroadcastAudience(draft=draft_id, step="k", value=value)
+
     return buttons(
         [
-            [(_("Everyone"), f"{prefix}:everyone")],
-            [(_("Mentees"), f"{prefix}:mentee"), (_("Mentors"), f"{prefix}:mentor")],
-            [(_("A cohort…"), f"{prefix}:cohort")],
-            [(_("Mentees without a mentor"), f"{prefix}:unmatched")],
-            [(_("Pairs without contact for a while…"), f"{prefix}:quiet")],
-            [(_("Telegram groups"), f"{prefix}:groups")],
-            [(_("✖ Cancel"), f"bcx:{draft_id}")],
+            [(_("Everyone"), kind(b.EVERYONE))],
+            [(_("Mentees"), kind("mentee")), (_("Mentors"), kind("mentor"))],
+            [(_("A cohort…"), kind("cohort"))],
+            [(_("Mentees without a mentor"), kind(b.UNMATCHED))],
+            [(_("Pairs without contact for a while…"), kind("quiet"))],
+            [(_("Telegram groups"), kind(b.GROUPS))],
+            [(_("✖ Cancel"), BroadcastCancel(draft=draft_id))],
         ]
     )
 
@@ -94,25 +123,33 @@ async def broadcast_command(
     message: Message,
     session: AsyncSession,
     person: Person,
-    cohort_service: CohortService,
+    programme: Programme,
     broadcasts: BroadcastService,
+    replies: Replies,
 ) -> None:
-    if not await cohort_service.coordinated(session, person):
-        await session.commit()
-        await message.answer(_("You run no cohort yet. /cohort_new creates one."))
+    if not await broadcasts.cohorts_of(session, person):
+        replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
         return
     draft = await broadcasts.start(session, person)
-    await session.commit()
-    await message.answer(
-        _("<b>New broadcast.</b> Who should get it? Only people of your cohorts can be chosen."),
-        reply_markup=audience_picker(draft.id),
+    replies.add(
+        message.answer(
+            _(
+                "<b>New broadcast.</b> Who should get it? Only people of your cohorts can be "
+                "chosen."
+            ),
+            reply_markup=audience_picker(draft.id),
+        )
     )
 
 
-async def stale(query: CallbackQuery) -> None:
-    await query.answer(
+def stale(query: CallbackQuery) -> AnswerCallbackQuery:
+    return query.answer(
         _("This broadcast has changed; /broadcast starts a new one."), show_alert=True
     )
+
+
+def number(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
 
 
 async def audience_step(
@@ -120,107 +157,114 @@ async def audience_step(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    cohort_service: CohortService,
+    programme: Programme,
     broadcasts: BroadcastService,
+    callback_data: BroadcastAudience,
+    replies: Replies,
 ) -> None:
-    """bc:<draft>:<step>:<value>[:<value>] — one button of the audience at a time."""
-    parts = (query.data or "").split(":")
-    draft = await broadcasts.draft(session, person, int(parts[1]))
+    """bc:<draft>:<step>:<value>:<detail> — one button of the audience at a time."""
+    draft = await broadcasts.draft(session, person, callback_data.draft)
     if draft is None or draft.stage not in ("audience", "content"):
-        await session.commit()
-        await stale(query)
+        replies.add(stale(query))
         return
-    step, values = parts[2], parts[3:]
-    prefix = f"bc:{draft.id}"
-    cohorts = await cohort_service.coordinated(session, person)
+    step, value, detail = callback_data.step, callback_data.value, callback_data.detail
+
+    def choice(step: str, value: str, detail: str = "") -> BroadcastAudience:
+        return BroadcastAudience(draft=draft.id, step=step, value=value, detail=detail)
+
+    # Only the cohorts the person coordinates (an operator's: all) can be chosen.
+    cohorts = {c.id: c for c in await broadcasts.cohorts_of(session, person)}
+    chosen = number(value)
     audience: dict[str, Any] | None = None
-    if step == "k" and values[0] == "cohort":
-        await query.answer()
-        await session.commit()
-        await bot.send_message(
-            person.id,
-            _("Which cohort?"),
-            reply_markup=buttons([[(c.name, f"{prefix}:c:{c.id}")] for c in cohorts]),
+    if step == "k" and value == "cohort":
+        replies.add(query.answer())
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Which cohort?"),
+                reply_markup=buttons(
+                    [[(c.name, choice("c", str(c.id)))] for c in cohorts.values()]
+                ),
+            )
         )
         return
-    if step == "k" and values[0] == "quiet":
-        await query.answer()
-        await session.commit()
-        await bot.send_message(
-            person.id,
-            _("Pairs with no contact for how long? Both sides get the message."),
-            reply_markup=buttons(
-                [
-                    [(_("{days} days").format(days=d), f"{prefix}:q:{d}") for d in b.QUIET_DAYS],
-                ]
-            ),
+    if step == "k" and value == "quiet":
+        replies.add(query.answer())
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Pairs with no contact for how long? Both sides get the message."),
+                reply_markup=buttons(
+                    [[(_("{days} days").format(days=d), choice("q", str(d))) for d in b.QUIET_DAYS]]
+                ),
+            )
         )
         return
-    if step == "c" and any(c.id == int(values[0]) for c in cohorts):
-        await query.answer()
-        await session.commit()
-        cohort = values[0]
-        await bot.send_message(
-            person.id,
-            _("Who in this cohort?"),
-            reply_markup=buttons(
-                [
-                    [(_("Everyone in it"), f"{prefix}:r:{cohort}:all")],
+    if step == "c" and chosen in cohorts:
+        replies.add(query.answer())
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Who in this cohort?"),
+                reply_markup=buttons(
                     [
-                        (_("Mentees"), f"{prefix}:r:{cohort}:mentee"),
-                        (_("Mentors"), f"{prefix}:r:{cohort}:mentor"),
-                    ],
-                    [(_("Its Telegram groups"), f"{prefix}:r:{cohort}:groups")],
-                ]
-            ),
+                        [(_("Everyone in it"), choice("r", value, "all"))],
+                        [
+                            (_("Mentees"), choice("r", value, "mentee")),
+                            (_("Mentors"), choice("r", value, "mentor")),
+                        ],
+                        [(_("Its Telegram groups"), choice("r", value, "groups"))],
+                    ]
+                ),
+            )
         )
         return
-    if step == "k" and values[0] in (b.EVERYONE, b.UNMATCHED, b.GROUPS):
-        audience = {"kind": values[0]}
-    elif step == "k" and values[0] in b.ROLES:
-        audience = {"kind": b.ROLE, "role": values[0]}
-    elif step == "q" and values[0].isdigit() and int(values[0]) in b.QUIET_DAYS:
-        audience = {"kind": b.QUIET_PAIRS, "days": int(values[0])}
-    elif step == "r" and len(values) == 2 and any(c.id == int(values[0]) for c in cohorts):
-        cohort_id, role = int(values[0]), values[1]
-        if role == "groups":
-            audience = {"kind": b.GROUPS, "cohort": cohort_id}
-        elif role in b.ROLES:
-            audience = {"kind": b.COHORT, "cohort": cohort_id, "role": role}
-        elif role == "all":
-            audience = {"kind": b.COHORT, "cohort": cohort_id}
+    if step == "k" and value in (b.EVERYONE, b.UNMATCHED, b.GROUPS):
+        audience = {"kind": value}
+    elif step == "k" and value in b.ROLES:
+        audience = {"kind": b.ROLE, "role": value}
+    elif step == "q" and chosen in b.QUIET_DAYS:
+        audience = {"kind": b.QUIET_PAIRS, "days": chosen}
+    elif step == "r" and chosen in cohorts:
+        if detail == "groups":
+            audience = {"kind": b.GROUPS, "cohort": chosen}
+        elif detail in b.ROLES:
+            audience = {"kind": b.COHORT, "cohort": chosen, "role": detail}
+        elif detail == "all":
+            audience = {"kind": b.COHORT, "cohort": chosen}
     if audience is None:
-        await session.commit()
-        await stale(query)
+        replies.add(stale(query))
         return
-    await query.answer()
+    replies.add(query.answer())
     found = await broadcasts.audience(session, person, audience)
     if found.total == 0:
-        await session.commit()
-        await bot.send_message(
-            person.id,
-            _("Nobody is in this audience. Choose another:"),
-            reply_markup=audience_picker(draft.id),
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Nobody is in this audience. Choose another:"),
+                reply_markup=audience_picker(draft.id),
+            )
         )
         return
     draft.audience = audience
     draft.stage = "content"
-    await session.commit()
-    await bot.send_message(
-        person.id,
-        _(
-            "{count} recipients: {people} people ({unreachable} of them cannot be reached) "
-            "and {groups} Telegram groups.\n\n"
-            "Now write the message. Format it in Telegram, or write HTML yourself "
-            "(&lt;b&gt;bold&lt;/b&gt;, &lt;i&gt;italic&lt;/i&gt;, "
-            '&lt;a href="…"&gt;link&lt;/a&gt;). '
-            "A photo or a document with a caption works too."
-        ).format(
-            count=found.total,
-            people=len(found.people),
-            unreachable=found.unreachable,
-            groups=len(found.groups),
-        ),
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_(
+                "{count} recipients: {people} people ({unreachable} of them cannot be reached) "
+                "and {groups} Telegram groups.\n\n"
+                "Now write the message. Format it in Telegram, or write HTML yourself "
+                "(&lt;b&gt;bold&lt;/b&gt;, &lt;i&gt;italic&lt;/i&gt;, "
+                '&lt;a href="…"&gt;link&lt;/a&gt;). '
+                "A photo or a document with a caption works too."
+            ).format(
+                count=found.total,
+                people=len(found.people),
+                unreachable=found.unreachable,
+                groups=len(found.groups),
+            ),
+        )
     )
 
 
@@ -249,15 +293,15 @@ async def draft_message(
     broadcasts: BroadcastService,
     draft: Broadcast,
     outbox: OutboxSender,
+    replies: Replies,
 ) -> None:
     if draft.stage == "time":
-        await typed_time(message, bot, session, person, broadcasts, draft, outbox)
+        await typed_time(message, bot, session, person, broadcasts, draft, outbox, replies)
         return
     found = content_of(message)
     if found is None:
-        await session.commit()
-        await message.answer(
-            _("Send the message as text, or a photo or a document with a caption.")
+        replies.add(
+            message.answer(_("Send the message as text, or a photo or a document with a caption."))
         )
         return
     item, source = found
@@ -267,13 +311,14 @@ async def draft_message(
     if item["method"] != "sendMessage" and not checked.shown:
         problems = [p for p in problems if p.id != "The message has no text."]
     if problems:
-        await session.commit()
         locale = broadcasts.locale(person)
         listed = "\n".join(f"• {renderer.text(p, locale)}" for p in problems)
-        await message.answer(
-            _(
-                "Telegram would refuse this message:\n{problems}\n\nSend it again, corrected."
-            ).format(problems=listed)
+        replies.add(
+            message.answer(
+                _(
+                    "Telegram would refuse this message:\n{problems}\n\nSend it again, corrected."
+                ).format(problems=listed)
+            )
         )
         return
     content = dict(draft.content)
@@ -283,8 +328,7 @@ async def draft_message(
         content = {"all": item}
     draft.content = content
     draft.stage = "ready"
-    await session.commit()
-    await preview(bot, session, person, broadcasts, draft)
+    await preview(bot, session, person, broadcasts, draft, replies)
 
 
 async def preview(
@@ -293,45 +337,62 @@ async def preview(
     person: Person,
     broadcasts: BroadcastService,
     draft: Broadcast,
+    replies: Replies,
 ) -> None:
     """The message as its recipients will see it (each version), then the count and the
-    choices. Should Telegram still refuse it, that is said here."""
+    choices. Should Telegram still refuse it, that is said instead of the choices, and the
+    draft waits for the message again."""
+    sessions = sessions_of(session)
+    draft_id = draft.id
+    refusal = _("Telegram refused this message ({reason}). Send it again, corrected.")
+
+    async def refused(exc: TelegramBadRequest) -> None:
+        async with sessions() as db:
+            current = await store.draft_of(db, person.id)
+            if current is not None and current.id == draft_id and current.stage == "ready":
+                current.stage = "content"
+                current.content = {}
+                await db.commit()
+        await bot(
+            SendMessage(chat_id=person.id, text=refusal.format(reason=Renderer.escape(exc.message)))
+        )
+
     for locale, item in draft.content.items():
         if locale != "all":
-            await bot.send_message(
-                person.id, _("Version for {language}:").format(language=locale.upper())
+            replies.add(
+                SendMessage(
+                    chat_id=person.id,
+                    text=_("Version for {language}:").format(language=locale.upper()),
+                )
             )
         method = SEND_METHODS[item["method"]].model_validate(
             {"chat_id": person.id, **payload(item)}
         )
-        try:
-            await bot(method)
-        except TelegramBadRequest as exc:
-            draft.stage = "content"
-            draft.content = {}
-            await session.commit()
-            await bot.send_message(
-                person.id,
-                _("Telegram refused this message ({reason}). Send it again, corrected.").format(
-                    reason=Renderer.escape(exc.message)
-                ),
-            )
-            return
+        replies.add(method, refused=refused)
     found = await broadcasts.audience(session, person, draft.audience)
-    await session.commit()
-    rows = [
-        [(_("✅ Send now"), f"bcs:{draft.id}:now")],
-        [(_("🕘 Send later…"), f"bcs:{draft.id}:later")],
+    rows: list[list[tuple[str, CallbackData]]] = [
+        [(_("✅ Send now"), BroadcastSend(draft=draft.id, action="now"))],
+        [(_("🕘 Send later…"), BroadcastSend(draft=draft.id, action="later"))],
     ]
     if "all" in draft.content:
-        rows.append([(_("🌐 Separate Latvian and English versions"), f"bcs:{draft.id}:two")])
-    rows.append([(_("✖ Cancel"), f"bcx:{draft.id}")])
-    await bot.send_message(
-        person.id,
-        _(
-            "This is the preview. It goes to {count} recipients ({unreachable} cannot be reached)."
-        ).format(count=found.total, unreachable=found.unreachable),
-        reply_markup=buttons(rows),
+        rows.append(
+            [
+                (
+                    _("🌐 Separate Latvian and English versions"),
+                    BroadcastSend(draft=draft.id, action="two"),
+                )
+            ]
+        )
+    rows.append([(_("✖ Cancel"), BroadcastCancel(draft=draft.id))])
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_(
+                "This is the preview. It goes to {count} recipients ({unreachable} cannot be "
+                "reached)."
+            ).format(count=found.total, unreachable=found.unreachable),
+            reply_markup=buttons(rows),
+        )
     )
 
 
@@ -342,60 +403,67 @@ async def send_step(
     person: Person,
     broadcasts: BroadcastService,
     outbox: OutboxSender,
+    callback_data: BroadcastSend,
+    replies: Replies,
 ) -> None:
-    """bcs:<draft>:<now | later | two | at:<when>>"""
-    parts = (query.data or "").split(":")
-    draft = await broadcasts.draft(session, person, int(parts[1]))
-    action = parts[2]
+    """bcs:<draft>:<now | later | two | at>:<when: hour | tomorrow>"""
+    draft = await broadcasts.draft(session, person, callback_data.draft)
+    action = callback_data.action
     if draft is None or draft.stage not in ("ready", "time"):
-        await session.commit()
-        await stale(query)
+        replies.add(stale(query))
         return
-    await query.answer()
     if action == "two" and "all" in draft.content:
+        replies.add(query.answer())
         draft.content = {"lv": draft.content["all"]}
         draft.stage = "content_en"
-        await session.commit()
-        await bot.send_message(
-            person.id,
-            _(
-                "The message you wrote goes to those who use the bot in Latvian. "
-                "Now write the English version."
-            ),
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_(
+                    "The message you wrote goes to those who use the bot in Latvian. "
+                    "Now write the English version."
+                ),
+            )
         )
         return
     if action == "later":
+        replies.add(query.answer())
         draft.stage = "time"
-        await session.commit()
-        await bot.send_message(
-            person.id,
-            _("When should it go? Choose, or write a date and time like {example}.").format(
-                example="28.11.2026 09:30"
-            ),
-            reply_markup=buttons(
-                [
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_(
+                    "When should it go? Choose, or write a date and time like {example}."
+                ).format(example="28.11.2026 09:30"),
+                reply_markup=buttons(
                     [
-                        (_("In an hour"), f"bcs:{draft.id}:at:hour"),
-                        (_("Tomorrow at 09:00"), f"bcs:{draft.id}:at:tomorrow"),
+                        [
+                            (
+                                _("In an hour"),
+                                BroadcastSend(draft=draft.id, action="at", when="hour"),
+                            ),
+                            (
+                                _("Tomorrow at 09:00"),
+                                BroadcastSend(draft=draft.id, action="at", when="tomorrow"),
+                            ),
+                        ]
                     ]
-                ]
-            ),
+                ),
+            )
         )
         return
     now = broadcasts.clock.now()
     send_at = None
-    if action == "at" and len(parts) > 3:
-        zone = broadcasts.zone
-        if parts[3] == "hour":
-            send_at = now + timedelta(hours=1)
-        else:
-            tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-            send_at = datetime.combine(tomorrow, time(9), tzinfo=zone)
+    if action == "at" and callback_data.when == "hour":
+        send_at = now + timedelta(hours=1)
+    elif action == "at" and callback_data.when == "tomorrow":
+        tomorrow = now.astimezone(broadcasts.zone).date() + timedelta(days=1)
+        send_at = datetime.combine(tomorrow, time(9), tzinfo=broadcasts.zone)
     elif action != "now":
-        await session.commit()
-        await stale(query)
+        replies.add(stale(query))
         return
-    await go(bot, session, person, broadcasts, outbox, draft, send_at)
+    replies.add(query.answer())
+    await go(bot, session, person, broadcasts, outbox, draft, send_at, replies)
 
 
 async def go(
@@ -406,20 +474,30 @@ async def go(
     outbox: OutboxSender,
     draft: Broadcast,
     send_at: datetime | None,
+    replies: Replies,
 ) -> None:
-    """Confirmed: every recipient becomes an outbox row, in one unit of work."""
+    """Confirmed: every recipient becomes an outbox row, in one unit of work. The status
+    message's id is kept once it is sent (a short unit of work of its own)."""
     total = await broadcasts.confirm(session, person, draft, send_at)
-    await session.commit()
-    outbox.wake()
-    status = await bot.send_message(
-        person.id,
-        _("📣 Broadcast #{number} to {total} recipients: starting…").format(
-            number=draft.id, total=total
+    sessions = sessions_of(session)
+    draft_id = draft.id
+
+    async def shown(status: Message) -> None:
+        async with sessions() as db:
+            await store.set_status_message(db, draft_id, status.message_id)
+            await db.commit()
+        outbox.wake()
+
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("📣 Broadcast #{number} to {total} recipients: starting…").format(
+                number=draft.id, total=total
+            ),
+            reply_markup=cancel_button(draft.id, _("✖ Cancel the broadcast")),
         ),
-        reply_markup=cancel_button(draft.id, _("✖ Cancel the broadcast")),
+        then=shown,
     )
-    draft.status_message_id = status.message_id
-    await session.commit()
 
 
 async def typed_time(
@@ -430,20 +508,22 @@ async def typed_time(
     broadcasts: BroadcastService,
     draft: Broadcast,
     outbox: OutboxSender,
+    replies: Replies,
 ) -> None:
     zone = broadcasts.zone
     now = broadcasts.clock.now()
     moment = parse_moment(message.text or "", now.astimezone(zone).date())
     when = moment.replace(tzinfo=zone) if moment is not None else None
     if when is None or when <= now:
-        await session.commit()
-        await message.answer(
-            _("Please write a future date and time like {example}.").format(
-                example="28.11.2026 09:30"
+        replies.add(
+            message.answer(
+                _("Please write a future date and time like {example}.").format(
+                    example="28.11.2026 09:30"
+                )
             )
         )
         return
-    await go(bot, session, person, broadcasts, outbox, draft, when)
+    await go(bot, session, person, broadcasts, outbox, draft, when, replies)
 
 
 async def cancel(
@@ -453,29 +533,36 @@ async def cancel(
     person: Person,
     broadcasts: BroadcastService,
     outbox: OutboxSender,
+    callback_data: BroadcastCancel,
+    replies: Replies,
 ) -> None:
-    broadcast = await session.get(Broadcast, int((query.data or "").split(":")[1]))
+    broadcast = await session.get(Broadcast, callback_data.draft)
     if (
         broadcast is None
         or broadcast.coordinator_id != person.id
         or broadcast.status not in ("draft", "scheduled", "sending")
     ):
-        await session.commit()
-        await query.answer(_("This broadcast is already over."), show_alert=True)
+        replies.add(query.answer(_("This broadcast is already over."), show_alert=True))
         return
     was_draft = broadcast.status == "draft"
     stopped = await broadcasts.cancel(session, broadcast)
-    await session.commit()
-    outbox.cancelled_broadcasts.add(broadcast.id)
-    if was_draft:
-        await query.answer(_("Cancelled; nothing was sent."), show_alert=True)
-    else:
-        await query.answer(
-            _("Cancelled: {count} will not be sent. What was sent stays sent.").format(
+    broadcast_id = broadcast.id
+
+    async def cancelled(_sent: object) -> None:
+        # Committed: rows this process already claimed do not go either.
+        outbox.cancelled_broadcasts.add(broadcast_id)
+
+    replies.add(
+        query.answer(
+            _("Cancelled; nothing was sent.")
+            if was_draft
+            else _("Cancelled: {count} will not be sent. What was sent stays sent.").format(
                 count=stopped
             ),
             show_alert=True,
-        )
+        ),
+        then=cancelled,
+    )
 
 
 # Telegram groups -----------------------------------------------------------
@@ -485,17 +572,19 @@ async def groups_command(
     message: Message,
     session: AsyncSession,
     person: Person,
-    cohort_service: CohortService,
+    programme: Programme,
     broadcasts: BroadcastService,
+    replies: Replies,
 ) -> None:
     found = await broadcasts.groups(session, person)
-    cohorts = await cohort_service.coordinated(session, person)
-    await session.commit()
+    cohorts = await broadcasts.cohorts_of(session, person)
     if not found:
-        await message.answer(
-            _(
-                "No Telegram group is registered yet. Add the bot to a group: it will ask you "
-                "which cohort the group belongs to."
+        replies.add(
+            message.answer(
+                _(
+                    "No Telegram group is registered yet. Add the bot to a group: it will ask "
+                    "you which cohort the group belongs to."
+                )
             )
         )
         return
@@ -506,13 +595,17 @@ async def groups_command(
             if group.cohort_id in names
             else _("not linked to a cohort")
         )
-        rows = [
-            [(c.name, f"gl:{group.chat_id}:{c.id}")] for c in cohorts if c.id != group.cohort_id
+        rows: list[list[tuple[str, CallbackData]]] = [
+            [(c.name, GroupLink(chat=group.chat_id, cohort=c.id))]
+            for c in cohorts
+            if c.id != group.cohort_id
         ]
         if group.cohort_id is not None:
-            rows.append([(_("Unlink"), f"gl:{group.chat_id}:0")])
-        await message.answer(
-            f"<b>{Renderer.escape(group.title)}</b> · {linked}", reply_markup=buttons(rows)
+            rows.append([(_("Unlink"), GroupLink(chat=group.chat_id, cohort=0))])
+        replies.add(
+            message.answer(
+                f"<b>{Renderer.escape(group.title)}</b> · {linked}", reply_markup=buttons(rows)
+            )
         )
 
 
@@ -521,23 +614,25 @@ async def link_group(
     session: AsyncSession,
     person: Person,
     broadcasts: BroadcastService,
-    cohort_service: CohortService,
+    programme: Programme,
+    callback_data: GroupLink,
+    replies: Replies,
 ) -> None:
-    _prefix, chat_id, cohort_id = (query.data or "").split(":")
-    group = await broadcasts.link(session, person, int(chat_id), int(cohort_id))
+    group = await broadcasts.link(session, person, callback_data.chat, callback_data.cohort)
     if group is None:
-        await session.commit()
-        await query.answer(_("This group or cohort has changed; see /groups."), show_alert=True)
+        replies.add(
+            query.answer(_("This group or cohort has changed; see /groups."), show_alert=True)
+        )
         return
-    cohort = (
-        await cohort_service.cohort_of(session, person, int(cohort_id)) if group.cohort_id else None
-    )
-    await session.commit()
-    await query.answer(
-        _("“{group}” is linked to {cohort}.").format(group=group.title, cohort=cohort.name)
-        if cohort is not None
-        else _("“{group}” is no longer linked to a cohort.").format(group=group.title),
-        show_alert=True,
+    cohorts = {c.id: c for c in await broadcasts.cohorts_of(session, person)}
+    cohort = cohorts.get(callback_data.cohort) if group.cohort_id else None
+    replies.add(
+        query.answer(
+            _("“{group}” is linked to {cohort}.").format(group=group.title, cohort=cohort.name)
+            if cohort is not None
+            else _("“{group}” is no longer linked to a cohort.").format(group=group.title),
+            show_alert=True,
+        )
     )
 
 
@@ -553,11 +648,11 @@ async def bot_in_group(
             await broadcasts.group_added(
                 session, event.chat.id, event.chat.title or "", event.from_user.id
             )
+            # The coordinators' question is committed before the outbox is woken for it.
             await session.commit()
             outbox.wake()
     elif status in ("left", "kicked"):
         await broadcasts.group_removed(session, event.chat.id)
-        await session.commit()
 
 
 async def group_upgraded(
@@ -565,7 +660,6 @@ async def group_upgraded(
 ) -> None:
     assert message.migrate_to_chat_id is not None
     await broadcasts.group_moved(session, message.chat.id, message.migrate_to_chat_id)
-    await session.commit()
 
 
 def create_groups_router() -> Router:
@@ -579,14 +673,13 @@ def create_groups_router() -> Router:
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(PRIVATE, IsCoordinator())
-    router.callback_query.filter(IsCoordinator())
+    router.message.filter(PRIVATE)
     router.message.register(broadcast_command, Command("broadcast"))
     router.message.register(groups_command, Command("groups"))
-    router.callback_query.register(audience_step, data_prefix("bc:"))
-    router.callback_query.register(send_step, data_prefix("bcs:"))
-    router.callback_query.register(cancel, data_prefix("bcx:"))
-    router.callback_query.register(link_group, data_prefix("gl:"))
+    router.callback_query.register(audience_step, BroadcastAudience.filter())
+    router.callback_query.register(send_step, BroadcastSend.filter())
+    router.callback_query.register(cancel, BroadcastCancel.filter())
+    router.callback_query.register(link_group, GroupLink.filter())
     return router
 
 

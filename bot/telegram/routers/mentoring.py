@@ -2,24 +2,100 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
 from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import EditMessageReplyMarkup, SendMessage
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
-from bot.services.conversation import ConversationService, Relayed
-from bot.services.matching import MatchingService
-from bot.services.pairs import CLOSING_FORM, END_FORM, REPORT_FORM, PairService
-from bot.services.profiles import ProfileService, display_name
-from bot.storage.models import Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.services import pair_context
+from bot.services.conversation import Relayed
+from bot.services.pair_context import Found, Naming
+from bot.services.pairs import CLOSING_FORM, END_FORM, REPORT_FORM
+from bot.services.profiles import display_name
+from bot.services.programme import Programme
+from bot.storage import pair_context as pair_store
+from bot.storage.models import Pair, Person
+from bot.telegram.buttons import (
+    AskMentor,
+    RequestAnswer,
+    ShareMode,
+    SummaryChoice,
+    Talk,
+    WhichMentee,
+)
+from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
+from bot.telegram.replies import Replies
 from bot.telegram.views import begin_dialog
+
+# What a mentor does about one pair, and the pairs it can be about.
+CONTACT, END, REPORT = "contact", "end", "report"
+PAIR_ACTIONS = {
+    CONTACT: pair_context.ACTIVE,
+    END: pair_context.OPEN,
+    REPORT: pair_context.OPEN,
+}
+FORMS = {END: END_FORM, REPORT: REPORT_FORM}
+
+
+def keyboard(buttons: Iterable[tuple[str, CallbackData]], width: int = 1) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for text, data in buttons:
+        builder.button(text=text, callback_data=data)
+    builder.adjust(width)
+    return builder.as_markup()
+
+
+def drop_keyboard(query: CallbackQuery, person: Person) -> EditMessageReplyMarkup | None:
+    """The pressed message without its buttons (pressed once is enough)."""
+    if query.message is None:
+        return None
+    return EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id)
+
+
+@asynccontextmanager
+async def replying(
+    replies: Replies | None, session: AsyncSession, bot: Bot
+) -> AsyncIterator[Replies]:
+    """The caller's replies. A caller that passes none yet (the dialogs router, until it
+    sends its own replies) gets them sent here, once the work is committed."""
+    if replies is not None:
+        yield replies
+        return
+    own = Replies()
+    yield own
+    if session.in_transaction():
+        await session.commit()
+    await own.send(bot)
+
+
+def replied_to(message: Message) -> int | None:
+    return message.reply_to_message.message_id if message.reply_to_message else None
+
+
+async def partner_name(
+    session: AsyncSession, programme: Programme, pair: Pair, person: Person
+) -> str:
+    """The other side of the person's pair, as they see them (a mentee by pseudonym if
+    they chose one)."""
+    if pair.mentor_id != person.id:
+        mentor = await session.get(Person, pair.mentor_id)
+        return mentor.first_name if mentor is not None else f"#{pair.id}"
+    mentee = await session.get(Person, pair.mentee_id)
+    if mentee is None:
+        return f"#{pair.id}"
+    return display_name(mentee, await programme.profiles.profile(session, pair.mentee_id), pair)
 
 
 async def mentees(
@@ -27,51 +103,47 @@ async def mentees(
     session: AsyncSession,
     person: Person,
     i18n: I18n,
-    pair_service: PairService,
-    profiles: ProfileService,
+    programme: Programme,
     renderer: Renderer,
+    replies: Replies,
 ) -> None:
-    pairs = await pair_service.pairs_of_mentor(session, person.id)
+    pairs = await programme.pairs.pairs_of_mentor(session, person.id)
     if not pairs:
-        await session.commit()
-        await message.answer(_("You have no mentees yet. This command is for mentors."))
+        replies.add(message.answer(_("You have no mentees yet. This command is for mentors.")))
         return
     rows = []
     for pair in pairs:
-        mentee = await session.get(Person, pair.mentee_id)
-        profile = await profiles.profile(session, pair.mentee_id)
-        assert mentee is not None
         last = (
             renderer.value(pair.last_contact_at.date(), i18n.current_locale)
             if pair.last_contact_at
             else _("no messages yet")
         )
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=f"{display_name(mentee, profile, pair)} · {last}",
-                    callback_data=f"talk:{pair.id}",
-                )
-            ]
+        name = await partner_name(session, programme, pair, person)
+        rows.append((f"{name} · {last}", Talk(pair=pair.id)))
+    replies.add(
+        message.answer(
+            _(
+                "Your mentees. Choose whom your next messages go to (or reply to one of their "
+                "messages):"
+            ),
+            reply_markup=keyboard(rows),
         )
-    await session.commit()
-    await message.answer(
-        _(
-            "Your mentees. Choose whom your next messages go to (or reply to one of their "
-            "messages):"
-        ),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
 
 
 async def talk_to(
-    query: CallbackQuery, session: AsyncSession, person: Person, conversation: ConversationService
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    callback_data: Talk,
+    replies: Replies,
 ) -> None:
-    pair = await conversation.talk_to(session, person, int((query.data or "").split(":")[1]))
+    pair = await programme.conversation.talk_to(session, person, callback_data.pair)
     if pair is None:
-        await query.answer(_("This pair is no longer active."), show_alert=True)
+        replies.add(query.answer(_("This pair is no longer active."), show_alert=True))
         return
-    await query.answer(_("Your messages now go to this mentee."), show_alert=True)
+    replies.add(query.answer(_("Your messages now go to this mentee."), show_alert=True))
 
 
 async def relay(
@@ -79,38 +151,63 @@ async def relay(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    conversation: ConversationService,
+    programme: Programme,
     outbox: OutboxSender,
+    replies: Replies | None = None,
 ) -> bool:
     """Pass the message on if the person has a pair; False when there is nobody to pass
     it to."""
-    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-    result = await conversation.relay(session, person, message.message_id, message.text, reply_to)
+    result = await programme.conversation.relay(
+        session, person, message.message_id, message.text, replied_to(message)
+    )
+    async with replying(replies, session, bot) as out:
+        return answer_relayed(message, outbox, out, result)
+
+
+def answer_relayed(
+    message: Message, outbox: OutboxSender, replies: Replies, result: Relayed
+) -> bool:
     if result is Relayed.QUEUED:
         outbox.wake()
         return True
     if result is Relayed.PAUSED:
-        await message.answer(
-            _(
-                "Your mentoring pair is paused by the programme coordinator; "
-                "messages are not passed on until it resumes."
+        replies.add(
+            message.answer(
+                _(
+                    "Your mentoring pair is paused by the programme coordinator; "
+                    "messages are not passed on until it resumes."
+                )
             )
         )
         return True
     if result is Relayed.CHOOSE:
-        await message.answer(
-            _(
-                "You have several mentees: reply to a message of the one you "
-                "mean, or choose with /mentees."
+        replies.add(
+            message.answer(
+                _(
+                    "You have several mentees: reply to a message of the one you "
+                    "mean, or choose with /mentees."
+                )
+            )
+        )
+        return True
+    if result is Relayed.ENDED:
+        replies.add(
+            message.answer(
+                _(
+                    "The message you replied to belongs to a mentoring that is over, so yours "
+                    "was not passed on."
+                )
             )
         )
         return True
     if result is Relayed.UNREACHABLE:
-        await message.answer(
-            _(
-                "Your message could not be delivered: the other side of your "
-                "pair cannot be reached by the bot. Your programme coordinator "
-                "has been told."
+        replies.add(
+            message.answer(
+                _(
+                    "Your message could not be delivered: the other side of your "
+                    "pair cannot be reached by the bot. Your programme coordinator "
+                    "has been told."
+                )
             )
         )
         return True
@@ -125,32 +222,44 @@ SHARE_LABELS = {
 
 
 async def share(
-    message: Message, session: AsyncSession, person: Person, conversation: ConversationService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    replies: Replies,
 ) -> None:
-    mode = await conversation.share_mode(session, person.id)
-    await session.commit()
-    await message.answer(
-        _(
-            "When you finish a GROW, Wheel of Life or Dilts session, may its summary go to your "
-            "mentor? Now: {mode}."
-        ).format(mode=_(SHARE_LABELS[mode])),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [InlineKeyboardButton(text=_(label), callback_data=f"share:{value}")]
-                for value, label in SHARE_LABELS.items()
-            ]
-        ),
+    mode = await programme.conversation.share_mode(session, person.id)
+    replies.add(
+        message.answer(
+            _(
+                "When you finish a GROW, Wheel of Life or Dilts session, may its summary go to "
+                "your mentor? Now: {mode}."
+            ).format(mode=_(SHARE_LABELS[mode])),
+            reply_markup=keyboard(
+                (_(label), ShareMode(mode=value)) for value, label in SHARE_LABELS.items()
+            ),
+        )
     )
 
 
 async def set_share(
-    query: CallbackQuery, session: AsyncSession, person: Person, conversation: ConversationService
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    callback_data: ShareMode,
+    replies: Replies,
 ) -> None:
-    mode = (query.data or "").split(":")[1]
-    if not await conversation.set_share_mode(session, person.id, mode):
-        await query.answer(_("This is for mentees in a programme."), show_alert=True)
+    mode = callback_data.mode
+    if mode not in SHARE_LABELS:
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    await query.answer(_("Saved: {mode}.").format(mode=_(SHARE_LABELS[mode])), show_alert=True)
+    if not await programme.conversation.set_share_mode(session, person.id, mode):
+        replies.add(query.answer(_("This is for mentees in a programme."), show_alert=True))
+        return
+    replies.add(
+        query.answer(_("Saved: {mode}.").format(mode=_(SHARE_LABELS[mode])), show_alert=True)
+    )
 
 
 async def offer_summary(
@@ -158,54 +267,55 @@ async def offer_summary(
     session: AsyncSession,
     person: Person,
     record_id: int,
-    conversation: ConversationService,
+    programme: Programme,
     renderer: Renderer,
     outbox: OutboxSender,
+    replies: Replies | None = None,
 ) -> None:
     """After a finished coaching session: share it with the mentor as the mentee chose."""
-    mode = await conversation.share_mode(session, person.id)
-    mentor = await conversation.mentor_of(session, person.id)
-    await session.commit()
+    mode = await programme.conversation.share_mode(session, person.id)
+    mentor = await programme.conversation.mentor_of(session, person.id)
     if mentor is None or mode == "never":
         return
-    if mode == "always":
-        await send_summary(session, person, record_id, conversation, renderer, outbox)
-        await bot.send_message(person.id, _("The summary went to your mentor."))
-        return
-    await bot.send_message(
-        person.id,
-        _("Send this summary to your mentor?"),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(text=_("Yes, send it"), callback_data=f"sum:{record_id}"),
-                    InlineKeyboardButton(text=_("No, keep it to myself"), callback_data="sum:no"),
-                ]
-            ]
-        ),
-    )
+    async with replying(replies, session, bot) as out:
+        if mode == "always":
+            await send_summary(session, person, record_id, programme, renderer, outbox)
+            out.add(SendMessage(chat_id=person.id, text=_("The summary went to your mentor.")))
+            return
+        out.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Send this summary to your mentor?"),
+                reply_markup=keyboard(
+                    [
+                        (_("Yes, send it"), SummaryChoice(session=record_id, send=True)),
+                        (_("No, keep it to myself"), SummaryChoice(session=record_id, send=False)),
+                    ],
+                    width=2,
+                ),
+            )
+        )
 
 
 async def send_summary(
     session: AsyncSession,
     person: Person,
     record_id: int,
-    conversation: ConversationService,
+    programme: Programme,
     renderer: Renderer,
     outbox: OutboxSender,
 ) -> bool:
-    found = await conversation.dialogs.summary(session, person.id, record_id)
-    mentor = await conversation.mentor_of(session, person.id)
-    if found is None or mentor is None:
-        await session.commit()
+    found = await programme.pairs.dialogs.summary(session, person.id, record_id)
+    mentor = await programme.conversation.mentor_of(session, person.id)
+    pair = await pair_context.mentee_pair(session, person.id)
+    if found is None or mentor is None or pair is None:
         return False
     record, dialog, lines = found
     assert record.finished_at is not None
-    locale = locale_for(mentor, mentor.telegram_language, conversation.default_locale)
-    name = await conversation.name_for_mentor(session, person)
-    assert name is not None
+    locale = locale_for(mentor, mentor.telegram_language, programme.conversation.default_locale)
+    profile = await programme.profiles.profile(session, person.id)
     header = renderer.text(
-        Msg(N_("{name} shared a summary with you:"), {"name": name}),
+        Msg(N_("{name} shared a summary with you:"), {"name": display_name(person, profile, pair)}),
         locale,
     )
     text = (
@@ -213,7 +323,7 @@ async def send_summary(
         + "\n\n"
         + renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
     )
-    await conversation.share_summary(session, person, record_id, split_html(text))
+    await programme.conversation.share_summary(session, person, record_id, split_html(text))
     outbox.wake()
     return True
 
@@ -223,40 +333,177 @@ async def summary_choice(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    conversation: ConversationService,
+    programme: Programme,
     renderer: Renderer,
     outbox: OutboxSender,
+    callback_data: SummaryChoice,
+    replies: Replies,
 ) -> None:
-    target = (query.data or "").split(":")[1]
-    if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
-    if target == "no":
-        await query.answer(_("Not sent: the summary stays with you."))
+    dropped = drop_keyboard(query, person)
+    if dropped is not None:
+        replies.add(dropped)
+    if not callback_data.send:
+        replies.add(query.answer(_("Not sent: the summary stays with you.")))
         return
-    sent = target.isdigit() and await send_summary(
-        session, person, int(target), conversation, renderer, outbox
+    if await pair_store.summary_shared(session, callback_data.session):
+        # Pressed again: it went the first time.
+        replies.add(query.answer(_("The summary went to your mentor.")))
+        return
+    sent = await send_summary(session, person, callback_data.session, programme, renderer, outbox)
+    replies.add(
+        query.answer(
+            _("The summary went to your mentor.")
+            if sent
+            else _("You have no mentor to send it to."),
+            show_alert=not sent,
+        )
     )
-    await query.answer(
-        _("The summary went to your mentor.") if sent else _("You have no mentor to send it to."),
-        show_alert=not sent,
+
+
+# One pair's actions: /contact, /end, /report -----------------------------------------
+
+
+CHOOSE_PROMPTS = {
+    CONTACT: N_("Swap contacts with whom?"),
+    END: N_("End the mentoring with whom?"),
+    REPORT: N_("Report a problem in your mentoring with whom?"),
+}
+
+
+async def pair_for(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    replies: Replies,
+    action: str,
+) -> pair_context.PairContext | None:
+    """The pair a command is about: the one the message names, or the only one. When a
+    mentor has several and nothing names one, they are asked which (None: answered)."""
+    context = await pair_context.resolve(
+        session, person.id, Naming(reply_to=replied_to(message)), PAIR_ACTIONS[action]
     )
+    if context.pair is not None:
+        return context
+    if context.found is Found.CHOOSE:
+        choices = [
+            (
+                await partner_name(session, programme, pair, person),
+                WhichMentee(action=action, pair=pair.id),
+            )
+            for pair in context.pairs
+        ]
+        replies.add(
+            message.answer(
+                _(CHOOSE_PROMPTS[action])
+                + "\n"
+                + _("Next time you can also send the command as a reply to one of their messages."),
+                reply_markup=keyboard(choices),
+            )
+        )
+    elif context.found is Found.GONE:
+        replies.add(
+            message.answer(_("The message you replied to belongs to a mentoring that is over."))
+        )
+    else:
+        replies.add(message.answer(_("You are not in a mentoring pair.")))
+    return None
 
 
 async def start_form(
-    message: Message,
     bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    pair_service: PairService,
+    programme: Programme,
     form: str,
+    replies: Replies,
+    context: pair_context.PairContext,
+    restart: bool = True,
 ) -> None:
-    turn = await pair_service.start_form(session, person, form)
-    if turn is None:
-        await message.answer(_("You are not in a mentoring pair."))
+    """Ending or reporting about the pair ``context`` found."""
+    pair = context.pair
+    assert pair is not None
+    if len(context.pairs) > 1:
+        name = await partner_name(session, programme, pair, person)
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("This is about your mentoring with {name}.").format(
+                    name=Renderer.escape(name)
+                ),
+            )
+        )
+    turn = await programme.pairs.start_form(session, person, form, pair, restart=restart)
+    await begin_dialog(bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn)
+
+
+async def share_contact(
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    outbox: OutboxSender,
+    replies: Replies,
+    pair: Pair,
+) -> None:
+    state = await programme.conversation.share_contact(session, person, pair)
+    outbox.wake()
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Noted. Contacts are swapped once the other side agrees too.")
+            if state == "waiting"
+            else _("You both agreed: each of you gets the other's contact now."),
+        )
+    )
+
+
+async def which_mentee(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    programme: Programme,
+    outbox: OutboxSender,
+    callback_data: WhichMentee,
+    replies: Replies,
+) -> None:
+    """The mentor chose which mentee their /contact, /end or /report is about."""
+    action = callback_data.action
+    if action not in PAIR_ACTIONS:
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    await begin_dialog(bot, person.id, i18n, renderer, pair_service.dialogs, session, turn)
+    context = await pair_context.resolve(
+        session, person.id, Naming(pair=callback_data.pair), PAIR_ACTIONS[action]
+    )
+    if context.pair is None:
+        replies.add(query.answer(_("This pair is no longer active."), show_alert=True))
+        return
+    dropped = drop_keyboard(query, person)
+    if dropped is not None:
+        replies.add(dropped)
+    replies.add(query.answer())
+    if action == CONTACT:
+        await share_contact(session, person, programme, outbox, replies, context.pair)
+        return
+    form = FORMS[action]
+    # Pressed again while its form is under way: that form goes on, it does not restart.
+    started = await pair_context.form_started_for(session, person.id, form)
+    await start_form(
+        bot,
+        session,
+        person,
+        i18n,
+        renderer,
+        programme,
+        form,
+        replies,
+        context,
+        restart=started != context.pair.id,
+    )
 
 
 async def end(
@@ -266,9 +513,14 @@ async def end(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    pair_service: PairService,
+    programme: Programme,
+    replies: Replies,
 ) -> None:
-    await start_form(message, bot, session, person, i18n, renderer, pair_service, END_FORM)
+    context = await pair_for(message, session, person, programme, replies, END)
+    if context is not None:
+        await start_form(
+            bot, session, person, i18n, renderer, programme, END_FORM, replies, context
+        )
 
 
 async def report(
@@ -278,9 +530,14 @@ async def report(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    pair_service: PairService,
+    programme: Programme,
+    replies: Replies,
 ) -> None:
-    await start_form(message, bot, session, person, i18n, renderer, pair_service, REPORT_FORM)
+    context = await pair_for(message, session, person, programme, replies, REPORT)
+    if context is not None:
+        await start_form(
+            bot, session, person, i18n, renderer, programme, REPORT_FORM, replies, context
+        )
 
 
 async def feedback(
@@ -290,29 +547,35 @@ async def feedback(
     person: Person,
     i18n: I18n,
     renderer: Renderer,
-    pair_service: PairService,
+    programme: Programme,
+    replies: Replies,
 ) -> None:
-    if await pair_service.feedback_pending(session, person.id) is None:
-        await session.commit()
-        await message.answer(_("No finished mentoring is waiting for your feedback."))
+    if await programme.pairs.feedback_pending(session, person.id) is None:
+        replies.add(message.answer(_("No finished mentoring is waiting for your feedback.")))
         return
-    turn = await pair_service.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
-    await begin_dialog(bot, person.id, i18n, renderer, pair_service.dialogs, session, turn)
+    turn = await programme.pairs.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
+    await begin_dialog(bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn)
 
 
 async def pause_mentoring(
-    message: Message, session: AsyncSession, person: Person, profiles: ProfileService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    programme: Programme,
+    replies: Replies,
 ) -> None:
-    accepting = await profiles.toggle_accepting(session, person)
+    accepting = await programme.profiles.toggle_accepting(session, person)
     if accepting is None:
-        await message.answer(_("This command is for mentors."))
+        replies.add(message.answer(_("This command is for mentors.")))
     elif accepting:
-        await message.answer(_("You take new mentees again. /pause_mentoring stops that."))
+        replies.add(message.answer(_("You take new mentees again. /pause_mentoring stops that.")))
     else:
-        await message.answer(
-            _(
-                "You take no new mentees for now; your current mentees stay. "
-                "Send /pause_mentoring again to take new ones."
+        replies.add(
+            message.answer(
+                _(
+                    "You take no new mentees for now; your current mentees stay. "
+                    "Send /pause_mentoring again to take new ones."
+                )
             )
         )
 
@@ -321,13 +584,13 @@ async def send_suggestions(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    matching: MatchingService,
+    programme: Programme,
     renderer: Renderer,
     locale: str,
+    replies: Replies | None = None,
 ) -> bool:
     """Show a mentee the mentors they may ask; False when there is nothing to choose."""
-    suggestions = await matching.suggestions(session, person.id)
-    await session.commit()
+    suggestions = await programme.matching.suggestions(session, person.id)
     if not suggestions:
         return False
     blocks = [_("Mentors who fit you best. Ask one of them; they have a few days to answer.")]
@@ -338,21 +601,20 @@ async def send_suggestions(
             f"{suggestion.score.value}\n{Renderer.escape(suggestion.bio)}\n"
             f"<i>{reasons}</i>"
         )
-    await bot.send_message(
-        person.id,
-        "\n\n".join(blocks),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Ask {name}").format(name=s.mentor.first_name),
-                        callback_data=f"ask:{s.mentor.id}",
+    async with replying(replies, session, bot) as out:
+        out.add(
+            SendMessage(
+                chat_id=person.id,
+                text="\n\n".join(blocks),
+                reply_markup=keyboard(
+                    (
+                        _("Ask {name}").format(name=s.mentor.first_name),
+                        AskMentor(mentor=s.mentor.id),
                     )
-                ]
-                for s in suggestions
-            ]
-        ),
-    )
+                    for s in suggestions
+                ),
+            )
+        )
     return True
 
 
@@ -362,15 +624,20 @@ async def mentors(
     session: AsyncSession,
     person: Person,
     i18n: I18n,
-    matching: MatchingService,
+    programme: Programme,
     renderer: Renderer,
+    replies: Replies,
 ) -> None:
-    if not await send_suggestions(bot, session, person, matching, renderer, i18n.current_locale):
-        await message.answer(
-            _(
-                "There are no mentors to choose from right now: you may "
-                "already have a mentor or a request waiting, or your "
-                "coordinator matches mentees in your cohort."
+    if not await send_suggestions(
+        bot, session, person, programme, renderer, i18n.current_locale, replies
+    ):
+        replies.add(
+            message.answer(
+                _(
+                    "There are no mentors to choose from right now: you may "
+                    "already have a mentor or a request waiting, or your "
+                    "coordinator matches mentees in your cohort."
+                )
             )
         )
 
@@ -379,20 +646,26 @@ async def ask_mentor(
     query: CallbackQuery,
     session: AsyncSession,
     person: Person,
-    matching: MatchingService,
+    programme: Programme,
     outbox: OutboxSender,
+    callback_data: AskMentor,
+    replies: Replies,
 ) -> None:
-    pair = await matching.request(session, person, int((query.data or "").split(":")[1]))
+    pair = await programme.matching.request(session, person, callback_data.mentor)
     if pair is None:
-        await query.answer(
-            _("This suggestion is no longer open. /mentors shows the current ones."),
-            show_alert=True,
+        replies.add(
+            query.answer(
+                _("This suggestion is no longer open. /mentors shows the current ones."),
+                show_alert=True,
+            )
         )
         return
     outbox.wake()
-    await query.answer(
-        _("Your request has been sent. You will hear as soon as the mentor answers."),
-        show_alert=True,
+    replies.add(
+        query.answer(
+            _("Your request has been sent. You will hear as soon as the mentor answers."),
+            show_alert=True,
+        )
     )
 
 
@@ -401,22 +674,27 @@ async def answer_request(
     bot: Bot,
     session: AsyncSession,
     person: Person,
-    matching: MatchingService,
+    programme: Programme,
     outbox: OutboxSender,
+    callback_data: RequestAnswer,
+    replies: Replies,
 ) -> None:
-    _prefix, pair_id, answer = (query.data or "").split(":")
-    pair = await matching.answer_request(session, person, int(pair_id), answer == "yes")
+    accept = callback_data.answer == "yes"
+    pair = await programme.matching.answer_request(session, person, callback_data.pair, accept)
     if pair is None:
-        await query.answer(_("This request is no longer open."), show_alert=True)
+        replies.add(query.answer(_("This request is no longer open."), show_alert=True))
         return
     outbox.wake()
-    if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
-    await query.answer(
-        _("Accepted: you are introduced to each other.")
-        if answer == "yes"
-        else _("Declined; the mentee will choose someone else."),
-        show_alert=True,
+    dropped = drop_keyboard(query, person)
+    if dropped is not None:
+        replies.add(dropped)
+    replies.add(
+        query.answer(
+            _("Accepted: you are introduced to each other.")
+            if accept
+            else _("Declined; the mentee will choose someone else."),
+            show_alert=True,
+        )
     )
 
 
@@ -424,33 +702,30 @@ async def contact(
     message: Message,
     session: AsyncSession,
     person: Person,
-    conversation: ConversationService,
+    programme: Programme,
     outbox: OutboxSender,
+    replies: Replies,
 ) -> None:
-    state = await conversation.share_contact(session, person)
-    outbox.wake()
-    if state == "none":
-        await message.answer(_("You are not in a mentoring pair."))
-    elif state == "waiting":
-        await message.answer(_("Noted. Contacts are swapped once the other side agrees too."))
-    else:
-        await message.answer(_("You both agreed: each of you gets the other's contact now."))
+    context = await pair_for(message, session, person, programme, replies, CONTACT)
+    if context is not None and context.pair is not None:
+        await share_contact(session, person, programme, outbox, replies, context.pair)
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(mentees, Command("mentees"))
-    router.callback_query.register(talk_to, data_prefix("talk:"))
+    router.callback_query.register(talk_to, Talk.filter())
     router.message.register(share, Command("share"))
-    router.callback_query.register(set_share, data_prefix("share:"))
-    router.callback_query.register(summary_choice, data_prefix("sum:"))
+    router.callback_query.register(set_share, ShareMode.filter())
+    router.callback_query.register(summary_choice, SummaryChoice.filter())
     router.message.register(end, Command("end"))
     router.message.register(report, Command("report"))
     router.message.register(feedback, Command("feedback"))
     router.message.register(pause_mentoring, Command("pause_mentoring"))
     router.message.register(mentors, Command("mentors"))
     router.message.register(contact, Command("contact"))
-    router.callback_query.register(ask_mentor, data_prefix("ask:"))
-    router.callback_query.register(answer_request, data_prefix("req:"))
+    router.callback_query.register(which_mentee, WhichMentee.filter())
+    router.callback_query.register(ask_mentor, AskMentor.filter())
+    router.callback_query.register(answer_request, RequestAnswer.filter())
     return router

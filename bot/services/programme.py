@@ -1,0 +1,42 @@
+"""The programme's services, built together: cohorts, profiles, pairs, matching and the
+conversation between mentor and mentee."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.services.clock import Clock
+from bot.services.cohorts import CohortService
+from bot.services.conversation import ConversationService
+from bot.services.dialogs import DialogService
+from bot.services.matching import MatchingService
+from bot.services.pairs import PairService
+from bot.services.profiles import ProfileService
+
+
+@dataclass
+class Programme:
+    """The programme's services as the composition root built them, one per feature.
+    Only a holder: services are given the one they use, and so are handlers, but
+    for the mentoring and broadcast handlers, which use several."""
+
+    cohorts: CohortService
+    profiles: ProfileService
+    pairs: PairService
+    matching: MatchingService
+    conversation: ConversationService
+
+
+def create_programme(
+    dialogs: DialogService, clock: Clock, coordinator_ids: Collection[int], default_locale: str
+) -> Programme:
+    cohorts = CohortService(dialogs, clock, coordinator_ids)
+    pairs = PairService(dialogs, clock, cohorts, default_locale)
+    return Programme(
+        cohorts=cohorts,
+        profiles=ProfileService(dialogs),
+        pairs=pairs,
+        matching=MatchingService(pairs, clock, default_locale),
+        conversation=ConversationService(dialogs, pairs, clock, default_locale),
+    )
