@@ -153,11 +153,12 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
+    # The language first: the policy's refusals are in the person's language too.
+    PersonLocaleMiddleware(i18n).setup(dispatcher)
     policy = AccessMiddleware(programme.dialogs.dialogs, settings.coordinator_ids)
     dispatcher.message.outer_middleware(policy)
     dispatcher.callback_query.outer_middleware(policy)
     dispatcher["policy"] = policy
-    PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         *create_routers([d.command for d in programme.dialogs.dialogs.values() if d.command])
     )

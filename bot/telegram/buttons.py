@@ -16,9 +16,13 @@ from pydantic import Field
 
 from bot.domain.access import Kind, Named
 
-# Ids the bot hands out fit in a signed 64-bit column; larger ones cannot name anything.
+# The rows the bot numbers itself (sessions, commitments, pairs, cohorts...) have 32-bit
+# ids; people and chats have Telegram's, which fit in a signed 64-bit column. A larger
+# number cannot name anything (and would not even fit the query that looks for it).
+MAX_ROW_ID = 2**31 - 1
 MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=0, le=MAX_ID)]
+Id = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+PersonId = Annotated[int, Field(ge=0, le=MAX_ID)]
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 Word = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
 # A setting's value: a number, a word or a time zone name (Europe/Riga, Etc/GMT+2).
@@ -56,7 +60,9 @@ def parse(data: str) -> Button | None:
 class DialogButton(Button, prefix="d", sep="|"):
     session: Id
     seq: Annotated[int, Field(ge=0, le=MAX_ID)]
-    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    # A choice's value ("c:+30", "c:Europe/Riga", "t:health"): the engine checks it is one
+    # the question offers.
+    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+/\-]+$")]
 
     def subject(self) -> Named:
         return Kind.SESSION, self.session
@@ -142,7 +148,7 @@ class SummaryChoice(Button, prefix="sum"):
 
 
 class AskMentor(Button, prefix="ask"):
-    mentor: Id
+    mentor: PersonId
 
 
 class RequestAnswer(Button, prefix="req"):
@@ -234,7 +240,7 @@ class CohortCoordinators(Button, prefix="co"):
     """A cohort's coordinators; with a person, that one's coordination is revoked."""
 
     cohort: Id
-    person: Id | None = None
+    person: PersonId | None = None
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort
