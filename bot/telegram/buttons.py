@@ -69,7 +69,11 @@ class DialogButton(Button, prefix="d", sep="|"):
 
 
 class Restart(Button, prefix="restart"):
+    """Start a dialog afresh: the session it was shown for, which must still be the one to
+    pick up (a second tap finds a newer one and changes nothing)."""
+
     dialog: Word
+    session: Id
 
 
 class Menu(Button, prefix="menu"):
