@@ -100,8 +100,12 @@ class HistoryWheel(Button, prefix="histw"):
 
 
 class Setting(Button, prefix="set"):
+    """One setting changed; ``stamp`` sums up the settings as the message showed them, so a
+    press on an older message (or a second tap) changes nothing."""
+
     name: Word
     value: SettingValue = ""
+    stamp: Annotated[str, Field(max_length=16, pattern=r"^[0-9a-f]*$")] = ""
 
 
 class CommitmentButton(Button, prefix="cm"):

@@ -130,7 +130,7 @@ def test_buttons_round_trip_and_fit_telegrams_limit() -> None:
         buttons.DialogButton(session=7, seq=3, action="c:+30"),
         buttons.InviteStep(cohort=12, role="mentee", days=30, uses=100),
         buttons.PollTarget(poll=buttons.MAX_ROW_ID, to="g", target=-(10**13)),
-        buttons.Setting(name="tz", value="America/Argentina/Buenos_Aires"),
+        buttons.Setting(name="tz", value="America/Argentina/Buenos_Aires", stamp="0a1b2c3d"),
         buttons.GroupLink(chat=-(10**13), cohort=buttons.MAX_ROW_ID),
         buttons.CommitmentButton(commitment=5, action="notyet"),
     ]
