@@ -362,6 +362,14 @@ async def test_a_second_tap_is_answered_and_changes_nothing(
         row = await db.get(PersonRow, carl.user.id)
         assert row is not None and (row.quiet_from, row.quiet_to) == (22, 7)
         assert row.checkins_stopped
+    # The newest message's buttons work, whatever the last change was.
+    (third,) = await carl.write("/settings")
+    (paused,) = await carl.press(pause, message=third)
+    (resumed,) = await carl.press(t("▶️ Resume reminders"), message=paused)
+    await carl.press(t("▶️ Restart regular check-ins"), message=resumed)
+    async with bot.app.sessions() as db:
+        row = await db.get(PersonRow, carl.user.id)
+        assert row is not None and row.paused_until is None and not row.checkins_stopped
 
     # Start again, twice: one new session, not two.
     await carl.write("/cancel")

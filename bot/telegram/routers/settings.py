@@ -37,7 +37,7 @@ def stamp(person: Person) -> str:
         person.timezone,
         person.quiet_from,
         person.quiet_to,
-        person.paused_until.isoformat() if person.paused_until else None,
+        person.paused_until.timestamp() if person.paused_until else None,
         person.checkin_weekday,
         person.checkin_hour,
         person.checkins_stopped,
