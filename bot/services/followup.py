@@ -15,10 +15,14 @@ from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
 from bot.services.messages import queue_message
 from bot.storage.models import Commitment, Outgoing, Person, Profile
+from bot.telegram.buttons import CommitmentButton
 
 # Local time at which reminders and check-ins go out: well outside the quiet hours.
 SEND_AT = time(9, 0)
 RESCHEDULE_DAYS = (7, 14)
+# What a commitment's buttons can say: done, partly done or not yet (a new date is asked
+# for), drop it, or a new date so many days on.
+ACTIONS = ("done", "partly", "notyet", "drop", *(f"d{days}" for days in RESCHEDULE_DAYS))
 
 
 class Answered(enum.Enum):
@@ -27,6 +31,10 @@ class Answered(enum.Enum):
     MOVED = "moved"
     DROPPED = "dropped"
     EXPIRED = "expired"
+
+
+def checkin_button(commitment_id: int, action: str) -> str:
+    return CommitmentButton(commitment=commitment_id, action=action).pack()
 
 
 class FollowUpService:
@@ -90,11 +98,13 @@ class FollowUpService:
                 due_at=check_at,
                 default_locale=self.default_locale,
                 context=context,
+                # Queued rows keep this layout (cm:<commitment>:<action>): it must still
+                # parse when they are sent, after an upgrade too.
                 buttons=[
                     [
-                        (Msg(N_("✅ Done")), f"cm:{commitment.id}:done"),
-                        (Msg(N_("Partly")), f"cm:{commitment.id}:partly"),
-                        (Msg(N_("Not yet")), f"cm:{commitment.id}:notyet"),
+                        (Msg(N_("✅ Done")), checkin_button(commitment.id, "done")),
+                        (Msg(N_("Partly")), checkin_button(commitment.id, "partly")),
+                        (Msg(N_("Not yet")), checkin_button(commitment.id, "notyet")),
                     ]
                 ],
             )

@@ -40,6 +40,7 @@ from bot.storage.models import (
     Pair,
     Person,
 )
+from bot.telegram.buttons import Invitation
 
 CHECKIN_INVITE = "checkin_invite"
 WHEEL_INVITE = "wheel_invite"
@@ -71,6 +72,12 @@ Composer = Callable[[AsyncSession, Outgoing, Person, datetime], Awaitable[bool]]
 def occurrence_code(at: datetime) -> str:
     """An occurrence as it travels in callback data: UTC minutes since the epoch."""
     return str(int(at.timestamp()) // 60)
+
+
+def invitation_button(kind: str, code: str) -> str:
+    """inv:<kind>:<occurrence>, as queued rows hold it (it must still parse when they are
+    sent, after an upgrade too)."""
+    return Invitation(kind=kind, code=code).pack()
 
 
 class Scheduler:
@@ -154,7 +161,7 @@ class Scheduler:
         texts = {
             CHECKIN_INVITE: (
                 Msg(N_("👋 Time for your check-in: three short questions, a minute or two.")),
-                [[(Msg(N_("Start the check-in")), f"inv:{CHECKIN_INVITE}:{code}")]],
+                [[(Msg(N_("Start the check-in")), invitation_button(CHECKIN_INVITE, code))]],
             ),
             WHEEL_INVITE: (
                 Msg(
@@ -163,7 +170,7 @@ class Scheduler:
                         "Rate them again and your wheel shows the change."
                     )
                 ),
-                [[(Msg(N_("Rate the Wheel of Life")), f"inv:{WHEEL_INVITE}:{code}")]],
+                [[(Msg(N_("Rate the Wheel of Life")), invitation_button(WHEEL_INVITE, code))]],
             ),
             # The heading: the rest is composed when it is sent, from what happened up to then.
             DIGEST: (

@@ -16,9 +16,13 @@ from pydantic import Field
 
 from bot.domain.access import Kind, Named
 
-# Ids the bot hands out fit in a signed 64-bit column; larger ones cannot name anything.
+# The rows the bot numbers itself (sessions, commitments, pairs, cohorts...) have 32-bit
+# ids; people and chats have Telegram's, which fit in a signed 64-bit column. A larger
+# number cannot name anything (and would not even fit the query that looks for it).
+MAX_ROW_ID = 2**31 - 1
 MAX_ID = 2**63 - 1
-Id = Annotated[int, Field(ge=0, le=MAX_ID)]
+Id = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
+PersonId = Annotated[int, Field(ge=0, le=MAX_ID)]
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 Word = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
 # An invite link's code (the characters of a deep link).
@@ -67,7 +71,11 @@ class DialogButton(Button, prefix="d", sep="|"):
 
 
 class Restart(Button, prefix="restart"):
+    """Start a dialog afresh: the session it was shown for, which must still be the one to
+    pick up (a second tap finds a newer one and changes nothing)."""
+
     dialog: Word
+    session: Id
 
 
 class Menu(Button, prefix="menu"):
@@ -94,8 +102,12 @@ class HistoryWheel(Button, prefix="histw"):
 
 
 class Setting(Button, prefix="set"):
+    """One setting changed; ``stamp`` sums up the settings as the message showed them, so a
+    press on an older message (or a second tap) changes nothing."""
+
     name: Word
     value: SettingValue = ""
+    stamp: Annotated[str, Field(max_length=16, pattern=r"^[0-9a-f]*$")] = ""
 
 
 class CommitmentButton(Button, prefix="cm"):
@@ -146,7 +158,7 @@ class SummaryChoice(Button, prefix="sum"):
 
 
 class AskMentor(Button, prefix="ask"):
-    mentor: Id
+    mentor: PersonId
 
 
 class RequestAnswer(Button, prefix="req"):
@@ -244,7 +256,7 @@ class CohortCoordinators(Button, prefix="co"):
     """A cohort's coordinators; with a person, that one's coordination is revoked."""
 
     cohort: Id
-    person: Id | None = None
+    person: PersonId | None = None
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort

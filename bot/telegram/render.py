@@ -7,21 +7,16 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from babel.dates import format_date
 
+from bot.domain import engine
 from bot.domain.engine import Question, SummaryLine
 from bot.domain.texts import N_, Msg, Value
+from bot.telegram.buttons import DialogButton
 
 TELEGRAM_TEXT_LIMIT = 4096
-
-
-class DialogButton(CallbackData, prefix="d", sep="|"):
-    session: int
-    seq: int
-    action: str
 
 
 class Renderer:
@@ -83,21 +78,27 @@ class Renderer:
         )
 
     def keyboard(self, q: Question, session_id: int, seq: int, locale: str) -> InlineKeyboardMarkup:
-        rows = []
-        for row in q.buttons:
-            buttons = []
-            for button in row:
-                label = (
-                    self.plain(button.label, locale)
-                    if isinstance(button.label, Msg)
-                    else button.label
-                )
-                if button.action.startswith("t:"):
-                    label = ("✅ " if button.selected else "▫️ ") + label
-                data = DialogButton(session=session_id, seq=seq, action=button.action).pack()
-                buttons.append(InlineKeyboardButton(text=label, callback_data=data))
-            rows.append(buttons)
-        return InlineKeyboardMarkup(inline_keyboard=rows)
+        """The question's buttons, row by row as the engine lays them out."""
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=self.label(button, locale),
+                        callback_data=DialogButton(
+                            session=session_id, seq=seq, action=button.action
+                        ).pack(),
+                    )
+                    for button in row
+                ]
+                for row in q.buttons
+            ]
+        )
+
+    def label(self, button: engine.Button, locale: str) -> str:
+        label = self.plain(button.label, locale) if isinstance(button.label, Msg) else button.label
+        if button.action.startswith("t:"):
+            label = ("✅ " if button.selected else "▫️ ") + label
+        return label
 
     def summary(self, title: Msg, when: date, lines: Sequence[SummaryLine], locale: str) -> str:
         out = [f"<b>{self.text(title, locale)}</b> · {self.value(when, locale)}"]

@@ -1,4 +1,7 @@
-"""Showing a dialog's turn in a chat: questions, charts, summaries."""
+"""Showing a dialog's turn in a chat: questions, charts, summaries.
+
+A view sends nothing itself: it adds what the turn means to the update's replies, which
+are sent once the update's unit of work is committed."""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ import asyncio
 from datetime import date
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import render_wheel
@@ -15,22 +20,24 @@ from bot.domain import engine
 from bot.domain.engine import ShowWheel
 from bot.domain.texts import N_, Msg, Value
 from bot.services.dialogs import DialogService, DialogTurn, Turn
+from bot.telegram.buttons import Restart
 from bot.telegram.render import Renderer, split_html
+from bot.telegram.replies import Replies
 
 
 class DialogView:
-    """Sends what a dialog turn means to one chat, in the person's language."""
+    """What a dialog turn means for one chat, in the person's language, as replies."""
 
     def __init__(
         self,
-        bot: Bot,
+        replies: Replies,
         chat_id: int,
         locale: str,
         renderer: Renderer,
         service: DialogService,
         session: AsyncSession,
     ) -> None:
-        self.bot = bot
+        self.replies = replies
         self.chat_id = chat_id
         self.locale = locale
         self.renderer = renderer
@@ -40,55 +47,57 @@ class DialogView:
     def t(self, message: str, **values: Value) -> str:
         return self.renderer.text(Msg(message, dict(values)), self.locale)
 
-    async def say(self, html_text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    def say(self, html_text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         parts = split_html(html_text)
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            await self.bot.send_message(self.chat_id, part, reply_markup=markup if last else None)
+            self.replies.add(
+                SendMessage(chat_id=self.chat_id, text=part, reply_markup=markup if last else None)
+            )
 
-    async def ask(self, turn: DialogTurn) -> None:
+    def ask(self, turn: DialogTurn) -> None:
         assert turn.dialog and turn.progress and turn.record
         question = engine.question(turn.dialog, turn.progress)
-        await self.bot.send_message(
-            self.chat_id,
-            self.renderer.question(question, self.locale),
-            reply_markup=self.renderer.keyboard(
-                question, turn.record.id, turn.progress.seq, self.locale
-            ),
+        self.replies.add(
+            SendMessage(
+                chat_id=self.chat_id,
+                text=self.renderer.question(question, self.locale),
+                reply_markup=self.renderer.keyboard(
+                    question, turn.record.id, turn.progress.seq, self.locale
+                ),
+            )
         )
 
     async def begin(self, turn: DialogTurn) -> None:
         """A dialog started or resumed."""
-        assert turn.dialog
+        assert turn.dialog and turn.record
         for dialog_id in turn.paused:
-            await self.say(
+            self.say(
                 self.t(
                     N_("{title} is paused; /continue picks it up later."),
                     title=Msg(self.service.dialogs[dialog_id].title),
                 )
             )
         if turn.kind is Turn.STARTED:
-            await self.say(f"<b>{self.t(turn.dialog.title)}</b>\n\n{self.t(turn.dialog.intro)}")
-        else:
-            await self.say(
-                self.t(
-                    N_("Welcome back to {title}. Here is where you stopped."),
-                    title=Msg(turn.dialog.title),
-                ),
-                InlineKeyboardMarkup(
-                    inline_keyboard=[
-                        [
-                            InlineKeyboardButton(
-                                text=self.renderer.plain(
-                                    Msg(N_("Start again from the beginning")), self.locale
-                                ),
-                                callback_data=f"restart:{turn.dialog.id}",
-                            )
-                        ]
-                    ]
-                ),
+            self.say(f"<b>{self.t(turn.dialog.title)}</b>\n\n{self.t(turn.dialog.intro)}")
+        elif turn.dialog.kind == "coaching":
+            # Only a coaching dialog starts afresh from a button; a form or an intake is
+            # started by what it is for.
+            again = InlineKeyboardBuilder()
+            again.button(
+                text=self.renderer.plain(Msg(N_("Start again from the beginning")), self.locale),
+                callback_data=Restart(dialog=turn.dialog.id, session=turn.record.id),
             )
+            self.say(self.welcome_back(turn), again.as_markup())
+        else:
+            self.say(self.welcome_back(turn))
         await self.progress(turn)
+
+    def welcome_back(self, turn: DialogTurn) -> str:
+        assert turn.dialog
+        return self.t(
+            N_("Welcome back to {title}. Here is where you stopped."), title=Msg(turn.dialog.title)
+        )
 
     async def progress(self, turn: DialogTurn) -> None:
         """After an accepted answer (or a repeat of one): charts, then the next question
@@ -96,9 +105,9 @@ class DialogView:
         for show in turn.shows:
             await self.wheel(turn, show)
         if turn.finished:
-            await self.finish(turn)
+            self.finish(turn)
         else:
-            await self.ask(turn)
+            self.ask(turn)
 
     async def wheel(self, turn: DialogTurn, show: ShowWheel) -> None:
         assert turn.record
@@ -122,14 +131,18 @@ class DialogView:
             if previous
             else self.t(N_("Your wheel today."))
         )
-        await self.bot.send_photo(
-            self.chat_id, BufferedInputFile(picture, "wheel.png"), caption=caption
+        self.replies.add(
+            SendPhoto(
+                chat_id=self.chat_id,
+                photo=BufferedInputFile(picture, "wheel.png"),
+                caption=caption,
+            )
         )
 
-    async def finish(self, turn: DialogTurn) -> None:
+    def finish(self, turn: DialogTurn) -> None:
         assert turn.dialog and turn.progress and turn.record
         finished = turn.record.finished_at.date() if turn.record.finished_at else date.today()
-        await self.say(
+        self.say(
             self.renderer.summary(
                 Msg(turn.dialog.title),
                 finished,
@@ -137,7 +150,7 @@ class DialogView:
                 self.locale,
             )
         )
-        await self.say(self.t(turn.dialog.outro))
+        self.say(self.t(turn.dialog.outro))
 
 
 async def begin_dialog(
@@ -148,6 +161,15 @@ async def begin_dialog(
     service: DialogService,
     session: AsyncSession,
     turn: DialogTurn,
+    replies: Replies,
 ) -> None:
-    """Show a started or resumed dialog in the person's current language."""
-    await DialogView(bot, chat_id, i18n.current_locale, renderer, service, session).begin(turn)
+    """Show a started or resumed dialog in the person's current language, as ``replies``."""
+    view = DialogView(
+        replies,
+        chat_id,
+        i18n.current_locale,
+        renderer,
+        service,
+        session,
+    )
+    await view.begin(turn)

@@ -91,10 +91,16 @@ async def test_every_command_as_every_role(standin: BotAPIStandin, bot: Running)
         "This is for mentees and mentors in a programme. An invite link from your coordinator "
         "brings you in."
     )
-    for who in (mentee, mentor, coordinator):
+    # Each sees the help of their roles: the mentoring part is for mentees and mentors,
+    # the coordination part for coordinators; someone with no role learns how to join.
+    for who in (outsider, mentee, mentor, coordinator):
         (help_reply,) = await who.write("/help")
-        assert "/meet" in (help_reply.text or "") and "/share" in (help_reply.text or "")
-        assert ("/broadcast" in (help_reply.text or "")) == (who is coordinator)
+        text = help_reply.text or ""
+        assert "/grow" in text
+        in_programme = who in (mentee, mentor)
+        assert ("/meet" in text) == in_programme and ("/share" in text) == in_programme
+        assert ("/broadcast" in text) == (who is coordinator)
+        assert ("To join a mentoring programme" in text) == (who is outsider)
     async with bot.app.sessions() as db:
         failed = (
             await db.execute(select(InboxUpdate.update_id).where(InboxUpdate.failure.is_not(None)))

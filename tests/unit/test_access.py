@@ -105,6 +105,9 @@ def test_dialog_roles_come_from_their_yaml() -> None:
         "cm:1",
         "cm:x:done",
         "cm:99999999999999999999:done",
+        # Rows have 32-bit ids: a larger one names nothing (nor fits a query for it).
+        "cm:2147483648:done",
+        "d|2147483648|1|ok",
         "cm:-1:done",
         "talk:1:2",
         "d|1|2",
@@ -122,11 +125,13 @@ def test_data_that_is_no_button_of_ours_does_not_parse(data: str) -> None:
 
 def test_buttons_round_trip_and_fit_telegrams_limit() -> None:
     samples: list[buttons.Button] = [
-        buttons.DialogButton(session=2**40, seq=999, action="opt_long_value_16"),
+        buttons.DialogButton(session=buttons.MAX_ROW_ID, seq=999, action="opt_long_value_16"),
+        buttons.DialogButton(session=7, seq=3, action="c:America/Argentina/Buenos_Aires"),
+        buttons.DialogButton(session=7, seq=3, action="c:+30"),
         buttons.InviteStep(cohort=12, role="mentee", days=30, uses=100),
-        buttons.PollTarget(poll=2**31, to="g", target=-(10**13)),
-        buttons.Setting(name="tz", value="America/Argentina/Buenos_Aires"),
-        buttons.GroupLink(chat=-(10**13), cohort=2**31),
+        buttons.PollTarget(poll=buttons.MAX_ROW_ID, to="g", target=-(10**13)),
+        buttons.Setting(name="tz", value="America/Argentina/Buenos_Aires", stamp="0a1b2c3d"),
+        buttons.GroupLink(chat=-(10**13), cohort=buttons.MAX_ROW_ID),
         buttons.CommitmentButton(commitment=5, action="notyet"),
     ]
     for sample in samples:

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.methods import EditMessageReplyMarkup, SendMessage
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.followup import RESCHEDULE_DAYS, Answered, FollowUpService
+from bot.services.followup import ACTIONS, RESCHEDULE_DAYS, Answered, FollowUpService
 from bot.storage.models import Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import CommitmentButton
+from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
+from bot.telegram.replies import Replies
+
+
+def commitment_keyboard(commitment_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("✅ Done"), callback_data=CommitmentButton(commitment=commitment_id, action="done")
+    )
+    builder.button(
+        text=_("📅 New date"),
+        callback_data=CommitmentButton(commitment=commitment_id, action="notyet"),
+    )
+    builder.button(
+        text=_("🗑 Drop"), callback_data=CommitmentButton(commitment=commitment_id, action="drop")
+    )
+    return builder.as_markup()
+
+
+def new_date_keyboard(commitment_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for days in RESCHEDULE_DAYS:
+        builder.button(
+            text=_("In {days} days").format(days=days),
+            callback_data=CommitmentButton(commitment=commitment_id, action=f"d{days}"),
+        )
+    builder.button(
+        text=_("🗑 Drop"), callback_data=CommitmentButton(commitment=commitment_id, action="drop")
+    )
+    return builder.as_markup()
 
 
 async def commitments(
@@ -23,92 +55,85 @@ async def commitments(
     i18n: I18n,
     followup: FollowUpService,
     renderer: Renderer,
+    replies: Replies,
 ) -> None:
     found = await followup.open_commitments(session, person.id)
     if not found:
-        await message.answer(
-            _(
-                "You have no open commitments. The actions you choose in "
-                "/grow and /wheel become commitments."
+        replies.add(
+            message.answer(
+                _(
+                    "You have no open commitments. The actions you choose in "
+                    "/grow and /wheel become commitments."
+                )
             )
         )
         return
-    await message.answer(_("Your open commitments:"))
+    replies.add(message.answer(_("Your open commitments:")))
     for commitment in found:
-        await message.answer(
-            f"• {Renderer.escape(commitment.text)}\n"
-            f"<i>{renderer.value(commitment.due_on, i18n.current_locale)}</i>",
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=_("✅ Done"), callback_data=f"cm:{commitment.id}:done"
-                        ),
-                        InlineKeyboardButton(
-                            text=_("📅 New date"), callback_data=f"cm:{commitment.id}:notyet"
-                        ),
-                        InlineKeyboardButton(
-                            text=_("🗑 Drop"), callback_data=f"cm:{commitment.id}:drop"
-                        ),
-                    ]
-                ]
-            ),
+        replies.add(
+            message.answer(
+                f"• {Renderer.escape(commitment.text)}\n"
+                f"<i>{renderer.value(commitment.due_on, i18n.current_locale)}</i>",
+                reply_markup=commitment_keyboard(commitment.id),
+            )
         )
 
 
 async def answer(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     followup: FollowUpService,
     renderer: Renderer,
     outbox: OutboxSender,
+    replies: Replies,
+    callback_data: CommitmentButton,
 ) -> None:
-    _prefix, commitment_id, action = (query.data or "").split(":")
-    result, commitment = await followup.answer(session, person.id, int(commitment_id), action)
+    """A tap on a commitment's check-in or on /commitments. The policy has made sure the
+    commitment is the presser's; one no longer open (a second tap) changes nothing."""
+    if callback_data.action not in ACTIONS:
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
+        return
+    result, commitment = await followup.answer(
+        session, person.id, callback_data.commitment, callback_data.action
+    )
     if result is Answered.EXPIRED:
-        await query.answer(
-            _("This check-in has expired: the commitment is no longer open."), show_alert=True
+        replies.add(
+            query.answer(
+                _("This check-in has expired: the commitment is no longer open."), show_alert=True
+            )
         )
         return
-    await query.answer()
+    replies.add(query.answer())
     if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
+        replies.add(
+            EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id)
+        )
     assert commitment is not None
     if result is Answered.ASK_DATE:
-        await bot.send_message(
-            person.id,
-            _("When will you do it? Choose a new date, or drop it."),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        *[
-                            InlineKeyboardButton(
-                                text=_("In {days} days").format(days=days),
-                                callback_data=f"cm:{commitment.id}:d{days}",
-                            )
-                            for days in RESCHEDULE_DAYS
-                        ],
-                        InlineKeyboardButton(
-                            text=_("🗑 Drop"), callback_data=f"cm:{commitment.id}:drop"
-                        ),
-                    ]
-                ]
-            ),
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("When will you do it? Choose a new date, or drop it."),
+                reply_markup=new_date_keyboard(commitment.id),
+            )
         )
     elif result is Answered.DONE:
-        await bot.send_message(person.id, _("🎉 Well done! Marked as done."))
+        replies.add(SendMessage(chat_id=person.id, text=_("🎉 Well done! Marked as done.")))
     elif result is Answered.DROPPED:
-        await bot.send_message(person.id, _("Dropped. It will not be followed up any more."))
+        replies.add(
+            SendMessage(chat_id=person.id, text=_("Dropped. It will not be followed up any more."))
+        )
     else:
         outbox.wake()
-        await bot.send_message(
-            person.id,
-            _("Moved to {date}. I will check in then.").format(
-                date=renderer.value(commitment.due_on, i18n.current_locale)
-            ),
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Moved to {date}. I will check in then.").format(
+                    date=renderer.value(commitment.due_on, i18n.current_locale)
+                ),
+            )
         )
 
 
@@ -116,5 +141,5 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(commitments, Command("commitments"))
-    router.callback_query.register(answer, data_prefix("cm:"))
+    router.callback_query.register(answer, CommitmentButton.filter())
     return router

@@ -8,40 +8,42 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.methods import EditMessageReplyMarkup, SendMessage
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.access import COORDINATION, IN_PROGRAMME, Role, Standing
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.cohorts import CohortService, Redeemed
 from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
 from bot.storage.models import Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.access import AccessMiddleware
+from bot.telegram.buttons import DeleteMe, Language, Menu
+from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer
+from bot.telegram.replies import Replies
 from bot.telegram.routers.history import send_history
-from bot.telegram.views import begin_dialog
+from bot.telegram.views import DialogView, begin_dialog
+
+# What the main menu offers besides the coaching dialogs.
+HISTORY = "history"
+LANGUAGE = "language"
 
 
 def menu() -> InlineKeyboardMarkup:
-    def button(text: str, data: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=text, callback_data=data)
-
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(_("🎯 GROW session"), "menu:grow")],
-            [button(_("☸️ Wheel of Life"), "menu:wheel")],
-            [button(_("🔺 Dilts logical levels"), "menu:dilts")],
-            [button(_("📚 My history"), "menu:history"), button(_("🌐 Language"), "menu:language")],
-        ]
-    )
+    """The main menu: the coaching dialogs, the person's history, the language."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🎯 GROW session"), callback_data=Menu(choice="grow"))
+    builder.button(text=_("☸️ Wheel of Life"), callback_data=Menu(choice="wheel"))
+    builder.button(text=_("🔺 Dilts logical levels"), callback_data=Menu(choice="dilts"))
+    builder.button(text=_("📚 My history"), callback_data=Menu(choice=HISTORY))
+    builder.button(text=_("🌐 Language"), callback_data=Menu(choice=LANGUAGE))
+    builder.adjust(1, 1, 1, 2)
+    return builder.as_markup()
 
 
 def greeting(first_name: str) -> str:
@@ -65,54 +67,70 @@ async def start(
     renderer: Renderer,
     cohort_service: CohortService,
     people: PeopleService,
+    replies: Replies,
 ) -> None:
     if not command.args:
-        await message.answer(greeting(person.first_name), reply_markup=menu())
+        replies.add(message.answer(greeting(person.first_name), reply_markup=menu()))
         return
     joining = await cohort_service.join(session, person.id, command.args.strip())
     if joining.result is Redeemed.COORDINATOR:
         people.forget(person.id)
     if joining.result is Redeemed.JOINED:
         assert joining.cohort is not None and joining.turn is not None
-        await message.answer(
-            _("Welcome to <b>{cohort}</b>!").format(cohort=Renderer.escape(joining.cohort.name))
+        replies.add(
+            message.answer(
+                _("Welcome to <b>{cohort}</b>!").format(cohort=Renderer.escape(joining.cohort.name))
+            )
         )
         await begin_dialog(
-            bot, person.id, i18n, renderer, cohort_service.dialogs, session, joining.turn
+            bot, person.id, i18n, renderer, cohort_service.dialogs, session, joining.turn, replies
         )
         return
-    await message.answer(
-        {
-            Redeemed.UNKNOWN: _(
-                "This invite link is not valid. Please ask your programme coordinator for a "
-                "new one."
-            ),
-            Redeemed.EXPIRED: _(
-                "This invite link has expired. Please ask your programme coordinator for a new one."
-            ),
-            Redeemed.REVOKED: _(
-                "This invite link has been revoked. Please ask your programme coordinator for a "
-                "new one."
-            ),
-            Redeemed.USED_UP: _(
-                "This invite link has been used as many times as it allows. Please ask your "
-                "programme coordinator for a new one."
-            ),
-            Redeemed.COORDINATOR: _(
-                "You now help coordinate this cohort: /cohorts, /match and /pairs are yours."
-            ),
-            Redeemed.ALREADY: _(
-                "You have already joined this cohort. /continue picks up where you stopped."
-            ),
-        }[joining.result]
-    )
+    text = {
+        Redeemed.UNKNOWN: _(
+            "This invite link is not valid. Please ask your programme coordinator for a new one."
+        ),
+        Redeemed.EXPIRED: _(
+            "This invite link has expired. Please ask your programme coordinator for a new one."
+        ),
+        Redeemed.REVOKED: _(
+            "This invite link has been revoked. Please ask your programme coordinator for a "
+            "new one."
+        ),
+        Redeemed.USED_UP: _(
+            "This invite link has been used as many times as it allows. Please ask your "
+            "programme coordinator for a new one."
+        ),
+        Redeemed.COORDINATOR: _(
+            "You now help coordinate this cohort: /cohorts, /match and /pairs are yours."
+        ),
+        Redeemed.ALREADY: _(
+            "You have already joined this cohort. /continue picks up where you stopped."
+        ),
+    }[joining.result]
+    replies.add(message.answer(text))
 
 
-async def help_(message: Message, person: Person, cohort_service: CohortService) -> None:
-    text = f"{help_text()}\n\n{mentoring_help()}"
-    if cohort_service.is_operator(person):
-        text += f"\n\n{coordinator_help()}"
-    await message.answer(text)
+async def help_(
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    policy: AccessMiddleware,
+    replies: Replies,
+    standing: Standing | None = None,
+) -> None:
+    """What the person can do: the coaching tools for everyone, then the mentoring part
+    for mentees and mentors (for someone with no role yet, how to join), then the
+    coordination part for coordinators and operators."""
+    who = standing or await policy.standing(session, person.id)
+    parts = [help_text()]
+    if who.roles & IN_PROGRAMME:
+        parts.append(mentoring_help())
+    elif Role.STRANGER in who.roles:
+        parts.append(joining_help())
+    if who.roles & COORDINATION:
+        parts.append(coordinator_help())
+    replies.add(message.answer("\n\n".join(parts)))
 
 
 def mentoring_help() -> str:
@@ -121,10 +139,19 @@ def mentoring_help() -> str:
         "/mentors: choose a mentor, where your programme lets mentees choose\n"
         "/share: whether your mentor sees your session summaries\n"
         "/mentees: mentors, your mentees and whom your messages go to\n"
+        "/meet: set your next meeting with your mentor or mentee\n"
         "/contact: swap contacts with your mentoring partner\n"
         "/report: tell the coordinator about a problem\n"
         "/end: end the mentoring, with a short look back\n"
         "Anything else you write outside a session goes to your mentoring partner."
+    )
+
+
+def joining_help() -> str:
+    return _(
+        "<b>Mentoring</b>\n"
+        "To join a mentoring programme, open the invite link your programme coordinator "
+        "gave you."
     )
 
 
@@ -133,6 +160,7 @@ def coordinator_help() -> str:
         "<b>For coordinators</b>\n"
         "/cohort_new: a new cohort and its invite links\n"
         "/cohorts: your cohorts, their numbers and links\n"
+        "/coordinators: who coordinates your cohorts; an operator can revoke a coordinator there\n"
         "/invite: a new invite link\n"
         "/match: proposed pairs with their reasons, to approve\n"
         "/pairs: pause, resume, end or reassign a pair\n"
@@ -156,7 +184,6 @@ def help_text() -> str:
         "/history: your finished sessions and your wheel over time\n"
         "/checkin: a short check-in on how things are\n"
         "/commitments: your actions and their dates\n"
-        "/meet: set your next meeting with your mentor or mentee\n"
         "/settings: time zone, quiet hours, your check-in day and hour, a pause of reminders\n"
         "/language: switch between Latvian and English\n"
         "/privacy: what I store and how to get or delete it\n\n"
@@ -164,128 +191,151 @@ def help_text() -> str:
     )
 
 
-async def privacy(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>Privacy</b>\n\n"
-            "<b>What I store:</b> your Telegram id, first name and language; your answers in "
-            "the coaching sessions; the actions you commit to and their dates.\n\n"
-            "<b>Who sees it:</b> only you. Your answers are shown to a mentor only if you "
-            "agree to share them. Programme coordinators see figures, not your words: which "
-            "tools you finished and when, your check-in mood, your poll and quiz answers; and "
-            "what you write when a mentoring ends. The operator of this bot can access the "
-            "database to keep it running.\n\n"
-            "<b>How long:</b> until you delete it, or until the programme's operator removes "
-            "the programme's data when it ends.\n\n"
-            "<b>Your copy:</b> /mydata sends you everything I store about you as a file.\n"
-            "<b>Deletion:</b> /deleteme deletes all of it for good."
+async def privacy(message: Message, replies: Replies) -> None:
+    replies.add(
+        message.answer(
+            _(
+                "<b>Privacy</b>\n\n"
+                "<b>What I store:</b> your Telegram id, first name and language; your answers in "
+                "the coaching sessions; the actions you commit to and their dates.\n\n"
+                "<b>Who sees it:</b> only you. Your answers are shown to a mentor only if you "
+                "agree to share them. Programme coordinators see figures, not your words: which "
+                "tools you finished and when, your check-in mood, your poll and quiz answers; and "
+                "what you write when a mentoring ends. The operator of this bot can access the "
+                "database to keep it running.\n\n"
+                "<b>How long:</b> until you delete it, or until the programme's operator removes "
+                "the programme's data when it ends.\n\n"
+                "<b>Your copy:</b> /mydata sends you everything I store about you as a file.\n"
+                "<b>Deletion:</b> /deleteme deletes all of it for good."
+            )
         )
     )
 
 
-async def language(message: Message) -> None:
-    await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
+async def language(message: Message, replies: Replies) -> None:
+    replies.add(message.answer(_("Choose your language:"), reply_markup=language_keyboard()))
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=name, callback_data=f"lang:{code}")
-                for code, name in LANGUAGE_NAMES.items()
-            ]
-        ]
-    )
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=Language(code=code))
+    return builder.as_markup()
 
 
 async def set_language(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     people: PeopleService,
+    replies: Replies,
+    callback_data: Language,
 ) -> None:
-    code = (query.data or "").split(":", 1)[1]
+    code = callback_data.code
     if code not in LANGUAGE_NAMES:
-        await query.answer(_("This button no longer works."), show_alert=True)
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
     await people.set_language(session, person, code)
-    await query.answer()
+    replies.add(query.answer())
     with i18n.use_locale(code):
-        await bot.send_message(
-            person.id,
-            _("Done: I will speak English with you.")
-            if code == "en"
-            else _("Done: I will speak Latvian with you."),
-            reply_markup=menu(),
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Done: I will speak English with you.")
+                if code == "en"
+                else _("Done: I will speak Latvian with you."),
+                reply_markup=menu(),
+            )
         )
 
 
 async def menu_choice(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
+    replies: Replies,
+    callback_data: Menu,
 ) -> None:
-    choice = (query.data or "").split(":", 1)[1]
-    await query.answer()
-    if choice == "language":
-        await bot.send_message(
-            person.id, _("Choose your language:"), reply_markup=language_keyboard()
+    """The main menu: the language, the history, or a coaching dialog (only those: a form
+    or an intake is started by what it is for)."""
+    choice = callback_data.choice
+    if choice == LANGUAGE:
+        replies.add(query.answer())
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("Choose your language:"),
+                reply_markup=language_keyboard(),
+            )
         )
         return
-    if choice == "history":
-        await send_history(bot, person.id, session, dialogs, renderer, i18n.current_locale)
+    if choice == HISTORY:
+        replies.add(query.answer())
+        await send_history(replies, person.id, session, dialogs, renderer, i18n.current_locale)
         return
-    if choice not in dialogs.dialogs:
+    dialog = dialogs.dialogs.get(choice)
+    if dialog is None or dialog.kind != "coaching":
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    turn = await dialogs.start(session, person.id, choice)
-    await begin_dialog(bot, person.id, i18n, renderer, dialogs, session, turn)
+    replies.add(query.answer())
+    turn = await dialogs.start(session, person.id, dialog.id)
+    await DialogView(replies, person.id, i18n.current_locale, renderer, dialogs, session).begin(
+        turn
+    )
 
 
 async def my_data(
-    message: Message, session: AsyncSession, person: Person, people: PeopleService
+    message: Message,
+    session: AsyncSession,
+    person: Person,
+    people: PeopleService,
+    replies: Replies,
 ) -> None:
     data: dict[str, Any] = await people.export(session, person.id)
     document = BufferedInputFile(
         json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), "my-data.json"
     )
-    await message.answer_document(document, caption=_("Everything I store about you."))
+    replies.add(message.answer_document(document, caption=_("Everything I store about you.")))
 
 
-async def delete_me(message: Message) -> None:
-    await message.answer(
-        _("This deletes your answers, sessions and commitments for good. Are you sure?"),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Yes, delete everything"), callback_data="deleteme:yes"
-                    ),
-                    InlineKeyboardButton(text=_("No, keep it"), callback_data="deleteme:no"),
-                ]
-            ]
-        ),
+async def delete_me(message: Message, replies: Replies) -> None:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, delete everything"), callback_data=DeleteMe(answer="yes"))
+    builder.button(text=_("No, keep it"), callback_data=DeleteMe(answer="no"))
+    replies.add(
+        message.answer(
+            _("This deletes your answers, sessions and commitments for good. Are you sure?"),
+            reply_markup=builder.as_markup(),
+        )
     )
 
 
 async def delete_me_confirmed(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, person: Person, people: PeopleService
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    people: PeopleService,
+    replies: Replies,
+    callback_data: DeleteMe,
 ) -> None:
-    await query.answer()
+    """The answer to /deleteme. Deleting is the same however often it is pressed: a second
+    tap finds nothing more to delete (the person is only as new as that tap)."""
+    replies.add(query.answer())
     if query.message is not None:
-        await bot.edit_message_reply_markup(chat_id=person.id, message_id=query.message.message_id)
-    if query.data != "deleteme:yes":
-        await bot.send_message(person.id, _("Nothing was deleted."))
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    if callback_data.answer != "yes":
+        replies.add(SendMessage(chat_id=person.id, text=_("Nothing was deleted.")))
         return
     await people.delete(session, person.id)
-    await bot.send_message(
-        person.id,
-        _("Everything I stored about you is deleted. If you write again, I start afresh."),
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Everything I stored about you is deleted. If you write again, I start afresh."),
+        )
     )
 
 
@@ -296,9 +346,9 @@ def create_router() -> Router:
     router.message.register(help_, Command("help"))
     router.message.register(privacy, Command("privacy"))
     router.message.register(language, Command("language"))
-    router.callback_query.register(set_language, data_prefix("lang:"))
-    router.callback_query.register(menu_choice, data_prefix("menu:"))
+    router.callback_query.register(set_language, Language.filter())
+    router.callback_query.register(menu_choice, Menu.filter())
     router.message.register(my_data, Command("mydata"))
     router.message.register(delete_me, Command("deleteme"))
-    router.callback_query.register(delete_me_confirmed, data_prefix("deleteme:"))
+    router.callback_query.register(delete_me_confirmed, DeleteMe.filter())
     return router

@@ -127,9 +127,12 @@ async def new_cohort(
     i18n: I18n,
     renderer: Renderer,
     cohort_service: CohortService,
+    replies: Replies,
 ) -> None:
     turn = await cohort_service.dialogs.start(session, person.id, "cohort_new", restart=True)
-    await begin_dialog(bot, person.id, i18n, renderer, cohort_service.dialogs, session, turn)
+    await begin_dialog(
+        bot, person.id, i18n, renderer, cohort_service.dialogs, session, turn, replies
+    )
 
 
 ROLE_NAMES = {MENTEE: N_("Mentees"), MENTOR: N_("Mentors"), COORDINATOR: N_("Coordinators")}
@@ -216,27 +219,22 @@ async def send_cohorts(
     person: Person,
     session: AsyncSession,
     cohort_service: CohortService,
-    replies: Replies | None = None,
+    replies: Replies,
 ) -> None:
     """Each cohort the person coordinates, with its links (a message each)."""
-    own = Replies() if replies is None else replies
     me = await bot.me()
     views = await overview(
         session, await cohort_service.coordinated(session, person), cohort_service.clock.now()
     )
     if not views:
-        own.add(
+        replies.add(
             SendMessage(
                 chat_id=person.id, text=_("You run no cohort yet. /cohort_new creates one.")
             )
         )
     for view in views:
         text, markup = cohort_view(view, me.username, person.timezone)
-        say(own, person.id, text, markup)
-    if replies is None:
-        # A caller that does not hand its replies over: its transaction ends first.
-        await session.commit()
-        await own.send(bot)
+        say(replies, person.id, text, markup)
 
 
 async def cohorts(

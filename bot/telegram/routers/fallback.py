@@ -7,14 +7,15 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.telegram.filters import PRIVATE
+from bot.telegram.replies import Replies
 
 
-async def unknown_command(message: Message) -> None:
-    await message.answer(_("I don't know that command. /help lists what I can do."))
+async def unknown_command(message: Message, replies: Replies) -> None:
+    replies.add(message.answer(_("I don't know that command. /help lists what I can do.")))
 
 
-async def unknown_button(query: CallbackQuery) -> None:
-    await query.answer(_("This button no longer works."), show_alert=True)
+async def unknown_button(query: CallbackQuery, replies: Replies) -> None:
+    replies.add(query.answer(_("This button no longer works."), show_alert=True))
 
 
 def create_router() -> Router:

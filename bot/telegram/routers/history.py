@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import render_wheel_history
 from bot.domain.texts import N_, Msg
 from bot.services.dialogs import DialogService
 from bot.storage.models import Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import HistoryRecord, HistoryWheel
+from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer, split_html
+from bot.telegram.replies import Replies
 
 
 async def send_history(
-    bot: Bot,
+    replies: Replies,
     chat_id: int,
     session: AsyncSession,
     dialogs: DialogService,
@@ -35,74 +33,86 @@ async def send_history(
 ) -> None:
     finished = await dialogs.finished(session, chat_id)
     if not finished:
-        await bot.send_message(
-            chat_id, _("You have no finished sessions yet. Start one with /grow, /wheel or /dilts.")
+        replies.add(
+            SendMessage(
+                chat_id=chat_id,
+                text=_(
+                    "You have no finished sessions yet. Start one with /grow, /wheel or /dilts."
+                ),
+            )
         )
         return
-    rows = [
-        [
-            InlineKeyboardButton(
-                text=f"{renderer.plain(Msg(dialogs.dialogs[record.dialog_id].title), locale)} · "
-                f"{renderer.value(record.finished_at.date(), locale)}"
-                if record.finished_at
-                else record.dialog_id,
-                callback_data=f"hist:{record.id}",
-            )
-        ]
-        for record in finished
-    ]
-    if any(record.dialog_id == "wheel" for record in finished):
-        rows.append(
-            [InlineKeyboardButton(text=_("📈 My wheel over time"), callback_data="hist:wheel")]
+    listing = InlineKeyboardBuilder()
+    for record in finished:
+        listing.button(
+            text=f"{renderer.plain(Msg(dialogs.dialogs[record.dialog_id].title), locale)} · "
+            f"{renderer.value(record.finished_at.date(), locale)}"
+            if record.finished_at
+            else record.dialog_id,
+            callback_data=HistoryRecord(session=record.id),
         )
-    await bot.send_message(
-        chat_id,
-        _("Your finished sessions, newest first. Open one to see its summary:"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    if any(record.dialog_id == "wheel" for record in finished):
+        listing.button(text=_("📈 My wheel over time"), callback_data=HistoryWheel())
+    listing.adjust(1)
+    replies.add(
+        SendMessage(
+            chat_id=chat_id,
+            text=_("Your finished sessions, newest first. Open one to see its summary:"),
+            reply_markup=listing.as_markup(),
+        )
     )
 
 
 async def history(
     message: Message,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     dialogs: DialogService,
     renderer: Renderer,
+    replies: Replies,
 ) -> None:
-    await send_history(bot, person.id, session, dialogs, renderer, i18n.current_locale)
+    await send_history(replies, person.id, session, dialogs, renderer, i18n.current_locale)
 
 
 async def open_history(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     dialogs: DialogService,
     renderer: Renderer,
+    replies: Replies,
+    callback_data: HistoryRecord,
 ) -> None:
-    target = (query.data or "").split(":", 1)[1]
     locale = i18n.current_locale
-    if target == "wheel":
-        await query.answer()
-        await send_wheel_history(bot, person.id, session, dialogs, renderer, locale)
-        return
-    found = await dialogs.summary(session, person.id, int(target)) if target.isdigit() else None
+    found = await dialogs.summary(session, person.id, callback_data.session)
     if found is None:
-        await query.answer(_("This session is no longer there."), show_alert=True)
+        replies.add(query.answer(_("This session is no longer there."), show_alert=True))
         return
-    await query.answer()
+    replies.add(query.answer())
     record, dialog, lines = found
     assert record.finished_at is not None
     text = renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
     for part in split_html(text):
-        await bot.send_message(person.id, part)
+        replies.add(SendMessage(chat_id=person.id, text=part))
+
+
+async def open_wheel_history(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    dialogs: DialogService,
+    renderer: Renderer,
+    replies: Replies,
+) -> None:
+    replies.add(query.answer())
+    await send_wheel_history(replies, person.id, session, dialogs, renderer, i18n.current_locale)
 
 
 async def send_wheel_history(
-    bot: Bot,
+    replies: Replies,
     chat_id: int,
     session: AsyncSession,
     dialogs: DialogService,
@@ -111,7 +121,7 @@ async def send_wheel_history(
 ) -> None:
     series = await dialogs.wheel_history(session, chat_id)
     if not series:
-        await bot.send_message(chat_id, _("Rate your wheel with /wheel first."))
+        replies.add(SendMessage(chat_id=chat_id, text=_("Rate your wheel with /wheel first.")))
         return
     areas = dialogs.wheel_areas()
     picture = await asyncio.to_thread(
@@ -120,12 +130,13 @@ async def send_wheel_history(
         [(when.date(), [ratings[area] for area, _label in areas]) for when, ratings in series],
         renderer.plain(Msg(N_("Your Wheel of Life over time")), locale),
     )
-    await bot.send_photo(chat_id, BufferedInputFile(picture, "wheel-history.png"))
+    replies.add(SendPhoto(chat_id=chat_id, photo=BufferedInputFile(picture, "wheel-history.png")))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(history, Command("history"))
-    router.callback_query.register(open_history, data_prefix("hist:"))
+    router.callback_query.register(open_history, HistoryRecord.filter())
+    router.callback_query.register(open_wheel_history, HistoryWheel.filter())
     return router

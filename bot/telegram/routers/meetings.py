@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.methods import SendMessage
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.texts import N_, Msg
 from bot.services.dialogs import DialogService
 from bot.services.meetings import MEET_FORM, MeetingService
 from bot.storage.models import Pair, Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import MeetingButton
+from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer
-from bot.telegram.views import begin_dialog
+from bot.telegram.replies import Replies
+from bot.telegram.views import DialogView
 
 
 async def show_or_start(
-    bot: Bot,
+    replies: Replies,
     session: AsyncSession,
     person: Person,
     pair: Pair,
@@ -32,95 +36,92 @@ async def show_or_start(
     """The next meeting with its buttons, or, when there is none (or it is to change),
     the questions that set one."""
     upcoming = None if change else await meetings.next_meeting(session, pair.id)
+    locale = i18n.current_locale
     if upcoming is None:
         await meetings.begin(session, person, pair)
         turn = await dialogs.start(session, person.id, MEET_FORM, restart=True)
-        await begin_dialog(bot, person.id, i18n, renderer, dialogs, session, turn)
+        await DialogView(replies, person.id, locale, renderer, dialogs, session).begin(turn)
         return
     when = await meetings.when(session, person, upcoming.starts_at)
     name = await meetings.partner_name(session, pair, person)
-    await session.commit()
     text = renderer.text(
         Msg(
             N_("📅 Your next meeting with {name}: {day}, {time} ({zone})."), {"name": name, **when}
         ),
-        i18n.current_locale,
+        locale,
     )
-    await bot.send_message(
-        person.id,
-        text,
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(text=_("🔁 Change"), callback_data=f"mt:new:{pair.id}"),
-                    InlineKeyboardButton(
-                        text=_("✖ Call it off"), callback_data=f"mt:cancel:{upcoming.id}"
-                    ),
-                ]
-            ]
-        ),
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🔁 Change"), callback_data=MeetingButton(action="new", number=pair.id))
+    builder.button(
+        text=_("✖ Call it off"), callback_data=MeetingButton(action="cancel", number=upcoming.id)
     )
+    replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=builder.as_markup()))
 
 
 async def meet(
     message: Message,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
     meetings: MeetingService,
+    replies: Replies,
 ) -> None:
     pairs = await meetings.active_pairs(session, person.id)
     if not pairs:
-        await session.commit()
-        await message.answer(
-            _("You have no active mentoring pair yet, so there is no meeting to set.")
+        replies.add(
+            message.answer(
+                _("You have no active mentoring pair yet, so there is no meeting to set.")
+            )
         )
         return
     if len(pairs) > 1:
         names = [await meetings.partner_name(session, pair, person) for pair in pairs]
-        await session.commit()
-        await message.answer(
-            _("A meeting with whom?"),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [InlineKeyboardButton(text=name, callback_data=f"mt:pair:{pair.id}")]
-                    for pair, name in zip(pairs, names, strict=True)
-                ]
-            ),
-        )
+        builder = InlineKeyboardBuilder()
+        for pair, name in zip(pairs, names, strict=True):
+            builder.button(text=name, callback_data=MeetingButton(action="pair", number=pair.id))
+        builder.adjust(1)
+        replies.add(message.answer(_("A meeting with whom?"), reply_markup=builder.as_markup()))
         return
-    await show_or_start(bot, session, person, pairs[0], i18n, renderer, dialogs, meetings)
+    await show_or_start(replies, session, person, pairs[0], i18n, renderer, dialogs, meetings)
 
 
 async def meeting_button(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
     renderer: Renderer,
     dialogs: DialogService,
     meetings: MeetingService,
+    replies: Replies,
+    callback_data: MeetingButton,
 ) -> None:
-    _prefix, action, number = (query.data or "::").split(":", 2)
-    if action == "cancel" and number.isdigit():
-        if await meetings.cancel(session, person, int(number)):
-            await query.answer(_("Called off; your partner has been told."), show_alert=True)
+    """The policy has made sure the meeting or the pair is the presser's; a meeting no
+    longer planned, or a pair no longer active, changes nothing."""
+    if callback_data.action == "cancel":
+        if await meetings.cancel(session, person, callback_data.number):
+            replies.add(query.answer(_("Called off; your partner has been told."), show_alert=True))
         else:
-            await query.answer(_("This meeting is no longer planned."), show_alert=True)
+            replies.add(query.answer(_("This meeting is no longer planned."), show_alert=True))
         return
     pairs = {pair.id: pair for pair in await meetings.active_pairs(session, person.id)}
-    pair = pairs.get(int(number)) if number.isdigit() else None
-    if action not in ("pair", "new") or pair is None:
-        await session.commit()
-        await query.answer(_("This button no longer works."), show_alert=True)
+    pair = pairs.get(callback_data.number)
+    if pair is None:
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    await query.answer()
+    replies.add(query.answer())
     await show_or_start(
-        bot, session, person, pair, i18n, renderer, dialogs, meetings, change=action == "new"
+        replies,
+        session,
+        person,
+        pair,
+        i18n,
+        renderer,
+        dialogs,
+        meetings,
+        change=callback_data.action == "new",
     )
 
 
@@ -128,5 +129,5 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(meet, Command("meet"))
-    router.callback_query.register(meeting_button, data_prefix("mt:"))
+    router.callback_query.register(meeting_button, MeetingButton.filter())
     return router

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -62,22 +61,6 @@ def drop_keyboard(query: CallbackQuery, person: Person) -> EditMessageReplyMarku
     if query.message is None:
         return None
     return EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id)
-
-
-@asynccontextmanager
-async def replying(
-    replies: Replies | None, session: AsyncSession, bot: Bot
-) -> AsyncIterator[Replies]:
-    """The caller's replies. A caller that passes none yet (the dialogs router, until it
-    sends its own replies) gets them sent here, once the work is committed."""
-    if replies is not None:
-        yield replies
-        return
-    own = Replies()
-    yield own
-    if session.in_transaction():
-        await session.commit()
-    await own.send(bot)
 
 
 def replied_to(message: Message) -> int | None:
@@ -153,15 +136,14 @@ async def relay(
     person: Person,
     programme: Programme,
     outbox: OutboxSender,
-    replies: Replies | None = None,
+    replies: Replies,
 ) -> bool:
     """Pass the message on if the person has a pair; False when there is nobody to pass
     it to."""
     result = await programme.conversation.relay(
         session, person, message.message_id, message.text, replied_to(message)
     )
-    async with replying(replies, session, bot) as out:
-        return answer_relayed(message, outbox, out, result)
+    return answer_relayed(message, outbox, replies, result)
 
 
 def answer_relayed(
@@ -270,31 +252,30 @@ async def offer_summary(
     programme: Programme,
     renderer: Renderer,
     outbox: OutboxSender,
-    replies: Replies | None = None,
+    replies: Replies,
 ) -> None:
     """After a finished coaching session: share it with the mentor as the mentee chose."""
     mode = await programme.conversation.share_mode(session, person.id)
     mentor = await programme.conversation.mentor_of(session, person.id)
     if mentor is None or mode == "never":
         return
-    async with replying(replies, session, bot) as out:
-        if mode == "always":
-            await send_summary(session, person, record_id, programme, renderer, outbox)
-            out.add(SendMessage(chat_id=person.id, text=_("The summary went to your mentor.")))
-            return
-        out.add(
-            SendMessage(
-                chat_id=person.id,
-                text=_("Send this summary to your mentor?"),
-                reply_markup=keyboard(
-                    [
-                        (_("Yes, send it"), SummaryChoice(session=record_id, send=True)),
-                        (_("No, keep it to myself"), SummaryChoice(session=record_id, send=False)),
-                    ],
-                    width=2,
-                ),
-            )
+    if mode == "always":
+        await send_summary(session, person, record_id, programme, renderer, outbox)
+        replies.add(SendMessage(chat_id=person.id, text=_("The summary went to your mentor.")))
+        return
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Send this summary to your mentor?"),
+            reply_markup=keyboard(
+                [
+                    (_("Yes, send it"), SummaryChoice(session=record_id, send=True)),
+                    (_("No, keep it to myself"), SummaryChoice(session=record_id, send=False)),
+                ],
+                width=2,
+            ),
         )
+    )
 
 
 async def send_summary(
@@ -436,7 +417,9 @@ async def start_form(
             )
         )
     turn = await programme.pairs.start_form(session, person, form, pair, restart=restart)
-    await begin_dialog(bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn)
+    await begin_dialog(
+        bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn, replies
+    )
 
 
 async def share_contact(
@@ -554,7 +537,9 @@ async def feedback(
         replies.add(message.answer(_("No finished mentoring is waiting for your feedback.")))
         return
     turn = await programme.pairs.dialogs.start(session, person.id, CLOSING_FORM, restart=True)
-    await begin_dialog(bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn)
+    await begin_dialog(
+        bot, person.id, i18n, renderer, programme.pairs.dialogs, session, turn, replies
+    )
 
 
 async def pause_mentoring(
@@ -587,7 +572,7 @@ async def send_suggestions(
     programme: Programme,
     renderer: Renderer,
     locale: str,
-    replies: Replies | None = None,
+    replies: Replies,
 ) -> bool:
     """Show a mentee the mentors they may ask; False when there is nothing to choose."""
     suggestions = await programme.matching.suggestions(session, person.id)
@@ -601,20 +586,19 @@ async def send_suggestions(
             f"{suggestion.score.value}\n{Renderer.escape(suggestion.bio)}\n"
             f"<i>{reasons}</i>"
         )
-    async with replying(replies, session, bot) as out:
-        out.add(
-            SendMessage(
-                chat_id=person.id,
-                text="\n\n".join(blocks),
-                reply_markup=keyboard(
-                    (
-                        _("Ask {name}").format(name=s.mentor.first_name),
-                        AskMentor(mentor=s.mentor.id),
-                    )
-                    for s in suggestions
-                ),
-            )
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text="\n\n".join(blocks),
+            reply_markup=keyboard(
+                (
+                    _("Ask {name}").format(name=s.mentor.first_name),
+                    AskMentor(mentor=s.mentor.id),
+                )
+                for s in suggestions
+            ),
         )
+    )
     return True
 
 

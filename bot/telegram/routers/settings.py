@@ -3,11 +3,15 @@ hour (or no regular check-ins), and for mentors daily or weekly digests."""
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+import hashlib
+
+from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.methods import SendMessage
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,8 +21,29 @@ from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, SCHEDULE_SETTINGS, Pe
 from bot.services.schedule import Scheduler
 from bot.storage import repositories as repo
 from bot.storage.models import Person
-from bot.telegram.filters import PRIVATE, data_prefix
+from bot.telegram.buttons import Setting
+from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer
+from bot.telegram.replies import Replies
+
+# Buttons that only open a picker; they change nothing.
+PICKERS = ("zones", "days", "hours")
+
+
+def stamp(person: Person) -> str:
+    """The person's settings in a few characters: a button carries those it was shown
+    with, and does nothing once they have changed (a second tap, an older message)."""
+    settings = (
+        person.timezone,
+        person.quiet_from,
+        person.quiet_to,
+        person.paused_until.timestamp() if person.paused_until else None,
+        person.checkin_weekday,
+        person.checkin_hour,
+        person.checkins_stopped,
+        person.digest_daily,
+    )
+    return hashlib.blake2s(repr(settings).encode(), digest_size=4).hexdigest()
 
 
 async def settings_view(
@@ -30,7 +55,6 @@ async def settings_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     zone = await followup.zone(session, person.id)
     mentoring = await repo.has_mentees(session, person.id, ("active", "paused"))
-    await session.commit()
     quiet = (
         _("none")
         if person.quiet_from == person.quiet_to
@@ -55,61 +79,65 @@ async def settings_view(
         text += "\n" + _("Digest of your mentees: {how}, on the day and at the hour above").format(
             how=_("daily") if person.digest_daily else _("weekly")
         )
-    rows = [
-        [InlineKeyboardButton(text=_("🌍 Time zone"), callback_data="set:zones:")],
-        [InlineKeyboardButton(text=_("🌙 Change quiet hours"), callback_data="set:quiet:")],
-        [
-            InlineKeyboardButton(
-                text=_("⏸ Pause {days} d").format(days=days), callback_data=f"set:pause:{days}"
-            )
-            for days in PAUSE_DAYS
-        ],
-        [InlineKeyboardButton(text=_("▶️ Resume reminders"), callback_data="set:resume:")],
-        [
-            InlineKeyboardButton(text=_("📅 Check-in day"), callback_data="set:days:"),
-            InlineKeyboardButton(text=_("🕙 Check-in hour"), callback_data="set:hours:"),
-        ],
-        [
-            InlineKeyboardButton(
-                text=_("▶️ Restart regular check-ins"), callback_data="set:checkins:on"
-            )
-            if person.checkins_stopped
-            else InlineKeyboardButton(
-                text=_("⏹ Stop regular check-ins"), callback_data="set:checkins:off"
-            )
-        ],
-    ]
-    if mentoring:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=_("📋 Weekly digest") if person.digest_daily else _("📋 Daily digest"),
-                    callback_data="set:digest:weekly"
-                    if person.digest_daily
-                    else "set:digest:daily",
-                )
-            ]
+    shown = stamp(person)
+
+    def setting(name: str, value: str = "") -> Setting:
+        return Setting(name=name, value=value, stamp=shown)
+
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🌍 Time zone"), callback_data=setting("zones"))
+    builder.button(text=_("🌙 Change quiet hours"), callback_data=setting("quiet"))
+    for days in PAUSE_DAYS:
+        builder.button(
+            text=_("⏸ Pause {days} d").format(days=days), callback_data=setting("pause", str(days))
         )
-    return text, InlineKeyboardMarkup(inline_keyboard=rows)
+    builder.button(text=_("▶️ Resume reminders"), callback_data=setting("resume"))
+    builder.button(text=_("📅 Check-in day"), callback_data=setting("days"))
+    builder.button(text=_("🕙 Check-in hour"), callback_data=setting("hours"))
+    if person.checkins_stopped:
+        builder.button(
+            text=_("▶️ Restart regular check-ins"), callback_data=setting("checkins", "on")
+        )
+    else:
+        builder.button(text=_("⏹ Stop regular check-ins"), callback_data=setting("checkins", "off"))
+    widths = [1, 1, len(PAUSE_DAYS), 1, 2, 1]
+    if mentoring:
+        builder.button(
+            text=_("📋 Weekly digest") if person.digest_daily else _("📋 Daily digest"),
+            callback_data=setting("digest", "weekly" if person.digest_daily else "daily"),
+        )
+        widths.append(1)
+    builder.adjust(*widths)
+    return text, builder.as_markup()
 
 
-def day_picker(locale: str) -> InlineKeyboardMarkup:
+def zone_picker(shown: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for zone in COMMON_ZONES:
+        builder.button(text=zone, callback_data=Setting(name="tz", value=zone, stamp=shown))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def day_picker(locale: str, shown: str) -> InlineKeyboardMarkup:
     names = get_day_names("wide", locale=locale)
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=names[d], callback_data=f"set:wd:{d}") for d in days]
-            for days in ((0, 1, 2), (3, 4, 5), (6,))
-        ]
-    )
+    builder = InlineKeyboardBuilder()
+    for day in range(7):
+        builder.button(
+            text=names[day], callback_data=Setting(name="wd", value=str(day), stamp=shown)
+        )
+    builder.adjust(3)
+    return builder.as_markup()
 
 
-def hour_picker() -> InlineKeyboardMarkup:
-    hours = [
-        InlineKeyboardButton(text=f"{h:02d}:00", callback_data=f"set:hr:{h}") for h in CHECKIN_HOURS
-    ]
-    return InlineKeyboardMarkup(
-        inline_keyboard=[hours[start : start + 5] for start in range(0, len(hours), 5)]
-    )
+def hour_picker(shown: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for hour in CHECKIN_HOURS:
+        builder.button(
+            text=f"{hour:02d}:00", callback_data=Setting(name="hr", value=str(hour), stamp=shown)
+        )
+    builder.adjust(5)
+    return builder.as_markup()
 
 
 async def settings(
@@ -119,14 +147,16 @@ async def settings(
     i18n: I18n,
     followup: FollowUpService,
     renderer: Renderer,
+    replies: Replies,
 ) -> None:
-    text, markup = await settings_view(session, person, followup, renderer, i18n.current_locale)
-    await message.answer(text, reply_markup=markup)
+    current = await session.get(Person, person.id)
+    assert current is not None
+    text, markup = await settings_view(session, current, followup, renderer, i18n.current_locale)
+    replies.add(message.answer(text, reply_markup=markup))
 
 
 async def change(
     query: CallbackQuery,
-    bot: Bot,
     session: AsyncSession,
     person: Person,
     i18n: I18n,
@@ -134,46 +164,52 @@ async def change(
     followup: FollowUpService,
     renderer: Renderer,
     scheduler: Scheduler,
+    replies: Replies,
+    callback_data: Setting,
 ) -> None:
-    _prefix, name, value = (query.data or "").split(":", 2)
-    if name == "zones":
-        await query.answer()
-        await bot.send_message(
-            person.id,
-            _("Choose your time zone:"),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [InlineKeyboardButton(text=zone, callback_data=f"set:tz:{zone}")]
-                    for zone in COMMON_ZONES
-                ]
-            ),
+    name, value = callback_data.name, callback_data.value
+    current = await session.get(Person, person.id)
+    assert current is not None
+    if callback_data.stamp != stamp(current):
+        # Shown before the settings last changed: pressing it again would change them
+        # again (the quiet hours go round), or change back what was just changed.
+        replies.add(
+            query.answer(
+                _("Your settings have changed since this message. /settings shows them now."),
+                show_alert=True,
+            )
         )
         return
-    if name in ("days", "hours"):
-        await query.answer()
-        await bot.send_message(
-            person.id,
-            _("On which day should the regular check-in come?")
-            if name == "days"
-            else _("At what hour should the regular check-in come?"),
-            reply_markup=day_picker(i18n.current_locale) if name == "days" else hour_picker(),
-        )
+    if name in PICKERS:
+        replies.add(query.answer())
+        shown = callback_data.stamp
+        if name == "zones":
+            question, picker = _("Choose your time zone:"), zone_picker(shown)
+        elif name == "days":
+            question = _("On which day should the regular check-in come?")
+            picker = day_picker(i18n.current_locale, shown)
+        else:
+            question, picker = (
+                _("At what hour should the regular check-in come?"),
+                hour_picker(shown),
+            )
+        replies.add(SendMessage(chat_id=person.id, text=question, reply_markup=picker))
         return
     if not await people.change_setting(session, person, name, value):
-        await query.answer(_("This button no longer works."), show_alert=True)
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    await query.answer(_("Saved."))
+    replies.add(query.answer(_("Saved.")))
     fresh = await session.get(Person, person.id)
     assert fresh is not None
     if name in SCHEDULE_SETTINGS:
         await scheduler.replan(session, fresh)
     text, markup = await settings_view(session, fresh, followup, renderer, i18n.current_locale)
-    await bot.send_message(person.id, text, reply_markup=markup)
+    replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(settings, Command("settings"))
-    router.callback_query.register(change, data_prefix("set:"))
+    router.callback_query.register(change, Setting.filter())
     return router
