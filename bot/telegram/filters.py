@@ -20,10 +20,5 @@ class Magic(BaseFilter):
         return bool(self.magic.resolve(event))
 
 
-def data_prefix(prefix: str) -> Magic:
-    """A callback query whose data starts with ``prefix``."""
-    return Magic(F.data.startswith(prefix))
-
-
 PRIVATE = Magic(F.chat.type == "private")
 IN_GROUP = Magic(F.chat.type.in_({"group", "supergroup"}))

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
-from aiogram.filters import BaseFilter, Command
+from aiogram.filters import Command
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -23,7 +23,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import access
 from bot.domain import cohorts as cohort_rules
 from bot.domain.access import Standing
 from bot.domain.cohorts import SETTINGS
@@ -50,7 +49,6 @@ from bot.services.coordination import (
 from bot.services.matching import MatchingService, Proposal
 from bot.services.pairs import PairService
 from bot.storage.models import Cohort, Person
-from bot.telegram.access import AccessMiddleware
 from bot.telegram.buttons import (
     Approve,
     Button,
@@ -99,24 +97,6 @@ def say(
 def gone(query: CallbackQuery, replies: Replies) -> None:
     replies.add(query.answer(_("This button no longer works."), show_alert=True))
 
-
-class IsCoordinator(BaseFilter):
-    """A coordinator of some cohort, or an operator: for routers not yet left to the access
-    policy, which refuses everyone else before any handler runs."""
-
-    async def __call__(
-        self,
-        event: Any,
-        session: AsyncSession,
-        policy: AccessMiddleware,
-        person: Person | None = None,
-        standing: Standing | None = None,
-    ) -> bool:
-        if person is None:
-            return False
-        if standing is None or standing.person_id != person.id:
-            standing = await policy.standing(session, person.id)
-        return bool(standing.roles & access.COORDINATION)
 
 
 async def new_cohort(
