@@ -120,7 +120,7 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
     c, pair, s = p.cohort, p.pair, p.session
     samples: list[buttons.Button] = [
         buttons.DialogButton(session=s, seq=0, action="next"),
-        buttons.Restart(dialog="grow"),
+        buttons.Restart(dialog="grow", session=s),
         buttons.Menu(choice="grow"),
         buttons.Language(code="en"),
         buttons.DeleteMe(answer="no"),
@@ -141,7 +141,7 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
         buttons.Exclude(pair=pair, cohort=c),
         buttons.PairStatus(pair=pair, action="ended"),
         buttons.CohortSettings(cohort=c),
-        buttons.CohortSetting(cohort=c, key="checkin_cadence"),
+        buttons.CohortSetting(cohort=c, key="checkins", value="off"),
         buttons.InviteStep(cohort=c),
         buttons.RevokeInvite(cohort=c, code="abc"),
         buttons.CohortCoordinators(cohort=c),
@@ -197,10 +197,14 @@ async def test_every_dialog_through_the_menu_as_every_role(
     dialogs = bot.app.dispatcher["dialogs"].dialogs
     for who, roles in p.roles.items():
         for dialog in dialogs.values():
-            for press in (buttons.Menu(choice=dialog.id), buttons.Restart(dialog=dialog.id)):
-                allowed = dialog.kind == "coaching" and bool(
-                    access.dialog_rule(dialog.roles).roles & roles
-                )
+            allowed = dialog.kind == "coaching" and bool(
+                access.dialog_rule(dialog.roles).roles & roles
+            )
+            presses: list[buttons.Button] = [buttons.Menu(choice=dialog.id)]
+            if not allowed:
+                # Restarting names a session of the dialog: the mentee's, here.
+                presses.append(buttons.Restart(dialog=dialog.id, session=p.session))
+            for press in presses:
                 before = await snapshot(bot)
                 alerts = len(who.alerts())
                 replies = await who.act(lambda b=press, w=who: standin.press_data(w.user, b.pack()))

@@ -302,25 +302,13 @@ async def after_finish(
         return
     assert turn.record is not None
     if turn.dialog.kind == "coaching":
-        await send_first(replies, bot, session)
         await offer_summary(
             bot, session, person, turn.record.id, programme, renderer, outbox, replies
         )
     elif turn.dialog.id == MENTEE_INTAKE:
-        await send_first(replies, bot, session)
         await send_suggestions(bot, session, person, programme, renderer, locale, replies)
     elif turn.dialog.id == COHORT_FORM:
-        await send_first(replies, bot, session)
         await send_cohorts(bot, person, session, programme.cohorts, replies)
-
-
-async def send_first(replies: Replies, bot: Bot, session: AsyncSession) -> None:
-    """What this update has to say so far, sent now (its work committed first), ahead of
-    what a helper that still sends on its own adds: they stay in order. Goes once those
-    helpers add replies instead."""
-    if session.in_transaction():
-        await session.commit()
-    await replies.send(bot)
 
 
 async def text_answer(
