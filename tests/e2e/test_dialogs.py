@@ -17,7 +17,7 @@ from tests.e2e.standin import BotAPIStandin, SimUser
 
 
 def mentee(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
-    return Person(standin, user, lambda: bool(bot.app.polling.tasks))
+    return Person(standin, user, bot)
 
 
 def translator(bot: Running, locale: str) -> Callable[[str], str]:

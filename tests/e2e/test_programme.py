@@ -15,7 +15,7 @@ from tests.e2e.test_dialogs import translator
 
 
 def person(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
-    return Person(standin, user, lambda: bool(bot.app.polling.tasks))
+    return Person(standin, user, bot)
 
 
 async def create_cohort(

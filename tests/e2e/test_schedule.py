@@ -207,6 +207,7 @@ async def test_a_month_on_the_mentee_is_invited_to_rate_the_wheel_again(
     clock.moment = row.due_at + timedelta(seconds=30)
     bot.app.outbox.wake()
     invite = await wait_text(standin, anna.user, "A month has passed")
+    await anna.settle()  # the check-ins that fell due in the month go out too
     started = await anna.press(t("Rate the Wheel of Life"), message=invite)
     assert "Family and friends" in (started[-1].text or "")
     (row, following) = await rows_of(bot, "wheel_invite", anna.user.id)
