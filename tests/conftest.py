@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,24 @@ from bot.storage.database import create_engine, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "MENTORBOT_TEST_POSTGRES_URL"
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+def call_failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test itself failed: then a check at teardown would only add noise."""
+    return request.node.stash.get(CALL_FAILED, False)
 
 
 @pytest.fixture(scope="session")

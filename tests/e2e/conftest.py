@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from bot.app import App, create_app, set_commands
 from bot.config import Settings
 from bot.services.clock import Clock
 from bot.storage.models import Outgoing
+from tests.conftest import call_failed
 from tests.e2e.standin import BotAPIStandin, SimUser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,30 @@ async def start_bot(
     running = Running(app, clock)
     running.task = asyncio.create_task(app.run())
     return running
+
+
+@pytest.fixture(autouse=True)
+def every_callback_answered(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A callback query the bot never answers leaves the button spinning in Telegram: after
+    the test, every one that a stand-in delivered must have been answered. Tests marked
+    ``unanswered_callbacks_known`` press buttons whose handlers are known not to answer."""
+    started: list[BotAPIStandin] = []
+    start = BotAPIStandin.start
+
+    async def start_and_record(self: BotAPIStandin) -> None:
+        started.append(self)
+        await start(self)
+
+    monkeypatch.setattr(BotAPIStandin, "start", start_and_record)
+    yield
+    if request.node.get_closest_marker("unanswered_callbacks_known") or call_failed(request):
+        return
+    unanswered = [query for standin in started for query in standin.unanswered_callbacks]
+    if unanswered:
+        listed = "\n".join(f"  update {update_id}: {data!r}" for update_id, data in unanswered)
+        pytest.fail(f"callback queries the bot never answered:\n{listed}", pytrace=False)
 
 
 @pytest.fixture
