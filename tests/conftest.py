@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiogram.client.session.base import BaseSession
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.dialogs import Dialog, load_dialogs
 from bot.storage.database import create_engine, upgrade
+from tests.txprobe import REPORT, TxProbe, mode
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "MENTORBOT_TEST_POSTGRES_URL"
@@ -34,6 +37,55 @@ def pytest_runtest_makereport(
 def call_failed(request: pytest.FixtureRequest) -> bool:
     """Whether the test itself failed: then a check at teardown would only add noise."""
     return request.node.stash.get(CALL_FAILED, False)
+
+
+PROBE = TxProbe()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    mode()  # a wrong MENTORBOT_TX_PROBE stops the run before any test
+    PROBE.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    PROBE.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def tx_probe(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[TxProbe]:
+    """Every Bot API session a test makes (the bot's, a worker's, a test's own client) is
+    watched by the open-transaction probe (tests/txprobe.py)."""
+    init = BaseSession.__init__
+
+    def init_and_watch(self: BaseSession, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        PROBE.attach(self)
+
+    monkeypatch.setattr(BaseSession, "__init__", init_and_watch)
+    PROBE.test = request.node.nodeid
+    before = len(PROBE.violations)
+    yield PROBE
+    PROBE.test = ""
+    found = PROBE.violations[before:]
+    if found and mode() == "fail" and not call_failed(request):
+        listed = "\n".join(f"  {violation.describe()}" for violation in found)
+        pytest.fail(
+            f"Bot API requests inside an open database transaction:\n{listed}", pytrace=False
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if mode() == "report":
+        REPORT.write_text(PROBE.report(), encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if mode() == "report":
+        places = len({violation.location for violation in PROBE.violations})
+        terminalreporter.write_line(
+            f"open-transaction probe: {len(PROBE.violations)} request(s) inside a transaction "
+            f"at {places} place(s) of the bot; see {REPORT.name}"
+        )
 
 
 @pytest.fixture(scope="session")
