@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Outgoing, Person
@@ -31,7 +33,9 @@ class Harness:
         self.undeliverable: list[tuple[int, str]] = []
         self.blocked: list[int] = []
 
-    def sender(self, rate: float = 25.0) -> OutboxSender:
+    def sender(
+        self, rate: float = 25.0, batch: int = 200, clock: Clock | None = None
+    ) -> OutboxSender:
         session = AiohttpSession(api=TelegramAPIServer.from_base(self.standin.base_url))
 
         async def on_blocked(chat_id: int) -> None:
@@ -45,7 +49,12 @@ class Harness:
             self.undeliverable.append((row.chat_id, status))
 
         return OutboxSender(
-            bot, self.sessions, self.clock, rate=rate, on_undeliverable=undeliverable
+            bot,
+            self.sessions,
+            clock or self.clock,
+            rate=rate,
+            batch=batch,
+            on_undeliverable=undeliverable,
         )
 
     async def queue(self, chat_ids: list[int], text: str = "Hello {chat}") -> None:
@@ -167,6 +176,17 @@ async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     assert await sender.tick() == 0
 
 
+class Later:
+    """The harness's clock, a millisecond on: what a worker with it claims is known by its
+    claimed_at."""
+
+    def __init__(self, clock: MovableClock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now() + timedelta(milliseconds=1)
+
+
 async def test_two_workers_never_send_the_same_message(harness: Harness, database_url: str) -> None:
     chats = list(range(6000, 6060))
     for chat in chats:
@@ -174,13 +194,25 @@ async def test_two_workers_never_send_the_same_message(harness: Harness, databas
     await harness.queue(chats)
     second_engine = create_engine(database_url)
     other = Harness(harness.standin, second_engine, harness.clock)
-    first, second = harness.sender(rate=1000), other.sender(rate=1000)
-    first.batch = second.batch = 10
+    # Ten rows a claim: each worker claims again and again while the other is sending.
+    first = harness.sender(rate=1000, batch=10)
+    second = other.sender(rate=1000, batch=10, clock=Later(harness.clock))
+    rounds = 0
     while await harness.statuses() != ["sent"] * len(chats):
+        rounds += 1
+        assert rounds <= 20, "the workers did not send everything"
         await asyncio.gather(first.tick(), second.tick())
     await other.close()
     await second_engine.dispose()
     assert all(len(delivered(harness, chat)) == 1 for chat in chats)
+    async with harness.sessions() as db:
+        rows = (await db.execute(select(Outgoing.attempts, Outgoing.claimed_at))).all()
+    # Each row claimed once, by one worker or the other, and both took their share.
+    assert [attempts for attempts, _ in rows] == [1] * len(chats)
+    by_worker = Counter(claimed_at for _, claimed_at in rows)
+    first_at, second_at = harness.clock.now(), Later(harness.clock).now()
+    assert set(by_worker) == {first_at, second_at}
+    assert by_worker[first_at] >= 10 and by_worker[second_at] >= 10
 
 
 async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness) -> None:
