@@ -1,4 +1,6 @@
-"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL."""
+"""Shared fixtures. A test that uses ``database_url`` runs on SQLite; one marked ``postgres``
+(it depends on the database: storage, claims and concurrency, migrations, statistics
+queries, SQL that differs by dialect) runs on PostgreSQL as well."""
 
 from __future__ import annotations
 
@@ -123,7 +125,21 @@ async def drop_postgres_database(url: str) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames:
+        return
+    for chosen in metafunc.definition.iter_markers("parametrize"):
+        names = chosen.args[0]
+        if "database_url" in (names.split(",") if isinstance(names, str) else names):
+            return  # the test says which databases itself
+    postgres = metafunc.definition.get_closest_marker("postgres") is not None
+    metafunc.parametrize("database_url", BACKENDS if postgres else BACKENDS[:1], indirect=True)
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'mentorbot.db'}"

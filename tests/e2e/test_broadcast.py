@@ -123,6 +123,7 @@ async def test_the_preview_shows_what_telegram_would_refuse(
     assert not standin.calls(status=400)
 
 
+@pytest.mark.postgres  # Cancelled while the sender holds claimed rows.
 async def test_cancel_stops_what_has_not_gone(
     standin: BotAPIStandin, database_url: str, clock: MovableClock
 ) -> None:

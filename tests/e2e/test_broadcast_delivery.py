@@ -103,6 +103,7 @@ async def broadcast_to_everyone(
         return draft.id
 
 
+@pytest.mark.postgres  # A thousand rows claimed, sent and recorded by one sender.
 async def test_a_thousand_recipients_once_each_within_the_limits(engine: AsyncEngine) -> None:
     async with rig(engine, factor=10) as made:
         members = [(10_000 + n, f"P{n}", "en", "mentee") for n in range(1000)]

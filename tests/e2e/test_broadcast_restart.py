@@ -25,6 +25,9 @@ from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin
 
+# Claims, leases and workers sharing a database: on both databases.
+pytestmark = pytest.mark.postgres
+
 COORDINATOR = 42
 RECIPIENTS = 150
 

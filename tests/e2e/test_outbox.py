@@ -23,6 +23,9 @@ from bot.telegram.sender import DeliveryMiddleware
 from tests.e2e.conftest import MovableClock
 from tests.e2e.standin import BotAPIStandin, RateLimit
 
+# Claims, leases and workers sharing a database: on both databases.
+pytestmark = pytest.mark.postgres
+
 
 class Harness:
     def __init__(self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock) -> None:

@@ -115,6 +115,7 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
     assert answers["goal"] == "Learn to swim"
 
 
+@pytest.mark.postgres  # The inbox: stored, confirmed, handled, across a kill.
 async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
     standin: BotAPIStandin, bot_process: BotProcess, database_url: str
 ) -> None:
@@ -236,6 +237,7 @@ async def start_worker(standin: BotAPIStandin, database_url: str) -> asyncio.sub
     )
 
 
+@pytest.mark.postgres  # Claims and their leases.
 async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
     standin: BotAPIStandin, database_url: str
 ) -> None:

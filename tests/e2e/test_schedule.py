@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import Outgoing
@@ -45,6 +46,7 @@ async def nothing_in_flight(bot: Running) -> None:
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.postgres  # The digests' and summaries' queries.
 async def test_weekly_check_ins_digests_and_summaries(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:

@@ -21,6 +21,9 @@ from bot.services import people_csv as pc
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Cohort, Membership, Pair, Person, Profile
 
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
+
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 COHORT = "Spring 2027"
 MENTEE_HEADER = (

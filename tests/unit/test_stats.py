@@ -35,6 +35,9 @@ from bot.storage.models import (
 )
 from bot.telegram.render import Renderer
 
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
+
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
 TODAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
