@@ -1,4 +1,6 @@
-"""The outbox: what the bot starts is sent once, within Telegram's limits."""
+"""The outbox: what the bot starts is sent once, within Telegram's limits. The stand-in's
+limits and the sender's pacing run on time ten times faster than the wall clock
+(tests/e2e/broadcast_setup.FastTime); the clock of due times is moved by the tests."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +20,8 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Outgoing, Person
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.sender import DeliveryMiddleware
+from bot.telegram.sender import BotSession, DeliveryMiddleware
+from tests.e2e.broadcast_setup import FastTime
 from tests.e2e.conftest import MovableClock
 from tests.e2e.standin import BotAPIStandin, RateLimit
 
@@ -27,11 +29,17 @@ from tests.e2e.standin import BotAPIStandin, RateLimit
 pytestmark = pytest.mark.postgres
 
 
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
 class Harness:
-    def __init__(self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock) -> None:
+    def __init__(
+        self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock, fast: FastTime
+    ) -> None:
         self.standin = standin
         self.sessions = create_sessionmaker(engine)
         self.clock = clock
+        self.fast = fast
         self.bots: list[Bot] = []
         self.undeliverable: list[tuple[int, str]] = []
         self.blocked: list[int] = []
@@ -39,12 +47,14 @@ class Harness:
     def sender(
         self, rate: float = 25.0, batch: int = 200, clock: Clock | None = None
     ) -> OutboxSender:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(self.standin.base_url))
+        session = BotSession(api=TelegramAPIServer.from_base(self.standin.base_url))
 
         async def on_blocked(chat_id: int) -> None:
             self.blocked.append(chat_id)
 
-        session.middleware(DeliveryMiddleware(on_blocked=on_blocked))
+        session.middleware(
+            DeliveryMiddleware(on_blocked, sleep=self.fast.sleep, monotonic=self.fast.monotonic)
+        )
         bot = Bot(self.standin.token, session=session)
         self.bots.append(bot)
 
@@ -58,6 +68,8 @@ class Harness:
             rate=rate,
             batch=batch,
             on_undeliverable=undeliverable,
+            monotonic=self.fast.monotonic,
+            sleep=self.fast.sleep,
         )
 
     async def queue(self, chat_ids: list[int], text: str = "Hello {chat}") -> None:
@@ -98,8 +110,11 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
 
     engine = create_engine(database_url)
     await upgrade(engine)
-    async with BotAPIStandin(chat_limit=RateLimit(1, 1.0, burst=1)) as standin:
-        made = Harness(standin, engine, MovableClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
+    fast = FastTime(10, START)
+    async with BotAPIStandin(
+        clock=fast.monotonic, chat_limit=RateLimit(1, 1.0, burst=1)
+    ) as standin:
+        made = Harness(standin, engine, MovableClock(START), fast)
         yield made
         await made.close()
     await engine.dispose()
@@ -196,7 +211,7 @@ async def test_two_workers_never_send_the_same_message(harness: Harness, databas
         harness.standin.user(chat)
     await harness.queue(chats)
     second_engine = create_engine(database_url)
-    other = Harness(harness.standin, second_engine, harness.clock)
+    other = Harness(harness.standin, second_engine, harness.clock, harness.fast)
     # Ten rows a claim: each worker claims again and again while the other is sending.
     first = harness.sender(rate=1000, batch=10)
     second = other.sender(rate=1000, batch=10, clock=Later(harness.clock))
