@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.dialogs import Dialog, load_dialogs
 from bot.storage.database import create_engine, upgrade
+from tests.forkserver import ForkServer
 from tests.txprobe import REPORT, TxProbe, mode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +89,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"open-transaction probe: {len(PROBE.violations)} request(s) inside a transaction "
             f"at {places} place(s) of the bot; see {REPORT.name}"
         )
+
+
+@pytest.fixture(scope="session")
+def forkserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """Starts ``mentorbot`` commands as processes of their own, fast (tests/forkserver.py)."""
+    server = ForkServer(tmp_path_factory.mktemp("forks"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
