@@ -4,11 +4,14 @@ queries, SQL that differs by dialect) runs on PostgreSQL as well."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiogram.client.session.base import BaseSession
@@ -22,6 +25,7 @@ from tests.txprobe import REPORT, TxProbe, mode
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "MENTORBOT_TEST_POSTGRES_URL"
+T = TypeVar("T")
 
 
 CALL_FAILED = pytest.StashKey[bool]()
@@ -115,13 +119,15 @@ def postgres_url() -> str:
     return url
 
 
-async def create_postgres_database() -> str:
-    """A fresh database for one test; the name is random so tests never share state."""
+async def create_postgres_database(template: str | None = None) -> str:
+    """A fresh database for one test (a copy of ``template`` if given); the name is random
+    so tests never share state."""
     admin = make_url(postgres_url())
     name = f"t_{uuid.uuid4().hex[:16]}"
     engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     async with engine.connect() as connection:
-        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        await connection.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     await engine.dispose()
     return admin.set(database=name).render_as_string(hide_password=False)
 
@@ -149,12 +155,45 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("database_url", BACKENDS if postgres else BACKENDS[:1], indirect=True)
 
 
+def in_a_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to its end from synchronous code, whether a loop runs here or not."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(work())).result()
+
+
+async def migrated(url: str) -> str:
+    engine = create_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated once for the whole run (the migrations run from the start here);
+    each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "mentorbot.db"
+    in_a_thread(lambda: migrated(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    url = in_a_thread(create_postgres_database)
+    in_a_thread(lambda: migrated(url))
+    yield url
+    in_a_thread(lambda: drop_postgres_database(url))
+
+
 @pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated database of the test's own."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'mentorbot.db'}"
+        path = tmp_path / "mentorbot.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
-    url = await create_postgres_database()
+    url = await create_postgres_database(template=request.getfixturevalue("postgres_template"))
     yield url
     await drop_postgres_database(url)
 
