@@ -50,7 +50,10 @@ PROBE = TxProbe()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    mode()  # a wrong MENTORBOT_TX_PROBE stops the run before any test
+    try:
+        mode()
+    except ValueError as exc:  # a wrong MENTORBOT_TX_PROBE stops the run before any test
+        raise pytest.UsageError(str(exc)) from None
     PROBE.install()
 
 
