@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from bot.app import App, create_app, set_commands
 from bot.config import Settings
+from bot.services.clock import Clock
+from bot.storage.models import Outgoing
+from tests.conftest import call_failed
 from tests.e2e.standin import BotAPIStandin, SimUser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,11 +34,45 @@ class MovableClock:
 @dataclass
 class Running:
     app: App
-    task: asyncio.Task[None]
+    clock: Clock
+    task: asyncio.Task[None] = field(init=False)
+    ticking: int = 0  # outbox ticks under way (claiming, sending, recording outcomes)
 
-    def busy(self) -> bool:
-        """Updates in hand, or messages in the outbox being sent."""
-        return bool(self.app.polling.tasks) or self.app.outbox.pace.locked()
+    def __post_init__(self) -> None:
+        # The outbox's ticks are counted while they run, whoever starts them (its own loop
+        # or a test): the sender is idle when none is under way.
+        tick = self.app.outbox.tick
+
+        async def watched() -> int:
+            self.ticking += 1
+            try:
+                return await tick()
+            finally:
+                self.ticking -= 1
+
+        self.app.outbox.tick = watched  # type: ignore[method-assign]
+
+    def handling(self) -> bool:
+        """Updates in hand."""
+        return bool(self.app.polling.tasks)
+
+    def sending(self) -> bool:
+        """The outbox claiming, sending or recording what it sent."""
+        return bool(self.ticking)
+
+    async def outbox_due(self) -> int:
+        """Outbox rows due by the clock's now and not yet sent (pending, or claimed and on
+        their way). Rows due later do not count: a test that holds them there means it."""
+        async with self.app.sessions() as db:
+            count = await db.scalar(
+                select(func.count())
+                .select_from(Outgoing)
+                .where(
+                    Outgoing.status.in_(("pending", "sending")),
+                    Outgoing.due_at <= self.clock.now(),
+                )
+            )
+        return int(count or 0)
 
     async def stop(self) -> None:
         self.task.cancel()
@@ -68,7 +106,33 @@ async def start_bot(
     """The bot, running; ``settings`` change those of the tests."""
     app = await create_app(bot_settings(standin, database_url, **settings), clock)
     await set_commands(app.bot, app.i18n)
-    return Running(app, asyncio.create_task(app.run()))
+    running = Running(app, clock)
+    running.task = asyncio.create_task(app.run())
+    return running
+
+
+@pytest.fixture(autouse=True)
+def every_callback_answered(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A callback query the bot never answers leaves the button spinning in Telegram: after
+    the test, every one that a stand-in delivered must have been answered. Tests marked
+    ``unanswered_callbacks_known`` press buttons whose handlers are known not to answer."""
+    started: list[BotAPIStandin] = []
+    start = BotAPIStandin.start
+
+    async def start_and_record(self: BotAPIStandin) -> None:
+        started.append(self)
+        await start(self)
+
+    monkeypatch.setattr(BotAPIStandin, "start", start_and_record)
+    yield
+    if request.node.get_closest_marker("unanswered_callbacks_known") or call_failed(request):
+        return
+    unanswered = [query for standin in started for query in standin.unanswered_callbacks]
+    if unanswered:
+        listed = "\n".join(f"  update {update_id}: {data!r}" for update_id, data in unanswered)
+        pytest.fail(f"callback queries the bot never answered:\n{listed}", pytrace=False)
 
 
 @pytest.fixture

@@ -5,37 +5,71 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 
 SETTLE_SECONDS = 15.0
 
 
+class RunningBot(Protocol):
+    def handling(self) -> bool:
+        """Updates in hand."""
+
+    def sending(self) -> bool:
+        """The outbox at work."""
+
+    async def outbox_due(self) -> int:
+        """Outbox rows due now that are not sent yet."""
+
+
 class Person:
-    def __init__(self, standin: BotAPIStandin, user: SimUser, busy: Callable[[], bool]) -> None:
+    def __init__(self, standin: BotAPIStandin, user: SimUser, bot: RunningBot) -> None:
         self.standin = standin
         self.user = user
-        self.busy = busy
+        self.bot = bot
 
-    async def settle(self) -> None:
-        """Until every update sent has been taken and handled by the bot. (A condition
-        checked with a deadline, not a fixed pause.)"""
+    def _busy(self, outbox: bool) -> bool:
+        return (
+            bool(self.standin.unconfirmed_update_ids)
+            or self.bot.handling()
+            or (outbox and self.bot.sending())
+        )
+
+    async def settle(self, *, outbox: bool = True) -> None:
+        """Until every update sent has been taken and handled by the bot and, with
+        ``outbox``, until the outbox has sent all that is due by the bot's clock and its
+        sender is idle. (Conditions checked against a deadline, not a fixed pause.)
+        ``outbox=False`` is for a test that acts while the outbox is still sending."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while self.standin.unconfirmed_update_ids or self.busy():
+        while True:
+            due = 0
+            if not self._busy(outbox):
+                if not outbox:
+                    return
+                due = await self.bot.outbox_due()
+                # The query took a moment: the bot may have started something meanwhile.
+                if not due and not self._busy(outbox):
+                    return
             if time.monotonic() > deadline:
-                raise AssertionError("the bot did not finish handling the updates in time")
+                raise AssertionError(
+                    f"the bot did not settle in {SETTLE_SECONDS} s: updates not confirmed "
+                    f"{self.standin.unconfirmed_update_ids}, handling {self.bot.handling()}, "
+                    f"sending {self.bot.sending()}, outbox rows due {due}"
+                )
             await asyncio.sleep(0.005)
 
     def sent(self) -> list[BotMessage]:
         return self.standin.messages(self.user)
 
-    async def act(self, act: Callable[[], object]) -> list[BotMessage]:
-        """Do something as this person and return the bot's new messages to them."""
+    async def act(self, act: Callable[[], object], *, outbox: bool = True) -> list[BotMessage]:
+        """Do something as this person and return the bot's new messages to them, once the
+        bot has settled (see ``settle``)."""
         before = len(self.sent())
         result = act()
         if asyncio.iscoroutine(result):
             await result
-        await self.settle()
+        await self.settle(outbox=outbox)
         return self.sent()[before:]
 
     async def write(self, text: str, reply_to: BotMessage | None = None) -> list[BotMessage]:
@@ -44,8 +78,12 @@ class Person:
             return await self.act(lambda: self.standin.send_command(self.user, text, reply_to))
         return await self.act(lambda: self.standin.send_text(self.user, text, reply_to))
 
-    async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
-        return await self.act(lambda: self.standin.press(self.user, label, message=message))
+    async def press(
+        self, label: str, message: BotMessage | None = None, *, outbox: bool = True
+    ) -> list[BotMessage]:
+        return await self.act(
+            lambda: self.standin.press(self.user, label, message=message), outbox=outbox
+        )
 
     async def send_sticker(self) -> list[BotMessage]:
         return await self.act(lambda: self.standin.send_sticker(self.user))

@@ -940,6 +940,8 @@ class BotAPIStandin:
         self._incoming: dict[tuple[int, int], JsonDict] = {}
         self._files: dict[str, tuple[JsonDict, Upload]] = {}  # by file_id
         self._open_queries: dict[str, str] = {}  # callback query id -> callback_data
+        # Callback queries handed to the bot by getUpdates: query id -> (update id, data).
+        self._delivered_queries: dict[str, tuple[int, str]] = {}
         self._poll_votes: dict[tuple[str, int], list[int]] = {}  # (poll id, user) -> options
 
         self._updates: dict[int, JsonDict] = {}
@@ -1275,6 +1277,17 @@ class BotAPIStandin:
         ]
 
     @property
+    def unanswered_callbacks(self) -> list[tuple[int, str]]:
+        """Callback queries the bot was given but never answered, as (update id, data):
+        on Telegram their button keeps spinning."""
+        answered = {answer.query_id for answer in self.answered_callbacks}
+        return [
+            delivered
+            for query_id, delivered in self._delivered_queries.items()
+            if query_id not in answered
+        ]
+
+    @property
     def unconfirmed_update_ids(self) -> list[int]:
         """Queued updates not yet confirmed by the offset of a getUpdates call."""
         return [entry.update_id for entry in self._pending]
@@ -1579,6 +1592,9 @@ class BotAPIStandin:
         batch = self._pending[:limit]
         for entry in batch:
             entry.exempt = False
+            query = entry.update.get("callback_query")
+            if query is not None:
+                self._delivered_queries.setdefault(query["id"], (entry.update_id, query["data"]))
         return [entry.update for entry in batch]
 
     async def _delete_webhook(self, params: Params) -> bool:

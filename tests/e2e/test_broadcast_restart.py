@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -24,6 +23,10 @@ from bot.storage.models import Outgoing, Person
 from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin
+from tests.forkserver import Forked, ForkServer
+
+# Claims, leases and workers sharing a database: on both databases.
+pytestmark = pytest.mark.postgres
 
 COORDINATOR = 42
 RECIPIENTS = 150
@@ -35,7 +38,7 @@ async def standin() -> AsyncIterator[BotAPIStandin]:
         yield server
 
 
-async def start_bot(standin: BotAPIStandin, database_url: str) -> asyncio.subprocess.Process:
+async def start_bot(standin: BotAPIStandin, database_url: str, forks: ForkServer) -> Forked:
     polls = len(standin.calls("getUpdates"))
     env = {
         **os.environ,
@@ -48,9 +51,7 @@ async def start_bot(standin: BotAPIStandin, database_url: str) -> asyncio.subpro
         "OUTBOX_LEASE_SECONDS": "3",
         "BROADCAST_STATUS_SECONDS": "0.5",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env
-    )
+    process = forks.spawn(["run"], env, ROOT)
     await standin.wait_for(
         lambda: len(standin.calls("getUpdates")) > polls, 30, "the bot to start polling"
     )
@@ -68,7 +69,7 @@ async def sent_rows(database_url: str) -> int:
 
 
 async def test_killed_mid_broadcast_it_goes_on_exactly_once(
-    standin: BotAPIStandin, database_url: str
+    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
 ) -> None:
     now = datetime.now(UTC)
     engine = create_engine(database_url)
@@ -94,7 +95,7 @@ async def test_killed_mid_broadcast_it_goes_on_exactly_once(
     def delivered() -> int:
         return sum(len(standin.messages(user)) for user in users)
 
-    process = await start_bot(standin, database_url)
+    process = await start_bot(standin, database_url, forkserver)
     try:
         await standin.wait_for(lambda: delivered() >= 40, 30, "40 recipients reached")
         # The network stalls; what was answered is recorded, and the bot dies with
@@ -111,7 +112,7 @@ async def test_killed_mid_broadcast_it_goes_on_exactly_once(
         assert await process.wait() == -signal.SIGKILL
         standin.release()
 
-        process = await start_bot(standin, database_url)
+        process = await start_bot(standin, database_url, forkserver)
         report = await standin.wait_for_message(coordinator, contains="is over", timeout=60)
     finally:
         if process.returncode is None:

@@ -17,7 +17,7 @@ from tests.e2e.standin import BotAPIStandin, SimUser
 
 
 def mentee(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
-    return Person(standin, user, lambda: bool(bot.app.polling.tasks))
+    return Person(standin, user, bot)
 
 
 def translator(bot: Running, locale: str) -> Callable[[str], str]:
@@ -282,6 +282,7 @@ async def test_language_is_switched_and_remembered(
     assert row is not None and row.language == "lv"
 
 
+@pytest.mark.postgres  # Deleting a person cascades through the database.
 async def test_privacy_own_data_and_deletion(
     standin: BotAPIStandin, bot: Running, ben: SimUser
 ) -> None:

@@ -1,43 +1,60 @@
-"""The outbox: what the bot starts is sent once, within Telegram's limits."""
+"""The outbox: what the bot starts is sent once, within Telegram's limits. The stand-in's
+limits and the sender's pacing run on time ten times faster than the wall clock
+(tests/e2e/broadcast_setup.FastTime); the clock of due times is moved by the tests."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Outgoing, Person
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.sender import DeliveryMiddleware
+from bot.telegram.sender import BotSession, DeliveryMiddleware
+from tests.e2e.broadcast_setup import FastTime
 from tests.e2e.conftest import MovableClock
 from tests.e2e.standin import BotAPIStandin, RateLimit
 
+# Claims, leases and workers sharing a database: on both databases.
+pytestmark = pytest.mark.postgres
+
+
+START = datetime(2026, 11, 25, 9, tzinfo=UTC)
+
 
 class Harness:
-    def __init__(self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock) -> None:
+    def __init__(
+        self, standin: BotAPIStandin, engine: AsyncEngine, clock: MovableClock, fast: FastTime
+    ) -> None:
         self.standin = standin
         self.sessions = create_sessionmaker(engine)
         self.clock = clock
+        self.fast = fast
         self.bots: list[Bot] = []
         self.undeliverable: list[tuple[int, str]] = []
         self.blocked: list[int] = []
 
-    def sender(self, rate: float = 25.0) -> OutboxSender:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(self.standin.base_url))
+    def sender(
+        self, rate: float = 25.0, batch: int = 200, clock: Clock | None = None
+    ) -> OutboxSender:
+        session = BotSession(api=TelegramAPIServer.from_base(self.standin.base_url))
 
         async def on_blocked(chat_id: int) -> None:
             self.blocked.append(chat_id)
 
-        session.middleware(DeliveryMiddleware(on_blocked=on_blocked))
+        session.middleware(
+            DeliveryMiddleware(on_blocked, sleep=self.fast.sleep, monotonic=self.fast.monotonic)
+        )
         bot = Bot(self.standin.token, session=session)
         self.bots.append(bot)
 
@@ -45,7 +62,14 @@ class Harness:
             self.undeliverable.append((row.chat_id, status))
 
         return OutboxSender(
-            bot, self.sessions, self.clock, rate=rate, on_undeliverable=undeliverable
+            bot,
+            self.sessions,
+            clock or self.clock,
+            rate=rate,
+            batch=batch,
+            on_undeliverable=undeliverable,
+            monotonic=self.fast.monotonic,
+            sleep=self.fast.sleep,
         )
 
     async def queue(self, chat_ids: list[int], text: str = "Hello {chat}") -> None:
@@ -86,8 +110,11 @@ async def harness(database_url: str) -> AsyncIterator[Harness]:
 
     engine = create_engine(database_url)
     await upgrade(engine)
-    async with BotAPIStandin(chat_limit=RateLimit(1, 1.0, burst=1)) as standin:
-        made = Harness(standin, engine, MovableClock(datetime(2026, 11, 25, 9, tzinfo=UTC)))
+    fast = FastTime(10, START)
+    async with BotAPIStandin(
+        clock=fast.monotonic, chat_limit=RateLimit(1, 1.0, burst=1)
+    ) as standin:
+        made = Harness(standin, engine, MovableClock(START), fast)
         yield made
         await made.close()
     await engine.dispose()
@@ -167,20 +194,43 @@ async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     assert await sender.tick() == 0
 
 
+class Later:
+    """The harness's clock, a millisecond on: what a worker with it claims is known by its
+    claimed_at."""
+
+    def __init__(self, clock: MovableClock) -> None:
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return self.clock.now() + timedelta(milliseconds=1)
+
+
 async def test_two_workers_never_send_the_same_message(harness: Harness, database_url: str) -> None:
     chats = list(range(6000, 6060))
     for chat in chats:
         harness.standin.user(chat)
     await harness.queue(chats)
     second_engine = create_engine(database_url)
-    other = Harness(harness.standin, second_engine, harness.clock)
-    first, second = harness.sender(rate=1000), other.sender(rate=1000)
-    first.batch = second.batch = 10
+    other = Harness(harness.standin, second_engine, harness.clock, harness.fast)
+    # Ten rows a claim: each worker claims again and again while the other is sending.
+    first = harness.sender(rate=1000, batch=10)
+    second = other.sender(rate=1000, batch=10, clock=Later(harness.clock))
+    rounds = 0
     while await harness.statuses() != ["sent"] * len(chats):
+        rounds += 1
+        assert rounds <= 20, "the workers did not send everything"
         await asyncio.gather(first.tick(), second.tick())
     await other.close()
     await second_engine.dispose()
     assert all(len(delivered(harness, chat)) == 1 for chat in chats)
+    async with harness.sessions() as db:
+        rows = (await db.execute(select(Outgoing.attempts, Outgoing.claimed_at))).all()
+    # Each row claimed once, by one worker or the other, and both took their share.
+    assert [attempts for attempts, _ in rows] == [1] * len(chats)
+    by_worker = Counter(claimed_at for _, claimed_at in rows)
+    first_at, second_at = harness.clock.now(), Later(harness.clock).now()
+    assert set(by_worker) == {first_at, second_at}
+    assert by_worker[first_at] >= 10 and by_worker[second_at] >= 10
 
 
 async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness) -> None:

@@ -3,6 +3,7 @@ cohort as native Telegram polls, answered, counted and drawn; a quiz leaderboard
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.storage.models import Cohort, PollVote, TelegramGroup
@@ -90,6 +91,7 @@ async def test_a_poll_to_a_cohort_reaches_each_member_and_its_answers_are_drawn(
     assert len(standin.calls("sendPoll", status=200)) == 2
 
 
+@pytest.mark.postgres  # The leaderboard is one aggregate query.
 async def test_a_poll_to_a_group_and_a_quiz_leaderboard(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:

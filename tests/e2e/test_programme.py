@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.storage.models import Cohort, Invite, Membership, Outgoing, Pair, Profile
@@ -15,7 +16,7 @@ from tests.e2e.test_dialogs import translator
 
 
 def person(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:
-    return Person(standin, user, lambda: bool(bot.app.polling.tasks))
+    return Person(standin, user, bot)
 
 
 async def create_cohort(
@@ -82,6 +83,7 @@ async def wait_text(standin: BotAPIStandin, user: SimUser, contains: str) -> Bot
     return await standin.wait_for_message(user, contains=contains, timeout=10)
 
 
+@pytest.mark.postgres  # The programme's queries, from invites to a conversation.
 async def test_a_cohort_from_invites_to_a_conversation(
     standin: BotAPIStandin, bot: Running
 ) -> None:
@@ -520,6 +522,7 @@ async def test_a_check_in_logs_contact_and_a_low_mood_twice_reaches_the_coordina
     assert "Anna" in (alert.text or "")
 
 
+@pytest.mark.postgres  # Dates compared in SQL.
 async def test_coordinators_hear_of_a_pair_without_contact_for_three_weeks(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:

@@ -19,6 +19,7 @@ async def answers(bot: Running) -> dict[str, object]:
         return dict((await db.execute(select(Answer.key, Answer.value))).all())
 
 
+@pytest.mark.postgres  # The inbox drops a repeat by its update id.
 async def test_the_same_update_twice_is_handled_once(
     standin: BotAPIStandin, bot: Running, ben: SimUser
 ) -> None:

@@ -18,17 +18,22 @@ from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin, SimUser
+from tests.forkserver import Forked, ForkServer
 
 START_SECONDS = 30.0
 
 
 class BotProcess:
-    def __init__(self, standin: BotAPIStandin, database_url: str) -> None:
+    def __init__(self, standin: BotAPIStandin, database_url: str, forks: ForkServer) -> None:
         self.standin = standin
         self.database_url = database_url
-        self.process: asyncio.subprocess.Process | None = None
+        self.forks = forks
+        self.process: asyncio.subprocess.Process | Forked | None = None
+        self.logs: list[Forked] = []
 
-    async def start(self) -> None:
+    async def start(self, *, fresh_python: bool = False) -> None:
+        """``mentorbot run`` in a process of its own: a fork of the fork server, or with
+        ``fresh_python`` a new ``python -m bot run``."""
         polls = len(self.standin.calls("getUpdates"))
         env = {
             **os.environ,
@@ -38,14 +43,13 @@ class BotProcess:
             "POLLING_TIMEOUT": "1",
             "LOG_LEVEL": "WARNING",
         }
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-        )
+        if fresh_python:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=ROOT, env=env
+            )
+        else:
+            self.process = self.forks.spawn(["run"], env, ROOT)
+            self.logs.append(self.process)
         await self.standin.wait_for(
             lambda: len(self.standin.calls("getUpdates")) > polls,
             START_SECONDS,
@@ -60,6 +64,8 @@ class BotProcess:
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             await self.kill()
+        for fork in self.logs:  # shown with a failure
+            sys.stderr.write(fork.log())
 
 
 @pytest.fixture
@@ -69,8 +75,10 @@ async def standin() -> AsyncIterator[BotAPIStandin]:
 
 
 @pytest.fixture
-async def bot_process(standin: BotAPIStandin, database_url: str) -> AsyncIterator[BotProcess]:
-    process = BotProcess(standin, database_url)
+async def bot_process(
+    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
+) -> AsyncIterator[BotProcess]:
+    process = BotProcess(standin, database_url, forkserver)
     yield process
     await process.stop()
 
@@ -115,6 +123,7 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
     assert answers["goal"] == "Learn to swim"
 
 
+@pytest.mark.postgres  # The inbox: stored, confirmed, handled, across a kill.
 async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
     standin: BotAPIStandin, bot_process: BotProcess, database_url: str
 ) -> None:
@@ -177,7 +186,7 @@ async def test_a_half_made_choice_survives_a_kill(
 async def test_sigterm_stops_the_bot_cleanly(
     standin: BotAPIStandin, bot_process: BotProcess
 ) -> None:
-    await bot_process.start()
+    await bot_process.start(fresh_python=True)  # the command itself, as it is installed
     assert bot_process.process is not None
     bot_process.process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(bot_process.process.wait(), 20) == 0
@@ -222,7 +231,10 @@ async def outbox_statuses(database_url: str) -> list[str]:
     return statuses
 
 
-async def start_worker(standin: BotAPIStandin, database_url: str) -> asyncio.subprocess.Process:
+def start_worker(
+    forks: ForkServer, standin: BotAPIStandin, database_url: str, **settings: str
+) -> Forked:
+    """``mentorbot worker`` in a process of its own."""
     env = {
         **os.environ,
         "BOT_TOKEN": standin.token,
@@ -230,19 +242,19 @@ async def start_worker(standin: BotAPIStandin, database_url: str) -> asyncio.sub
         "TELEGRAM_API_URL": standin.base_url,
         "LOG_LEVEL": "WARNING",
         "OUTBOX_LEASE_SECONDS": "2",
+        **settings,
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", cwd=ROOT, env=env
-    )
+    return forks.spawn(["worker"], env, ROOT)
 
 
+@pytest.mark.postgres  # Claims and their leases.
 async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
-    standin: BotAPIStandin, database_url: str
+    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
 ) -> None:
     users = [standin.user(3000 + n, f"P{n}", "en") for n in range(20)]
     await queue_for(database_url, users, "Check-in")
     standin.hold("sendMessage")
-    worker = await start_worker(standin, database_url)
+    worker = start_worker(forkserver, standin, database_url)
     # Claimed, the requests on their way: none has reached Telegram when the worker dies.
     await standin.wait_for(lambda: len(standin.held_requests) >= 5, START_SECONDS, "claims")
     assert set(await outbox_statuses(database_url)) <= {"sending", "pending"}
@@ -251,7 +263,7 @@ async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
     standin.release()
     assert not any(standin.messages(user) for user in users)
 
-    worker = await start_worker(standin, database_url)
+    worker = start_worker(forkserver, standin, database_url)
     try:
         await standin.wait_for(
             lambda: all(standin.messages(user) for user in users),
@@ -265,17 +277,20 @@ async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
     assert await outbox_statuses(database_url) == ["sent"] * len(users)
 
 
-async def test_two_workers_on_one_postgresql_send_nothing_twice() -> None:
+async def test_two_workers_on_one_postgresql_send_nothing_twice(forkserver: ForkServer) -> None:
     database_url = await create_postgres_database()
     try:
         async with BotAPIStandin(chat_limit=None, global_limit=None) as standin:
             users = [standin.user(4000 + n, f"Q{n}", "en") for n in range(600)]
             await queue_for(database_url, users, "Digest")
-            workers = [await start_worker(standin, database_url) for _ in range(2)]
+            # Each worker sends 100 a second (the stand-in has no limits here).
+            workers = [
+                start_worker(forkserver, standin, database_url, OUTBOX_RATE="100") for _ in range(2)
+            ]
             try:
                 await standin.wait_for(
                     lambda: sum(len(standin.messages(user)) for user in users) >= len(users),
-                    120,
+                    60,
                     "every message",
                 )
             finally:
@@ -290,11 +305,11 @@ async def test_two_workers_on_one_postgresql_send_nothing_twice() -> None:
 
 
 async def test_a_worker_process_sends_what_is_due(
-    standin: BotAPIStandin, database_url: str
+    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
 ) -> None:
     user = standin.user(324, "Nora", "en")
     await queue_for(database_url, [user], "From the worker")
-    worker = await start_worker(standin, database_url)
+    worker = start_worker(forkserver, standin, database_url)
     try:
         await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
         assert not standin.calls("getUpdates")

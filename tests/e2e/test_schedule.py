@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.storage.models import Outgoing
@@ -45,6 +46,7 @@ async def nothing_in_flight(bot: Running) -> None:
         await asyncio.sleep(0.01)
 
 
+@pytest.mark.postgres  # The digests' and summaries' queries.
 async def test_weekly_check_ins_digests_and_summaries(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
@@ -207,6 +209,7 @@ async def test_a_month_on_the_mentee_is_invited_to_rate_the_wheel_again(
     clock.moment = row.due_at + timedelta(seconds=30)
     bot.app.outbox.wake()
     invite = await wait_text(standin, anna.user, "A month has passed")
+    await anna.settle()  # the check-ins that fell due in the month go out too
     started = await anna.press(t("Rate the Wheel of Life"), message=invite)
     assert "Family and friends" in (started[-1].text or "")
     (row, following) = await rows_of(bot, "wheel_invite", anna.user.id)

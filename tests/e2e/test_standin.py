@@ -482,7 +482,11 @@ async def test_allowed_updates_filter_new_updates(standin: BotAPIStandin, bot: B
     assert await bot.get_updates(allowed_updates=["callback_query"]) == []
     await standin.send_text(ann, "ignored")
     pressed = await standin.press(ann, "A")
-    assert [u.update_id for u in await bot.get_updates()] == [pressed]
+    [update] = await bot.get_updates()
+    assert update.update_id == pressed
+    assert update.callback_query is not None
+    assert await bot.answer_callback_query(update.callback_query.id)
+    assert not standin.unanswered_callbacks
 
 
 async def test_press_queues_a_callback_query(standin: BotAPIStandin, bot: Bot) -> None:
@@ -496,8 +500,10 @@ async def test_press_queues_a_callback_query(standin: BotAPIStandin, bot: Bot) -
     assert query.data == "ready:yes"
     assert query.from_user.id == ann.id
     assert isinstance(query.message, Message) and query.message.message_id == sent.message_id
+    assert standin.unanswered_callbacks == [(update_id, "ready:yes")]
     assert await bot.answer_callback_query(query.id, text="Noted")
     assert standin.answered_callbacks[0].data == "ready:yes"
+    assert standin.unanswered_callbacks == []
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await bot.answer_callback_query(query.id)
     with pytest.raises(AssertionError, match="'Yes'"):

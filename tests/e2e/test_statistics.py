@@ -6,10 +6,15 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
+
 from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
+
+# Statistics queries and exports: on both databases.
+pytestmark = pytest.mark.postgres
 
 COHORT = "Riga <spring> 2027"
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ROOT
@@ -15,6 +16,9 @@ from bot.storage.database import create_sessionmaker
 from bot.storage.models import Person, TelegramGroup
 from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import MovableClock
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 

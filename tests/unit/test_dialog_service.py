@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,9 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Answer, Commitment, DialogSession
 from tests.dialog_answers import valid_input
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 PERSON = 1001
 

@@ -12,6 +12,9 @@ from bot.storage.database import create_sessionmaker
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import BotState
 
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
+
 
 def setting(key: str, fail: bool = False):  # type: ignore[no-untyped-def]
     async def work(db: AsyncSession) -> str:

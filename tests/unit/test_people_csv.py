@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +19,10 @@ from bot.domain.matching import LANGUAGE_NAMES, TOPIC_LABELS
 from bot.services import people_csv as pc
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Cohort, Membership, Pair, Person, Profile
+from tests.forkserver import ForkServer
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 COHORT = "Spring 2027"
@@ -395,21 +398,18 @@ async def test_pairs_are_exported_with_the_mentees_pseudonyms(db_engine: AsyncEn
 # The command ---------------------------------------------------------------------
 
 
-def mentorbot(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def mentorbot(
+    forks: ForkServer, tmp_path: Path, url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env={**env, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return forks.run(args, {**env, "DATABASE_URL": url}, tmp_path)
 
 
-async def test_the_command_imports_reports_and_exports(tmp_path: Path) -> None:
+async def test_the_command_imports_reports_and_exports(
+    tmp_path: Path, forkserver: ForkServer
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    assert mentorbot(tmp_path, url, "db", "upgrade").returncode == 0
+    assert mentorbot(forkserver, tmp_path, url, "db", "upgrade").returncode == 0
     engine = create_engine(url)
     await add_cohort(engine)
     await engine.dispose()
@@ -419,7 +419,9 @@ async def test_the_command_imports_reports_and_exports(tmp_path: Path) -> None:
         encoding="utf-8-sig",
     )
 
-    done = mentorbot(tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentee")
+    done = mentorbot(
+        forkserver, tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentee"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [
         "line 3: timezone 'Mars/Base' is not a known time zone",
@@ -428,27 +430,31 @@ async def test_the_command_imports_reports_and_exports(tmp_path: Path) -> None:
     assert done.stdout == "imported 1, skipped 1 (1 new, 0 updated)\n"
 
     people.write_text(csv_text(MENTEE_HEADER, MENTEE_ROW.replace("lv;en", "xx")))
-    none = mentorbot(tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentee")
+    none = mentorbot(
+        forkserver, tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentee"
+    )
     assert none.returncode == 1
     assert none.stdout.startswith("imported 0, skipped 1")
 
     unknown = mentorbot(
-        tmp_path, url, "import", str(people), "--cohort", "Nope", "--role", "mentee"
+        forkserver, tmp_path, url, "import", str(people), "--cohort", "Nope", "--role", "mentee"
     )
     assert unknown.returncode == 2
     assert unknown.stderr == f"mentorbot: no cohort named 'Nope' (cohorts: '{COHORT}')\n"
 
     wrong_role = mentorbot(
-        tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentor"
+        forkserver, tmp_path, url, "import", str(people), "--cohort", COHORT, "--role", "mentor"
     )
     assert wrong_role.returncode == 2
     assert wrong_role.stderr.startswith(f"mentorbot: {people}: line 1: unknown column 'occupation'")
 
     out = tmp_path / "pairs.csv"
-    exported = mentorbot(tmp_path, url, "export", "pairs", "--cohort", COHORT, "--out", str(out))
+    exported = mentorbot(
+        forkserver, tmp_path, url, "export", "pairs", "--cohort", COHORT, "--out", str(out)
+    )
     assert exported.returncode == 0, exported.stderr
     assert out.read_text() == ",".join(pc.PAIR_COLUMNS) + "\n"
-    stdout = mentorbot(tmp_path, url, "export", "pairs", "--cohort", COHORT)
+    stdout = mentorbot(forkserver, tmp_path, url, "export", "pairs", "--cohort", COHORT)
     assert (stdout.returncode, stdout.stdout) == (0, out.read_text())
 
 

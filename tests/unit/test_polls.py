@@ -16,6 +16,9 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Cohort, Membership, Outgoing, Person, PollVote
 
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
+
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 

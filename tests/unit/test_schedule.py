@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -15,6 +16,9 @@ from bot.services.schedule import Scheduler
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Outgoing, Person
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 PERSON = 2001
 # Wednesday 25 November 2026, 11:00 in Riga.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_programme
@@ -13,6 +14,9 @@ from bot.services.dialogs import DialogService
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Answer, DialogSession, Person, Profile
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,10 @@ from bot.storage.models import (
     Profile,
 )
 from bot.telegram.render import Renderer
+from tests.forkserver import ForkServer
+
+# Storage: on both databases.
+pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -311,28 +314,25 @@ async def test_the_exports_hold_only_what_coordinators_may_see(db_engine: AsyncE
     ]
 
 
-def mentorbot(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def mentorbot(
+    forks: ForkServer, tmp_path: Path, url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env={**env, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return forks.run(args, {**env, "DATABASE_URL": url}, tmp_path)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_the_command_writes_a_self_contained_report(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, forkserver: ForkServer
 ) -> None:
     engine = create_engine(database_url)
     await upgrade(engine)
     await seed(engine)
     await engine.dispose()
     out = tmp_path / "report.html"
-    done = mentorbot(tmp_path, database_url, "report", "--cohort", COHORT, "--out", str(out))
+    done = mentorbot(
+        forkserver, tmp_path, database_url, "report", "--cohort", COHORT, "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
@@ -343,8 +343,10 @@ async def test_the_command_writes_a_self_contained_report(
     assert "http://" not in page and "https://" not in page and "<link" not in page
     assert SECRET_NOTE not in page and SECRET_GOAL not in page
 
-    unknown = mentorbot(tmp_path, database_url, "report", "--cohort", "Nope")
+    unknown = mentorbot(forkserver, tmp_path, database_url, "report", "--cohort", "Nope")
     assert unknown.returncode == 2 and "no cohort named 'Nope'" in unknown.stderr
-    sessions = mentorbot(tmp_path, database_url, "export", "checkins", "--cohort", COHORT)
+    sessions = mentorbot(
+        forkserver, tmp_path, database_url, "export", "checkins", "--cohort", COHORT
+    )
     assert sessions.returncode == 0 and sessions.stdout.count("\n") == 4
     assert SECRET_NOTE not in sessions.stdout
