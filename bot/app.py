@@ -190,11 +190,12 @@ def create_dispatcher(
     )
     dispatcher.update.outer_middleware(DatabaseMiddleware(sessions, clock))
     dispatcher.update.outer_middleware(PersonMiddleware(people))
+    # The person's language first: the policy's refusals are in it.
+    PersonLocaleMiddleware(i18n).setup(dispatcher)
     policy = AccessMiddleware(dialogs.dialogs, settings.coordinator_ids)
     dispatcher.message.outer_middleware(policy)
     dispatcher.callback_query.outer_middleware(policy)
     dispatcher["policy"] = policy
-    PersonLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(
         *create_routers([d.command for d in dialogs.dialogs.values() if d.command])
     )

@@ -56,7 +56,9 @@ def parse(data: str) -> Button | None:
 class DialogButton(Button, prefix="d", sep="|"):
     session: Id
     seq: Annotated[int, Field(ge=0, le=MAX_ID)]
-    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    # As bot/domain/engine.py makes them: "c:+30" (a date's shortcut, days ahead) and
+    # "c:Europe/Riga" (a time zone) among them.
+    action: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+/\-]+$")]
 
     def subject(self) -> Named:
         return Kind.SESSION, self.session
