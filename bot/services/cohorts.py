@@ -113,7 +113,6 @@ class CohortService:
         """Move a cohort setting to its next choice; returns the new value."""
         value = next_choice(CohortSettings.of(cohort.settings), key)
         cohort.settings = {**cohort.settings, key: value}
-        await db.commit()
         return value
 
     async def create_invite(
@@ -127,7 +126,6 @@ class CohortService:
         invite = store.add_invite(
             db, new_code(), cohort.id, role, self.clock.now(), expires_at, max_uses
         )
-        await db.commit()
         return invite
 
     async def coordinated(self, db: AsyncSession, person: Person) -> list[Cohort]:
@@ -149,7 +147,6 @@ class CohortService:
                     invites,
                 )
             )
-        await db.commit()
         return views
 
     async def cohort_of(self, db: AsyncSession, person: Person, cohort_id: int) -> Cohort | None:
@@ -164,18 +161,14 @@ class CohortService:
         now = self.clock.now()
         invite = await db.get(Invite, code[:32]) if code else None
         if invite is None:
-            await db.commit()
             return Joining(Redeemed.UNKNOWN)
         cohort = await db.get(Cohort, invite.cohort_id)
         if invite.expires_at is not None and invite.expires_at <= now:
-            await db.commit()
             return Joining(Redeemed.EXPIRED, cohort, invite.role)
         existing = await store.membership(db, invite.cohort_id, person_id)
         if existing is not None:
-            await db.commit()
             return Joining(Redeemed.ALREADY, cohort, existing.role)
         if invite.max_uses is not None and invite.uses >= invite.max_uses:
-            await db.commit()
             return Joining(Redeemed.USED_UP, cohort, invite.role)
         invite.uses += 1
         if invite.role == Role.COORDINATOR:
@@ -184,7 +177,6 @@ class CohortService:
             assert person is not None
             person.is_coordinator = True
             await store.add_coordinator(db, invite.cohort_id, person_id)
-            await db.commit()
             return Joining(Redeemed.COORDINATOR, cohort, invite.role)
         store.add_membership(
             db, invite.cohort_id, person_id, invite.role, MembershipStatus.INTAKE, now

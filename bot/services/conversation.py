@@ -61,10 +61,8 @@ class ConversationService:
         """Pass a message to the other side of the sender's pair, through the outbox."""
         pair = await self._relay_pair(db, sender, reply_to)
         if pair is None and await self.pairs.paused_pair(db, sender.id) is not None:
-            await db.commit()
             return Relayed.PAUSED
         if pair is None:
-            await db.commit()
             mentoring = await self.pairs.pairs_of_mentor(db, sender.id)
             return Relayed.CHOOSE if len(mentoring) > 1 else Relayed.NO_PAIR
         other = await db.get(
@@ -73,7 +71,6 @@ class ConversationService:
         assert other is not None
         if other.unreachable_at is not None:
             await self._alert_unreachable(db, pair, sender, other)
-            await db.commit()
             return Relayed.UNREACHABLE
         profile = await db.get(Profile, sender.id)
         name = display_name(sender, profile, pair)
@@ -113,7 +110,6 @@ class ConversationService:
             await self._nudge_later(db, pair, sender, other, now)
         else:
             await store.cancel_nudges(db, pair.id)
-        await db.commit()
         return Relayed.QUEUED
 
     async def _relay_pair(
@@ -142,7 +138,6 @@ class ConversationService:
         profile = await db.get(Profile, mentor.id)
         if pair is not None and profile is not None:
             profile.data = {**profile.data, "talking_to": pair.id}
-        await db.commit()
         return pair
 
     # Nudges ------------------------------------------------------------------------
@@ -214,7 +209,6 @@ class ConversationService:
         if pair is None or sender is None or other is None:
             return
         await self._alert_unreachable(db, pair, sender, other)
-        await db.commit()
 
     async def _alert_unreachable(
         self, db: AsyncSession, pair: Pair, sender: Person, other: Person
@@ -251,10 +245,8 @@ class ConversationService:
     async def set_share_mode(self, db: AsyncSession, person_id: int, mode: str) -> bool:
         profile = await db.get(Profile, person_id)
         if profile is None or mode not in tuple(ShareMode):
-            await db.commit()
             return False
         profile.data = {**profile.data, "share": mode}
-        await db.commit()
         return True
 
     async def name_for_mentor(self, db: AsyncSession, mentee: Person) -> str | None:
@@ -274,7 +266,6 @@ class ConversationService:
         to the mentee's mentor; returns the mentor, or None when there is none."""
         mentor = await self.mentor_of(db, mentee.id)
         if mentor is None:
-            await db.commit()
             return None
         for part in parts:
             repo.enqueue(
@@ -286,7 +277,6 @@ class ConversationService:
                 now=self.clock.now(),
                 context={"from": mentee.id, "session": session_id},
             )
-        await db.commit()
         return mentor
 
     # Contacts ----------------------------------------------------------------
@@ -297,7 +287,6 @@ class ConversationService:
         get the other's profile link)."""
         pair = await self.pairs.active_pair(db, person.id)
         if pair is None:
-            await db.commit()
             return "none"
         consent = set(pair.contact_consent) | {person.id}
         pair.contact_consent = sorted(consent)
@@ -318,7 +307,6 @@ class ConversationService:
                 "notice",
                 {"pair": pair.id},
             )
-            await db.commit()
             return "waiting"
         mentee = await db.get(Person, pair.mentee_id)
         mentor = await db.get(Person, pair.mentor_id)
@@ -337,5 +325,4 @@ class ConversationService:
                 "notice",
                 {"pair": pair.id},
             )
-        await db.commit()
         return "swapped"

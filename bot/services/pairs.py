@@ -132,7 +132,6 @@ class PairService:
                 "introduction",
                 {"pair": pair.id},
             )
-        await db.commit()
 
     # The coordinator -------------------------------------------------------------
 
@@ -149,7 +148,6 @@ class PairService:
             (p for p in await self.pairs_of_cohorts(db, coordinator) if p.id == pair_id), None
         )
         if pair is None or not can_move(pair.status, status):
-            await db.commit()
             return None
         set_status(pair, PairStatus(status))
         if status != PairStatus.ACTIVE:
@@ -178,7 +176,6 @@ class PairService:
             person = await db.get(Person, side)
             if person is not None:
                 self.notifier.notify(db, person, notice, "notice", {"pair": pair.id})
-        await db.commit()
         return pair
 
     async def alert_quiet_pairs(self, db: AsyncSession) -> int:
@@ -214,7 +211,6 @@ class PairService:
             )
             pair.quiet_alert_at = now
             told += 1
-        await db.commit()
         return told
 
     async def _tell_coordinators(self, db: AsyncSession, pair: Pair, msg: Msg) -> None:
@@ -226,7 +222,6 @@ class PairService:
         """Start ending the pair, or reporting about it; None when the person has no pair."""
         pair = await self.active_pair(db, person.id) or await self.paused_pair(db, person.id)
         if pair is None:
-            await db.commit()
             return None
         return await self.dialogs.start(db, person.id, form, restart=True)
 

@@ -6,7 +6,8 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.engine import COMMON_ZONES
 from bot.services.clock import Clock
@@ -24,8 +25,7 @@ SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
 
 
 class PeopleService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self.sessions = sessions
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
         # People seen lately, as last read or written: most updates need no database
         # work for the person at all.
@@ -46,9 +46,11 @@ class PeopleService:
         ):
             self._known.move_to_end(person_id)
             return known
+        self._known.pop(person_id, None)
         person = await repo.upsert_person(db, person_id, first_name, telegram_language, now)
-        await db.commit()
-        self._remember(person)
+        # Remembered once the update's unit of work is committed: if it is rolled back,
+        # nothing here may say the person is in the database as written.
+        event.listen(db.sync_session, "after_commit", lambda _: self._remember(person), once=True)
         return person
 
     def _remember(self, person: Person) -> None:
@@ -88,23 +90,13 @@ class PeopleService:
         elif name == "digest" and value in ("daily", "weekly"):
             row.digest_daily = value == "daily"
         else:
-            await db.commit()
             return False
-        await db.commit()
         self.forget(person.id)
         return True
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
         await repo.set_language(db, person.id, code)
-        await db.commit()
         person.language = code
-
-    async def mark_unreachable(self, person_id: int) -> None:
-        """Called by the sender on a 403, outside any update's unit of work."""
-        self._known.pop(person_id, None)
-        async with self.sessions() as db:
-            await repo.mark_unreachable(db, person_id, self.clock.now())
-            await db.commit()
 
     async def set_reachable(self, db: AsyncSession, person_id: int, reachable: bool) -> None:
         self._known.pop(person_id, None)
@@ -112,7 +104,6 @@ class PeopleService:
             await repo.mark_reachable(db, person_id)
         else:
             await repo.mark_unreachable(db, person_id, self.clock.now())
-        await db.commit()
 
     async def export(self, db: AsyncSession, person_id: int) -> dict[str, Any]:
         person = await db.get(Person, person_id)
@@ -133,7 +124,6 @@ class PeopleService:
             for c in await repo.person_commitments(db, person_id)
         ]
         programme = await repo.own_programme_data(db, person_id)
-        await db.commit()
         return {
             "telegram_id": person.id,
             "first_name": person.first_name,
@@ -147,4 +137,3 @@ class PeopleService:
     async def delete(self, db: AsyncSession, person_id: int) -> None:
         self._known.pop(person_id, None)
         await repo.delete_person(db, person_id)
-        await db.commit()
