@@ -73,22 +73,29 @@ class BroadcastMonitor:
     async def tick(self) -> None:
         """Bring every running broadcast's status message up to date; report the ended."""
         async with self.sessions() as db:
-            for broadcast in await store.running(db):
+            running = await store.running(db)
+            await db.commit()
+            for broadcast in running:
                 await self._follow(db, broadcast)
 
     async def _follow(self, db: AsyncSession, broadcast: Broadcast) -> None:
+        """One broadcast: what changed is committed first, then Telegram is asked (no
+        transaction is open while it is)."""
         now = self.clock.now()
         if broadcast.status == "cancelled":
             self.outbox.cancelled_broadcasts.add(broadcast.id)
         if broadcast.status == "scheduled" and broadcast.send_at and broadcast.send_at <= now:
             broadcast.status = "sending"
-            await db.commit()
         progress = await self.broadcasts.progress(db, broadcast)
         coordinator = await db.get(Person, broadcast.coordinator_id)
         locale = self.broadcasts.locale(coordinator) if coordinator else "en"
         finished = progress.left == 0 and broadcast.status in ("sending", "cancelled")
         if finished and broadcast.status == "sending":
             broadcast.status = "done"
+        # Another worker's monitor may see it finish too: one of them reports it.
+        reporting = finished and await store.claim_report(db, broadcast.id, now)
+        missed = await store.undelivered(db, broadcast.id) if reporting else []
+        await db.commit()
         text = self.status_text(broadcast, progress, locale, finished)
         markup = (
             None
@@ -111,13 +118,10 @@ class BroadcastMonitor:
                 if not (isinstance(exc, TelegramBadRequest) and "not modified" in exc.message):
                     log.warning("broadcast %s status: %s", broadcast.id, type(exc).__name__)
             self.shown[broadcast.id] = text
-        await db.commit()
-        # Another worker's monitor may see it finish too: one of them reports it.
-        if finished and await store.claim_report(db, broadcast.id, now):
-            await db.commit()
+        if reporting:
             self.started.pop(broadcast.id, None)
             self.shown.pop(broadcast.id, None)
-            await self.report(db, broadcast, progress, locale)
+            await self.report(broadcast, progress, locale, missed)
 
     def status_text(
         self, broadcast: Broadcast, progress: b.Progress, locale: str, finished: bool
@@ -183,8 +187,14 @@ class BroadcastMonitor:
         return "\n".join(lines)
 
     async def report(
-        self, db: AsyncSession, broadcast: Broadcast, progress: b.Progress, locale: str
+        self,
+        broadcast: Broadcast,
+        progress: b.Progress,
+        locale: str,
+        missed: list[tuple[int, str, str, str]],
     ) -> None:
+        """The delivery report, and those it did not reach (``missed``: chat id, name,
+        status, reason) as a CSV document."""
         await self.bot.send_message(
             broadcast.coordinator_id,
             self.renderer.text(
@@ -205,7 +215,6 @@ class BroadcastMonitor:
                 locale,
             ),
         )
-        missed = await store.undelivered(db, broadcast.id)
         if not missed:
             return
         out = io.StringIO()
