@@ -282,6 +282,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
             await db.commit()
 
     scheduler = Scheduler(clock, followup, settings.default_locale, settings.daily_message_budget)
+    people.on_schedule_change.append(scheduler.replan)
     meetings = MeetingService(dialogs, followup, clock, settings.default_locale)
     scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
     outbox = OutboxSender(

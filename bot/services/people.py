@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,9 @@ PAUSE_DAYS = (1, 3, 7, 14)
 CHECKIN_HOURS = tuple(range(8, 21))
 # Settings that change when recurring messages come.
 SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
+# Told, in the same unit of work, that a person's recurring messages must follow a change
+# of their settings.
+ScheduleChanged = Callable[[AsyncSession, Person], Awaitable[None]]
 
 
 class PeopleService:
@@ -30,6 +34,8 @@ class PeopleService:
         # People seen lately, as last read or written: most updates need no database
         # work for the person at all.
         self._known: OrderedDict[int, Person] = OrderedDict()
+        # Who plans the recurring messages anew when a setting of SCHEDULE_SETTINGS changes.
+        self.on_schedule_change: list[ScheduleChanged] = []
 
     async def arrive(
         self, db: AsyncSession, person_id: int, first_name: str, telegram_language: str | None
@@ -66,7 +72,9 @@ class PeopleService:
     async def change_setting(self, db: AsyncSession, person: Person, name: str, value: str) -> bool:
         """/settings: a time zone, the next quiet-hours choice, a pause of some days, the
         end of a pause, the check-in day and hour, check-ins stopped or restarted, daily or
-        weekly digests. False when the value is not one offered."""
+        weekly digests. False when the value is not one offered. A change of when recurring
+        messages come has them planned anew (``on_schedule_change``), in the same unit of
+        work."""
         row = await db.get(Person, person.id)
         assert row is not None
         if name == "tz" and value in COMMON_ZONES:
@@ -92,6 +100,9 @@ class PeopleService:
         else:
             return False
         self.forget(person.id)
+        if name in SCHEDULE_SETTINGS:
+            for listener in self.on_schedule_change:
+                await listener(db, row)
         return True
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:

@@ -228,7 +228,8 @@ class Scheduler:
         return joined
 
     async def replan(self, db: AsyncSession, person: Person) -> None:
-        """A setting changed: the queued occurrences go and new ones follow the setting."""
+        """A setting changed: the queued occurrences go and new ones follow the setting.
+        ``PeopleService.change_setting`` calls it, for the settings that need it."""
         await repo.cancel_pending(db, person.id, RECURRING)
         await self.start_series(db, person, RECURRING)
 

@@ -1,11 +1,11 @@
 """The people service writes in its caller's unit of work: what it remembers of a person
-follows what was committed."""
+follows what was committed, and a change of settings re-plans in the same unit."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.services.people import PeopleService
 from bot.storage.database import create_sessionmaker
@@ -36,3 +36,24 @@ async def test_a_person_is_remembered_only_once_committed(db_engine: AsyncEngine
         before = len(db.identity_map)
         await people.arrive(db, 7, "Anna", "en")
         assert len(db.identity_map) == before  # known now: nothing read
+
+
+async def test_a_change_of_when_messages_come_replans_in_the_same_unit(
+    db_engine: AsyncEngine,
+) -> None:
+    sessions = create_sessionmaker(db_engine)
+    people = PeopleService(Clock())
+    replanned: list[tuple[int, int]] = []
+
+    async def replan(db: AsyncSession, person: Person) -> None:
+        assert db.in_transaction()
+        replanned.append((person.id, person.checkin_hour))
+
+    people.on_schedule_change.append(replan)
+    async with sessions() as db:
+        person = await people.arrive(db, 7, "Anna", "en")
+        assert await people.change_setting(db, person, "hr", "11")
+        assert await people.change_setting(db, person, "quiet", "")
+        assert not await people.change_setting(db, person, "hr", "3")
+        await db.commit()
+    assert replanned == [(7, 11)]
