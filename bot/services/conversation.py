@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings, ShareMode
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import SummaryLine
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
@@ -23,7 +26,26 @@ from bot.storage import cohorts as cohort_store
 from bot.storage import conversation as store
 from bot.storage import pairs as pair_store
 from bot.storage import repositories as repo
-from bot.storage.models import Cohort, Outgoing, Pair, Person, Profile
+from bot.storage.models import Cohort, DialogSession, Outgoing, Pair, Person, Profile
+
+
+class SummaryOffer(enum.Enum):
+    """What becomes of a finished coaching session's summary, as the mentee chose (/share)."""
+
+    KEEP = "keep"  # not shared: no mentor, the mentee never shares, or not a session to share
+    SEND = "send"  # the mentee always shares: it goes without asking
+    ASK = "ask"  # the mentee is asked each time
+
+
+@dataclass
+class Shareable:
+    """A finished coaching session of a mentee, and the mentor it may go to."""
+
+    mentor: Person
+    name: str  # how the mentee is shown to the mentor
+    record: DialogSession
+    dialog: Dialog
+    lines: list[SummaryLine]
 
 
 class Relayed(enum.Enum):
@@ -259,14 +281,46 @@ class ConversationService:
         pair = await pair_store.active_as_mentee(db, mentee_id)
         return await db.get(Person, pair.mentor_id) if pair else None
 
+    async def summary_offer(
+        self, db: AsyncSession, mentee: Person, session_id: int
+    ) -> SummaryOffer:
+        """Whether the summary of a session the mentee just finished goes to their mentor:
+        only a coaching session of theirs, only to the mentor of their active pair, never
+        if they chose never, without asking if they chose always."""
+        if await self.shareable(db, mentee, session_id) is None:
+            return SummaryOffer.KEEP
+        mode = await self.share_mode(db, mentee.id)
+        if mode == ShareMode.NEVER:
+            return SummaryOffer.KEEP
+        return SummaryOffer.SEND if mode == ShareMode.ALWAYS else SummaryOffer.ASK
+
+    async def shareable(
+        self, db: AsyncSession, mentee: Person, session_id: int
+    ) -> Shareable | None:
+        """What the mentee may share of one of their sessions, and with whom: a finished
+        coaching session (never a form: a report or a look back is for the coordinators)
+        and the mentor of their active pair. None when either is missing."""
+        found = await self.dialogs.summary(db, mentee.id, session_id)
+        if found is None or found[1].kind != "coaching":
+            return None
+        pair = await pair_store.active_as_mentee(db, mentee.id)
+        mentor = await db.get(Person, pair.mentor_id) if pair is not None else None
+        if pair is None or mentor is None:
+            return None
+        name = display_name(mentee, await db.get(Profile, mentee.id), pair)
+        record, dialog, lines = found
+        return Shareable(mentor, name, record, dialog, lines)
+
     async def share_summary(
         self, db: AsyncSession, mentee: Person, session_id: int, parts: Sequence[str]
     ) -> Person | None:
         """Send a finished session's summary (already rendered in the mentor's language)
-        to the mentee's mentor; returns the mentor, or None when there is none."""
-        mentor = await self.mentor_of(db, mentee.id)
-        if mentor is None:
+        to the mentee's mentor; returns the mentor, or None when there is none or the
+        session is not one to share (``shareable``)."""
+        shareable = await self.shareable(db, mentee, session_id)
+        if shareable is None:
             return None
+        mentor = shareable.mentor
         for part in parts:
             repo.enqueue(
                 db,
