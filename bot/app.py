@@ -18,6 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import LOCALES, Settings
@@ -34,7 +35,7 @@ from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
 from bot.services.polls import PollService
 from bot.services.programme import Programme, create_programme
-from bot.services.schedule import Scheduler
+from bot.services.schedule import PLAN_CHUNK, RECURRING, Scheduler
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.group_commit import GroupWork
@@ -107,11 +108,16 @@ class App:
 
     async def sweep(self) -> None:
         """Expire requests that waited too long, tell coordinators of quiet pairs, start
-        the recurring messages of people who have none yet."""
-        async with self.sessions() as db:
-            changed = await self.programme.matching.expire_requests(db)
-            changed += await self.programme.pairs.alert_quiet_pairs(db)
-            changed += await self.scheduler.plan(db)
+        the recurring messages of people who have none yet: each its own transaction."""
+        changed = 0
+        for step in (
+            self.programme.matching.expire_requests,
+            self.programme.pairs.alert_quiet_pairs,
+        ):
+            async with self.sessions() as db:
+                changed += await step(db)
+                await db.commit()
+        changed += await plan_schedule(self.sessions, self.scheduler)
         if changed:
             self.outbox.wake()
 
@@ -125,16 +131,35 @@ class App:
         await self.engine.dispose()
 
 
-def create_bot(
-    settings: Settings, people: PeopleService, delivery: DeliveryMiddleware | None = None
-) -> Bot:
+async def plan_schedule(
+    sessions: async_sessionmaker[AsyncSession], scheduler: Scheduler, chunk: int = PLAN_CHUNK
+) -> int:
+    """The scheduler's part of the sweep, a chunk of people per transaction; returns how
+    many series were started."""
+    started = 0
+    for kind in RECURRING:
+        while True:
+            try:
+                async with sessions() as db:
+                    queued = await scheduler.plan(db, kind, chunk)
+                    await db.commit()
+            except IntegrityError:
+                # Another process queued the same occurrence first: it is there, once.
+                break
+            started += queued
+            if queued < chunk:
+                break
+    return started
+
+
+def create_bot(settings: Settings, delivery: DeliveryMiddleware) -> Bot:
     api = (
         TelegramAPIServer.from_base(settings.telegram_api_url)
         if settings.telegram_api_url
         else None
     )
     session = BotSession(api=api) if api else BotSession()
-    session.middleware(delivery or DeliveryMiddleware(on_blocked=people.mark_unreachable))
+    session.middleware(delivery)
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -236,9 +261,16 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
-    people = PeopleService(sessions, clock)
-    delivery = DeliveryMiddleware(on_blocked=people.mark_unreachable)
-    bot = create_bot(settings, people, delivery)
+    people = PeopleService(clock)
+
+    async def blocked(person_id: int) -> None:
+        """A 403: the sender marks the person unreachable, in a transaction of its own."""
+        async with sessions() as db:
+            await people.set_reachable(db, person_id, reachable=False)
+            await db.commit()
+
+    delivery = DeliveryMiddleware(on_blocked=blocked)
+    bot = create_bot(settings, delivery)
     renderer = Renderer(i18n)
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
@@ -249,8 +281,10 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     async def undeliverable(row: Outgoing, status: str) -> None:
         async with sessions() as db:
             await programme.conversation.undeliverable(db, row, status)
+            await db.commit()
 
     scheduler = Scheduler(clock, followup, settings.default_locale, settings.daily_message_budget)
+    people.on_schedule_change.append(scheduler.replan)
     meetings = MeetingService(dialogs, followup, clock, settings.default_locale)
     scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
     outbox = OutboxSender(

@@ -63,7 +63,8 @@ def fail(problem: str) -> SystemExit:
 
 
 def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """One unit of work on the configured database, for a command."""
+    """One unit of work on the configured database, for a command: committed once ``work``
+    returns (the services it calls never commit), rolled back if it fails."""
     # Alembic announces its plugins at INFO when imported: noise for a command that
     # does not migrate (setup_logging would be the place to quiet it for every command).
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
@@ -73,7 +74,9 @@ def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
         engine = create_engine(settings.database_url)
         try:
             async with create_sessionmaker(engine)() as db:
-                return await work(db)
+                result = await work(db)
+                await db.commit()
+                return result
         finally:
             await engine.dispose()
 

@@ -116,27 +116,21 @@ class CohortService:
         now = self.clock.now()
         invite = await db.get(Invite, code[:32]) if code else None
         if invite is None:
-            await db.commit()
             return Joining(Redeemed.UNKNOWN)
         cohort = await db.get(Cohort, invite.cohort_id)
         if invite.revoked_at is not None:
-            await db.commit()
             return Joining(Redeemed.REVOKED, cohort, invite.role)
         if invite.expires_at is not None and invite.expires_at <= now:
-            await db.commit()
             return Joining(Redeemed.EXPIRED, cohort, invite.role)
         existing = await store.membership(db, invite.cohort_id, person_id)
         if existing is not None:
-            await db.commit()
             return Joining(Redeemed.ALREADY, cohort, existing.role)
         if invite.max_uses is not None and invite.uses >= invite.max_uses:
-            await db.commit()
             return Joining(Redeemed.USED_UP, cohort, invite.role)
         invite.uses += 1
         if invite.role == Role.COORDINATOR:
             # Another coordinator brought this person in to help run the cohort.
             await store.add_coordinator(db, invite.cohort_id, person_id)
-            await db.commit()
             return Joining(Redeemed.COORDINATOR, cohort, invite.role)
         store.add_membership(
             db, invite.cohort_id, person_id, invite.role, MembershipStatus.INTAKE, now

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings, ShareMode
+from bot.domain.dialogs import Dialog
+from bot.domain.engine import SummaryLine
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import locale_for
 from bot.services import pair_context
@@ -24,7 +27,26 @@ from bot.storage import cohorts as cohort_store
 from bot.storage import conversation as store
 from bot.storage import pairs as pair_store
 from bot.storage import repositories as repo
-from bot.storage.models import Cohort, Outgoing, Pair, Person, Profile
+from bot.storage.models import Cohort, DialogSession, Outgoing, Pair, Person, Profile
+
+
+class SummaryOffer(enum.Enum):
+    """What becomes of a finished coaching session's summary, as the mentee chose (/share)."""
+
+    KEEP = "keep"  # not shared: no mentor, the mentee never shares, or not a session to share
+    SEND = "send"  # the mentee always shares: it goes without asking
+    ASK = "ask"  # the mentee is asked each time
+
+
+@dataclass
+class Shareable:
+    """A finished coaching session of a mentee, and the mentor it may go to."""
+
+    mentor: Person
+    name: str  # how the mentee is shown to the mentor
+    record: DialogSession
+    dialog: Dialog
+    lines: list[SummaryLine]
 
 
 class Relayed(enum.Enum):
@@ -68,7 +90,6 @@ class ConversationService:
         )
         pair = about.pair
         if pair is None or pair.status != "active":
-            await db.commit()
             if pair is not None:
                 return Relayed.PAUSED
             return {
@@ -81,7 +102,6 @@ class ConversationService:
         assert other is not None
         if other.unreachable_at is not None:
             await self._alert_unreachable(db, pair, sender, other)
-            await db.commit()
             return Relayed.UNREACHABLE
         profile = await db.get(Profile, sender.id)
         name = display_name(sender, profile, pair)
@@ -121,7 +141,6 @@ class ConversationService:
             await self._nudge_later(db, pair, sender, other, now)
         else:
             await store.cancel_nudges(db, pair.id)
-        await db.commit()
         return Relayed.QUEUED
 
     async def talk_to(self, db: AsyncSession, mentor: Person, pair_id: int) -> Pair | None:
@@ -132,7 +151,6 @@ class ConversationService:
         profile = await db.get(Profile, mentor.id)
         if pair is not None and profile is not None:
             profile.data = {**profile.data, "talking_to": pair.id}
-        await db.commit()
         return pair
 
     # Nudges ------------------------------------------------------------------------
@@ -204,7 +222,6 @@ class ConversationService:
         if pair is None or sender is None or other is None:
             return
         await self._alert_unreachable(db, pair, sender, other)
-        await db.commit()
 
     async def _alert_unreachable(
         self, db: AsyncSession, pair: Pair, sender: Person, other: Person
@@ -241,10 +258,8 @@ class ConversationService:
     async def set_share_mode(self, db: AsyncSession, person_id: int, mode: str) -> bool:
         profile = await db.get(Profile, person_id)
         if profile is None or mode not in tuple(ShareMode):
-            await db.commit()
             return False
         profile.data = {**profile.data, "share": mode}
-        await db.commit()
         return True
 
     async def name_for_mentor(self, db: AsyncSession, mentee: Person) -> str | None:
@@ -257,15 +272,46 @@ class ConversationService:
         pair = await pair_store.active_as_mentee(db, mentee_id)
         return await db.get(Person, pair.mentor_id) if pair else None
 
+    async def summary_offer(
+        self, db: AsyncSession, mentee: Person, session_id: int
+    ) -> SummaryOffer:
+        """Whether the summary of a session the mentee just finished goes to their mentor:
+        only a coaching session of theirs, only to the mentor of their active pair, never
+        if they chose never, without asking if they chose always."""
+        if await self.shareable(db, mentee, session_id) is None:
+            return SummaryOffer.KEEP
+        mode = await self.share_mode(db, mentee.id)
+        if mode == ShareMode.NEVER:
+            return SummaryOffer.KEEP
+        return SummaryOffer.SEND if mode == ShareMode.ALWAYS else SummaryOffer.ASK
+
+    async def shareable(
+        self, db: AsyncSession, mentee: Person, session_id: int
+    ) -> Shareable | None:
+        """What the mentee may share of one of their sessions, and with whom: a finished
+        coaching session (never a form: a report or a look back is for the coordinators)
+        and the mentor of their active pair. None when either is missing."""
+        found = await self.dialogs.summary(db, mentee.id, session_id)
+        if found is None or found[1].kind != "coaching":
+            return None
+        pair = await pair_store.active_as_mentee(db, mentee.id)
+        mentor = await db.get(Person, pair.mentor_id) if pair is not None else None
+        if pair is None or mentor is None:
+            return None
+        name = display_name(mentee, await db.get(Profile, mentee.id), pair)
+        record, dialog, lines = found
+        return Shareable(mentor, name, record, dialog, lines)
+
     async def share_summary(
         self, db: AsyncSession, mentee: Person, session_id: int, parts: Sequence[str]
     ) -> Person | None:
         """Send a finished session's summary (already rendered in the mentor's language)
-        to the mentee's mentor; returns the mentor, or None when there is none."""
-        mentor = await self.mentor_of(db, mentee.id)
-        if mentor is None:
-            await db.commit()
+        to the mentee's mentor; returns the mentor, or None when there is none or the
+        session is not one to share (``shareable``)."""
+        shareable = await self.shareable(db, mentee, session_id)
+        if shareable is None:
             return None
+        mentor = shareable.mentor
         for part in parts:
             repo.enqueue(
                 db,
@@ -276,7 +322,6 @@ class ConversationService:
                 now=self.clock.now(),
                 context={"from": mentee.id, "session": session_id},
             )
-        await db.commit()
         return mentor
 
     # Contacts ----------------------------------------------------------------
@@ -289,7 +334,6 @@ class ConversationService:
         consent = set(pair.contact_consent) | {person.id}
         pair.contact_consent = sorted(consent)
         if consent != {pair.mentee_id, pair.mentor_id} and asked:
-            await db.commit()
             return "waiting"
         if consent != {pair.mentee_id, pair.mentor_id}:
             other = await db.get(
@@ -308,7 +352,6 @@ class ConversationService:
                 "notice",
                 {"pair": pair.id},
             )
-            await db.commit()
             return "waiting"
         mentee = await db.get(Person, pair.mentee_id)
         mentor = await db.get(Person, pair.mentor_id)
@@ -327,5 +370,4 @@ class ConversationService:
                 "notice",
                 {"pair": pair.id},
             )
-        await db.commit()
         return "swapped"

@@ -1,9 +1,9 @@
 """Use cases of the coaching dialogs: start, answer, pause, resume, look back.
 
-Each public method is one unit of work and commits before it returns, so that
-no transaction is open while the adapter talks to Telegram. ``answer`` is the
-exception: answers are most of the traffic, and the adapter runs those of many
-people in one transaction (bot/storage/group_commit.py), which commits them.
+No method commits: each reads and writes in the caller's unit of work, and the caller
+commits (for an update, the database middleware, before any reply is sent). Answers are
+most of the traffic: the adapter runs those of many people in one transaction
+(bot/storage/group_commit.py), which commits them.
 """
 
 from __future__ import annotations
@@ -117,7 +117,6 @@ class DialogService:
         if existing is not None and not restart:
             paused = await self._activate(db, person_id, existing, now)
             progress = await self._progress(db, existing)
-            await db.commit()
             return DialogTurn(Turn.RESUMED, existing, dialog, progress, paused=paused)
         if existing is not None:
             existing.status = repo.ABANDONED
@@ -134,7 +133,6 @@ class DialogService:
         db.add(record)
         await db.flush()
         paused = [p.dialog_id for p in await repo.pause_others(db, person_id, record.id, now)]
-        await db.commit()
         return DialogTurn(
             Turn.STARTED, record, dialog, outcome.progress, shows=outcome.shows, paused=paused
         )
@@ -142,11 +140,9 @@ class DialogService:
     async def resume(self, db: AsyncSession, person_id: int) -> DialogTurn:
         record = await repo.resumable_session(db, person_id)
         if record is None:
-            await db.commit()
             return DialogTurn(Turn.NONE)
         paused = await self._activate(db, person_id, record, self.clock.now())
         progress = await self._progress(db, record)
-        await db.commit()
         return DialogTurn(
             Turn.RESUMED, record, self.dialogs[record.dialog_id], progress, paused=paused
         )
@@ -154,11 +150,9 @@ class DialogService:
     async def pause(self, db: AsyncSession, person_id: int) -> DialogTurn:
         record = await repo.current_session(db, person_id)
         if record is None:
-            await db.commit()
             return DialogTurn(Turn.NONE)
         record.status = repo.PAUSED
         record.updated_at = self.clock.now()
-        await db.commit()
         return DialogTurn(Turn.PAUSED, record, self.dialogs[record.dialog_id])
 
     async def answer(
@@ -248,20 +242,16 @@ class DialogService:
     ) -> list[DialogSession]:
         """The person's finished coaching sessions, newest first."""
         coaching = [d.id for d in self.dialogs.values() if d.kind == "coaching"]
-        sessions = list(await repo.finished_sessions(db, person_id, coaching, limit))
-        await db.commit()
-        return sessions
+        return list(await repo.finished_sessions(db, person_id, coaching, limit))
 
     async def summary(
         self, db: AsyncSession, person_id: int, session_id: int
     ) -> tuple[DialogSession, Dialog, list[SummaryLine]] | None:
         record = await repo.get_session(db, person_id, session_id)
         if record is None or record.status != repo.FINISHED:
-            await db.commit()
             return None
         dialog = self.dialogs[record.dialog_id]
         progress = await self._progress(db, record)
-        await db.commit()
         return record, dialog, engine.summary(dialog, progress)
 
     def wheel_areas(self) -> list[tuple[str, str]]:
@@ -275,7 +265,6 @@ class DialogService:
     ) -> list[tuple[datetime, dict[str, int]]]:
         areas = [area for area, _ in self.wheel_areas()]
         rows = await repo.finished_answers(db, person_id, WHEEL, areas)
-        await db.commit()
         return [
             (when, {k: int(v) for k, v in answers.items()})
             for when, answers in rows

@@ -81,7 +81,6 @@ async def export_sessions(db: AsyncSession, cohort_name: str, dialogs: Sequence[
         [sid, pid, role, dialog, status, _moment(started), _moment(finished), "yes" if s else "no"]
         for sid, pid, role, dialog, status, started, finished, s in result.tuples()
     ]
-    await db.commit()
     return _csv(SESSION_COLUMNS, rows)
 
 
@@ -114,7 +113,6 @@ async def export_checkins(db: AsyncSession, cohort_name: str) -> str:
         [sid, pid, _moment(finished), "" if m is None else m, t if isinstance(t, str) else ""]
         for sid, pid, finished, m, t in result.tuples()
     ]
-    await db.commit()
     return _csv(CHECKIN_COLUMNS, rows)
 
 

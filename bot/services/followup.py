@@ -125,9 +125,7 @@ class FollowUpService:
             .where(Commitment.person_id == person_id, Commitment.status == "open")
             .order_by(Commitment.due_on, Commitment.id)
         )
-        found = list(result.scalars())
-        await db.commit()
-        return found
+        return list(result.scalars())
 
     async def answer(
         self, db: AsyncSession, person_id: int, commitment_id: int, action: str
@@ -136,24 +134,19 @@ class FollowUpService:
         longer open has expired and changes nothing."""
         commitment = await db.get(Commitment, commitment_id)
         if commitment is None or commitment.person_id != person_id or commitment.status != "open":
-            await db.commit()
             return Answered.EXPIRED, commitment
         if action in ("partly", "notyet"):
-            await db.commit()
             return Answered.ASK_DATE, commitment
         if action in ("done", "drop"):
             commitment.status = "done" if action == "done" else "dropped"
             commitment.closed_at = self.clock.now()
             await self._cancel_pending(db, commitment.id)
-            await db.commit()
             return (Answered.DONE if action == "done" else Answered.DROPPED), commitment
         days = int(action[1:]) if action[:1] == "d" and action[1:].isdigit() else 0
         if days not in RESCHEDULE_DAYS:
-            await db.commit()
             return Answered.EXPIRED, commitment
         zone = await self.zone(db, person_id)
         commitment.due_on = self.clock.now().astimezone(zone).date() + timedelta(days=days)
         await self._cancel_pending(db, commitment.id)
         await self.schedule(db, person_id, [commitment])
-        await db.commit()
         return Answered.MOVED, commitment

@@ -103,7 +103,8 @@ class MatchingService:
             for p in result.pairs
         ]
         db.add_all(proposed)
-        await db.commit()
+        # Their ids go on the proposal's buttons.
+        await db.flush()
         names = {person.id: person.first_name for _, _, person in members}
         return Proposal(cohort, proposed, dict(result.unmatched), names)
 
@@ -113,11 +114,9 @@ class MatchingService:
     async def exclude(self, db: AsyncSession, cohort: Cohort, pair_id: int) -> bool:
         pair = await db.get(Pair, pair_id)
         if pair is None or pair.cohort_id != cohort.id or pair.status != PairStatus.PROPOSED:
-            await db.commit()
             return False
         set_status(pair, PairStatus.EXCLUDED)
         pair.decided_at = self.clock.now()
-        await db.commit()
         return True
 
     async def approve(
@@ -209,7 +208,6 @@ class MatchingService:
         offered = {s.mentor.id: s for s in await self.suggestions(db, mentee.id)}
         membership = await profile_store.current_membership(db, mentee.id)
         if mentor_id not in offered or membership is None:
-            await db.commit()
             return None
         cohort = await db.get(Cohort, membership.cohort_id)
         assert cohort is not None
@@ -256,7 +254,6 @@ class MatchingService:
                 ]
             ],
         )
-        await db.commit()
         return pair
 
     async def answer_request(
@@ -264,7 +261,6 @@ class MatchingService:
     ) -> Pair | None:
         pair = await db.get(Pair, pair_id)
         if pair is None or pair.mentor_id != mentor.id or pair.status != PairStatus.REQUESTED:
-            await db.commit()
             return None
         set_status(pair, PairStatus.ACTIVE if accept else PairStatus.DECLINED)
         pair.decided_at = self.clock.now()
@@ -282,7 +278,6 @@ class MatchingService:
             "notice",
             {"pair": pair.id},
         )
-        await db.commit()
         return pair
 
     async def expire_requests(self, db: AsyncSession) -> int:
@@ -306,5 +301,4 @@ class MatchingService:
                     "notice",
                     {"pair": pair.id},
                 )
-        await db.commit()
         return len(overdue)

@@ -205,7 +205,6 @@ class MeetingService:
             or meeting.status != "planned"
             or person.id not in (pair.mentee_id, pair.mentor_id)
         ):
-            await db.commit()
             return False
         await self._cancel_planned(db, pair.id)
         now = self.clock.now()
@@ -223,7 +222,6 @@ class MeetingService:
                 ),
                 now,
             )
-        await db.commit()
         return True
 
     async def compose_reminder(

@@ -133,7 +133,6 @@ class PairService:
                 "introduction",
                 {"pair": pair.id},
             )
-        await db.commit()
 
     # The coordinator -------------------------------------------------------------
 
@@ -150,7 +149,6 @@ class PairService:
             (p for p in await self.pairs_of_cohorts(db, coordinator) if p.id == pair_id), None
         )
         if pair is None or not can_move(pair.status, status):
-            await db.commit()
             return None
         set_status(pair, PairStatus(status))
         if status != PairStatus.ACTIVE:
@@ -179,7 +177,6 @@ class PairService:
             person = await db.get(Person, side)
             if person is not None:
                 self.notifier.notify(db, person, notice, "notice", {"pair": pair.id})
-        await db.commit()
         return pair
 
     async def alert_quiet_pairs(self, db: AsyncSession) -> int:
@@ -215,7 +212,6 @@ class PairService:
             )
             pair.quiet_alert_at = now
             told += 1
-        await db.commit()
         return told
 
     async def _tell_coordinators(self, db: AsyncSession, pair: Pair, msg: Msg) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.engine import COMMON_ZONES
 from bot.services.clock import Clock
@@ -21,15 +23,19 @@ PAUSE_DAYS = (1, 3, 7, 14)
 CHECKIN_HOURS = tuple(range(8, 21))
 # Settings that change when recurring messages come.
 SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
+# Told, in the same unit of work, that a person's recurring messages must follow a change
+# of their settings.
+ScheduleChanged = Callable[[AsyncSession, Person], Awaitable[None]]
 
 
 class PeopleService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self.sessions = sessions
+    def __init__(self, clock: Clock) -> None:
         self.clock = clock
         # People seen lately, as last read or written: most updates need no database
         # work for the person at all.
         self._known: OrderedDict[int, Person] = OrderedDict()
+        # Who plans the recurring messages anew when a setting of SCHEDULE_SETTINGS changes.
+        self.on_schedule_change: list[ScheduleChanged] = []
 
     async def arrive(
         self, db: AsyncSession, person_id: int, first_name: str, telegram_language: str | None
@@ -46,9 +52,11 @@ class PeopleService:
         ):
             self._known.move_to_end(person_id)
             return known
+        self._known.pop(person_id, None)
         person = await repo.upsert_person(db, person_id, first_name, telegram_language, now)
-        await db.commit()
-        self._remember(person)
+        # Remembered once the update's unit of work is committed: if it is rolled back,
+        # nothing here may say the person is in the database as written.
+        event.listen(db.sync_session, "after_commit", lambda _: self._remember(person), once=True)
         return person
 
     def _remember(self, person: Person) -> None:
@@ -64,7 +72,9 @@ class PeopleService:
     async def change_setting(self, db: AsyncSession, person: Person, name: str, value: str) -> bool:
         """/settings: a time zone, the next quiet-hours choice, a pause of some days, the
         end of a pause, the check-in day and hour, check-ins stopped or restarted, daily or
-        weekly digests. False when the value is not one offered."""
+        weekly digests. False when the value is not one offered. A change of when recurring
+        messages come has them planned anew (``on_schedule_change``), in the same unit of
+        work."""
         row = await db.get(Person, person.id)
         assert row is not None
         if name == "tz" and value in COMMON_ZONES:
@@ -88,23 +98,16 @@ class PeopleService:
         elif name == "digest" and value in ("daily", "weekly"):
             row.digest_daily = value == "daily"
         else:
-            await db.commit()
             return False
-        await db.commit()
         self.forget(person.id)
+        if name in SCHEDULE_SETTINGS:
+            for listener in self.on_schedule_change:
+                await listener(db, row)
         return True
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
         await repo.set_language(db, person.id, code)
-        await db.commit()
         person.language = code
-
-    async def mark_unreachable(self, person_id: int) -> None:
-        """Called by the sender on a 403, outside any update's unit of work."""
-        self._known.pop(person_id, None)
-        async with self.sessions() as db:
-            await repo.mark_unreachable(db, person_id, self.clock.now())
-            await db.commit()
 
     async def set_reachable(self, db: AsyncSession, person_id: int, reachable: bool) -> None:
         self._known.pop(person_id, None)
@@ -112,7 +115,6 @@ class PeopleService:
             await repo.mark_reachable(db, person_id)
         else:
             await repo.mark_unreachable(db, person_id, self.clock.now())
-        await db.commit()
 
     async def export(self, db: AsyncSession, person_id: int) -> dict[str, Any]:
         person = await db.get(Person, person_id)
@@ -133,7 +135,6 @@ class PeopleService:
             for c in await repo.person_commitments(db, person_id)
         ]
         programme = await repo.own_programme_data(db, person_id)
-        await db.commit()
         return {
             "telegram_id": person.id,
             "first_name": person.first_name,
@@ -147,4 +148,3 @@ class PeopleService:
     async def delete(self, db: AsyncSession, person_id: int) -> None:
         self._known.pop(person_id, None)
         await repo.delete_person(db, person_id)
-        await db.commit()

@@ -391,7 +391,6 @@ async def import_people(
             added += 1
         else:
             member.role, member.status = role, MembershipStatus.ACTIVE
-    await db.commit()
     return ImportResult(added=added, updated=len(rows) - added)
 
 
@@ -428,7 +427,6 @@ async def export_pairs(db: AsyncSession, cohort_name: str) -> str:
                 *_look_back(pair.feedback.get(str(pair.mentor_id))),
             ]
         )
-    await db.commit()
     return out.getvalue()
 
 

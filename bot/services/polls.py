@@ -50,14 +50,13 @@ class PollService:
             created_at=self.clock.now(),
         )
         db.add(poll)
-        await db.commit()
+        await db.flush()
         return poll
 
     async def audiences(self, db: AsyncSession, cohorts: list[Cohort]) -> Audiences:
         ids = [c.id for c in cohorts]
         counts = await store.member_counts(db, ids)
         found = await store.groups(db, ids)
-        await db.commit()
         return Audiences([(c, counts.get(c.id, 0)) for c in cohorts], found)
 
     async def send(
@@ -73,7 +72,6 @@ class PollService:
         already sent, or the audience is not the author's."""
         poll = await db.get(Poll, poll_id)
         if poll is None or poll.created_by != author.id or poll.status != "draft":
-            await db.commit()
             return None
         mine = {c.id for c in cohorts}
         now = self.clock.now()
@@ -82,7 +80,6 @@ class PollService:
                 (g for g in await store.groups(db, list(mine)) if g.chat_id == group_id), None
             )
             if group is None:
-                await db.commit()
                 return None
             chats = [group.chat_id]
             poll.group_chat_id, poll.cohort_id = group.chat_id, group.cohort_id
@@ -90,7 +87,6 @@ class PollService:
             chats = await store.members(db, cohort_id)
             poll.cohort_id = cohort_id
         else:
-            await db.commit()
             return None
         for chat in chats:
             repo.enqueue(
@@ -103,7 +99,6 @@ class PollService:
                 context={"poll": poll.id},
             )
         poll.status, poll.sent_at = "sent", now
-        await db.commit()
         return poll, len(chats)
 
     @staticmethod
@@ -132,18 +127,13 @@ class PollService:
         self, db: AsyncSession, telegram_poll_id: str, person_id: int, options: list[int]
     ) -> None:
         await store.record_vote(db, telegram_poll_id, person_id, options, self.clock.now())
-        await db.commit()
 
     async def results(self, db: AsyncSession, author: Person, poll_id: int) -> PollResults | None:
         poll = await db.get(Poll, poll_id)
         if poll is None or poll.created_by != author.id or poll.status != "sent":
-            await db.commit()
             return None
         counts, voters, sent = await store.option_counts(db, poll.id)
-        await db.commit()
         return PollResults(poll, [counts.get(n, 0) for n in range(len(poll.options))], voters, sent)
 
     async def leaderboard(self, db: AsyncSession, cohort_id: int) -> list[tuple[str, int, int]]:
-        board = await store.leaderboard(db, cohort_id, LEADERBOARD_SIZE)
-        await db.commit()
-        return board
+        return await store.leaderboard(db, cohort_id, LEADERBOARD_SIZE)

@@ -60,9 +60,7 @@ class ProfileService:
         """A mentor stops or starts taking new mentees; returns the new state."""
         profile = await db.get(Profile, mentor.id)
         if profile is None or profile.role != Role.MENTOR:
-            await db.commit()
             return None
         accepting = not profile.data.get("accepting", True)
         profile.data = {**profile.data, "accepting": accepting}
-        await db.commit()
         return accepting

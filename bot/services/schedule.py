@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CheckinCadence, CohortSettings, MembershipStatus, Role
@@ -64,6 +63,8 @@ INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel"}
 # A Wheel rated this recently makes the monthly invitation unnecessary.
 WHEEL_RECENT = timedelta(days=14)
 DAILY_BUDGET = 3
+# How many people one transaction of the sweep starts series for.
+PLAN_CHUNK = 500
 
 
 Composer = Callable[[AsyncSession, Outgoing, Person, datetime], Awaitable[bool]]
@@ -234,31 +235,18 @@ class Scheduler:
         return joined
 
     async def replan(self, db: AsyncSession, person: Person) -> None:
-        """A setting changed: the queued occurrences go and new ones follow the setting."""
+        """A setting changed: the queued occurrences go and new ones follow the setting.
+        ``PeopleService.change_setting`` calls it, for the settings that need it."""
         await repo.cancel_pending(db, person.id, RECURRING)
         await self.start_series(db, person, RECURRING)
-        await db.commit()
 
-    async def plan(self, db: AsyncSession, chunk: int = 500) -> int:
-        """The sweep: start the series of people who have none of a kind they should have
-        (new mentees, new pairs, new coordinators, settings switched back on). In chunks,
-        each its own short transaction, a few queries for a whole chunk."""
-        started = 0
-        for kind in RECURRING:
-            while True:
-                try:
-                    queued = await self._plan_chunk(db, kind, chunk)
-                    await db.commit()
-                except IntegrityError:
-                    # Another process queued the same occurrence first: it is there, once.
-                    await db.rollback()
-                    break
-                started += queued
-                if queued < chunk:
-                    break
-        return started
-
-    async def _plan_chunk(self, db: AsyncSession, kind: str, size: int) -> int:
+    async def plan(self, db: AsyncSession, kind: str, size: int = PLAN_CHUNK) -> int:
+        """The sweep, one chunk of it: start the series of this kind of up to ``size``
+        people who have none and should (new mentees, new pairs, new coordinators,
+        settings switched back on), a few queries for the whole chunk; returns how many
+        were started. The caller commits each chunk as its own short transaction and asks
+        again while a whole chunk was started. If another process queued one of the same
+        occurrences first, writing the chunk fails (IntegrityError): it is there, once."""
         without = ~exists().where(
             Outgoing.person_id == Person.id,
             Outgoing.kind == kind,

@@ -61,15 +61,13 @@ class StatsService:
         return [d.id for d in self.dialogs.dialogs.values() if d.kind == "coaching"]
 
     async def cohort_stats(self, db: AsyncSession, cohort: Cohort) -> CohortStats:
-        stats = await queries.cohort_stats(
+        return await queries.cohort_stats(
             db,
             cohort,
             self.clock.now().date(),
             self.coaching(),
             [area for area, _label in self.dialogs.wheel_areas()],
         )
-        await db.commit()
-        return stats
 
     def dialog_title(self, dialog_id: str) -> str:
         dialog = self.dialogs.dialogs.get(dialog_id)

@@ -40,8 +40,9 @@ class DatabaseMiddleware(BaseMiddleware):
             try:
                 result = await handler(event, data)
             except TelegramForbiddenError:
-                # The person blocked the bot while we answered. What they sent was
-                # committed by the service; the sender has marked them unreachable.
+                # A request the handler made itself was refused: the person blocked the
+                # bot. The sender has marked them unreachable; what the handler wrote is
+                # rolled back, as for any failure.
                 await session.rollback()
                 result = None
             if session.in_transaction():

@@ -29,6 +29,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import plan_schedule
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import create_i18n
 from bot.services.followup import FollowUpService
@@ -193,10 +194,9 @@ async def sweep(url: str) -> tuple[float, float]:
         await db.commit()
     timings = []
     for _ in range(2):
-        async with sessions() as db:
-            start = time.perf_counter()
-            await scheduler.plan(db)
-            timings.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        await plan_schedule(sessions, scheduler)
+        timings.append(time.perf_counter() - start)
     await engine.dispose()
     return timings[0], timings[1]
 

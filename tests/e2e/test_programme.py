@@ -317,6 +317,7 @@ async def test_in_a_mentee_chooses_cohort_the_mentee_asks_and_the_mentor_answers
     clock.moment += timedelta(hours=73)
     async with bot.app.sessions() as db:
         assert await bot.app.programme.matching.expire_requests(db) == 1
+        await db.commit()
     bot.app.outbox.wake()
     await wait_text(standin, anna.user, "did not answer in time")
     async with bot.app.sessions() as db:
@@ -531,6 +532,7 @@ async def test_coordinators_hear_of_a_pair_without_contact_for_three_weeks(
     async def sweep() -> int:
         async with bot.app.sessions() as db:
             told = await bot.app.programme.pairs.alert_quiet_pairs(db)
+            await db.commit()
         bot.app.outbox.wake()
         return told
 

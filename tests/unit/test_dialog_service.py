@@ -48,6 +48,7 @@ async def test_each_answer_is_stored_when_given(
     service, sessions = await setup(db_engine, dialogs)
     async with sessions() as db:  # type: ignore[operator]
         turn = await service.start(db, PERSON, "grow")
+        await db.commit()
     assert turn.kind is Turn.STARTED
     for n, text in enumerate(["Find a new job", "not a date"]):
         async with sessions() as db:  # type: ignore[operator]
@@ -144,6 +145,7 @@ async def test_two_answers_at_once_do_not_corrupt_progress(
     service, sessions = await setup(db_engine, dialogs)
     async with sessions() as db:  # type: ignore[operator]
         await service.start(db, PERSON, "wheel")
+        await db.commit()
 
     async def answer(text: str, update_id: int) -> Turn:
         async with sessions() as db:  # type: ignore[operator]

@@ -289,6 +289,7 @@ async def test_people_are_imported_into_the_cohort(db_engine: AsyncEngine) -> No
     async with sessions() as db:
         assert await pc.import_people(db, COHORT, "mentee", mentees, NOW) == pc.ImportResult(2, 0)
         assert await pc.import_people(db, COHORT, "mentor", mentors, NOW) == pc.ImportResult(1, 0)
+        await db.commit()
     async with sessions() as db:
         people = {p.id: p for p in (await db.execute(select(Person))).scalars()}
         assert {i: (p.first_name, p.language) for i, p in people.items()} == {
@@ -317,6 +318,7 @@ async def test_importing_again_updates_instead_of_adding(db_engine: AsyncEngine)
     first, _ = pc.parse_people(csv_text(MENTOR_HEADER, MENTOR_ROW), "mentor")
     async with sessions() as db:
         await pc.import_people(db, COHORT, "mentor", first, NOW)
+        await db.commit()
         profile = await db.get(Profile, 201)
         assert profile is not None
         # Since then, the mentor paused taking mentees and picked whom to talk to.
@@ -328,6 +330,7 @@ async def test_importing_again_updates_instead_of_adding(db_engine: AsyncEngine)
     )
     async with sessions() as db:
         assert await pc.import_people(db, COHORT, "mentor", again, NOW) == pc.ImportResult(0, 1)
+        await db.commit()
     async with sessions() as db:
         assert await db.scalar(select(func.count()).select_from(Membership)) == 1
         assert await db.scalar(select(func.count()).select_from(Person)) == 1
