@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError
-from aiogram.methods import GetUpdates
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.types import Update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -149,6 +149,9 @@ class DurablePolling:
                     self.spawn(update)
                 elif verdict is Verdict.WARN:
                     self.track(self.warn(update))
+                if verdict is not Verdict.PASS and update.callback_query is not None:
+                    # A press set aside still stops its button spinning.
+                    self.track(self.release(update.callback_query.id))
 
     def judge(self, updates: list[Update]) -> dict[int, Verdict]:
         """The flood limit's verdict on each update it applies to, in arrival order."""
@@ -212,6 +215,12 @@ class DurablePolling:
         except Exception as exc:  # noqa: BLE001 - the request to slow down is best effort
             log.warning("could not ask %s to slow down: %s", person, type(exc).__name__)
 
+    async def release(self, query_id: str) -> None:
+        try:
+            await self.bot(AnswerCallbackQuery(callback_query_id=query_id))
+        except TelegramAPIError as exc:
+            log.info("could not answer a press set aside: %s", type(exc).__name__)
+
     async def drain(self) -> None:
         while self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
@@ -260,6 +269,8 @@ class DurablePolling:
                 session, [(update.update_id, self.clock.now(), type(exc).__name__)]
             )
             await session.commit()
+        if update.callback_query is not None:
+            await self.release(update.callback_query.id)
         await self.apologise(update)
 
     async def apologise(self, update: Update) -> None:
