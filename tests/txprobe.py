@@ -9,9 +9,9 @@ request middleware on every Bot API session asks, for each request, whether the 
 task holds an open transaction; if it does, the request is recorded as a violation with the
 method and where in the watched code (the bot's, by default) it was made.
 
-``MENTORBOT_TX_PROBE`` says what a violation does: ``report`` (the default for now) collects
-them over the run and writes them, grouped by place, to ``tx-probe-report.txt`` at the root
-of the repository; ``fail`` fails the test that made them.
+``MENTORBOT_TX_PROBE`` says what a violation does: ``fail`` (the default) fails the test
+that made them; ``report`` collects them over the run and writes them, grouped by place, to
+``tx-probe-report.txt`` at the root of the repository.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ STACK_DEPTH = 4
 
 
 def mode() -> str:
-    chosen = os.environ.get(MODE_ENV, "report").strip().lower() or "report"
+    chosen = os.environ.get(MODE_ENV, "fail").strip().lower() or "fail"
     if chosen not in MODES:
         raise ValueError(f"{MODE_ENV} must be one of {', '.join(MODES)}, not {chosen!r}")
     return chosen

@@ -48,7 +48,7 @@ MISSING = 999_999
 
 
 def someone(standin: BotAPIStandin, bot: Running, user_id: int, name: str) -> Person:
-    return Person(standin, standin.user(user_id, name, "en"), bot.busy)
+    return Person(standin, standin.user(user_id, name, "en"), bot)
 
 
 async def snapshot(bot: Running) -> dict[str, list[str]]:
@@ -93,7 +93,7 @@ async def outbox_settled(bot: Running, standin: BotAPIStandin) -> None:
     await bot.app.sweep()
     bot.app.outbox.wake()
     for _ in range(400):
-        if not await due() and not bot.busy():
+        if not await due() and not (bot.handling() or bot.sending()):
             return
         await asyncio.sleep(0.025)
     raise AssertionError("the outbox did not settle")

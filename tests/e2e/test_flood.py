@@ -51,7 +51,7 @@ async def test_a_flood_gets_one_warning_and_is_recorded_while_others_are_answere
     standin: BotAPIStandin, bot: Running
 ) -> None:
     flooder = standin.user(611, "Flo", "lv")
-    other = Person(standin, standin.user(612, "Ben", "en"), bot.busy)
+    other = Person(standin, standin.user(612, "Ben", "en"), bot)
     sent = await flood(standin, flooder, 50)
     help_id = await standin.send_command(other.user, "/help")
     answer = await standin.wait_for_message(other.user, contains="/grow", timeout=15)
@@ -73,7 +73,7 @@ async def test_the_warning_is_in_the_language_the_person_would_be_answered_in(
 ) -> None:
     english = standin.user(621, "Emma", "en")  # Telegram's language
     german = standin.user(622, "Greta", "de")  # neither: the default (Latvian here)
-    chosen = Person(standin, standin.user(623, "Liga", "lv"), bot.busy)
+    chosen = Person(standin, standin.user(623, "Liga", "lv"), bot)
     await chosen.write("/language")
     await chosen.press("English")  # their own choice wins over Telegram's
     async with bot.app.sessions() as db:
@@ -90,7 +90,7 @@ async def test_the_warning_is_in_the_language_the_person_would_be_answered_in(
 async def test_updates_other_than_a_persons_own_messages_are_never_dropped(
     standin: BotAPIStandin, bot: Running
 ) -> None:
-    coordinator = Person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot.busy)
+    coordinator = Person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot)
     sent = await flood(standin, coordinator.user, 20)
     await coordinator.settle()
     assert (await inbox(bot, sent))[sent[-1]].failure == RATE_LIMITED  # still flooding

@@ -45,7 +45,7 @@ class Programme:
         self.bot = bot
 
         def chat(user_id: int, name: str) -> Chat:
-            return Chat(standin, standin.user(user_id, name, "en"), bot.busy)
+            return Chat(standin, standin.user(user_id, name, "en"), bot)
 
         self.dace = chat(COORDINATOR_ID, "Dace")
         self.rita, self.anna, self.ben = chat(RITA, "Rita"), chat(ANNA, "Anna"), chat(BEN, "Ben")
@@ -179,7 +179,7 @@ async def snapshot(bot: Running) -> dict[str, list[tuple[Any, ...]]]:
                 )
                 .limit(1)
             )
-        if due is None and not bot.busy():
+        if due is None and not (bot.handling() or bot.sending()):
             break
         await asyncio.sleep(0.05)
     async with bot.app.engine.connect() as connection:

@@ -42,6 +42,8 @@ class BotProcess:
             "TELEGRAM_API_URL": self.standin.base_url,
             "POLLING_TIMEOUT": "1",
             "LOG_LEVEL": "WARNING",
+            # The simulated people answer at machine speed (see bot_settings).
+            "FLOOD_BURST": "0",
         }
         if fresh_python:
             self.process = await asyncio.create_subprocess_exec(
