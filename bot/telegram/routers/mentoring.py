@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
 from bot.services import pair_context
-from bot.services.conversation import Relayed
+from bot.services.conversation import Relayed, SummaryOffer
 from bot.services.pair_context import Found, Naming
 from bot.services.pairs import CLOSING_FORM, END_FORM, REPORT_FORM
 from bot.services.profiles import display_name
@@ -255,11 +255,10 @@ async def offer_summary(
     replies: Replies,
 ) -> None:
     """After a finished coaching session: share it with the mentor as the mentee chose."""
-    mode = await programme.conversation.share_mode(session, person.id)
-    mentor = await programme.conversation.mentor_of(session, person.id)
-    if mentor is None or mode == "never":
+    offer = await programme.conversation.summary_offer(session, person, record_id)
+    if offer is SummaryOffer.KEEP:
         return
-    if mode == "always":
+    if offer is SummaryOffer.SEND:
         await send_summary(session, person, record_id, programme, renderer, outbox)
         replies.add(SendMessage(chat_id=person.id, text=_("The summary went to your mentor.")))
         return

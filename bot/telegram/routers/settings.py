@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.engine import COMMON_ZONES
 from bot.services.followup import FollowUpService
-from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, SCHEDULE_SETTINGS, PeopleService
-from bot.services.schedule import Scheduler
+from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, PeopleService
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 from bot.telegram.buttons import Setting
@@ -163,7 +162,6 @@ async def change(
     people: PeopleService,
     followup: FollowUpService,
     renderer: Renderer,
-    scheduler: Scheduler,
     replies: Replies,
     callback_data: Setting,
 ) -> None:
@@ -201,8 +199,6 @@ async def change(
     replies.add(query.answer(_("Saved.")))
     fresh = await session.get(Person, person.id)
     assert fresh is not None
-    if name in SCHEDULE_SETTINGS:
-        await scheduler.replan(session, fresh)
     text, markup = await settings_view(session, fresh, followup, renderer, i18n.current_locale)
     replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
 
