@@ -13,7 +13,6 @@ Nothing here commits: the update's unit of work does.
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.cohorts import CohortSettings
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
+from bot.services.cohorts import new_code
 from bot.services.messages import queue_message
 from bot.storage import cohorts as cohort_store
 from bot.storage import coordination as store
@@ -38,10 +38,10 @@ INVITE_USES = (1, 10, 50, 0)
 
 
 def link_code() -> str:
-    """The code of a link minted on request: 128 random bits, in a deep link's characters.
-    It is chosen when the last question is shown and travels in its buttons, so a repeated
-    press finds the link it made instead of making another."""
-    return secrets.token_urlsafe(16)
+    """The code of a link minted on request. It is chosen when the last question is shown
+    and travels in its buttons, so a repeated press finds the link it made instead of
+    making another."""
+    return new_code()
 
 
 class LinkState(enum.StrEnum):
@@ -198,7 +198,8 @@ class CoordinationService:
             max_uses = uses or None
         else:
             return Minting(Minted.STALE)
-        made = await store.add_invite(db, code, cohort.id, role, expires, max_uses, now)
+        made = cohort_store.add_invite(db, code, cohort.id, role, now, expires, max_uses)
+        await db.flush()
         return Minting(Minted.MADE, made)
 
     async def revoke_link(self, db: AsyncSession, cohort_id: int, code: str) -> LinkRevocation:

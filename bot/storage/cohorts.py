@@ -94,13 +94,6 @@ async def by_id(db: AsyncSession) -> dict[int, Cohort]:
     return {c.id: c for c in (await db.execute(select(Cohort))).scalars()}
 
 
-async def invites(db: AsyncSession, cohort_id: int) -> list[Invite]:
-    """A cohort's invites, oldest first."""
-    result = await db.execute(
-        select(Invite).where(Invite.cohort_id == cohort_id).order_by(Invite.created_at)
-    )
-    return list(result.scalars())
-
 
 
 async def membership(db: AsyncSession, cohort_id: int, person_id: int) -> Membership | None:

@@ -4,7 +4,6 @@ service reads and changes them."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,29 +47,6 @@ async def invites(db: AsyncSession, cohort_ids: Collection[int]) -> dict[int, li
 
 async def invite(db: AsyncSession, code: str) -> Invite | None:
     return await db.get(Invite, code)
-
-
-async def add_invite(
-    db: AsyncSession,
-    code: str,
-    cohort_id: int,
-    role: str,
-    expires_at: datetime | None,
-    max_uses: int | None,
-    now: datetime,
-) -> Invite:
-    made = Invite(
-        code=code,
-        cohort_id=cohort_id,
-        role=role,
-        expires_at=expires_at,
-        max_uses=max_uses,
-        uses=0,
-        created_at=now,
-    )
-    db.add(made)
-    await db.flush()
-    return made
 
 
 async def coordinators(db: AsyncSession, cohort_ids: Collection[int]) -> dict[int, list[Person]]:
