@@ -48,6 +48,11 @@ def payload(item: dict[str, Any]) -> dict[str, Any]:
     return sent
 
 
+# The stages in which a draft waits for the coordinator's message: its text (in the
+# default language, then in English) or the time to send it.
+WRITING = ("content", "content_en", "time")
+
+
 class BroadcastService:
     def __init__(
         self,
@@ -61,6 +66,10 @@ class BroadcastService:
         self.default_locale = default_locale
         # Times a coordinator types or chooses are in the programme's time zone.
         self.zone = ZoneInfo(timezone)
+        # Who may have a draft: read once, added to by start(). Most messages come from
+        # people who never began a broadcast, and this spares them a look-up. Drafts are
+        # begun only by updates, which the polling process handles, so it holds them all.
+        self._drafting: set[int] | None = None
 
     async def cohorts_of(self, db: AsyncSession, coordinator: Person) -> list[Cohort]:
         """The cohorts a broadcast of theirs can reach: those they coordinate; every one
@@ -70,8 +79,22 @@ class BroadcastService:
     async def cohort_ids(self, db: AsyncSession, coordinator: Person) -> list[int]:
         return [c.id for c in await self.cohorts_of(db, coordinator)]
 
+    async def writing(self, db: AsyncSession, person_id: int) -> Broadcast | None:
+        """The draft of theirs that waits for their message, if any."""
+        if self._drafting is None:
+            self._drafting = set(await store.drafting(db))
+        if person_id not in self._drafting:
+            return None
+        draft = await store.draft_of(db, person_id)
+        if draft is None:
+            self._drafting.discard(person_id)
+            return None
+        return draft if draft.stage in WRITING else None
+
     async def start(self, db: AsyncSession, coordinator: Person) -> Broadcast:
         """A new draft; an older one left unfinished is dropped."""
+        if self._drafting is not None:
+            self._drafting.add(coordinator.id)
         old = await store.draft_of(db, coordinator.id)
         if old is not None:
             old.status = "cancelled"

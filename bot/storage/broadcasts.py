@@ -125,6 +125,14 @@ async def set_status_message(db: AsyncSession, broadcast_id: int, message_id: in
     )
 
 
+async def drafting(db: AsyncSession) -> list[int]:
+    """The coordinators who have a broadcast draft."""
+    result = await db.scalars(
+        select(Broadcast.coordinator_id).where(Broadcast.status == "draft").distinct()
+    )
+    return list(result)
+
+
 async def draft_of(db: AsyncSession, coordinator_id: int) -> Broadcast | None:
     """The coordinator's broadcast being written, if any."""
     found: Broadcast | None = await db.scalar(

@@ -45,8 +45,6 @@ from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer
 from bot.telegram.replies import Replies
 
-# What a draft waits for when the coordinator writes (and not a button).
-WRITING = ("content", "content_en", "time")
 # Entities Telegram finds in plain text by itself: they are no sign of formatting.
 DETECTED = frozenset(
     {"mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number"}
@@ -75,9 +73,9 @@ class IsWritingBroadcast(BaseFilter):
         if isinstance(event, Message) and (event.text or "").startswith("/"):
             return False
         # The draft first: only someone who began a broadcast has one, so most messages
-        # cost one look-up and no more.
-        draft = await store.draft_of(session, person.id)
-        if draft is None or draft.stage not in WRITING:
+        # cost no look-up at all.
+        draft = await broadcasts.writing(session, person.id)
+        if draft is None:
             return False
         who = standing or await policy.standing(session, person.id)
         if not who.roles & COORDINATION:
