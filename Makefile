@@ -9,10 +9,19 @@ STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench translations clean pg-start pg-stop
+.PHONY: run test lint bench translations clean pg-start pg-stop data-key
 
-run: $(STAMP) $(MO)
+run: $(STAMP) $(MO) data-key
 	$(BIN)/mentorbot run
+
+# The first `make run` without a DATA_KEY makes one, in .env (readable by this user only),
+# apart from the database. Keep a copy: what the bot stored cannot be read without it.
+data-key: $(STAMP)
+	@if [ -z "$$DATA_KEY" ] && ! grep -qs '^DATA_KEY=' .env; then \
+		umask 077; touch .env; chmod 600 .env; \
+		echo "DATA_KEY=$$($(BIN)/mentorbot new-key)" >> .env; \
+		echo "A data key was made for this bot and written to .env: keep a copy of it."; \
+	fi
 
 test: $(STAMP) $(MO) pg-start
 	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider

@@ -37,9 +37,11 @@ from bot.services.polls import PollService
 from bot.services.programme import Programme, create_programme
 from bot.services.schedule import PLAN_CHUNK, RECURRING, Scheduler
 from bot.services.stats import StatsService
+from bot.storage import data_key
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing, Person
+from bot.storage.sealing import DataKeyError
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
@@ -73,7 +75,6 @@ COMMANDS = (
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
-
 
 
 @dataclass
@@ -257,9 +258,15 @@ def keep_peoples_words_out_of_logs() -> None:
 async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     keep_peoples_words_out_of_logs()
     clock = clock or SystemClock()
-    engine = create_engine(settings.database_url)
+    keyring = settings.keyring()
+    engine = create_engine(settings.database_url, keyring)
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
+    try:
+        await data_key.verify(sessions, keyring)
+    except DataKeyError:
+        await engine.dispose()
+        raise
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
     people = PeopleService(clock)
 

@@ -42,8 +42,10 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(settings.bot_token.get_secret_value()))
     logging.basicConfig(level=settings.log_level.value, handlers=[handler], force=True)
-    # aiogram logs every handled update at INFO; that is noise, not news.
+    # aiogram logs every handled update at INFO, and Alembic its plugins and set-up at
+    # every start: noise, not news (bot/storage/database.py says when it migrates).
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def load_settings() -> Settings:
@@ -65,14 +67,14 @@ def fail(problem: str) -> SystemExit:
 def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """One unit of work on the configured database, for a command: committed once ``work``
     returns (the services it calls never commit), rolled back if it fails."""
-    # Alembic announces its plugins at INFO when imported: noise for a command that
-    # does not migrate (setup_logging would be the place to quiet it for every command).
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from bot.storage import data_key
     from bot.storage.database import create_engine, create_sessionmaker
 
     async def run() -> T:
-        engine = create_engine(settings.database_url)
+        keyring = settings.keyring()
+        engine = create_engine(settings.database_url, keyring)
         try:
+            await data_key.verify(create_sessionmaker(engine), keyring)
             async with create_sessionmaker(engine)() as db:
                 result = await work(db)
                 await db.commit()
@@ -166,6 +168,33 @@ def run_report(settings: Settings, cohort_name: str, out: Path | None) -> None:
     write_out(page, out)
 
 
+def run_rotate_key(settings: Settings) -> None:
+    from bot.storage import data_key
+    from bot.storage.database import create_engine, create_sessionmaker, upgrade
+
+    keyring = settings.keyring()
+    if keyring is None:
+        raise fail("rotate-key seals with DATA_KEY, and encryption is off (ENCRYPT_DATA)")
+
+    async def rotate() -> dict[str, int]:
+        engine = create_engine(settings.database_url, keyring)
+        try:
+            await upgrade(engine)
+            sessions = create_sessionmaker(engine)
+            await data_key.verify(sessions, keyring)
+            return await data_key.rotate(engine, keyring)
+        finally:
+            await engine.dispose()
+
+    rewritten = asyncio.run(rotate())
+    print(
+        f"sealed with key {keyring.current}: "
+        + ", ".join(f"{table} {count}" for table, count in rewritten.items())
+    )
+    if len(keyring.openers) > 1:
+        print("every value now opens with the first key: DATA_KEY can drop the others")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mentorbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +203,11 @@ def main(argv: list[str] | None = None) -> None:
     database = commands.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
     commands.add_parser("check", help="validate the configuration and the dialog files")
+    commands.add_parser("new-key", help="print a new data key for DATA_KEY")
+    commands.add_parser(
+        "rotate-key",
+        help="seal every stored word with the first key of DATA_KEY (the old keys after it)",
+    )
     people = commands.add_parser(
         "import", help="add mentees or mentors, with their intake answers, to a cohort"
     )
@@ -190,9 +224,26 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("--cohort", required=True, metavar="NAME")
     report.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
     args = parser.parse_args(argv)
+    if args.command == "new-key":
+        from bot.storage.sealing import new_key
+
+        print(new_key())
+        return
 
     settings = load_settings()
     setup_logging(settings)
+    from bot.storage.sealing import DataKeyError
+
+    try:
+        run_command(settings, args)
+    except DataKeyError as exc:
+        raise fail(str(exc)) from None
+
+
+def run_command(settings: Settings, args: argparse.Namespace) -> None:
+    if args.command == "rotate-key":
+        run_rotate_key(settings)
+        return
     if args.command == "db":
         from bot.storage.database import create_engine, upgrade
 
@@ -220,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"mentorbot: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         print(f"dialogs: {', '.join(sorted(dialogs))}")
+        keyring = settings.keyring()
+        print(f"data key: {keyring.current}" if keyring else "data key: none, encryption is off")
         return
     problem = settings.token_problem()
     if problem:

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.storage.sealing import DataKeyError, Keyring
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("lv", "en")
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
@@ -27,6 +29,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr = SecretStr("")
+    # The key (or keys, comma-separated, the current one first) that seals people's words
+    # in the database; kept here, apart from the database. ``mentorbot new-key`` makes one.
+    data_key: SecretStr = SecretStr("")
+    # Off only to measure what sealing costs: words are then stored in the clear.
+    encrypt_data: bool = True
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'mentorbot.db'}"
     telegram_api_url: str | None = None
     default_locale: str = "en"
@@ -77,6 +84,20 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^/\s]+/?$", value):
             raise ValueError("must be a base URL like http://127.0.0.1:8081")
         return value.rstrip("/") if value else None
+
+    def keyring(self) -> Keyring | None:
+        """The keys that seal and open people's words; None with encryption off. A missing
+        or malformed key is a DataKeyError, with a line for the operator."""
+        if not self.encrypt_data:
+            return None
+        key = self.data_key.get_secret_value().strip()
+        if not key:
+            raise DataKeyError(
+                "DATA_KEY is not set: it seals what people write. Make one with "
+                "`mentorbot new-key` and keep it apart from the database (it cannot be "
+                "recovered from it)."
+            )
+        return Keyring.parse(key)
 
     def token_problem(self) -> str | None:
         """Why the token cannot be used, in one line for the operator; None when it looks right."""

@@ -20,11 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.domain.dialogs import Dialog, load_dialogs
 from bot.storage.database import create_engine, upgrade
+from bot.storage.sealing import Keyring
 from tests.forkserver import ForkServer
 from tests.txprobe import REPORT, TxProbe, mode
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ENV = "MENTORBOT_TEST_POSTGRES_URL"
+# The data key of every bot the tests start, in this process or in one of its own.
+TEST_DATA_KEY = "dGVzdHMnIGRhdGEga2V5OiBub3QgZm9yIHVzZSEhISE="
+TEST_KEYRING = Keyring.parse(TEST_DATA_KEY)
+os.environ["DATA_KEY"] = TEST_DATA_KEY
+os.environ.pop("ENCRYPT_DATA", None)
 T = TypeVar("T")
 
 
@@ -165,7 +171,7 @@ def in_a_thread(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def migrated(url: str) -> str:
-    engine = create_engine(url)
+    engine = create_engine(url, TEST_KEYRING)
     await upgrade(engine)
     await engine.dispose()
     return url
@@ -203,7 +209,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @pytest.fixture
 async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     yield engine
     await engine.dispose()

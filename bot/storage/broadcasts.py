@@ -117,7 +117,6 @@ async def undelivered(db: AsyncSession, broadcast_id: int) -> list[tuple[int, st
     return [(int(c), name or "", status, error or "") for c, name, status, error in result.all()]
 
 
-
 async def set_status_message(db: AsyncSession, broadcast_id: int, message_id: int) -> None:
     """The message that shows how a broadcast goes, once it is sent."""
     await db.execute(

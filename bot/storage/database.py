@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -16,16 +18,23 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.sealing import Keyring, attach
 from bot.storage.sqlite_inline import connector
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_TIMEOUT = 30.0  # seconds to wait for another process's write lock on SQLite
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
+    """The engine of the database at ``url``; with a keyring, people's words are sealed
+    (bot/storage/sealing.py)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        attach(engine, keyring)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # One connection: SQLite writes one at a time anyway, and waiting for the pool wakes
@@ -56,6 +65,7 @@ def create_engine(url: str) -> AsyncEngine:
         # instead of failing when a read snapshot turns out to be stale.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    attach(engine, keyring)
     return engine
 
 
@@ -76,7 +86,11 @@ async def upgrade(engine: AsyncEngine) -> None:
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            log.info("database schema migrated from %s to %s", before or "nothing", after)
 
     async with engine.begin() as connection:
         await connection.run_sync(run)

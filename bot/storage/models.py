@@ -15,12 +15,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from bot.storage.sealing import SealedJSON, SealedText
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -87,7 +88,7 @@ class InboxUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     person_id: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("inbox_updates.payload"))
     received_at: Mapped[datetime]
     handled_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -129,7 +130,7 @@ class Answer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("dialog_sessions.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(96))
-    value: Mapped[Any] = mapped_column(JSON)
+    value: Mapped[Any] = mapped_column(SealedJSON("answers.value", clear_numbers=True))
     answered_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("session_id", "key"),)
@@ -143,7 +144,7 @@ class Commitment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("dialog_sessions.id", ondelete="CASCADE"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("commitments.text"))
     context: Mapped[str | None] = mapped_column(String(64))
     due_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -163,7 +164,7 @@ class Outgoing(Base):
     person_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("outbox.payload"))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -258,7 +259,7 @@ class Profile(Base):
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(10))
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON("profiles.data"))
     updated_at: Mapped[datetime]
 
 
@@ -280,9 +281,9 @@ class Pair(Base):
     expires_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[int | None] = mapped_column(BigInteger)
-    end_reason: Mapped[str | None] = mapped_column(Text)
+    end_reason: Mapped[str | None] = mapped_column(SealedText("pairs.end_reason"))
     # Each side's look back once it ended, by person id.
-    feedback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    feedback: Mapped[dict[str, Any]] = mapped_column(SealedJSON("pairs.feedback"), default=dict)
     last_contact_at: Mapped[datetime | None]
     # When the coordinators were last told this pair has had no contact for a while.
     quiet_alert_at: Mapped[datetime | None]
@@ -383,7 +384,7 @@ class Broadcast(Base):
     stage: Mapped[str] = mapped_column(String(16))
     audience: Mapped[dict[str, Any]]
     # By language ("all", or "lv" and "en"): method, text or caption, file id.
-    content: Mapped[dict[str, Any]]
+    content: Mapped[dict[str, Any]] = mapped_column(SealedJSON("broadcasts.content"))
     send_at: Mapped[datetime | None]
     total: Mapped[int] = mapped_column(Integer, default=0)
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -38,6 +38,7 @@ from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
+from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
 from tests.e2e.standin import BotAPIStandin, RateLimit
 
@@ -57,7 +58,7 @@ def rate_of(moments: list[float]) -> float:
 
 async def bot_run(recipients: int, rate: float, speed: float, folder: Path) -> dict[str, float]:
     fast = FastTime(speed, START)
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'bench.db'}")
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'bench.db'}", TEST_KEYRING)
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     members = [(100_000 + n, f"P{n}", "en", "mentee") for n in range(recipients)]

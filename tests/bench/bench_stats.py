@@ -39,7 +39,12 @@ from bot.storage.models import (
     Pair,
     Person,
 )
-from tests.conftest import POSTGRES_ENV, create_postgres_database, drop_postgres_database
+from tests.conftest import (
+    POSTGRES_ENV,
+    TEST_KEYRING,
+    create_postgres_database,
+    drop_postgres_database,
+)
 from tests.unit.test_stats import stats_service
 
 T0 = datetime(2026, 9, 7, 9, tzinfo=UTC)
@@ -208,7 +213,7 @@ async def load_everything(db: AsyncSession, cohort_id: int) -> int:
 
 
 async def run(url: str, mentees: int) -> tuple[float, float, int]:
-    engine = create_engine(url)
+    engine = create_engine(url, TEST_KEYRING)
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     async with sessions() as db:

@@ -17,7 +17,7 @@ from bot.app import App, create_app, set_commands
 from bot.config import Settings
 from bot.services.clock import Clock
 from bot.storage.models import Outgoing
-from tests.conftest import call_failed
+from tests.conftest import TEST_DATA_KEY, call_failed
 from tests.e2e.standin import BotAPIStandin, SimUser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +88,7 @@ def bot_settings(standin: BotAPIStandin, database_url: str, **changes: Any) -> S
     """The tests' people write and press at machine speed, far beyond the flood limit a
     person is held to: as the stand-in's per-chat limit is off for them, so is that limit
     (tests of it set ``flood_burst`` and ``flood_rate``)."""
-    changes = {"flood_burst": 0, **changes}
+    changes = {"flood_burst": 0, "data_key": SecretStr(TEST_DATA_KEY), **changes}
     return Settings(
         bot_token=SecretStr(standin.token),
         database_url=database_url,

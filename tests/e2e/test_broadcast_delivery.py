@@ -32,6 +32,7 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from bot.telegram.outbox import OutboxSender
+from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
 from tests.e2e.standin import BotAPIStandin
 
@@ -70,7 +71,7 @@ class Rig:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    made = create_engine(database_url)
+    made = create_engine(database_url, TEST_KEYRING)
     await upgrade(made)
     yield made
     await made.dispose()

@@ -20,6 +20,7 @@ from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
+from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin
@@ -59,7 +60,7 @@ async def start_bot(standin: BotAPIStandin, database_url: str, forks: ForkServer
 
 
 async def sent_rows(database_url: str) -> int:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     async with create_sessionmaker(engine)() as db:
         count = await db.scalar(
             select(func.count()).where(Outgoing.kind == "broadcast", Outgoing.status == "sent")
@@ -72,7 +73,7 @@ async def test_killed_mid_broadcast_it_goes_on_exactly_once(
     standin: BotAPIStandin, database_url: str, forkserver: ForkServer
 ) -> None:
     now = datetime.now(UTC)
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     sessions = create_sessionmaker(engine)
     members = [(30_000 + n, f"P{n}", "en", "mentee") for n in range(RECIPIENTS)]

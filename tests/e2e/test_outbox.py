@@ -21,6 +21,7 @@ from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Outgoing, Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.sender import BotSession, DeliveryMiddleware
+from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime
 from tests.e2e.conftest import MovableClock
 from tests.e2e.standin import BotAPIStandin, RateLimit
@@ -108,7 +109,7 @@ class Harness:
 async def harness(database_url: str) -> AsyncIterator[Harness]:
     from bot.storage.database import upgrade
 
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     fast = FastTime(10, START)
     async with BotAPIStandin(
@@ -210,7 +211,7 @@ async def test_two_workers_never_send_the_same_message(harness: Harness, databas
     for chat in chats:
         harness.standin.user(chat)
     await harness.queue(chats)
-    second_engine = create_engine(database_url)
+    second_engine = create_engine(database_url, TEST_KEYRING)
     other = Harness(harness.standin, second_engine, harness.clock, harness.fast)
     # Ten rows a claim: each worker claims again and again while the other is sending.
     first = harness.sender(rate=1000, batch=10)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import ROOT
 from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.forkserver import Forked, ForkServer
@@ -86,7 +86,7 @@ async def bot_process(
 
 
 async def stored(database_url: str) -> tuple[dict[str, object], list[InboxUpdate]]:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     async with create_sessionmaker(engine)() as db:
         answers = dict((await db.execute(select(Answer.key, Answer.value))).all())
         inbox = list((await db.execute(select(InboxUpdate))).scalars())
@@ -196,7 +196,7 @@ async def test_sigterm_stops_the_bot_cleanly(
 
 async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
     """One due message for each person, straight into the outbox."""
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     async with create_sessionmaker(engine)() as db:
         now = datetime.now(UTC)
@@ -226,7 +226,7 @@ async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
 
 async def outbox_statuses(database_url: str) -> list[str]:
 
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     async with create_sessionmaker(engine)() as db:
         statuses = list((await db.execute(select(Outgoing.status))).scalars())
     await engine.dispose()

@@ -19,6 +19,7 @@ from bot.domain.matching import LANGUAGE_NAMES, TOPIC_LABELS
 from bot.services import people_csv as pc
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Cohort, Membership, Pair, Person, Profile
+from tests.conftest import TEST_KEYRING
 from tests.forkserver import ForkServer
 
 # Storage: on both databases.
@@ -413,7 +414,7 @@ async def test_the_command_imports_reports_and_exports(
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     assert mentorbot(forkserver, tmp_path, url, "db", "upgrade").returncode == 0
-    engine = create_engine(url)
+    engine = create_engine(url, TEST_KEYRING)
     await add_cohort(engine)
     await engine.dispose()
     people = tmp_path / "people.csv"

@@ -33,6 +33,7 @@ from bot.storage.models import (
     Profile,
 )
 from bot.telegram.render import Renderer
+from tests.conftest import TEST_KEYRING
 from tests.forkserver import ForkServer
 
 # Storage: on both databases.
@@ -325,7 +326,7 @@ def mentorbot(
 async def test_the_command_writes_a_self_contained_report(
     tmp_path: Path, database_url: str, forkserver: ForkServer
 ) -> None:
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     await seed(engine)
     await engine.dispose()
