@@ -34,6 +34,7 @@ from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
 from bot.services.polls import PollService
+from bot.services.privacy import PrivacyService
 from bot.services.programme import Programme, create_programme
 from bot.services.schedule import PLAN_CHUNK, RECURRING, Scheduler
 from bot.services.stats import StatsService
@@ -73,7 +74,6 @@ COMMANDS = (
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
-
 
 
 @dataclass
@@ -177,9 +177,12 @@ def create_dispatcher(
     programme: Programme,
     renderer: Renderer,
 ) -> Dispatcher:
+    privacy = PrivacyService(clock, settings.default_locale, settings.coordinator_ids)
+    privacy.on_erased.append(people.forget)
     dispatcher = Dispatcher(
         # Dialog state lives in the database; aiogram's FSM would only cost every update time.
         disable_fsm=True,
+        privacy=privacy,
         dialogs=dialogs,
         answers=GroupWork(sessions),
         # Named so as not to be taken for a handler's own "cohorts" or "pairs".
