@@ -272,7 +272,6 @@ async def erase(db: AsyncSession, person_id: int, now: datetime) -> None:
             .values(values)
             .execution_options(synchronize_session=False)
         )
-    db.expunge_all()
 
 
 def _nobody(model: type[Base], name: str) -> Any:

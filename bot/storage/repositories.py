@@ -409,6 +409,24 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
         await session.execute(STATE.insert(), {"key": key, "value": value})
 
 
+async def advance_state(session: AsyncSession, key: str, value: str) -> bool:
+    """Move a state forward to ``value`` (compared as text) unless it is there already:
+    True for the one transaction that moved it. Two processes racing on a key not yet
+    stored: one of them gets an IntegrityError."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(BotState).where(BotState.key == key, BotState.value < value).values(value=value)
+        ),
+    )
+    if result.rowcount:
+        return True
+    if await get_state(session, key) is not None:
+        return False
+    await session.execute(STATE.insert(), {"key": key, "value": value})
+    return True
+
+
 def enqueue(
     session: AsyncSession,
     *,
