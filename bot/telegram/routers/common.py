@@ -9,7 +9,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -302,17 +302,17 @@ async def my_data(
     assert data is not None
     n = summary_counts(data)
     lines = [
-        _("{n} coaching session or form", "{n} coaching sessions or forms", n.sessions).format(
-            n=n.sessions
-        ),
-        _("{n} commitment", "{n} commitments", n.commitments).format(n=n.commitments),
-        _("{n} mentoring pair", "{n} mentoring pairs", n.pairs).format(n=n.pairs),
-        _(
+        ngettext(
+            "{n} coaching session or form", "{n} coaching sessions or forms", n.sessions
+        ).format(n=n.sessions),
+        ngettext("{n} commitment", "{n} commitments", n.commitments).format(n=n.commitments),
+        ngettext("{n} mentoring pair", "{n} mentoring pairs", n.pairs).format(n=n.pairs),
+        ngettext(
             "{n} message passed between you and your mentoring partner",
             "{n} messages passed between you and your mentoring partner",
             n.messages,
         ).format(n=n.messages),
-        _("{n} stored record in all", "{n} stored records in all", n.rows).format(n=n.rows),
+        ngettext("{n} stored record in all", "{n} stored records in all", n.rows).format(n=n.rows),
     ]
     caption = "\n".join(
         [_("Everything I store about you, as a JSON file. In it:"), *(f"· {x}" for x in lines)]
