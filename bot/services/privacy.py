@@ -171,7 +171,10 @@ class PrivacyService:
         records = await personal.records(db, person_id)
         cohorts = {c.id: c.name for c in (await cohort_store.by_id(db)).values()}
         coordinated = [c["cohort_id"] for c in records.get("cohort_coordinators", [])]
-        pairs = records.get("pairs", [])
+        # Their own pairs (the records also hold pairs they ended as a coordinator).
+        pairs = [
+            p for p in records.get("pairs", []) if person_id in (p["mentee_id"], p["mentor_id"])
+        ]
         partners = {
             p["mentor_id"] if p["mentee_id"] == person_id else p["mentee_id"] for p in pairs
         }
