@@ -18,7 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import LOCALES, Settings
@@ -34,11 +34,14 @@ from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
 from bot.services.polls import PollService
+from bot.services.privacy import PrivacyService
 from bot.services.programme import Programme, create_programme
+from bot.services.retention import TASK as RETENTION_TASK
+from bot.services.retention import RetentionService
 from bot.services.schedule import PLAN_CHUNK, RECURRING, Scheduler
 from bot.services.stats import StatsService
 from bot.storage import data_key
-from bot.storage.database import create_engine, create_sessionmaker, upgrade
+from bot.storage.database import checkpoint, create_engine, create_sessionmaker, upgrade
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing, Person
 from bot.storage.sealing import DataKeyError
@@ -90,6 +93,7 @@ class App:
     programme: Programme
     scheduler: Scheduler
     monitor: BroadcastMonitor
+    retention: RetentionService
 
     async def run(self) -> None:
         """Poll for updates, send what the outbox holds, keep broadcasts' status messages
@@ -119,8 +123,36 @@ class App:
                 changed += await step(db)
                 await db.commit()
         changed += await plan_schedule(self.sessions, self.scheduler)
+        changed += await self.keep_retention()
         if changed:
             self.outbox.wake()
+
+    async def keep_retention(self) -> int:
+        """The day's retention (bot/services/retention.py), by the one process that claims
+        the day, in the claim's transaction; then, on SQLite, the WAL is emptied so that
+        no copy of what was purged stays in it. Returns how many warnings it queued."""
+        try:
+            async with self.sessions() as db:
+                if not await self.scheduler.claim_day(db, RETENTION_TASK):
+                    return 0
+                done = await self.retention.run(db)
+                await db.commit()
+        except IntegrityError:
+            return 0  # another process claimed the day first
+        except SQLAlchemyError as exc:
+            # Tried again at the next sweep: the claim was rolled back with the rest.
+            log.warning("retention failed, tried again later: %s", type(exc).__name__)
+            return 0
+        if done.scrubbed or done.purged:
+            await checkpoint(self.engine)
+        log.info(
+            "retention: %s message(s) scrubbed, %s cohort(s) warned, %s purged (%s people)",
+            done.scrubbed,
+            len(done.warned),
+            len(done.purged),
+            done.erased,
+        )
+        return len(done.warned)
 
     async def keep_schedule(self, every_seconds: float = 60.0) -> None:
         while True:
@@ -177,10 +209,12 @@ def create_dispatcher(
     dialogs: DialogService,
     programme: Programme,
     renderer: Renderer,
+    privacy: PrivacyService,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
         # Dialog state lives in the database; aiogram's FSM would only cost every update time.
         disable_fsm=True,
+        privacy=privacy,
         dialogs=dialogs,
         answers=GroupWork(sessions),
         # Named so as not to be taken for a handler's own "cohorts" or "pairs".
@@ -319,8 +353,20 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         timezone=settings.default_timezone,
         every_seconds=settings.broadcast_status_seconds,
     )
+    privacy = PrivacyService(clock, settings.default_locale, settings.coordinator_ids)
+    privacy.on_erased.append(people.forget)
+    stats = StatsService(dialogs, clock)
+    retention = RetentionService(
+        clock,
+        privacy,
+        stats,
+        settings.default_locale,
+        retention_days=settings.retention_days,
+        warning_days=settings.retention_warning_days,
+        outbox_days=settings.outbox_retention_days,
+    )
     dispatcher = create_dispatcher(
-        settings, sessions, clock, i18n, people, dialogs, programme, renderer
+        settings, sessions, clock, i18n, people, dialogs, programme, renderer, privacy
     )
     dispatcher["bot_instance"] = bot
     dispatcher["outbox"] = outbox
@@ -329,7 +375,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["scheduler"] = scheduler
     dispatcher["meetings"] = meetings
     dispatcher["polls"] = polls
-    dispatcher["stats"] = StatsService(dialogs, clock)
+    dispatcher["stats"] = stats
     dispatcher["coordination"] = CoordinationService(
         clock, settings.coordinator_ids, settings.default_locale
     )
@@ -344,7 +390,17 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         slow_down=slow_down_sender(settings, sessions, bot, renderer),
     )
     return App(
-        bot, dispatcher, engine, sessions, i18n, polling, outbox, programme, scheduler, monitor
+        bot,
+        dispatcher,
+        engine,
+        sessions,
+        i18n,
+        polling,
+        outbox,
+        programme,
+        scheduler,
+        monitor,
+        retention,
     )
 
 

@@ -1,5 +1,5 @@
 """The mentorbot command: run the bot, migrate the database, move people and pairs as CSV,
-report a cohort's statistics."""
+report a cohort's statistics, erase a person, apply the retention periods."""
 
 from __future__ import annotations
 
@@ -64,21 +64,25 @@ def fail(problem: str) -> SystemExit:
     return SystemExit(2)
 
 
-def with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def with_database(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, checkpoint: bool = False
+) -> T:
     """One unit of work on the configured database, for a command: committed once ``work``
-    returns (the services it calls never commit), rolled back if it fails."""
-    from bot.storage import data_key
-    from bot.storage.database import create_engine, create_sessionmaker
+    returns (the services it calls never commit), rolled back if it fails. With
+    ``checkpoint`` (after erasing), SQLite's WAL is emptied into the file once committed."""
+    from bot.storage import data_key, database
 
     async def run() -> T:
         keyring = settings.keyring()
-        engine = create_engine(settings.database_url, keyring)
+        engine = database.create_engine(settings.database_url, keyring)
         try:
-            await data_key.verify(create_sessionmaker(engine), keyring)
-            async with create_sessionmaker(engine)() as db:
+            await data_key.verify(database.create_sessionmaker(engine), keyring)
+            async with database.create_sessionmaker(engine)() as db:
                 result = await work(db)
                 await db.commit()
-                return result
+            if checkpoint:
+                await database.checkpoint(engine)
+            return result
         finally:
             await engine.dispose()
 
@@ -131,13 +135,58 @@ def run_export(settings: Settings, what: str, cohort: str, out: Path | None) -> 
 
 
 def write_out(text: str, out: Path | None) -> None:
+    """To standard output, or to a file only its owner may read (it holds people's data)."""
     if out is None:
         sys.stdout.write(text)
         return
+    from bot.storage.database import private_file
+
     try:
-        out.write_text(text, encoding="utf-8")
+        private_file(out)
+        with out.open("w", encoding="utf-8") as file:
+            file.write(text)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror}") from None
+
+
+def run_erase(settings: Settings, person_id: int) -> None:
+    """Erase a person as /deleteme does: their partners and coordinators are told when the
+    bot next sends."""
+    from bot.services.clock import SystemClock
+    from bot.services.privacy import PrivacyService
+
+    privacy = PrivacyService(SystemClock(), settings.default_locale, settings.coordinator_ids)
+    erased = with_database(settings, lambda db: privacy.erase(db, person_id), checkpoint=True)
+    if not erased.found:
+        print(f"mentorbot: nobody with the id {person_id} is stored; nothing to erase")
+        return
+    print(f"erased {person_id}; pairs ended: {len(erased.ended)}")
+
+
+def run_purge(settings: Settings) -> None:
+    """Today's retention, by hand (the schedule runs it once a day too)."""
+    from bot.domain.dialogs import load_dialogs
+    from bot.services.clock import SystemClock
+    from bot.services.dialogs import DialogService
+    from bot.services.privacy import PrivacyService
+    from bot.services.retention import RetentionService
+    from bot.services.stats import StatsService
+
+    clock = SystemClock()
+    retention = RetentionService(
+        clock,
+        PrivacyService(clock, settings.default_locale, settings.coordinator_ids),
+        StatsService(DialogService(load_dialogs(settings.dialogs_dir), clock), clock),
+        settings.default_locale,
+        retention_days=settings.retention_days,
+        warning_days=settings.retention_warning_days,
+        outbox_days=settings.outbox_retention_days,
+    )
+    done = with_database(settings, retention.run, checkpoint=True)
+    print(
+        f"scrubbed {done.scrubbed} sent message(s); warned: {', '.join(done.warned) or '-'}; "
+        f"purged: {', '.join(done.purged) or '-'} ({done.erased} people erased)"
+    )
 
 
 def run_report(settings: Settings, cohort_name: str, out: Path | None) -> None:
@@ -223,6 +272,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     report.add_argument("--cohort", required=True, metavar="NAME")
     report.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
+    erase = commands.add_parser(
+        "erase", help="erase a person and everything about them, as /deleteme does"
+    )
+    erase.add_argument("--person", required=True, type=int, metavar="ID", help="Telegram id")
+    commands.add_parser(
+        "purge",
+        help="apply the retention periods now: scrub old messages, warn about and purge "
+        "cohorts past their retention",
+    )
     args = parser.parse_args(argv)
     if args.command == "new-key":
         from bot.storage.sealing import new_key
@@ -261,6 +319,12 @@ def run_command(settings: Settings, args: argparse.Namespace) -> None:
         return
     if args.command == "report":
         run_report(settings, args.cohort, args.out)
+        return
+    if args.command == "erase":
+        run_erase(settings, args.person)
+        return
+    if args.command == "purge":
+        run_purge(settings)
         return
     if args.command == "check":
         from bot.domain.dialogs import DialogError, load_dialogs

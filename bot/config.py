@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=90.0, ge=1, le=3600)
     # How often a broadcast's status message is brought up to date.
     broadcast_status_seconds: float = Field(default=2.5, ge=0.1)
+    # Retention: the days after a cohort's end date when its people's data is purged (its
+    # statistics stay), how many days before that its coordinators are warned, and the
+    # days after which a message the bot has sent (or given up on) loses its words.
+    retention_days: int = Field(default=180, ge=1, le=3650)
+    retention_warning_days: int = Field(default=14, ge=1, le=365)
+    outbox_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod

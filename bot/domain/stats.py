@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from bot.domain.pairs import PairStatus
 
@@ -70,3 +71,40 @@ def weekly(days: Iterable[tuple[date, int, int]]) -> list[tuple[date, float, int
     return [
         (monday, total / count, count) for monday, (total, count) in sorted(weeks.items()) if count
     ]
+
+
+def stats_to_json(stats: CohortStats) -> dict[str, Any]:
+    """The figures as kept once the cohort's people's data is purged (cohort_statistics)."""
+    return {
+        "cohort": stats.cohort,
+        "people": [[role, status, n] for (role, status), n in stats.people.items()],
+        "pairs": stats.pairs,
+        "mentees": stats.mentees,
+        "matched_mentees": stats.matched_mentees,
+        "first_contact_hours": stats.first_contact_hours,
+        "dialogs": stats.dialogs,
+        "checkins_asked": stats.checkins_asked,
+        "checkins_answered": stats.checkins_answered,
+        "checkins_done": stats.checkins_done,
+        "mood": [[monday.isoformat(), average, n] for monday, average, n in stats.mood],
+        "commitments": stats.commitments,
+        "wheel_change": {area: [change, n] for area, (change, n) in stats.wheel_change.items()},
+    }
+
+
+def stats_from_json(data: dict[str, Any]) -> CohortStats:
+    return CohortStats(
+        cohort=str(data["cohort"]),
+        people={(role, status): int(n) for role, status, n in data["people"]},
+        pairs={k: int(v) for k, v in data["pairs"].items()},
+        mentees=int(data["mentees"]),
+        matched_mentees=int(data["matched_mentees"]),
+        first_contact_hours=[float(h) for h in data["first_contact_hours"]],
+        dialogs={k: int(v) for k, v in data["dialogs"].items()},
+        checkins_asked=int(data["checkins_asked"]),
+        checkins_answered=int(data["checkins_answered"]),
+        checkins_done=int(data["checkins_done"]),
+        mood=[(date.fromisoformat(d), float(a), int(n)) for d, a, n in data["mood"]],
+        commitments={k: int(v) for k, v in data["commitments"].items()},
+        wheel_change={k: (float(c), int(n)) for k, (c, n) in data["wheel_change"].items()},
+    )

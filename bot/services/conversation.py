@@ -57,6 +57,8 @@ class Relayed(enum.Enum):
     UNREACHABLE = "unreachable"
     # It replies to a message of a pair that is over: it goes to nobody else instead.
     ENDED = "ended"
+    # A mentee of the mentor's left; until he names one again it goes to nobody.
+    LEFT = "left"
 
 
 class ConversationService:
@@ -95,6 +97,7 @@ class ConversationService:
             return {
                 pair_context.Found.CHOOSE: Relayed.CHOOSE,
                 pair_context.Found.GONE: Relayed.ENDED,
+                pair_context.Found.LEFT: Relayed.LEFT,
             }.get(about.found, Relayed.NO_PAIR)
         other = await db.get(
             Person, pair.mentor_id if sender.id == pair.mentee_id else pair.mentee_id
@@ -248,6 +251,7 @@ class ConversationService:
                 ),
                 {"pair": pair.id, "sender": sender.first_name, "other": other.first_name},
             ),
+            {"pair": pair.id},
         )
 
     # Sharing summaries -------------------------------------------------------

@@ -13,14 +13,13 @@ a pseudonym keeps it there)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 
 from sqlalchemy import Integer, String, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.domain.spreadsheet import csv_text
 from bot.services.people_csv import _cohort, _moment
 from bot.storage.models import Answer, DialogSession, Membership, Outgoing
 
@@ -39,11 +38,7 @@ EXPORTS = ("pairs", "sessions", "checkins")
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(header, rows)
 
 
 async def export_sessions(db: AsyncSession, cohort_name: str, dialogs: Sequence[str]) -> str:

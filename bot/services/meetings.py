@@ -5,6 +5,7 @@ texts only when the mentee shares always) and the latest summary they shared."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -137,7 +138,7 @@ class MeetingService:
                         else "",
                     },
                 )
-            self._tell(db, side, text, now)
+            self._tell(db, side, text, now, {"pair": pair.id})
             queue_message(
                 db,
                 side,
@@ -153,8 +154,23 @@ class MeetingService:
                 stale_at=starts_at,
             )
 
-    def _tell(self, db: AsyncSession, person: Person, msg: Msg, now: datetime) -> None:
-        queue_message(db, person, msg, kind="meeting", now=now, default_locale=self.default_locale)
+    def _tell(
+        self,
+        db: AsyncSession,
+        person: Person,
+        msg: Msg,
+        now: datetime,
+        context: dict[str, Any] | None = None,
+    ) -> None:
+        queue_message(
+            db,
+            person,
+            msg,
+            kind="meeting",
+            now=now,
+            default_locale=self.default_locale,
+            context=context,
+        )
 
     async def when(self, db: AsyncSession, person: Person, at: datetime) -> dict[str, Value]:
         zone: ZoneInfo = await self.followup.zone(db, person.id)
@@ -221,6 +237,7 @@ class MeetingService:
                     {"name": await self.partner_name(db, pair, other), **when},
                 ),
                 now,
+                {"pair": pair.id},
             )
         return True
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import pair_context as store
 from bot.storage.models import Pair
+from bot.storage.personal import ERASED_PAIR
 
 ACTIVE = ("active",)
 # Ending or reporting a pair works while a coordinator has paused it too.
@@ -39,6 +40,10 @@ class Found(enum.Enum):
     CHOOSE = "choose"  # several pairs and nothing names one: ask which
     NONE = "none"  # the person has no pair
     GONE = "gone"  # it names a pair that is not (any longer) one of theirs
+    # A mentee of the mentor's left the programme (erased): until the mentor names a pair
+    # again (a reply, /mentees), nothing else does, so what was meant for the one who left
+    # reaches nobody else.
+    LEFT = "left"
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,9 @@ def which(
 ) -> PairContext:
     """The rule. ``pairs``: the person's pairs that the action can be about; ``chosen``: a
     pair a button names; ``replied``: the context of the bot's message replied to;
-    ``talking_to``: the pair a mentor chose in /mentees. What names a pair decides, and a
-    pair named that is not among ``pairs`` is GONE (never another pair instead)."""
+    ``talking_to``: the pair a mentor chose in /mentees (``ERASED_PAIR`` once a mentee left:
+    LEFT). What names a pair decides, and a pair named that is not among ``pairs`` is GONE
+    (never another pair instead)."""
     among = tuple(pairs)
     if not among:
         return PairContext(Found.NONE)
@@ -72,6 +78,8 @@ def which(
         if names:
             found = Found.PAIR if pair is not None else Found.GONE
             return PairContext(found, pair, among)
+    if talking_to == ERASED_PAIR:
+        return PairContext(Found.LEFT, None, among)
     if talking_to is not None and talking_to in by_id:
         return PairContext(Found.PAIR, by_id[talking_to], among)
     # Nothing names one: the only pair; a paused one counts only without an active one.
@@ -109,7 +117,7 @@ async def resolve(
     if naming.pair is None and naming.reply_to is not None:
         replied = await store.message_context(db, person_id, naming.reply_to)
     talking_to = None
-    if naming.pair is None and len(pairs) > 1:
+    if naming.pair is None:
         talking_to = await store.talking_to(db, person_id)
     return which(person_id, pairs, naming.pair, replied, talking_to)
 

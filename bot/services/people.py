@@ -1,11 +1,11 @@
-"""Use cases about the person: language, their data, deletion, reachability."""
+"""Use cases about the person: who they are, their language and settings, reachability.
+(Their copy of their data and its erasure: bot/services/privacy.py.)"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,36 +115,3 @@ class PeopleService:
             await repo.mark_reachable(db, person_id)
         else:
             await repo.mark_unreachable(db, person_id, self.clock.now())
-
-    async def export(self, db: AsyncSession, person_id: int) -> dict[str, Any]:
-        person = await db.get(Person, person_id)
-        assert person is not None
-        sessions = []
-        for record in await repo.person_sessions(db, person_id):
-            sessions.append(
-                {
-                    "dialog": record.dialog_id,
-                    "status": record.status,
-                    "started_at": record.started_at.isoformat(),
-                    "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-                    "answers": await repo.load_answers(db, record.id),
-                }
-            )
-        commitments = [
-            {"text": c.text, "due_on": c.due_on.isoformat(), "status": c.status}
-            for c in await repo.person_commitments(db, person_id)
-        ]
-        programme = await repo.own_programme_data(db, person_id)
-        return {
-            "telegram_id": person.id,
-            "first_name": person.first_name,
-            "language": person.language or person.telegram_language,
-            "first_seen": person.created_at.isoformat(),
-            "sessions": sessions,
-            "commitments": commitments,
-            **programme,
-        }
-
-    async def delete(self, db: AsyncSession, person_id: int) -> None:
-        self._known.pop(person_id, None)
-        await repo.delete_person(db, person_id)

@@ -26,6 +26,7 @@ from bot.config import LOCALES
 from bot.domain import intake
 from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.matching import LANGUAGE_NAMES, TOPIC_LABELS
+from bot.domain.spreadsheet import csv_text
 from bot.services.profiles import display_name
 from bot.storage.models import Cohort, Membership, Pair, Person, Profile
 
@@ -406,28 +407,27 @@ async def export_pairs(db: AsyncSession, cohort_name: str) -> str:
         .where(Pair.cohort_id == cohort.id)
         .order_by(Pair.id)
     )
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(PAIR_COLUMNS)
-    for pair, mentee_person, mentor_person, profile in result.tuples():
-        writer.writerow(
+    return csv_text(
+        PAIR_COLUMNS,
+        [
             [
                 pair.id,
                 pair.status,
                 mentee_person.id,
-                _cell(display_name(mentee_person, profile, pair)),
+                display_name(mentee_person, profile, pair),
                 mentor_person.id,
-                _cell(mentor_person.first_name),
+                mentor_person.first_name,
                 pair.score,
                 _moment(pair.created_at),
                 _moment(pair.decided_at),
                 _moment(pair.ended_at),
-                _cell(pair.end_reason or ""),
+                pair.end_reason or "",
                 *_look_back(pair.feedback.get(str(pair.mentee_id))),
                 *_look_back(pair.feedback.get(str(pair.mentor_id))),
             ]
-        )
-    return out.getvalue()
+            for pair, mentee_person, mentor_person, profile in result.tuples()
+        ],
+    )
 
 
 def _look_back(answers: Any) -> list[str]:
@@ -438,13 +438,8 @@ def _look_back(answers: Any) -> list[str]:
     return [
         str(rating) if isinstance(rating, int) else "",
         "" if recommend is None else ("yes" if recommend else "no"),
-        _cell(str(answers.get("worked") or "")),
+        str(answers.get("worked") or ""),
     ]
-
-
-def _cell(text: str) -> str:
-    """People's names as a spreadsheet shows them: one starting like a formula is not run."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _moment(at: datetime | None) -> str:

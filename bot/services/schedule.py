@@ -97,6 +97,15 @@ class Scheduler:
             PROGRAMME_SUMMARY: self._compose_digest,
         }
 
+    # Daily work --------------------------------------------------------------
+
+    async def claim_day(self, db: AsyncSession, task: str) -> bool:
+        """Whether the caller runs ``task`` today (UTC): true once a day in all, whatever
+        the number of processes, as the claim is written in the caller's transaction (a
+        rollback gives the day back; a process racing to claim it first gets an
+        IntegrityError)."""
+        return await repo.advance_state(db, f"daily:{task}", self.clock.now().date().isoformat())
+
     # Series -----------------------------------------------------------------
 
     async def recurrence(self, db: AsyncSession, kind: str, person: Person) -> Recurrence | None:

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.charts.stats import StatsChart
 from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.pairs import PairStatus
-from bot.domain.stats import PENDING_PAIRS, CohortStats
+from bot.domain.stats import PENDING_PAIRS, CohortStats, stats_from_json
 from bot.domain.texts import N_, Msg, Value
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
+from bot.storage import retention as retention_store
 from bot.storage import stats as queries
 from bot.storage.models import Cohort
 
@@ -61,6 +62,11 @@ class StatsService:
         return [d.id for d in self.dialogs.dialogs.values() if d.kind == "coaching"]
 
     async def cohort_stats(self, db: AsyncSession, cohort: Cohort) -> CohortStats:
+        """The figures of a cohort; of a purged one, those kept when it was purged."""
+        if cohort.purged_at is not None:
+            kept = await retention_store.kept_statistics(db, cohort.id)
+            if kept is not None:
+                return stats_from_json(kept)
         return await queries.cohort_stats(
             db,
             cohort,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,29 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 LOCK_TIMEOUT = 30.0  # seconds to wait for another process's write lock on SQLite
+# The database holds people's words: its file (and SQLite's -wal and -shm beside it,
+# which SQLite gives the database file's mode) is its user's only.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_file(path: Path) -> None:
+    """Make sure ``path`` exists and only its owner may read or write it."""
+    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE)
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)
+    finally:
+        os.close(descriptor)
+
+
+def _private_database(path: Path) -> None:
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=PRIVATE_DIR)
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        beside = path.with_name(path.name + suffix)
+        if beside.exists():
+            os.chmod(beside, PRIVATE_FILE)
 
 
 def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
@@ -36,7 +60,7 @@ def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
         attach(engine, keyring)
         return engine
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_database(Path(parsed.database))
     # One connection: SQLite writes one at a time anyway, and waiting for the pool wakes
     # the moment it is free, where SQLite's own busy wait sleeps in growing steps. Its
     # calls run in the event loop's thread (bot/storage/sqlite_inline.py).
@@ -57,6 +81,8 @@ def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # What is deleted or overwritten is overwritten with zeros, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -67,6 +93,19 @@ def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
 
     attach(engine, keyring)
     return engine
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """On SQLite, copy the WAL into the database file and empty it, so that no earlier
+    version of a page (with words since erased) is left in it. Outside any transaction;
+    nothing to do on PostgreSQL, where deleted rows are gone for every reader."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.checkpoint()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -205,6 +205,23 @@ class Cohort(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
+    # Retention: when its coordinators were told the purge is near, and when its people's
+    # data was purged (its statistics are kept in cohort_statistics from then on).
+    retention_warned_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
+
+
+class CohortStatistics(Base):
+    """A cohort's statistics as they were just before its people's data was purged: what
+    /stats and the report show of it from then on (aggregates only, no person)."""
+
+    __tablename__ = "cohort_statistics"
+
+    cohort_id: Mapped[int] = mapped_column(
+        ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True
+    )
+    figures: Mapped[dict[str, Any]]
+    kept_at: Mapped[datetime]
 
 
 class CohortCoordinator(Base):

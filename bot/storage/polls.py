@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,3 +117,17 @@ async def leaderboard(db: AsyncSession, cohort_id: int, limit: int) -> list[tupl
         .limit(limit)
     )
     return [(name, int(r or 0), int(a)) for name, r, a in rows.tuples()]
+
+
+async def questions_of(
+    db: AsyncSession, telegram_poll_ids: Sequence[str]
+) -> dict[str, tuple[str, list[Any]]]:
+    """The question and options of the poll each of these Telegram polls carries."""
+    if not telegram_poll_ids:
+        return {}
+    result = await db.execute(
+        select(PollDelivery.telegram_poll_id, Poll.question, Poll.options)
+        .join(Poll, Poll.id == PollDelivery.poll_id)
+        .where(PollDelivery.telegram_poll_id.in_(list(telegram_poll_ids)))
+    )
+    return {tpid: (question, list(options)) for tpid, question, options in result.tuples()}

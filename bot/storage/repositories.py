@@ -7,29 +7,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.cohorts import Role
 from bot.domain.pairs import PairStatus
 from bot.storage.models import (
     Answer,
     BotState,
-    Cohort,
     Commitment,
     DialogSession,
     InboxUpdate,
-    Meeting,
-    Membership,
     Outgoing,
     Pair,
     Person,
-    Poll,
-    PollDelivery,
-    PollVote,
     Profile,
 )
 
@@ -91,18 +84,6 @@ async def mark_unreachable(session: AsyncSession, person_id: int, now: datetime)
 
 async def mark_reachable(session: AsyncSession, person_id: int) -> None:
     await session.execute(update(Person).where(Person.id == person_id).values(unreachable_at=None))
-
-
-async def delete_person(session: AsyncSession, person_id: int) -> None:
-    """Remove the person and, by cascade, everything they wrote."""
-    sessions = select(DialogSession.id).where(DialogSession.person_id == person_id)
-    await session.execute(delete(Answer).where(Answer.session_id.in_(sessions)))
-    await session.execute(delete(Commitment).where(Commitment.person_id == person_id))
-    await session.execute(delete(DialogSession).where(DialogSession.person_id == person_id))
-    await session.execute(
-        update(InboxUpdate).where(InboxUpdate.person_id == person_id).values(payload={})
-    )
-    await session.execute(delete(Person).where(Person.id == person_id))
 
 
 # Dialog sessions and answers -------------------------------------------------
@@ -326,22 +307,6 @@ async def add_commitments(session: AsyncSession, commitments: Iterable[Commitmen
     session.add_all(list(commitments))
 
 
-async def person_commitments(session: AsyncSession, person_id: int) -> Sequence[Commitment]:
-    result = await session.execute(
-        select(Commitment).where(Commitment.person_id == person_id).order_by(Commitment.due_on)
-    )
-    return result.scalars().all()
-
-
-async def person_sessions(session: AsyncSession, person_id: int) -> Sequence[DialogSession]:
-    result = await session.execute(
-        select(DialogSession)
-        .where(DialogSession.person_id == person_id)
-        .order_by(DialogSession.started_at)
-    )
-    return result.scalars().all()
-
-
 # Inbox and bot state ---------------------------------------------------------
 
 
@@ -370,10 +335,11 @@ async def store_updates(
     for update_id, person_id, payload in updates:
         if update_id not in seen and update_id not in rows:
             reason = dropped.get(update_id)
+            # One dropped is handled already: it keeps nothing of what it said.
             rows[update_id] = {
                 "update_id": update_id,
-                "person_id": person_id,
-                "payload": payload,
+                "person_id": person_id if reason is None else None,
+                "payload": payload if reason is None else {},
                 "received_at": now,
                 "handled_at": None if reason is None else now,
                 "failure": reason,
@@ -398,6 +364,8 @@ async def is_handled(session: AsyncSession, update_id: int) -> bool:
     return handled is not None
 
 
+# A handled update keeps only what exactly-once needs (its id, that it was handled, and
+# why it failed if it did): nothing of what it said, nor whose it was.
 MARK_HANDLED = (
     INBOX.update()
     .where(INBOX.c.update_id == bindparam("b_update"))
@@ -405,6 +373,8 @@ MARK_HANDLED = (
         handled_at=bindparam("handled_at"),
         failure=bindparam("failure"),
         attempts=INBOX.c.attempts + 1,
+        payload={},
+        person_id=None,
     )
 )
 
@@ -437,6 +407,24 @@ async def set_state(session: AsyncSession, key: str, value: str) -> None:
     )
     if result.rowcount == 0:
         await session.execute(STATE.insert(), {"key": key, "value": value})
+
+
+async def advance_state(session: AsyncSession, key: str, value: str) -> bool:
+    """Move a state forward to ``value`` (compared as text) unless it is there already:
+    True for the one transaction that moved it. Two processes racing on a key not yet
+    stored: one of them gets an IntegrityError."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(BotState).where(BotState.key == key, BotState.value < value).values(value=value)
+        ),
+    )
+    if result.rowcount:
+        return True
+    if await get_state(session, key) is not None:
+        return False
+    await session.execute(STATE.insert(), {"key": key, "value": value})
+    return True
 
 
 def enqueue(
@@ -655,62 +643,3 @@ async def abandon_unfinished(
         record.updated_at = now
         closed += 1
     return closed
-
-
-# A person's own data -----------------------------------------------------------
-
-
-async def own_programme_data(session: AsyncSession, person_id: int) -> dict[str, Any]:
-    """What the programme holds about a person beyond their sessions: the intake profile,
-    memberships, pairs, meetings and poll answers (for /mydata)."""
-    profile = await session.get(Profile, person_id)
-    memberships = await session.execute(
-        select(Cohort.name, Membership.role, Membership.status, Membership.joined_at)
-        .join(Cohort, Cohort.id == Membership.cohort_id)
-        .where(Membership.person_id == person_id)
-    )
-    pairs = list(
-        (
-            await session.execute(
-                select(Pair).where((Pair.mentee_id == person_id) | (Pair.mentor_id == person_id))
-            )
-        ).scalars()
-    )
-    meetings = await session.execute(
-        select(Meeting.starts_at, Meeting.status).where(
-            Meeting.pair_id.in_([pair.id for pair in pairs]), Meeting.status != "draft"
-        )
-    )
-    votes = await session.execute(
-        select(Poll.question, Poll.options, PollVote.option, PollVote.voted_at)
-        .join(PollDelivery, PollDelivery.telegram_poll_id == PollVote.telegram_poll_id)
-        .join(Poll, Poll.id == PollDelivery.poll_id)
-        .where(PollVote.person_id == person_id)
-    )
-    return {
-        "profile": profile.data if profile else None,
-        "memberships": [
-            {"cohort": name, "role": role, "status": status, "joined": joined.isoformat()}
-            for name, role, status, joined in memberships
-        ],
-        "pairs": [
-            {
-                "as": Role.MENTEE if pair.mentee_id == person_id else Role.MENTOR,
-                "status": pair.status,
-                "since": (pair.decided_at or pair.created_at).isoformat(),
-                "your_look_back": pair.feedback.get(str(person_id)),
-            }
-            for pair in pairs
-        ],
-        "meetings": [
-            {"starts_at": starts.isoformat(), "status": status} for starts, status in meetings
-        ],
-        "poll_answers": [
-            {
-                "question": question,
-                "answer": options[option] if 0 <= option < len(options) else option,
-                "answered_at": voted.isoformat(),
-            }
-            for question, options, option, voted in votes
-        ],
-    }

@@ -129,7 +129,8 @@ class _NotComparable(TypeDecorator.Comparator[Any]):
 
 class SealedJSON(TypeDecorator[Any]):
     """A JSON column whose values are sealed; with ``clear_numbers``, numbers stay in the
-    clear (ratings such as a check-in's mood, which the statistics add up in SQL)."""
+    clear (ratings such as a check-in's mood, which the statistics add up in SQL). Empty
+    values stay as they are."""
 
     impl = JSON
     cache_ok = True
@@ -145,6 +146,9 @@ class SealedJSON(TypeDecorator[Any]):
         if ring is None or value is None:
             return value
         if self.clear_numbers and isinstance(value, int | float):
+            return value
+        if value == {} or value == []:
+            # Nothing to hide, and a scrubbed row is found by its empty value.
             return value
         plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         return ring.seal(plain, self.purpose)

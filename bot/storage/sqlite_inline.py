@@ -61,6 +61,18 @@ class InlineConnection:
     async def commit(self) -> None:
         await self.run(self._conn.commit)
 
+    async def checkpoint(self) -> None:
+        """A WAL checkpoint that empties the WAL, waited for (asleep) while another
+        connection's reader or writer holds it up."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            busy, _log, _done = await self.run(
+                lambda: self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            )
+            if not busy or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(BUSY_SLICE_MS / 1000)
+
     async def rollback(self) -> None:
         self._conn.rollback()
 

@@ -5,8 +5,6 @@ then a delivery report with the people it did not reach as a CSV document."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import broadcast as b
+from bot.domain.spreadsheet import csv_text
 from bot.domain.texts import N_, Msg
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock
@@ -216,15 +215,10 @@ class BroadcastMonitor:
         )
         if not missed:
             return
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["telegram_id", "first_name", "status", "reason"])
-        writer.writerows(missed)
+        table = csv_text(["telegram_id", "first_name", "status", "reason"], missed)
         await self.bot.send_document(
             broadcast.coordinator_id,
-            BufferedInputFile(
-                out.getvalue().encode(), filename=f"broadcast-{broadcast.id}-unreached.csv"
-            ),
+            BufferedInputFile(table.encode(), filename=f"broadcast-{broadcast.id}-unreached.csv"),
             caption=self.renderer.text(
                 Msg(N_("Those broadcast #{number} did not reach."), {"number": broadcast.id}),
                 locale,

@@ -4,7 +4,8 @@ Handlers do not talk to Telegram while the update's transaction is open: they ad
 requests they would make (aiogram method objects, e.g. ``message.answer(...)`` without
 ``await``) to the update's ``Replies``, and the database middleware sends them, in order,
 after the commit. A reply whose result is needed later (the id of a status message) names
-what to do with it (``then``), which runs after it was sent, outside the transaction too.
+what to do with it (``then``), which runs after it was sent, outside the transaction too;
+work that must follow the commit whatever becomes of the replies is ``afterwards``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ Refused = Callable[[TelegramBadRequest], Awaitable[None]]
 class Replies:
     def __init__(self) -> None:
         self.pending: list[tuple[TelegramMethod[Any], Then | None, Refused | None]] = []
+        self.after: list[Callable[[], Awaitable[None]]] = []
 
     def add(
         self,
@@ -37,13 +39,26 @@ class Replies:
         to do if Telegram refuses it; the replies after it are then not sent."""
         self.pending.append((method, then, refused))
 
+    def afterwards(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` once the replies were sent (or refused), outside the transaction."""
+        self.after.append(work)
+
     def __bool__(self) -> bool:
-        return bool(self.pending)
+        return bool(self.pending or self.after)
 
     async def send(self, bot: Bot) -> None:
-        """Send them in order. One Telegram refuses (a keyboard already gone on a double
-        tap, a message no longer there) is logged by its method and the rest still go; a
-        person who blocked the bot gets none of the rest."""
+        """Send them in order, then do what comes ``afterwards``."""
+        try:
+            await self._send(bot)
+        finally:
+            after, self.after = self.after, []
+            for work in after:
+                await work()
+
+    async def _send(self, bot: Bot) -> None:
+        """One Telegram refuses (a keyboard already gone on a double tap, a message no
+        longer there) is logged by its method and the rest still go; a person who blocked
+        the bot gets none of the rest."""
         pending, self.pending = self.pending, []
         for method, then, refused in pending:
             try:

@@ -120,16 +120,18 @@ async def test_my_data_holds_the_programme_too(standin: BotAPIStandin, bot: Runn
     (copy,) = await anna.write("/mydata")
     assert copy.document is not None
     data = json.loads(copy.document)
-    assert {"occupation", "topics", "timezone"} <= set(data["profile"])
-    assert data["memberships"] == [
+    assert {"occupation", "topics", "timezone"} <= set(data["profile"]["answers"])
+    assert data["roles"]["memberships"] == [
         {
             "cohort": "Riga <spring> 2027",
             "role": "mentee",
             "status": "active",
-            "joined": data["memberships"][0]["joined"],
+            "joined": data["roles"]["memberships"][0]["joined"],
         }
     ]
     assert [(p["as"], p["status"]) for p in data["pairs"]] == [("mentee", "active")]
+    # The matching's score and its reasons come with the pair.
+    assert isinstance(data["pairs"][0]["score"], int) and data["pairs"][0]["reasons"]
     assert [m["status"] for m in data["meetings"]] == ["planned"]
 
 

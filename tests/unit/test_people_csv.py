@@ -460,10 +460,3 @@ async def test_the_command_imports_reports_and_exports(
     assert out.read_text() == ",".join(pc.PAIR_COLUMNS) + "\n"
     stdout = mentorbot(forkserver, tmp_path, url, "export", "pairs", "--cohort", COHORT)
     assert (stdout.returncode, stdout.stdout) == (0, out.read_text())
-
-
-def test_a_name_that_looks_like_a_formula_is_not_a_formula_in_the_export() -> None:
-    from bot.services.people_csv import _cell
-
-    assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _cell("Anna") == "Anna"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.polls import MAX_OPTION, PollDraft, PollTextError, parse_poll
 from bot.services.polls import PollService
-from bot.storage import repositories as repo
+from bot.storage import personal
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Cohort, Membership, Outgoing, Person, PollVote
 
@@ -108,6 +108,6 @@ async def test_votes_replace_each_other_and_go_with_the_person(db_engine: AsyncE
         await service.answer(db, "tg-1", 7, [1, 2])
         votes = (await db.execute(select(PollVote.option).order_by(PollVote.option))).scalars()
         assert list(votes) == [1, 2]
-        await repo.delete_person(db, 7)
+        await personal.erase(db, 7, NOW)
         await db.commit()
         assert await db.scalar(select(func.count()).select_from(PollVote)) == 0

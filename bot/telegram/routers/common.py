@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.domain.access import COORDINATION, IN_PROGRAMME, Role, Standing
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.cohorts import CohortService, Redeemed
 from bot.services.dialogs import DialogService
 from bot.services.people import PeopleService
+from bot.services.privacy import PrivacyService, summary_counts
+from bot.storage.database import checkpoint
 from bot.storage.models import Person
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.buttons import DeleteMe, Language, Menu
@@ -292,14 +293,34 @@ async def my_data(
     message: Message,
     session: AsyncSession,
     person: Person,
-    people: PeopleService,
+    privacy: PrivacyService,
     replies: Replies,
 ) -> None:
-    data: dict[str, Any] = await people.export(session, person.id)
-    document = BufferedInputFile(
-        json.dumps(data, ensure_ascii=False, indent=2, default=str).encode(), "my-data.json"
+    """A copy of everything stored about the person (docs/personal-data.md), with a few
+    figures of what it holds."""
+    data = await privacy.export(session, person.id)
+    assert data is not None
+    n = summary_counts(data)
+    lines = [
+        ngettext(
+            "{n} coaching session or form", "{n} coaching sessions or forms", n.sessions
+        ).format(n=n.sessions),
+        ngettext("{n} commitment", "{n} commitments", n.commitments).format(n=n.commitments),
+        ngettext("{n} mentoring pair", "{n} mentoring pairs", n.pairs).format(n=n.pairs),
+        ngettext(
+            "{n} message passed between you and your mentoring partner",
+            "{n} messages passed between you and your mentoring partner",
+            n.messages,
+        ).format(n=n.messages),
+        ngettext("{n} stored record in all", "{n} stored records in all", n.rows).format(n=n.rows),
+    ]
+    caption = "\n".join(
+        [_("Everything I store about you, as a JSON file. In it:"), *(f"· {x}" for x in lines)]
     )
-    replies.add(message.answer_document(document, caption=_("Everything I store about you.")))
+    document = BufferedInputFile(
+        json.dumps(data, ensure_ascii=False, indent=2).encode(), "my-data.json"
+    )
+    replies.add(message.answer_document(document, caption=caption))
 
 
 async def delete_me(message: Message, replies: Replies) -> None:
@@ -308,7 +329,12 @@ async def delete_me(message: Message, replies: Replies) -> None:
     builder.button(text=_("No, keep it"), callback_data=DeleteMe(answer="no"))
     replies.add(
         message.answer(
-            _("This deletes your answers, sessions and commitments for good. Are you sure?"),
+            _(
+                "This deletes everything I store about you for good: your answers, sessions, "
+                "commitments, profile, mentoring pairs and messages. If you are in a mentoring "
+                "pair, it ends, and your partner and your programme coordinator are told. "
+                "Are you sure?"
+            ),
             reply_markup=builder.as_markup(),
         )
     )
@@ -318,19 +344,23 @@ async def delete_me_confirmed(
     query: CallbackQuery,
     session: AsyncSession,
     person: Person,
-    people: PeopleService,
+    privacy: PrivacyService,
     replies: Replies,
     callback_data: DeleteMe,
 ) -> None:
     """The answer to /deleteme. Deleting is the same however often it is pressed: a second
-    tap finds nothing more to delete (the person is only as new as that tap)."""
+    tap finds nothing more to delete (the person is only as new as that tap). Once it is
+    committed, SQLite's WAL is emptied into the file, so no copy of a deleted page stays."""
     replies.add(query.answer())
     if query.message is not None:
         replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
     if callback_data.answer != "yes":
         replies.add(SendMessage(chat_id=person.id, text=_("Nothing was deleted.")))
         return
-    await people.delete(session, person.id)
+    await privacy.erase(session, person.id)
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    replies.afterwards(lambda: checkpoint(engine))
     replies.add(
         SendMessage(
             chat_id=person.id,

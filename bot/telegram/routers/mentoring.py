@@ -182,6 +182,16 @@ def answer_relayed(
             )
         )
         return True
+    if result is Relayed.LEFT:
+        replies.add(
+            message.answer(
+                _(
+                    "One of your mentees has left the programme, so this message was not passed "
+                    "on. Reply to a message of the mentee you mean, or choose with /mentees."
+                )
+            )
+        )
+        return True
     if result is Relayed.UNREACHABLE:
         replies.add(
             message.answer(
@@ -365,7 +375,7 @@ async def pair_for(
     )
     if context.pair is not None:
         return context
-    if context.found is Found.CHOOSE:
+    if context.found in (Found.CHOOSE, Found.LEFT):
         choices = [
             (
                 await partner_name(session, programme, pair, person),
