@@ -273,6 +273,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     bot = create_bot(settings, delivery)
     renderer = Renderer(i18n)
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
+    people.on_consent_change.append(dialogs.consent_changed)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
     dialogs.on_commitments.append(followup.schedule)
     programme = create_programme(dialogs, clock, settings.coordinator_ids, settings.default_locale)

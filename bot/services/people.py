@@ -1,4 +1,5 @@
-"""Use cases about the person: language, their data, deletion, reachability."""
+"""Use cases about the person: language, their consents, their data, deletion,
+reachability."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.domain.engine import COMMON_ZONES
 from bot.services.clock import Clock
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 
@@ -26,6 +29,8 @@ SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
 # Told, in the same unit of work, that a person's recurring messages must follow a change
 # of their settings.
 ScheduleChanged = Callable[[AsyncSession, Person], Awaitable[None]]
+# Told, in the same unit of work, that a person gave or withdrew a consent.
+ConsentChanged = Callable[[AsyncSession, int, ConsentKind, bool], Awaitable[None]]
 
 
 class PeopleService:
@@ -36,6 +41,9 @@ class PeopleService:
         self._known: OrderedDict[int, Person] = OrderedDict()
         # Who plans the recurring messages anew when a setting of SCHEDULE_SETTINGS changes.
         self.on_schedule_change: list[ScheduleChanged] = []
+        # Who follows a consent given or withdrawn (the dialogs close a run that asks
+        # what a withdrawn consent covers).
+        self.on_consent_change: list[ConsentChanged] = []
 
     async def arrive(
         self, db: AsyncSession, person_id: int, first_name: str, telegram_language: str | None
@@ -105,6 +113,22 @@ class PeopleService:
                 await listener(db, row)
         return True
 
+    async def consents(self, db: AsyncSession, person_id: int) -> dict[ConsentKind, bool]:
+        """The person's consents as they stand; a kind never decided is missing."""
+        return await consent_store.decisions(db, person_id)
+
+    async def set_consent(
+        self, db: AsyncSession, person_id: int, kind: ConsentKind, given: bool
+    ) -> bool:
+        """Give or withdraw a consent, recorded with its time. False when that is what holds
+        already (a second tap): nothing is recorded twice."""
+        if (await self.consents(db, person_id)).get(kind) is given:
+            return False
+        consent_store.record(db, person_id, kind, given, self.clock.now())
+        for listener in self.on_consent_change:
+            await listener(db, person_id, kind, given)
+        return True
+
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:
         await repo.set_language(db, person.id, code)
         person.language = code
@@ -143,7 +167,15 @@ class PeopleService:
             "sessions": sessions,
             "commitments": commitments,
             **programme,
+            "consents": await self._consents_export(db, person_id),
         }
+
+    async def _consents_export(self, db: AsyncSession, person_id: int) -> list[dict[str, Any]]:
+        """Every consent decision, given or withdrawn, with its time, oldest first."""
+        return [
+            {"kind": row.kind, "given": row.given, "at": row.at.isoformat()}
+            for row in await consent_store.history(db, person_id)
+        ]
 
     async def delete(self, db: AsyncSession, person_id: int) -> None:
         self._known.pop(person_id, None)
