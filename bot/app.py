@@ -256,6 +256,9 @@ def keep_peoples_words_out_of_logs() -> None:
 
 async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     keep_peoples_words_out_of_logs()
+    privacy_problem = settings.privacy_problem()
+    if privacy_problem:
+        log.warning(privacy_problem)
     clock = clock or SystemClock()
     engine = create_engine(settings.database_url)
     await upgrade(engine)
@@ -317,6 +320,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         settings, sessions, clock, i18n, people, dialogs, programme, renderer
     )
     dispatcher["bot_instance"] = bot
+    # /privacy tells the controller, the contact and the retention periods.
+    dispatcher["settings"] = settings
     dispatcher["outbox"] = outbox
     dispatcher["broadcasts"] = broadcasts
     dispatcher["followup"] = followup
