@@ -5,10 +5,11 @@ commit."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.domain.consent import ConsentKind
 from bot.storage.models import Consent
@@ -43,16 +44,17 @@ async def has(db: AsyncSession, person_id: int, kind: ConsentKind) -> bool:
 
 def gives(kind: ConsentKind, person: Any) -> ColumnElement[bool]:
     """A condition for a query: the person that ``person`` (a column of their id) names
-    has given this consent now."""
-    latest = (
-        select(Consent.given)
-        .where(Consent.person_id == person, Consent.kind == kind)
-        .order_by(Consent.id.desc())
-        .limit(1)
-        .correlate_except(Consent)
-        .scalar_subquery()
+    has given this consent now. The people who have are one subquery, not one lookup per
+    row: a statistics query tests it for every answer it counts."""
+    later = aliased(Consent)
+    consenting = select(Consent.person_id).where(
+        Consent.kind == kind,
+        Consent.given.is_(True),
+        ~exists().where(
+            later.person_id == Consent.person_id, later.kind == Consent.kind, later.id > Consent.id
+        ),
     )
-    return latest.is_(True)
+    return cast(ColumnElement[bool], person.in_(consenting))
 
 
 async def history(db: AsyncSession, person_id: int) -> list[Consent]:
