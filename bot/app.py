@@ -291,6 +291,9 @@ def keep_peoples_words_out_of_logs() -> None:
 
 async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     keep_peoples_words_out_of_logs()
+    privacy_problem = settings.privacy_problem()
+    if privacy_problem:
+        log.warning(privacy_problem)
     clock = clock or SystemClock()
     keyring = settings.keyring()
     engine = create_engine(settings.database_url, keyring)
@@ -314,6 +317,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     bot = create_bot(settings, delivery)
     renderer = Renderer(i18n)
     dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
+    people.on_consent_change.append(dialogs.consent_changed)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
     dialogs.on_commitments.append(followup.schedule)
     programme = create_programme(dialogs, clock, settings.coordinator_ids, settings.default_locale)
@@ -369,6 +373,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         settings, sessions, clock, i18n, people, dialogs, programme, renderer, privacy
     )
     dispatcher["bot_instance"] = bot
+    # /privacy tells the controller, the contact and the retention periods.
+    dispatcher["settings"] = settings
     dispatcher["outbox"] = outbox
     dispatcher["broadcasts"] = broadcasts
     dispatcher["followup"] = followup

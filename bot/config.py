@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=90.0, ge=1, le=3600)
     # How often a broadcast's status message is brought up to date.
     broadcast_status_seconds: float = Field(default=2.5, ge=0.1)
+    # Who is responsible for the data people give the bot (the controller in GDPR's terms:
+    # the university, NGO or employer running the programme) and how to reach them about
+    # it (an e-mail address, a data-protection officer). /privacy tells everyone.
+    privacy_controller: str = Field(default="", max_length=300)
+    privacy_contact: str = Field(default="", max_length=300)
     # Retention: the days after a cohort's end date when its people's data is purged (its
     # statistics stay), how many days before that its coordinators are warned, and the
     # days after which a message the bot has sent (or given up on) loses its words.
@@ -104,6 +109,25 @@ class Settings(BaseSettings):
                 "recovered from it)."
             )
         return Keyring.parse(key)
+
+    def privacy_problem(self) -> str | None:
+        """What /privacy cannot tell because the operator has not set it, in one line for
+        the operator; None when both are set."""
+        missing = [
+            name
+            for name, value in (
+                ("PRIVACY_CONTROLLER", self.privacy_controller),
+                ("PRIVACY_CONTACT", self.privacy_contact),
+            )
+            if not value.strip()
+        ]
+        if not missing:
+            return None
+        return (
+            f"{' and '.join(missing)} not set: /privacy tells people that the operator has not "
+            "said who is responsible for their data. Set PRIVACY_CONTROLLER to who runs the "
+            "programme and PRIVACY_CONTACT to how to reach them (see the README)."
+        )
 
     def token_problem(self) -> str | None:
         """Why the token cannot be used, in one line for the operator; None when it looks right."""

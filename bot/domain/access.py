@@ -168,6 +168,7 @@ BUTTONS: Mapping[str, Rule] = {
     "hist": _rule(EVERYONE, Scope.OWN),
     "histw": _rule(EVERYONE),
     "set": _rule(EVERYONE),
+    "consent": _rule(EVERYONE),  # the person's own consent; a dialog's own rule applies too
     "cm": _rule(EVERYONE, Scope.OWN),  # a commitment's follow-up
     "inv": _rule(EVERYONE),  # a scheduled invitation; its code is the person's own
     # Mentoring

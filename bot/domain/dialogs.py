@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.domain.consent import ConsentKind
+
 StepKind = Literal[
     "text",
     "scale",
@@ -84,6 +86,9 @@ class Step(BaseModel):
     label: str = ""
     stage: str = ""
     optional: bool = False
+    # The consent its answer needs (bot/domain/consent.py): sensitive answers such as a
+    # mood or the Wheel's ratings.
+    consent: ConsentKind | None = None
     # text
     min_length: int = Field(default=1, ge=1)
     max_length: int = Field(default=1000, ge=1, le=3500)
@@ -156,6 +161,10 @@ class Step(BaseModel):
                     raise ValueError("commitment.due must name a date step of the loop")
         if self.kind == "show" and not (self.show and self.show_from):
             raise ValueError("a show step needs show and show_from")
+        if self.consent is not None and not asks:
+            raise ValueError("only a question's answer can need a consent")
+        if any(s.consent is not None for s in self.steps):
+            raise ValueError("a step inside a loop cannot need a consent")
         return self
 
 
@@ -183,6 +192,14 @@ class Dialog(BaseModel):
                 if inner.id in seen:
                     raise ValueError(f"step {inner.id!r}: duplicate step id")
         return self
+
+    def consent_steps(self) -> dict[str, ConsentKind]:
+        """The steps whose answers need a consent, with that consent."""
+        return {s.id: s.consent for s in self.steps if s.consent is not None}
+
+    def consents(self) -> tuple[ConsentKind, ...]:
+        """The consents its steps need, in their order."""
+        return tuple(dict.fromkeys(self.consent_steps().values()))
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:

@@ -43,19 +43,26 @@ class Progress:
     history: tuple[Cursor, ...] = ()
     pending: tuple[str, ...] | None = None
     seq: int = 0
+    # Top-level steps this run does not ask (their consent was not given when it began).
+    omitted: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:
         return self.cursor is None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        state = {
             "cursor": list(self.cursor) if self.cursor else None,
             "answers": self.answers,
             "history": [list(c) for c in self.history],
             "pending": list(self.pending) if self.pending is not None else None,
             "seq": self.seq,
         }
+        # Only when there are any: the state of most runs, written with every answer,
+        # stays as it was.
+        if self.omitted:
+            state["omitted"] = list(self.omitted)
+        return state
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Progress:
@@ -67,6 +74,7 @@ class Progress:
             history=tuple(_cursor(c) for c in data.get("history") or ()),
             pending=tuple(pending) if pending is not None else None,
             seq=int(data.get("seq", 0)),
+            omitted=tuple(data.get("omitted") or ()),
         )
 
 
@@ -157,8 +165,9 @@ class Outcome:
 # Walking the definition ----------------------------------------------------
 
 
-def start(dialog: Dialog) -> Outcome:
-    progress = Progress(cursor=None)
+def start(dialog: Dialog, omit: frozenset[str] = frozenset()) -> Outcome:
+    """The first question; the top-level steps in ``omit`` are not asked in this run."""
+    progress = Progress(cursor=None, omitted=tuple(s.id for s in dialog.steps if s.id in omit))
     cursor, shows = _enter(dialog, progress, 0)
     return Outcome(progress=_arrive(dialog, replace(progress, cursor=cursor), cursor), shows=shows)
 
@@ -218,6 +227,9 @@ def _enter(
     shows: list[ShowWheel] = []
     while top < len(dialog.steps):
         step = dialog.steps[top]
+        if step.id in progress.omitted:
+            top += 1
+            continue
         if step.kind == "show":
             shows.append(_wheel(dialog, progress, step))
         elif step.kind == "loop":

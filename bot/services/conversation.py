@@ -295,7 +295,7 @@ class ConversationService:
         """What the mentee may share of one of their sessions, and with whom: a finished
         coaching session (never a form: a report or a look back is for the coordinators)
         and the mentor of their active pair. None when either is missing."""
-        found = await self.dialogs.summary(db, mentee.id, session_id)
+        found = await self.dialogs.summary(db, mentee.id, session_id, for_others=True)
         if found is None or found[1].kind != "coaching":
             return None
         pair = await pair_store.active_as_mentee(db, mentee.id)

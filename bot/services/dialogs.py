@@ -11,18 +11,20 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import access, engine
+from bot.domain import access, consent, engine
+from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Input, Progress, ShowWheel, SummaryLine
 from bot.domain.texts import N_, Msg, Value
 from bot.services.clock import Clock
 from bot.storage import access as access_store
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.models import Commitment, DialogSession
 
@@ -42,6 +44,8 @@ class Turn(enum.Enum):
     STALE = "stale"
     NONE = "none"
     REPEATED = "repeated"
+    # Not started: the dialog needs a consent the person has not decided yet (``consent``).
+    CONSENT = "consent"
 
 
 @dataclass
@@ -57,6 +61,7 @@ class DialogTurn:
     paused: list[str] = field(default_factory=list)
     answered_question: engine.Question | None = None
     answered_value: Value | None = None
+    consent: ConsentKind | None = None
 
     @property
     def finished(self) -> bool:
@@ -111,7 +116,16 @@ class DialogService:
     async def start(
         self, db: AsyncSession, person_id: int, dialog_id: str, restart: bool = False
     ) -> DialogTurn:
+        """Start a dialog, or go on with the person's unfinished run of it; a dialog that
+        needs a consent the person has not decided is not started (``Turn.CONSENT``): they
+        are asked first. Steps whose consent is not given are left out of the run."""
         dialog = self.dialogs[dialog_id]
+        decisions: dict[ConsentKind, bool] = {}
+        if dialog.consents():
+            decisions = await consent_store.decisions(db, person_id)
+            ask = await self._consent_to_ask(db, person_id, dialog, decisions)
+            if ask is not None:
+                return DialogTurn(Turn.CONSENT, dialog=dialog, consent=ask)
         now = self.clock.now()
         existing = await repo.resumable_session(db, person_id, dialog_id)
         if existing is not None and not restart:
@@ -121,7 +135,7 @@ class DialogService:
         if existing is not None:
             existing.status = repo.ABANDONED
             existing.updated_at = now
-        outcome = engine.start(dialog)
+        outcome = engine.start(dialog, consent.omitted(dialog.consent_steps(), decisions))
         record = DialogSession(
             person_id=person_id,
             dialog_id=dialog_id,
@@ -137,10 +151,45 @@ class DialogService:
             Turn.STARTED, record, dialog, outcome.progress, shows=outcome.shows, paused=paused
         )
 
+    async def _consent_to_ask(
+        self,
+        db: AsyncSession,
+        person_id: int,
+        dialog: Dialog,
+        decisions: dict[ConsentKind, bool],
+    ) -> ConsentKind | None:
+        undecided = tuple(kind for kind in dialog.consents() if kind not in decisions)
+        if not undecided:
+            return None
+        roles: frozenset[access.Role] = frozenset()
+        if any(consent.ASKED_OF[kind] is not None for kind in undecided):
+            roles = (await access_store.standing_of(db, person_id, self.operators)).roles
+        return consent.to_ask(undecided, decisions, roles)
+
+    async def consent_changed(
+        self, db: AsyncSession, person_id: int, kind: ConsentKind, given: bool
+    ) -> None:
+        """A consent declined or withdrawn: an unfinished run of a dialog that asks what it
+        covers is closed, so the next one begins without it (``PeopleService.set_consent``
+        calls it, in the same unit of work)."""
+        if given or kind not in consent.ASKED_ONLY_WITH:
+            return
+        now = self.clock.now()
+        for dialog in self.dialogs.values():
+            if kind in dialog.consents():
+                await repo.abandon_unfinished(db, person_id, dialog.id, now)
+
     async def resume(self, db: AsyncSession, person_id: int) -> DialogTurn:
         record = await repo.resumable_session(db, person_id)
         if record is None:
             return DialogTurn(Turn.NONE)
+        dialog = self.dialogs[record.dialog_id]
+        if dialog.consents():
+            # A run begun before its consent was asked (one open when consents came in).
+            decisions = await consent_store.decisions(db, person_id)
+            ask = await self._consent_to_ask(db, person_id, dialog, decisions)
+            if ask is not None:
+                return DialogTurn(Turn.CONSENT, dialog=dialog, consent=ask)
         paused = await self._activate(db, person_id, record, self.clock.now())
         progress = await self._progress(db, record)
         return DialogTurn(
@@ -245,13 +294,21 @@ class DialogService:
         return list(await repo.finished_sessions(db, person_id, coaching, limit))
 
     async def summary(
-        self, db: AsyncSession, person_id: int, session_id: int
+        self, db: AsyncSession, person_id: int, session_id: int, for_others: bool = False
     ) -> tuple[DialogSession, Dialog, list[SummaryLine]] | None:
+        """A finished session's summary; ``for_others`` (it goes to someone else) leaves
+        out the answers whose consent the person has not given."""
         record = await repo.get_session(db, person_id, session_id)
         if record is None or record.status != repo.FINISHED:
             return None
         dialog = self.dialogs[record.dialog_id]
         progress = await self._progress(db, record)
+        if for_others and dialog.consents():
+            hidden = consent.hidden(
+                dialog.consent_steps(), await consent_store.decisions(db, person_id)
+            )
+            kept = {k: v for k, v in progress.answers.items() if k not in hidden}
+            progress = replace(progress, answers=kept)
         return record, dialog, engine.summary(dialog, progress)
 
     def wheel_areas(self) -> list[tuple[str, str]]:

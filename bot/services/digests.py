@@ -2,7 +2,8 @@
 Numbers only: a mentee's words never appear here, and a mentor sees what the mentee agreed
 to: with "always share", the moods of their latest check-ins and how many commitments are
 done and overdue; with "ask each time", the moods of the check-ins they shared; with "never
-share", only how many summaries they shared."""
+share", only how many summaries they shared. Moods only of mentees who consent to sharing
+them (bot/domain/consent.py), in the digest and in the summary's average alike."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings, MembershipStatus, Role, ShareMode
+from bot.domain.consent import ConsentKind
 from bot.domain.pairs import PairStatus
 from bot.domain.texts import N_, Msg
 from bot.services.profiles import display_name, share_mode
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Answer,
@@ -40,7 +43,8 @@ async def _moods(
     shared_with: int | None = None,
 ) -> list[int]:
     """Check-in moods, newest first: since a moment, or the latest few; only those of
-    check-ins whose summary went to ``shared_with`` when given."""
+    check-ins whose summary went to ``shared_with`` when given; only of people who consent
+    to sharing their mood now."""
     query = (
         select(Answer.value)
         .join(DialogSession, DialogSession.id == Answer.session_id)
@@ -49,6 +53,7 @@ async def _moods(
             DialogSession.dialog_id == "checkin",
             DialogSession.status == repo.FINISHED,
             Answer.key == "mood",
+            consent_store.gives(ConsentKind.MOOD, DialogSession.person_id),
         )
         .order_by(DialogSession.finished_at.desc())
     )
@@ -65,6 +70,19 @@ async def _moods(
     else:
         query = query.limit(TREND_LENGTH)
     return [m for m in (await db.execute(query)).scalars() if isinstance(m, int)]
+
+
+async def _checkins(db: AsyncSession, person_ids: list[int], since: datetime) -> int:
+    """Check-ins finished since the moment, with a mood or without."""
+    count = await db.scalar(
+        select(func.count()).where(
+            DialogSession.person_id.in_(person_ids),
+            DialogSession.dialog_id == "checkin",
+            DialogSession.status == repo.FINISHED,
+            DialogSession.finished_at >= since,
+        )
+    )
+    return int(count or 0)
 
 
 async def _commitments(
@@ -128,7 +146,10 @@ async def mentor_digest(
             continue
         shared_with = None if mode == ShareMode.ALWAYS else mentor.id
         moods = list(reversed(await _moods(db, [mentee.id], None, shared_with)))
-        trend = " → ".join(str(m) for m in moods) if moods else None
+        trend: str | Msg | None = " → ".join(str(m) for m in moods) if moods else None
+        # _moods has none without the consent; said so once the mentee declined it.
+        if (await consent_store.decisions(db, mentee.id)).get(ConsentKind.MOOD) is False:
+            trend = Msg(N_("kept private"))
         if mode != ShareMode.ALWAYS:
             parts.append(
                 Msg(
@@ -230,7 +251,7 @@ async def programme_summary(
                     "active": int(statuses.get(PairStatus.ACTIVE, 0)),
                     "waiting": int(statuses.get(PairStatus.PROPOSED, 0))
                     + int(statuses.get(PairStatus.REQUESTED, 0)),
-                    "answered": len(moods),
+                    "answered": await _checkins(db, mentees, since),
                     "invited": int(invited or 0),
                     "mood": f"{mean(moods):.1f}" if moods else "–",
                     "done": done,

@@ -2,7 +2,8 @@
 
 What a coordinator may see (the rule every export keeps):
 - numbers, choices, dates and statuses: which dialogs people finished and when, the mood
-  (1-5) and whether the mentee talked with the mentor, whether a summary went to the mentor;
+  (1-5, only of those who consent to sharing it: bot/domain/consent.py) and whether the
+  mentee talked with the mentor, whether a summary went to the mentor;
 - free text only where the person was told it goes to the coordinator: the ending forms
   (/end, /feedback: "your answers go to the programme coordinator"), in the pairs export;
 - never what people wrote in their coaching sessions (goals, obstacles, actions,
@@ -19,8 +20,10 @@ from sqlalchemy import Integer, String, and_, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.domain.consent import ConsentKind
 from bot.domain.spreadsheet import csv_text
 from bot.services.people_csv import _cohort, _moment
+from bot.storage.consents import gives
 from bot.storage.models import Answer, DialogSession, Membership, Outgoing
 
 SESSION_COLUMNS = (
@@ -80,8 +83,9 @@ async def export_sessions(db: AsyncSession, cohort_name: str, dialogs: Sequence[
 
 
 async def export_checkins(db: AsyncSession, cohort_name: str) -> str:
-    """Finished check-ins of the cohort's members: the mood and whether they talked with
-    the mentor. The note for the mentor is never in it."""
+    """Finished check-ins of the cohort's members: the mood (empty for those who do not
+    consent to sharing it) and whether they talked with the mentor. The note for the mentor
+    is never in it."""
     cohort = await _cohort(db, cohort_name)
     mood, talked = aliased(Answer), aliased(Answer)
     result = await db.execute(
@@ -99,7 +103,14 @@ async def export_checkins(db: AsyncSession, cohort_name: str) -> str:
                 Membership.cohort_id == cohort.id,
             ),
         )
-        .outerjoin(mood, and_(mood.session_id == DialogSession.id, mood.key == "mood"))
+        .outerjoin(
+            mood,
+            and_(
+                mood.session_id == DialogSession.id,
+                mood.key == "mood",
+                gives(ConsentKind.MOOD, DialogSession.person_id),
+            ),
+        )
         .outerjoin(talked, and_(talked.session_id == DialogSession.id, talked.key == "talked"))
         .where(DialogSession.dialog_id == "checkin", DialogSession.status == "finished")
         .order_by(DialogSession.finished_at, DialogSession.id)

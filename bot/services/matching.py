@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import intake
 from bot.domain.cohorts import CohortMode, CohortSettings, Role, ShareMode
+from bot.domain.consent import ConsentKind
 from bot.domain.matching import MenteeProfile, Score, match, score
 from bot.domain.pairs import HOLDING, SPENT, PairStatus
 from bot.domain.texts import N_, Msg, msg_to_json
@@ -20,6 +21,7 @@ from bot.services.clock import Clock
 from bot.services.messages import Notifier
 from bot.services.pairs import PairService, set_status
 from bot.services.profiles import display_name
+from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
 from bot.storage import matching as store
 from bot.storage import pairs as pair_store
@@ -145,7 +147,8 @@ class MatchingService:
     async def shared_topics(self, db: AsyncSession, mentee_id: int) -> frozenset[str]:
         """What the mentee's coaching sessions add to their topics for matching: the two
         weakest areas of their latest Wheel of Life and the area of their latest GROW goal,
-        each only if the mentee shares summaries always or shared that session."""
+        each only if the mentee shares summaries always or shared that session; the Wheel's
+        only with their consent to sharing its ratings."""
         profile = await db.get(Profile, mentee_id)
         always = profile is not None and profile.data.get("share") == ShareMode.ALWAYS
 
@@ -154,7 +157,11 @@ class MatchingService:
 
         topics: set[str] = set()
         wheels = await repo.finished_wheels(db, mentee_id)
-        if wheels and await shared(wheels[-1][0]):
+        if (
+            wheels
+            and await consent_store.has(db, mentee_id, ConsentKind.WHEEL)
+            and await shared(wheels[-1][0])
+        ):
             ratings = wheels[-1][1]
             topics |= set(sorted(ratings, key=lambda area: (ratings[area], area))[:2])
         latest_goal = await repo.latest_finished(db, mentee_id, "grow")

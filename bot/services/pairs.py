@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings
+from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.pairs import RUNNING, PairStatus, can_move, move
@@ -25,6 +26,7 @@ from bot.services.dialogs import DialogService, DialogTurn
 from bot.services.messages import Notifier
 from bot.services.profiles import display_name
 from bot.storage import cohorts as cohort_store
+from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
 from bot.storage import pairs as store
 from bot.storage.models import Pair, Person, Profile
@@ -323,7 +325,7 @@ class PairService:
         self, db: AsyncSession, person_id: int, dialog: Dialog, progress: Progress, now: datetime
     ) -> None:
         """A check-in: "talked with the mentor" logs a contact; a low mood twice in a row
-        is told to the coordinators."""
+        is told to the coordinators, only with the mentee's consent to share their mood."""
         pair = await pair_context.mentee_pair(db, person_id)
         if pair is None:
             return
@@ -331,6 +333,9 @@ class PairService:
             pair.last_contact_at = now
         mood = progress.answers.get("mood")
         if not isinstance(mood, int) or mood > LOW_MOOD:
+            return
+        # A run begun before the consent was asked can hold a mood without it.
+        if not await consent_store.has(db, person_id, ConsentKind.MOOD):
             return
         moods = await store.latest_moods(db, person_id, CHECKIN, 2)
         # The first is this check-in's own mood, already written with its last answer.

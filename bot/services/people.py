@@ -1,5 +1,5 @@
-"""Use cases about the person: who they are, their language and settings, reachability.
-(Their copy of their data and its erasure: bot/services/privacy.py.)"""
+"""Use cases about the person: who they are, their language, settings and consents,
+reachability. (Their copy of their data and its erasure: bot/services/privacy.py.)"""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from datetime import timedelta
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.domain.engine import COMMON_ZONES
 from bot.services.clock import Clock
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.models import Person
 
@@ -26,6 +28,8 @@ SCHEDULE_SETTINGS = ("tz", "wd", "hr", "checkins", "digest")
 # Told, in the same unit of work, that a person's recurring messages must follow a change
 # of their settings.
 ScheduleChanged = Callable[[AsyncSession, Person], Awaitable[None]]
+# Told, in the same unit of work, that a person gave or withdrew a consent.
+ConsentChanged = Callable[[AsyncSession, int, ConsentKind, bool], Awaitable[None]]
 
 
 class PeopleService:
@@ -36,6 +40,9 @@ class PeopleService:
         self._known: OrderedDict[int, Person] = OrderedDict()
         # Who plans the recurring messages anew when a setting of SCHEDULE_SETTINGS changes.
         self.on_schedule_change: list[ScheduleChanged] = []
+        # Who follows a consent given or withdrawn (the dialogs close a run that asks
+        # what a withdrawn consent covers).
+        self.on_consent_change: list[ConsentChanged] = []
 
     async def arrive(
         self, db: AsyncSession, person_id: int, first_name: str, telegram_language: str | None
@@ -103,6 +110,22 @@ class PeopleService:
         if name in SCHEDULE_SETTINGS:
             for listener in self.on_schedule_change:
                 await listener(db, row)
+        return True
+
+    async def consents(self, db: AsyncSession, person_id: int) -> dict[ConsentKind, bool]:
+        """The person's consents as they stand; a kind never decided is missing."""
+        return await consent_store.decisions(db, person_id)
+
+    async def set_consent(
+        self, db: AsyncSession, person_id: int, kind: ConsentKind, given: bool
+    ) -> bool:
+        """Give or withdraw a consent, recorded with its time. False when that is what holds
+        already (a second tap): nothing is recorded twice."""
+        if (await self.consents(db, person_id)).get(kind) is given:
+            return False
+        consent_store.record(db, person_id, kind, given, self.clock.now())
+        for listener in self.on_consent_change:
+            await listener(db, person_id, kind, given)
         return True
 
     async def set_language(self, db: AsyncSession, person: Person, code: str) -> None:

@@ -247,6 +247,10 @@ class PrivacyService:
                 for c in records.get("commitments", [])
             ],
             "sessions": _sessions(records),
+            "consents": [
+                {"kind": c["kind"], "given": c["given"], "at": c["at"]}
+                for c in records.get("consents", [])
+            ],
             "poll_votes": await _votes(db, records.get("poll_votes", [])),
             "messages": _messages(records.get("outbox", []), person_id),
             "records": records,

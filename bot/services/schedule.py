@@ -170,7 +170,7 @@ class Scheduler:
         code = occurrence_code(at)
         texts = {
             CHECKIN_INVITE: (
-                Msg(N_("👋 Time for your check-in: three short questions, a minute or two.")),
+                Msg(N_("👋 Time for your check-in: a few short questions, a minute or two.")),
                 [[(Msg(N_("Start the check-in")), invitation_button(CHECKIN_INVITE, code))]],
             ),
             WHEEL_INVITE: (

@@ -413,3 +413,19 @@ class Broadcast(Base):
         Index("ix_broadcasts_coordinator_status", "coordinator_id", "status"),
         Index("ix_broadcasts_status", "status"),
     )
+
+
+class Consent(Base):
+    """A person's decision about a consent (bot/domain/consent.py): given or withdrawn, and
+    when. Rows are never changed: the latest for a person and kind is what holds now, the
+    others are its history."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # a ConsentKind
+    given: Mapped[bool]
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_consents_person_kind", "person_id", "kind", "id"),)

@@ -37,6 +37,7 @@ from bot.storage.models import (
     Cohort,
     CohortCoordinator,
     Commitment,
+    Consent,
     DialogSession,
     InboxUpdate,
     Meeting,
@@ -221,6 +222,13 @@ REGISTRY: list[Reference] = [
         what="pairs of others they ended as a coordinator",
     ),
     Reference(Profile, ("person_id",), lambda p: Profile.person_id == p, Erase.DELETE),
+    Reference(
+        Consent,
+        ("person_id",),
+        lambda p: Consent.person_id == p,
+        Erase.DELETE,
+        what="their consents and withdrawals, with their times",
+    ),
     Reference(Membership, ("person_id",), lambda p: Membership.person_id == p, Erase.DELETE),
     Reference(
         CohortCoordinator,

@@ -1,6 +1,7 @@
 """The queries behind a cohort's statistics. Each figure is one aggregate query: the
 database counts and sums, only the results come back. Like the repositories, these take
-the caller's session and never commit."""
+the caller's session and never commit. The mood and the Wheel's change count only the
+mentees who consent to sharing them now (bot/domain/consent.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain.cohorts import Role
+from bot.domain.consent import ConsentKind
 from bot.domain.pairs import PairStatus
 from bot.domain.stats import CohortStats, weekly
+from bot.storage.consents import gives
 from bot.storage.models import Answer, Cohort, Commitment, DialogSession, Membership, Outgoing, Pair
 
 FINISHED = "finished"
@@ -128,6 +131,7 @@ async def cohort_stats(
             DialogSession.dialog_id == CHECKIN,
             DialogSession.status == FINISHED,
             Answer.key == "mood",
+            gives(ConsentKind.MOOD, DialogSession.person_id),
         )
         .group_by(day)
     )
@@ -158,6 +162,7 @@ async def cohort_stats(
             DialogSession.person_id.in_(mentees),
             DialogSession.dialog_id == WHEEL,
             DialogSession.status == FINISHED,
+            gives(ConsentKind.WHEEL, DialogSession.person_id),
         )
         .group_by(DialogSession.person_id)
         .having(func.count() > 1)

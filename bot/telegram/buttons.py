@@ -15,6 +15,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import Field
 
 from bot.domain.access import Kind, Named
+from bot.domain.consent import ConsentKind
 
 # The rows the bot numbers itself (sessions, commitments, pairs, cohorts...) have 32-bit
 # ids; people and chats have Telegram's, which fit in a signed 64-bit column. A larger
@@ -108,6 +109,16 @@ class Setting(Button, prefix="set"):
     name: Word
     value: SettingValue = ""
     stamp: Annotated[str, Field(max_length=16, pattern=r"^[0-9a-f]*$")] = ""
+
+
+class ConsentChoice(Button, prefix="consent"):
+    """A consent given or not (bot/domain/consent.py). With ``then``, the answer to the
+    question a dialog asked before it began, which starts that dialog; a second tap finds
+    it answered. Without, a change in /settings."""
+
+    kind: ConsentKind
+    given: bool
+    then: Word | None = None
 
 
 class CommitmentButton(Button, prefix="cm"):

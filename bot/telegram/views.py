@@ -16,11 +16,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import render_wheel
-from bot.domain import engine
+from bot.domain import consent, engine
 from bot.domain.engine import ShowWheel
 from bot.domain.texts import N_, Msg, Value
 from bot.services.dialogs import DialogService, DialogTurn, Turn
-from bot.telegram.buttons import Restart
+from bot.telegram.buttons import ConsentChoice, Restart
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.replies import Replies
 
@@ -68,8 +68,27 @@ class DialogView:
             )
         )
 
+    def ask_consent(self, turn: DialogTurn) -> None:
+        """The question a dialog asks before it begins; either answer begins it."""
+        assert turn.dialog and turn.consent
+        kind, then = turn.consent, turn.dialog.id
+        buttons = InlineKeyboardBuilder()
+        buttons.button(
+            text=self.renderer.plain(Msg(consent.AGREE[kind]), self.locale),
+            callback_data=ConsentChoice(kind=kind, given=True, then=then),
+        )
+        buttons.button(
+            text=self.renderer.plain(Msg(consent.DECLINE[kind]), self.locale),
+            callback_data=ConsentChoice(kind=kind, given=False, then=then),
+        )
+        buttons.adjust(1)
+        self.say(self.t(consent.QUESTIONS[kind]), buttons.as_markup())
+
     async def begin(self, turn: DialogTurn) -> None:
-        """A dialog started or resumed."""
+        """A dialog started or resumed, or the consent it asks for first."""
+        if turn.kind is Turn.CONSENT:
+            self.ask_consent(turn)
+            return
         assert turn.dialog and turn.record
         for dialog_id in turn.paused:
             self.say(

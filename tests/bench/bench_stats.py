@@ -27,12 +27,14 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.services.stats import StatsService
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import (
     Answer,
     Cohort,
     Commitment,
+    Consent,
     DialogSession,
     Membership,
     Outgoing,
@@ -60,7 +62,7 @@ async def seed(db: AsyncSession, mentees: int) -> None:
             await db.execute(insert(model), rows[start : start + 5000])
 
     people, members, pairs, sessions, answers = [], [], [], [], []
-    outbox, commitments = [], []
+    outbox, commitments, consents = [], [], []
     session_id = 0
     for cohort_id in (1, 2):
         await db.execute(
@@ -130,6 +132,11 @@ async def seed(db: AsyncSession, mentees: int) -> None:
                 )
                 return session_id
 
+            # Every mentee consents: the figures count everyone's moods and Wheels.
+            consents.extend(
+                {"person_id": mentee, "kind": kind, "given": True, "at": T0}
+                for kind in ConsentKind
+            )
             grow = session("grow", T0, {"goal": "a goal"})
             for week in range(CHECKINS):
                 at = T0 + timedelta(days=7 * week, hours=n % 48)
@@ -190,6 +197,7 @@ async def seed(db: AsyncSession, mentees: int) -> None:
     await add(Answer, answers)
     await add(Outgoing, outbox)
     await add(Commitment, commitments)
+    await add(Consent, consents)
     await db.commit()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select, text
 
 from bot.domain import access
 from bot.domain.access import Role, Subject
+from bot.domain.consent import ConsentKind
 from bot.storage.models import Cohort, CohortCoordinator, DialogSession, InboxUpdate, Pair
 from bot.telegram import buttons
 from tests.e2e.conftest import Running
@@ -127,6 +128,7 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
         buttons.HistoryRecord(session=s),
         buttons.HistoryWheel(),
         buttons.Setting(name="zones"),
+        buttons.ConsentChoice(kind=ConsentKind.MOOD, given=False),
         buttons.CommitmentButton(commitment=1, action="done"),
         buttons.Invitation(kind="checkin_invite", code="abc"),
         buttons.Talk(pair=pair),

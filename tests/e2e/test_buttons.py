@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.domain.consent import ConsentKind
 from bot.storage.models import (
     Base,
     Cohort,
@@ -28,6 +29,7 @@ from bot.storage.models import Person as PersonRow
 from bot.telegram.buttons import (
     Button,
     CommitmentButton,
+    ConsentChoice,
     DialogButton,
     HistoryRecord,
     Invitation,
@@ -258,6 +260,8 @@ async def test_forged_foreign_and_stale_presses_are_refused_and_change_nothing(
         "cm:-1:done",
         "inv:checkin_invite",
         "inv::",
+        "consent:health:1:",
+        "consent:mood:maybe:checkin",
         "mt:zap:1",
         "mt:cancel:",
         "mt:cancel:1.5",
@@ -305,6 +309,8 @@ async def test_forged_foreign_and_stale_presses_are_refused_and_change_nothing(
         Invitation(kind="checkin_invite", code="123").pack(),
         Invitation(kind="wheel_invite", code="0").pack(),
         Invitation(kind="nonsense", code="1").pack(),
+        ConsentChoice(kind=ConsentKind.MOOD, given=True, then="grow").pack(),
+        ConsentChoice(kind=ConsentKind.WHEEL, given=True, then="nonsense").pack(),
         MeetingButton(action="cancel", number=w.anna_called_off).pack(),
         MeetingButton(action="pair", number=w.anna_old_pair).pack(),
         MeetingButton(action="new", number=w.anna_old_pair).pack(),
@@ -409,6 +415,11 @@ KINDS: list[tuple[str, str, list[list[str]]]] = [
         ],
     ),
     ("cm", ":", [["id"], ["done", "partly", "notyet", "drop", "d7", "d14", "d0", "d-7"]]),
+    (
+        "consent",
+        ":",
+        [["mood", "wheel", "health"], ["0", "1", "2"], ["", "checkin", "wheel", "grow"]],
+    ),
     ("inv", ":", [["checkin_invite", "wheel_invite", "digest"], ["0", "29345678", "1"]]),
     ("mt", ":", [["new", "pair", "cancel"], ["id"]]),
     # Last: a yes deletes the person, and what they pressed before with it.

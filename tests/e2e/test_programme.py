@@ -508,6 +508,8 @@ async def test_a_check_in_logs_contact_and_a_low_mood_twice_reaches_the_coordina
         await anna.press(t("Yes"))
         await anna.write(note)
 
+    await anna.write("/checkin")
+    await anna.press(t("Yes, I agree"))
     await check_in("2", "Tired this week")
     async with bot.app.sessions() as db:
         pair = (await db.execute(select(Pair))).scalar_one()

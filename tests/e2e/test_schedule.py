@@ -70,7 +70,9 @@ async def test_weekly_check_ins_digests_and_summaries(
     assert "Riga <spring> 2027" in (summary.text or "")
     assert "Active pairs: 1" in (summary.text or "")
 
-    started = await anna.press(t("Start the check-in"), message=invite)
+    (asked,) = await anna.press(t("Start the check-in"), message=invite)
+    assert "a question about your mood" in (asked.text or "")
+    started = await anna.press(t("Yes, I agree"), message=asked)
     assert "How are things" in (started[-1].text or "")
     await anna.press("4")
     await anna.press(t("Yes"))
@@ -210,7 +212,9 @@ async def test_a_month_on_the_mentee_is_invited_to_rate_the_wheel_again(
     bot.app.outbox.wake()
     invite = await wait_text(standin, anna.user, "A month has passed")
     await anna.settle()  # the check-ins that fell due in the month go out too
-    started = await anna.press(t("Rate the Wheel of Life"), message=invite)
+    (asked,) = await anna.press(t("Rate the Wheel of Life"), message=invite)
+    assert "Your Wheel of Life ratings" in (asked.text or "")
+    started = await anna.press(t("No, keep them to myself"), message=asked)
     assert "Family and friends" in (started[-1].text or "")
     (row, following) = await rows_of(bot, "wheel_invite", anna.user.id)
     assert row.status == "sent" and following.status == "pending"

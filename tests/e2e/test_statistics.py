@@ -29,6 +29,7 @@ async def test_statistics_and_exports_of_a_cohort(
     await anna.write("Hello Rita, glad to meet you")
     await wait_text(standin, rita.user, "glad to meet you")
     await anna.write("/checkin")
+    await anna.press(t("Yes, I agree"))
     await anna.press("4")
     await anna.press(t("Yes"))
     await anna.write("Only for my mentor: I am nervous")

@@ -10,6 +10,7 @@ import pytest
 from bot.app import COMMANDS as MENU_COMMANDS
 from bot.domain import access
 from bot.domain.access import Refusal, Role, Rule, Scope, Standing, Subject, decide, standing
+from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import load_dialogs
 from bot.telegram import buttons
 
@@ -117,6 +118,8 @@ def test_dialog_roles_come_from_their_yaml() -> None:
         "deleteme:maybe",
         "nothing:at:all",
         "sum:3:maybe",
+        "consent:health:1:",
+        "consent:mood:perhaps:",
     ],
 )
 def test_data_that_is_no_button_of_ours_does_not_parse(data: str) -> None:
@@ -133,6 +136,8 @@ def test_buttons_round_trip_and_fit_telegrams_limit() -> None:
         buttons.Setting(name="tz", value="America/Argentina/Buenos_Aires", stamp="0a1b2c3d"),
         buttons.GroupLink(chat=-(10**13), cohort=buttons.MAX_ROW_ID),
         buttons.CommitmentButton(commitment=5, action="notyet"),
+        buttons.ConsentChoice(kind=ConsentKind.WHEEL, given=False, then="wheel"),
+        buttons.ConsentChoice(kind=ConsentKind.MOOD, given=True),
     ]
     for sample in samples:
         packed = sample.pack()

@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.domain.texts import N_, Msg, msg_from_json
 from bot.services.followup import FollowUpService
 from bot.services.messages import queue_message
 from bot.services.schedule import Scheduler
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Outgoing, Person
@@ -152,6 +154,7 @@ async def test_a_digest_shows_the_mentor_what_the_mentee_agreed_to(db_engine: As
         )
         profile = Profile(person_id=3002, role="mentee", data={"show_name": True}, updated_at=NOW)
         db.add(profile)
+        consent_store.record(db, 3002, ConsentKind.MOOD, True, NOW - timedelta(days=4))
         sessions = []
         for n, mood in enumerate((2, 4)):
             record = DialogSession(
@@ -209,3 +212,9 @@ async def test_a_digest_shows_the_mentor_what_the_mentee_agreed_to(db_engine: As
         assert set(never.values) == {"name", "shared"} and never.values["shared"] == 1
         for part in (asked, always, never):
             assert "private words" not in str(part)
+        # Consent withdrawn: the moods given before it do not reach the mentor either.
+        consent_store.record(db, 3002, ConsentKind.MOOD, False, NOW)
+        for share in ("ask", "always"):
+            withdrawn = await digest(share)
+            assert withdrawn.values["trend"] == Msg("kept private")
+            assert "2" not in str(withdrawn.values["trend"])

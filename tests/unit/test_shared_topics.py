@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import create_programme
+from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import load_dialogs
 from bot.services.dialogs import DialogService
+from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Answer, DialogSession, Person, Profile
@@ -69,6 +71,7 @@ async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: Asy
             Answer(session_id=wheel.id, key=k, value=v, answered_at=NOW) for k, v in ratings.items()
         )
         db.add(Answer(session_id=grow.id, key="goal_area", value="leadership", answered_at=NOW))
+        consent_store.record(db, 7, ConsentKind.WHEEL, True, NOW)
         await db.commit()
 
         assert await programme.matching.shared_topics(db, 7) == frozenset()
@@ -85,3 +88,6 @@ async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: Asy
         assert await programme.matching.shared_topics(db, 7) == {"finances", "fun"}
         await programme.conversation.set_share_mode(db, 7, "always")
         assert await programme.matching.shared_topics(db, 7) == {"finances", "fun", "leadership"}
+        # Without the consent to share the Wheel's ratings, its weakest areas count no more.
+        consent_store.record(db, 7, ConsentKind.WHEEL, False, NOW)
+        assert await programme.matching.shared_topics(db, 7) == {"leadership"}

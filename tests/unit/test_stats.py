@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import load_dialogs
 from bot.domain.stats import median, weekly
 from bot.i18n import create_i18n
 from bot.services.dialogs import DialogService
 from bot.services.exports import export
 from bot.services.stats import StatsService
+from bot.storage import consents as consent_store
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import (
     Answer,
@@ -206,6 +208,11 @@ async def seed(engine: AsyncEngine) -> None:
                     created_at=T0,
                 )
             )
+        # Every mentee here consents to sharing their mood and Wheel ratings.
+        for pid in (101, 102, 301):
+            consent_store.record(db, pid, ConsentKind.MOOD, True, T0)
+        for pid in (101, 102, 103):
+            consent_store.record(db, pid, ConsentKind.WHEEL, True, T0)
         # A summary of the GROW session went to the mentor.
         db.add(
             Outgoing(
@@ -264,6 +271,30 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
         assert line in text, line
     lv = service.message(stats, lambda msg: renderer.text(msg, "lv"))
     assert "Match rate" not in lv and "50%" in lv
+
+
+@pytest.mark.postgres  # The consent's condition is SQL of its own.
+async def test_moods_and_wheels_count_only_with_consent_as_it_stands_now(
+    db_engine: AsyncEngine,
+) -> None:
+    await seed(db_engine)
+    async with create_sessionmaker(db_engine)() as db:
+        # 101 withdraws the mood consent, 103 the Wheel's: what they gave before goes too.
+        consent_store.record(db, 101, ConsentKind.MOOD, False, TODAY)
+        consent_store.record(db, 103, ConsentKind.WHEEL, False, TODAY)
+        await db.commit()
+        cohort = await db.get(Cohort, 1)
+        assert cohort is not None
+        stats = await stats_service().cohort_stats(db, cohort)
+        checkins = await export(db, "checkins", COHORT, stats_service().coaching())
+    assert stats.checkins_done == 3
+    assert stats.mood == [(date(2026, 11, 9), 5.0, 1)]
+    assert stats.wheel_change == {"family": (3.0, 1), "career": (-1.0, 1)}
+    assert [(row["person_id"], row["mood"]) for row in csv.DictReader(io.StringIO(checkins))] == [
+        ("101", ""),
+        ("101", ""),
+        ("102", "5"),
+    ]
 
 
 def test_median_and_weeks() -> None:

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.config import Settings
 from bot.domain.access import COORDINATION, IN_PROGRAMME, Role, Standing
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.cohorts import CohortService, Redeemed
@@ -192,25 +193,105 @@ def help_text() -> str:
     )
 
 
-async def privacy(message: Message, replies: Replies) -> None:
-    replies.add(
-        message.answer(
-            _(
-                "<b>Privacy</b>\n\n"
-                "<b>What I store:</b> your Telegram id, first name and language; your answers in "
-                "the coaching sessions; the actions you commit to and their dates.\n\n"
-                "<b>Who sees it:</b> only you. Your answers are shown to a mentor only if you "
-                "agree to share them. Programme coordinators see figures, not your words: which "
-                "tools you finished and when, your check-in mood, your poll and quiz answers; and "
-                "what you write when a mentoring ends. The operator of this bot can access the "
-                "database to keep it running.\n\n"
-                "<b>How long:</b> until you delete it, or until the programme's operator removes "
-                "the programme's data when it ends.\n\n"
-                "<b>Your copy:</b> /mydata sends you everything I store about you as a file.\n"
-                "<b>Deletion:</b> /deleteme deletes all of it for good."
-            )
-        )
+def privacy_texts(settings: Settings) -> list[str]:
+    """/privacy, one message per part (each well within Telegram's 4096 characters): who is
+    responsible and why, what is stored, who sees what, how long it is kept and what the
+    person can do. Each claim is what the bot does (tests hold it to that)."""
+    unset = _("the operator of this bot has not filled this in yet")
+    controller, contact = settings.privacy_controller.strip(), settings.privacy_contact.strip()
+    responsible = _(
+        "<b>Who is responsible for your data:</b> {controller}\n<b>How to reach them:</b> "
+        "{contact}"
+    ).format(
+        controller=Renderer.escape(controller) if controller else unset,
+        contact=Renderer.escape(contact) if contact else unset,
     )
+    basis = _(
+        "<b>Why I may use it:</b> your mood and your Wheel of Life ratings only with your "
+        "consent, which you can withdraw at any time in /settings. Everything else I use to "
+        "run the coaching tools and the mentoring programme you take part in: they cannot run "
+        "without it, and the programme has a legitimate interest in seeing how it goes."
+    )
+    stored = _(
+        "<b>What I store</b>\n"
+        "• Your Telegram id, first name and language, and your /settings (time zone, quiet "
+        "hours, check-in day and hour, a pause).\n"
+        "• Your answers in the coaching sessions and check-ins, and the actions you commit to "
+        "with their dates.\n"
+        "• In a programme: your intake answers, your cohort, your pairs with their matching "
+        "score and reasons, your meetings, what you write when you report a problem or when "
+        "a mentoring ends, and your poll and quiz answers.\n"
+        "• The messages I pass between you and your mentor or mentee, and those I send you "
+        "(reminders, check-ins, notices).\n"
+        "• Each message and button press as Telegram delivers it, so that nothing is lost if "
+        "the bot restarts.\n"
+        "• Your consents, and when you gave or withdrew them."
+    )
+    who = _(
+        "<b>Who sees what</b>\n"
+        "• <b>You</b> see all of it: /mydata.\n"
+        "• <b>Your mentor</b>, once you are paired, gets the intake answers you gave for them: "
+        "occupation and interests, how you make decisions, your first steps and your time "
+        "zone. Where mentees choose their mentor, each mentor you ask gets your occupation "
+        "and interests and your first steps with your request. Your mentor gets what you "
+        "write to them, and your session summaries only as you choose with /share. Their "
+        "digest has figures only: how many summaries you shared and, if you always share, "
+        "your commitments done and overdue. Your moods and your Wheel ratings reach them only "
+        "with your consent.\n"
+        "• <b>Your mentee</b> gets what you wrote about yourself for mentees.\n"
+        "• <b>Your programme's coordinators</b> see who is in the cohort and who is paired "
+        "with whom, with the matching reasons; the cohort's figures (tools finished, check-ins "
+        "answered, commitments, and the average mood and Wheel change of those who consent); "
+        "an export of which tools you finished and when, and of each check-in: whether you "
+        "talked with your mentor and, with your consent, its mood, by your Telegram id; what "
+        "you write when you report a problem or when a mentoring ends; your poll and quiz "
+        "answers (polls are not anonymous). They are told when you answer the mood question "
+        "with 2 or lower twice in a row (only with your consent), when a pair has had no "
+        "contact for a long time, when a mentee's message waits long for an answer and when a "
+        "message could not be delivered.\n"
+        "• <b>The operator</b> of this bot can access the database to keep it running."
+    )
+    outbox_days, days = settings.outbox_retention_days, settings.retention_days
+    kept = "\n".join(
+        [
+            _("<b>How long</b>"),
+            "• "
+            + ngettext(
+                "The texts of the messages I have sent (passed on, reminders, notices) are "
+                "removed {days} day after they were sent.",
+                "The texts of the messages I have sent (passed on, reminders, notices) are "
+                "removed {days} days after they were sent.",
+                outbox_days,
+            ).format(days=outbox_days),
+            "• "
+            + ngettext(
+                "A cohort's data is deleted {days} day after the cohort ends; its coordinators "
+                "keep only figures without names.",
+                "A cohort's data is deleted {days} days after the cohort ends; its coordinators "
+                "keep only figures without names.",
+                days,
+            ).format(days=days),
+            "• " + _("Everything else, until you delete it."),
+        ]
+    )
+    rights = _(
+        "<b>What you can do</b>\n"
+        "• /mydata sends you everything I store about you, as a file.\n"
+        "• /deleteme deletes all of it for good.\n"
+        "• /settings gives or withdraws your consent for the mood and the Wheel ratings.\n"
+        "• For anything else, write to whoever is responsible (above)."
+    )
+    return [
+        _("<b>Privacy</b>") + "\n\n" + responsible + "\n\n" + basis,
+        stored,
+        who,
+        kept + "\n\n" + rights,
+    ]
+
+
+async def privacy(message: Message, settings: Settings, replies: Replies) -> None:
+    for part in privacy_texts(settings):
+        replies.add(message.answer(part))
 
 
 async def language(message: Message, replies: Replies) -> None:

@@ -295,7 +295,7 @@ async def send_summary(
     renderer: Renderer,
     outbox: OutboxSender,
 ) -> bool:
-    found = await programme.pairs.dialogs.summary(session, person.id, record_id)
+    found = await programme.pairs.dialogs.summary(session, person.id, record_id, for_others=True)
     mentor = await programme.conversation.mentor_of(session, person.id)
     pair = await pair_context.mentee_pair(session, person.id)
     if found is None or mentor is None or pair is None:

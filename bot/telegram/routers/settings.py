@@ -1,5 +1,7 @@
 """/settings: time zone, quiet hours, a pause of reminders, the regular check-in's day and
-hour (or no regular check-ins), and for mentors daily or weekly digests."""
+hour (or no regular check-ins), for mentors daily or weekly digests, and the consents for
+mood and the Wheel's ratings (given, withdrawn, given again; also the answer to the
+question a check-in or a Wheel asks before it first begins)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import hashlib
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.methods import SendMessage
+from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -15,15 +17,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.domain.engine import COMMON_ZONES
+from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, PeopleService
 from bot.storage import repositories as repo
 from bot.storage.models import Person
-from bot.telegram.buttons import Setting
+from bot.telegram.buttons import ConsentChoice, Setting
 from bot.telegram.filters import PRIVATE
 from bot.telegram.render import Renderer
 from bot.telegram.replies import Replies
+from bot.telegram.views import DialogView
 
 # Buttons that only open a picker; they change nothing.
 PICKERS = ("zones", "days", "hours")
@@ -48,6 +53,7 @@ def stamp(person: Person) -> str:
 async def settings_view(
     session: AsyncSession,
     person: Person,
+    people: PeopleService,
     followup: FollowUpService,
     renderer: Renderer,
     locale: str,
@@ -78,6 +84,20 @@ async def settings_view(
         text += "\n" + _("Digest of your mentees: {how}, on the day and at the hour above").format(
             how=_("daily") if person.digest_daily else _("weekly")
         )
+    consents = await people.consents(session, person.id)
+    mood, wheel = consents.get(ConsentKind.MOOD), consents.get(ConsentKind.WHEEL)
+    text += "\n\n" + _("<b>Your consents</b> (/privacy tells what they cover)")
+    mood_state = {
+        True: _("asked, and shared as you agreed"),
+        False: _("not asked"),
+        None: _("you are asked at your next check-in"),
+    }[mood]
+    text += "\n" + _("Mood in check-ins: {state}").format(state=mood_state)
+    text += "\n" + _("Wheel of Life ratings: {state}").format(
+        state=_("may go to your mentor and into the cohort's figures")
+        if wheel
+        else _("stay with you")
+    )
     shown = stamp(person)
 
     def setting(name: str, value: str = "") -> Setting:
@@ -106,6 +126,17 @@ async def settings_view(
             callback_data=setting("digest", "weekly" if person.digest_daily else "daily"),
         )
         widths.append(1)
+    builder.button(
+        text=_("🔒 Withdraw the mood consent") if mood else _("✅ Agree to the mood question"),
+        callback_data=ConsentChoice(kind=ConsentKind.MOOD, given=not mood),
+    )
+    builder.button(
+        text=_("🔒 Keep my Wheel ratings to myself")
+        if wheel
+        else _("✅ Let my Wheel ratings be shared"),
+        callback_data=ConsentChoice(kind=ConsentKind.WHEEL, given=not wheel),
+    )
+    widths += [1, 1]
     builder.adjust(*widths)
     return text, builder.as_markup()
 
@@ -144,13 +175,16 @@ async def settings(
     session: AsyncSession,
     person: Person,
     i18n: I18n,
+    people: PeopleService,
     followup: FollowUpService,
     renderer: Renderer,
     replies: Replies,
 ) -> None:
     current = await session.get(Person, person.id)
     assert current is not None
-    text, markup = await settings_view(session, current, followup, renderer, i18n.current_locale)
+    text, markup = await settings_view(
+        session, current, people, followup, renderer, i18n.current_locale
+    )
     replies.add(message.answer(text, reply_markup=markup))
 
 
@@ -199,8 +233,57 @@ async def change(
     replies.add(query.answer(_("Saved.")))
     fresh = await session.get(Person, person.id)
     assert fresh is not None
-    text, markup = await settings_view(session, fresh, followup, renderer, i18n.current_locale)
+    text, markup = await settings_view(
+        session, fresh, people, followup, renderer, i18n.current_locale
+    )
     replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
+
+
+async def consent_choice(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    people: PeopleService,
+    dialogs: DialogService,
+    followup: FollowUpService,
+    renderer: Renderer,
+    replies: Replies,
+    callback_data: ConsentChoice,
+) -> None:
+    """A consent given or withdrawn in /settings, or the answer to the question a dialog
+    asked before it began (``then``): that dialog begins, with or without what the
+    consent covers. The question is answered once; a later tap on it changes nothing."""
+    kind, given, then = callback_data.kind, callback_data.given, callback_data.then
+    if then is None:
+        await people.set_consent(session, person.id, kind, given)
+        replies.add(query.answer(_("Saved.")))
+        fresh = await session.get(Person, person.id)
+        assert fresh is not None
+        text, markup = await settings_view(
+            session, fresh, people, followup, renderer, i18n.current_locale
+        )
+        replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
+        return
+    dialog = dialogs.dialogs.get(then)
+    if dialog is None or kind not in dialog.consents():
+        replies.add(query.answer(_("This button no longer works."), show_alert=True))
+        return
+    if kind in await people.consents(session, person.id):
+        replies.add(
+            query.answer(
+                _("You have answered this already; /settings lets you change it."),
+                show_alert=True,
+            )
+        )
+        return
+    await people.set_consent(session, person.id, kind, given)
+    replies.add(query.answer(_("Saved. /settings lets you change it at any time.")))
+    if query.message is not None:
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    turn = await dialogs.start(session, person.id, dialog.id)
+    view = DialogView(replies, person.id, i18n.current_locale, renderer, dialogs, session)
+    await view.begin(turn)
 
 
 def create_router() -> Router:
@@ -208,4 +291,5 @@ def create_router() -> Router:
     router.message.filter(PRIVATE)
     router.message.register(settings, Command("settings"))
     router.callback_query.register(change, Setting.filter())
+    router.callback_query.register(consent_choice, ConsentChoice.filter())
     return router
