@@ -291,9 +291,6 @@ def keep_peoples_words_out_of_logs() -> None:
 
 async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     keep_peoples_words_out_of_logs()
-    privacy_problem = settings.privacy_problem()
-    if privacy_problem:
-        log.warning(privacy_problem)
     clock = clock or SystemClock()
     keyring = settings.keyring()
     engine = create_engine(settings.database_url, keyring)
@@ -304,6 +301,10 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     except DataKeyError:
         await engine.dispose()
         raise
+    # Told once the bot can start: a refusal above stays the one line it prints.
+    privacy_problem = settings.privacy_problem()
+    if privacy_problem:
+        log.warning(privacy_problem)
     i18n = create_i18n(str(settings.locales_dir), settings.default_locale)
     people = PeopleService(clock)
 

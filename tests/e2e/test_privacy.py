@@ -43,6 +43,13 @@ async def test_privacy_names_the_controller_and_the_contact_and_the_retention(
         assert CONTROLLER in whole and CONTACT in whole
         assert t("the operator of this bot has not filled this in yet") not in whole
         assert " 90 " in whole and " 21 " in whole
+        assert (
+            t(
+                "<b>How it is protected:</b> what you write (answers, commitments, messages) is "
+                "stored encrypted, with a key kept apart from the database."
+            )
+            in whole
+        )
         for command in ("/mydata", "/deleteme", "/settings", "/share"):
             assert command in whole
     finally:

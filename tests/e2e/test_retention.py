@@ -21,6 +21,7 @@ from bot.storage.models import (
     Answer,
     Cohort,
     CohortCoordinator,
+    Consent,
     DialogSession,
     InboxUpdate,
     Membership,
@@ -124,6 +125,9 @@ async def _seed(db: AsyncSession, now: datetime) -> dict[str, int]:
     )
     db.add(pair)
     await db.flush()
+    for person_id in (MENTEE, STAYING):
+        # They agreed to the mood question: the cohort's statistics count their moods.
+        db.add(Consent(person_id=person_id, kind="mood", given=True, at=now - timedelta(days=430)))
     for person_id, mood, days_ago in ((MENTEE, 3, 420), (MENTEE, 4, 413), (STAYING, 5, 420)):
         record = DialogSession(
             person_id=person_id,

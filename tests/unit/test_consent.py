@@ -17,6 +17,7 @@ from bot.domain.dialogs import DialogError, load_dialog, load_dialogs
 from bot.domain.engine import Press, Progress
 from bot.services.dialogs import DialogService, Turn
 from bot.services.people import PeopleService
+from bot.services.privacy import PrivacyService
 from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
@@ -152,7 +153,7 @@ async def test_a_person_erased_takes_their_consents_along(db_engine: AsyncEngine
         await add_people(db)
         await people.set_consent(db, MENTEE, ConsentKind.MOOD, True)
         await db.commit()
-        await people.delete(db, MENTEE)
+        await PrivacyService(Clock(), "en").erase(db, MENTEE)
         await db.commit()
         assert await consent_store.history(db, MENTEE) == []
 

@@ -50,10 +50,10 @@ def test_a_table_with_a_person_and_no_entry_is_found() -> None:
     for table in Base.metadata.tables.values():
         table.to_metadata(metadata)
     Table(
-        "consents",
+        "reflections",
         metadata,
         Column("id", Integer, primary_key=True),
         Column("person_id", BigInteger, ForeignKey("people.id")),
         Column("withdrawn_by", BigInteger),
     )
-    assert unregistered(metadata) == {("consents", "person_id"), ("consents", "withdrawn_by")}
+    assert unregistered(metadata) == {("reflections", "person_id"), ("reflections", "withdrawn_by")}

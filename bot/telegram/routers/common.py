@@ -271,9 +271,19 @@ def privacy_texts(settings: Settings) -> list[str]:
                 "keep only figures without names.",
                 days,
             ).format(days=days),
+            "• "
+            + _(
+                "Messages and button presses as Telegram delivers them: until they are "
+                "handled; then only their number and when they were handled."
+            ),
             "• " + _("Everything else, until you delete it."),
         ]
     )
+    if settings.encrypt_data:
+        stored += "\n\n" + _(
+            "<b>How it is protected:</b> what you write (answers, commitments, messages) is "
+            "stored encrypted, with a key kept apart from the database."
+        )
     rights = _(
         "<b>What you can do</b>\n"
         "• /mydata sends you everything I store about you, as a file.\n"
