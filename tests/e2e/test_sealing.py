@@ -89,6 +89,7 @@ async def test_the_database_holds_no_word_in_the_clear(
     assert found == ([] if encrypted else PROBES)
 
 
+@pytest.mark.postgres
 async def test_a_wrong_or_missing_key_is_refused_at_start_up_with_one_line(
     standin: BotAPIStandin, database_url: str, clock: MovableClock
 ) -> None:
