@@ -230,6 +230,20 @@ async def change(
     if not await people.change_setting(session, person, name, value):
         replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
+    await saved(query, session, person, people, followup, renderer, i18n, replies)
+
+
+async def saved(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    people: PeopleService,
+    followup: FollowUpService,
+    renderer: Renderer,
+    i18n: I18n,
+    replies: Replies,
+) -> None:
+    """A change in /settings is confirmed, and the settings are shown as they are now."""
     replies.add(query.answer(_("Saved.")))
     fresh = await session.get(Person, person.id)
     assert fresh is not None
@@ -257,13 +271,7 @@ async def consent_choice(
     kind, given, then = callback_data.kind, callback_data.given, callback_data.then
     if then is None:
         await people.set_consent(session, person.id, kind, given)
-        replies.add(query.answer(_("Saved.")))
-        fresh = await session.get(Person, person.id)
-        assert fresh is not None
-        text, markup = await settings_view(
-            session, fresh, people, followup, renderer, i18n.current_locale
-        )
-        replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
+        await saved(query, session, person, people, followup, renderer, i18n, replies)
         return
     dialog = dialogs.dialogs.get(then)
     if dialog is None or kind not in dialog.consents():
