@@ -29,6 +29,10 @@ from bot.storage import pairs as pair_store
 from bot.storage import repositories as repo
 from bot.storage.models import Cohort, DialogSession, Outgoing, Pair, Person, Profile
 
+# A message a person writes to their partner, as the partner gets it (and as their copy
+# of their data finds it: bot/services/privacy.py).
+RELAYED_TEXT = N_("<b>{name}:</b>\n{text}")
+
 
 class SummaryOffer(enum.Enum):
     """What becomes of a finished coaching session's summary, as the mentee chose (/share)."""
@@ -118,9 +122,7 @@ class ConversationService:
                 chat_id=other.id,
                 method="sendMessage",
                 payload={
-                    "msg": msg_to_json(
-                        Msg(N_("<b>{name}:</b>\n{text}"), {"name": name, "text": text})
-                    ),
+                    "msg": msg_to_json(Msg(RELAYED_TEXT, {"name": name, "text": text})),
                     "locale": locale,
                 },
                 now=now,

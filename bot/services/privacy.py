@@ -16,18 +16,17 @@ from bot.domain.cohorts import Role
 from bot.domain.pairs import RUNNING, PairStatus
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
+from bot.services.conversation import RELAYED_TEXT
 from bot.services.messages import Notifier
 from bot.storage import cohorts as cohort_store
-from bot.storage import personal
+from bot.storage import pair_context, personal
 from bot.storage import polls as poll_store
+from bot.storage.conversation import RELAY
 from bot.storage.models import Person, Profile
 from bot.storage.pair_context import TALKING_TO
 
 FORMAT = "mentorbot-personal-data"
 VERSION = 1
-# Relayed messages, as the conversation service queues them.
-RELAY = "relay"
-RELAYED_TEXT = "<b>{name}:</b>\n{text}"
 
 
 @dataclass
@@ -66,7 +65,7 @@ class PrivacyService:
         mentor left with other mentees must choose again whom he writes to. The caller
         commits; on SQLite, ``checkpoint`` afterwards leaves no copy in the WAL."""
         found = await db.get(Person, person_id) is not None
-        pairs = await personal.pairs_of(db, person_id)
+        pairs = await pair_context.pairs_of(db, person_id, (*RUNNING, PairStatus.REQUESTED))
         ended = [
             Ended(
                 pair.id,
@@ -76,7 +75,6 @@ class PrivacyService:
                 pair.mentor_id if pair.mentee_id == person_id else pair.mentee_id,
             )
             for pair in pairs
-            if pair.status in (*RUNNING, PairStatus.REQUESTED)
         ]
         await personal.erase(db, person_id, self.clock.now())
         if tell:
@@ -155,7 +153,12 @@ class PrivacyService:
         his messages go to none of them, so that what he meant for the one who left
         reaches nobody else."""
         profile = await db.get(Profile, mentor.id)
-        if not await personal.mentors_pairs(db, mentor.id, RUNNING) or profile is None:
+        mentoring = [
+            p
+            for p in await pair_context.pairs_of(db, mentor.id, RUNNING)
+            if p.mentor_id == mentor.id
+        ]
+        if not mentoring or profile is None:
             return False
         profile.data = {**profile.data, TALKING_TO: personal.ERASED_PAIR}
         return True

@@ -10,7 +10,7 @@ Like repositories.py: each function takes the caller's session and never commits
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -285,25 +285,6 @@ async def erase(db: AsyncSession, person_id: int, now: datetime) -> None:
 def _nobody(model: type[Base], name: str) -> Any:
     column = model.__table__.c[name]
     return None if column.nullable else 0
-
-
-async def pairs_of(db: AsyncSession, person_id: int) -> list[Pair]:
-    """The person's pairs, on either side, in any state."""
-    return list((await db.execute(select(Pair).where(or_(*_sides(person_id))))).scalars())
-
-
-def _sides(person_id: int) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return Pair.mentee_id == person_id, Pair.mentor_id == person_id
-
-
-async def mentors_pairs(db: AsyncSession, mentor_id: int, statuses: Sequence[str]) -> int:
-    """How many pairs, in these states, the person mentors."""
-    found = await db.scalar(
-        select(func.count())
-        .select_from(Pair)
-        .where(Pair.mentor_id == mentor_id, Pair.status.in_(list(statuses)))
-    )
-    return int(found or 0)
 
 
 async def first_names(db: AsyncSession, person_ids: Collection[int]) -> dict[int, str]:
