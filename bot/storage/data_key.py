@@ -14,6 +14,7 @@ import logging
 import sqlite3
 
 from sqlalchemy import Column, Table, bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage import repositories as repo
@@ -31,19 +32,8 @@ BATCH = 500
 
 async def verify(sessions: async_sessionmaker[AsyncSession], keyring: Keyring | None) -> None:
     """Refuse (DataKeyError) keys that cannot open what the database holds."""
-    async with sessions() as db:
-        stored = await repo.get_state(db, MARKER_KEY)
-        if stored is None or (stored == CLEAR and keyring is not None):
-            marker = keyring.seal(MARKER, MARKER_KEY) if keyring is not None else CLEAR
-            await repo.set_state(db, MARKER_KEY, marker)
-            await db.commit()
-            if stored == CLEAR:
-                log.warning(
-                    "encryption is on now: what was stored before stays in the clear until "
-                    "`mentorbot rotate-key` seals it"
-                )
-            return
-    if stored == CLEAR:
+    stored = await _marker(sessions, keyring)
+    if stored is None or stored == CLEAR:
         return
     found = TOKEN.match(stored)
     sealed_with = found.group(1) if found else "?"
@@ -63,6 +53,37 @@ async def verify(sessions: async_sessionmaker[AsyncSession], keyring: Keyring | 
         )
     if sealed_with != keyring.current:
         log.warning("the data key is being changed: run `mentorbot rotate-key` to finish")
+
+
+async def _marker(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring | None
+) -> str | None:
+    """The stored marker to check the keys against; None when there was none to check (this
+    start writes it: the first, or the first with a key after starts without one). Several
+    processes starting at once on a new database race to write it: the losers read the
+    winner's."""
+    try:
+        return await _read_or_write_marker(sessions, keyring)
+    except IntegrityError:
+        return await _read_or_write_marker(sessions, keyring)
+
+
+async def _read_or_write_marker(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring | None
+) -> str | None:
+    async with sessions() as db:
+        stored = await repo.get_state(db, MARKER_KEY)
+        if stored is not None and not (stored == CLEAR and keyring is not None):
+            return stored
+        marker = keyring.seal(MARKER, MARKER_KEY) if keyring is not None else CLEAR
+        await repo.set_state(db, MARKER_KEY, marker)
+        await db.commit()
+    if stored == CLEAR:
+        log.warning(
+            "encryption is on now: what was stored before stays in the clear until "
+            "`mentorbot rotate-key` seals it"
+        )
+    return None
 
 
 def sealed_columns() -> list[tuple[Table, Column[object], list[Column[object]]]]:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
 from bot.storage import data_key
+from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
-from bot.storage.models import Answer, Base, Commitment
+from bot.storage.models import Answer, Base, BotState, Commitment
 from bot.storage.sealing import DataKeyError, Keyring, new_key
 from tests.conftest import TEST_DATA_KEY, TEST_KEYRING
 from tests.e2e.conftest import ROOT, MovableClock, Running, bot_settings, start_bot
@@ -190,3 +192,36 @@ async def test_turning_encryption_on_seals_what_was_stored_once_rotated(
     # And encryption cannot be switched off again for this database.
     with pytest.raises(DataKeyError):
         await create_app(bot_settings(standin, database_url, encrypt_data=False))
+
+
+# On SQLite the race cannot happen: BEGIN IMMEDIATE makes the second start wait for the first.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_processes_starting_at_once_on_a_new_database_agree_on_its_key(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(database_url, TEST_KEYRING)
+    sessions = create_sessionmaker(engine)
+    write = repo.set_state
+    raced: list[str] = []
+
+    async def write_just_after_another(db: AsyncSession, key: str, value: str) -> None:
+        if key != data_key.MARKER_KEY or raced:
+            await write(db, key, value)
+            return
+        raced.append(key)
+        # Both found no marker; the other process, starting at the same moment, writes
+        # its own first, then this one inserts as set_state does when it finds no row.
+        async with sessions() as other:
+            await write(other, key, TEST_KEYRING.seal(data_key.MARKER, key))
+            await other.commit()
+        await db.execute(insert(BotState), {"key": key, "value": value})
+
+    monkeypatch.setattr(repo, "set_state", write_just_after_another)
+    try:
+        # This one finds the marker taken, and checks its key against it instead of failing.
+        await data_key.verify(sessions, TEST_KEYRING)
+        assert raced
+        with pytest.raises(DataKeyError):
+            await data_key.verify(sessions, Keyring.parse(new_key()))
+    finally:
+        await engine.dispose()
