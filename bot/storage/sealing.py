@@ -18,12 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, Text
@@ -150,12 +150,12 @@ class SealedJSON(TypeDecorator[Any]):
         if value == {} or value == []:
             # Nothing to hide, and a scrubbed row is found by its empty value.
             return value
-        plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        plain = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
         return ring.seal(plain, self.purpose)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if is_sealed(value):
-            return json.loads(_opened(value, self.purpose, dialect))
+            return orjson.loads(_opened(value, self.purpose, dialect))
         return value
 
 

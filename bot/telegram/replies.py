@@ -18,6 +18,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 
+from bot.telegram.sender import unread
+
 log = logging.getLogger(__name__)
 
 Then = Callable[[Any], Awaitable[None]]
@@ -61,6 +63,8 @@ class Replies:
         the bot gets none of the rest."""
         pending, self.pending = self.pending, []
         for method, then, refused in pending:
+            # What nothing reads is only checked (bot/telegram/sender.py).
+            reading = unread.set(then is None)
             try:
                 result = await bot(method)
             except TelegramForbiddenError:
@@ -72,5 +76,7 @@ class Replies:
                     await refused(exc)
                     return
                 continue
+            finally:
+                unread.reset(reading)
             if then is not None:
                 await then(result)

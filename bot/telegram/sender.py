@@ -7,13 +7,14 @@ itself is the outbox's (bot/telegram/outbox.py)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from http import HTTPStatus
 from typing import Any, cast
 
+import orjson
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import (
@@ -35,6 +36,10 @@ GLOBAL_WINDOW = 1.0
 # Set once a request other than getUpdates has been made in the current task: an update
 # whose handling already said something to someone must not be handled again.
 spoke: ContextVar[bool] = ContextVar("spoke", default=False)
+# Set by a caller that does not read what a request returns (a reply nobody waits on): its
+# answer is then only checked, not made into aiogram's objects (a message, its sender, its
+# chat and entities), which costs more than the rest of reading it.
+unread: ContextVar[bool] = ContextVar("unread", default=False)
 
 
 class DeliveryMiddleware(BaseRequestMiddleware):
@@ -99,7 +104,6 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     await self.on_blocked(chat_id)
                 raise
 
-
     def slow_down(self, chat: int | str | None, retry_after: float) -> None:
         now = self.monotonic()
         until = now + retry_after
@@ -118,11 +122,20 @@ class DeliveryMiddleware(BaseRequestMiddleware):
             del self.chat_resume[waiting]
 
 
+def read_ok(content: bytes) -> bool:
+    """Whether a Bot API answer says the request was done."""
+    try:
+        answer = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(answer, dict) and answer.get("ok") is True
+
+
 def answer_without_keyboard(content: str) -> Any:
     """A Bot API answer, read without the keyboard of the message it returns: the bot never
     reads back a keyboard it sent, and parsing one makes a pydantic object of every
     button."""
-    answer = json.loads(content)
+    answer = orjson.loads(content)
     result = answer.get("result") if isinstance(answer, dict) else None
     if isinstance(result, dict):
         result.pop("reply_markup", None)
@@ -158,17 +171,19 @@ class BotSession(AiohttpSession):
         try:
             async with session.post(
                 self.api.api_url(token=bot.token, method=method.__api_method__),
-                data=self.json_dumps(body),
+                data=orjson.dumps(body),
                 headers=JSON_BODY,
                 timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
             ) as response:
-                content = await response.text()
+                content = await response.read()
         except TimeoutError as exc:
             raise TelegramNetworkError(method=method, message="Request timeout error") from exc
         except ClientError as exc:
             # The type only: aiohttp's messages can hold the URL, and the URL holds the token.
             raise TelegramNetworkError(method=method, message=type(exc).__name__) from exc
+        if unread.get() and response.status == HTTPStatus.OK and read_ok(content):
+            return cast(TelegramType, None)
         answer = self.check_response(
-            bot=bot, method=method, status_code=response.status, content=content
+            bot=bot, method=method, status_code=response.status, content=content.decode()
         )
         return cast(TelegramType, answer.result)
