@@ -3,9 +3,7 @@ start-up, and the key's rotation."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from tests.e2e.conftest import ROOT, MovableClock, Running, bot_settings, start_
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import GROW_TRANSCRIPT, PERSONS_OWN, translator
+from tests.forkserver import ForkServer
 
 # What the mentee writes in GROW, as the probes to look for in the stored bytes.
 PROBES = [
@@ -93,7 +92,11 @@ async def test_the_database_holds_no_word_in_the_clear(
 
 @pytest.mark.postgres
 async def test_a_wrong_or_missing_key_is_refused_at_start_up_with_one_line(
-    standin: BotAPIStandin, database_url: str, clock: MovableClock
+    standin: BotAPIStandin,
+    database_url: str,
+    clock: MovableClock,
+    forkserver: ForkServer,
+    tmp_path: Path,
 ) -> None:
     bot = await start_bot(standin, database_url, clock)
     await bot.stop()
@@ -105,18 +108,11 @@ async def test_a_wrong_or_missing_key_is_refused_at_start_up_with_one_line(
     }
     polls = len(standin.calls("getUpdates"))
     for key, says in ((new_key(), "DATA_KEY does not open this database"), ("", "not set")):
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env={**env, "DATA_KEY": key},
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, errors = await process.communicate()
-        lines = errors.decode().splitlines()
-        assert process.returncode == 2
+        errors = tmp_path / f"errors-{bool(key)}.txt"
+        errors.touch()
+        process = forkserver.spawn(["run"], {**env, "DATA_KEY": key}, ROOT, errors=errors)
+        assert await process.wait() == 2
+        lines = errors.read_text().splitlines()
         assert len(lines) == 1 and lines[0].startswith("mentorbot: ") and says in lines[0]
         if key:
             assert key not in lines[0]

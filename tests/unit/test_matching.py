@@ -314,7 +314,7 @@ def test_match_is_optimal(
     assert result.total == best_total
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     mode=st.sampled_from(["most_matched", "best_scores"]),

@@ -46,7 +46,9 @@ def test_the_current_key_seals_and_the_older_ones_still_open() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["", "short", "not base64 at all!", new_key() + ",", new_key()[:-4]]
+    "key",
+    ["", "short", "not base64 at all!", new_key() + ",", new_key()[:-4]],
+    ids=["empty", "short", "not base64", "trailing comma", "cut short"],
 )
 def test_a_malformed_key_is_refused_with_how_to_make_one(key: str) -> None:
     with pytest.raises(DataKeyError, match="mentorbot new-key"):
