@@ -44,6 +44,7 @@ from bot import metrics
 from bot.domain.flood import FloodLimit, Verdict
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
+from bot.storage.group_commit import GroupWork
 from bot.telegram.sender import spoke
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class DurablePolling:
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.waiting: defaultdict[int, int] = defaultdict(int)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.stores = GroupWork(sessions)
 
     async def run(self) -> None:
         """Poll until cancelled: each batch stored, then confirmed, then handled."""
@@ -233,10 +235,13 @@ class DurablePolling:
         the parsed model again would cost more than parsing it); a stored one is read
         back with ``Update.model_validate``."""
         rows = [(u.update_id, update_person(u), item) for u, item in zip(updates, raw, strict=True)]
+        now = self.clock.now()
+        if not polled:
+            # Posted one by one: those that come together are stored in one transaction.
+            return set(await self.stores.run(lambda db: repo.store_updates(db, rows, now, dropped)))
         async with self.sessions() as session:
-            new = await repo.store_updates(session, rows, self.clock.now(), dropped)
-            if polled:
-                await repo.set_state(session, OFFSET_KEY, str(updates[-1].update_id + 1))
+            new = await repo.store_updates(session, rows, now, dropped)
+            await repo.set_state(session, OFFSET_KEY, str(updates[-1].update_id + 1))
             await session.commit()
         return set(new)
 

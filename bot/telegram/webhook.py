@@ -43,32 +43,39 @@ SWEEP_SECONDS = 5.0
 # Advisory lock keys of people: their id (52 bits at most) in a range of its own.
 PERSON_LOCKS = 0x6D62 << 48
 NOBODY = 0  # the lock of updates that come from no person (such as a group's changes)
+# Connections kept for the locks: each takes one statement at a time.
+LOCK_CONNECTIONS = 4
 
 
 class PersonLocks:
-    """A lock per person across instances: PostgreSQL advisory session locks, all taken
-    on one connection of this process (the database lets them go if the process dies).
-    On SQLite there is one instance, and its own bookkeeping (WebhookServer.serving) is
-    the lock."""
+    """A lock per person across instances: PostgreSQL advisory session locks, taken on a
+    few connections of this process kept for them (a person's always on the same one; the
+    database lets a connection's locks go if the process dies). On SQLite there is one
+    instance, and its own bookkeeping (WebhookServer.serving) is the lock."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connections: int = LOCK_CONNECTIONS) -> None:
         self.engine = engine
         self.shared = engine.dialect.name == "postgresql"
-        self.connection: AsyncConnection | None = None
-        self.guard = asyncio.Lock()  # one statement at a time on the connection
+        self.connections: list[AsyncConnection | None] = [None] * connections
+        # One statement at a time on each connection.
+        self.guards = [asyncio.Lock() for _ in range(connections)]
 
     async def _run(self, statement: str, person: int) -> bool:
-        async with self.guard:
-            if self.connection is None or self.connection.closed:
-                connection = await self.engine.connect()
-                self.connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        slot = person % len(self.connections)
+        async with self.guards[slot]:
+            connection = self.connections[slot]
+            if connection is None or connection.closed:
+                connection = await (await self.engine.connect()).execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+                self.connections[slot] = connection
             try:
                 return bool(
-                    await self.connection.scalar(text(statement), {"key": PERSON_LOCKS ^ person})
+                    await connection.scalar(text(statement), {"key": PERSON_LOCKS ^ person})
                 )
             except SQLAlchemyError:
                 # Its locks went with it; the next call opens another.
-                connection, self.connection = self.connection, None
+                self.connections[slot] = None
                 await connection.close()
                 raise
 
@@ -82,9 +89,10 @@ class PersonLocks:
             await self._run("SELECT pg_advisory_unlock(:key)", person)
 
     async def close(self) -> None:
-        if self.connection is not None:
-            await self.connection.close()
-            self.connection = None
+        for slot, connection in enumerate(self.connections):
+            if connection is not None:
+                await connection.close()
+                self.connections[slot] = None
 
 
 class WebhookServer:
