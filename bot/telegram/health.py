@@ -4,7 +4,8 @@ their own at HEALTH_LISTEN.
 /healthz answers while the process's event loop does. /readyz answers 200 only when the
 database answers, Telegram answered getMe in the last minute (asked every 20 s by a task
 of its own, not by the probe), no update has waited too long to be handled and no due
-message too long to be sent; else 503, its JSON body saying which check failed."""
+message (but a broadcast's) too long to be sent; else 503, its JSON body saying which
+check failed."""
 
 from __future__ import annotations
 
@@ -96,15 +97,19 @@ class Health:
         )
 
     async def oldest_waiting(self) -> tuple[datetime | None, datetime | None]:
-        """When the oldest unhandled update came and the oldest unsent message was due
-        (None for none): two index lookups."""
+        """When the oldest unhandled update came and the oldest unsent message (not of a
+        broadcast) was due; None for none."""
         async with self.sessions() as db:
             await db.execute(text("SELECT 1"))
             update_at = await db.scalar(
                 select(func.min(InboxUpdate.received_at)).where(InboxUpdate.handled_at.is_(None))
             )
+            # A broadcast's rows wait behind everything else by design, thousands at 25 a
+            # second: a long one is not a stuck outbox.
             due_at = await db.scalar(
-                select(func.min(Outgoing.due_at)).where(Outgoing.status == "pending")
+                select(func.min(Outgoing.due_at)).where(
+                    Outgoing.status == "pending", Outgoing.broadcast_id.is_(None)
+                )
             )
         return update_at, due_at
 
