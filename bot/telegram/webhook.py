@@ -73,7 +73,7 @@ class PersonLocks:
                 return bool(
                     await connection.scalar(text(statement), {"key": PERSON_LOCKS ^ person})
                 )
-            except SQLAlchemyError:
+            except (SQLAlchemyError, OSError):
                 # Its locks went with it; the next call opens another.
                 self.connections[slot] = None
                 await connection.close()
@@ -154,7 +154,7 @@ class WebhookServer:
             return web.Response(status=400)
         try:
             new = await self.polling.receive([update], [raw], polled=False)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             # Not stored: Telegram posts it again.
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not store update %s: %s", update.update_id, type(exc).__name__)
@@ -171,7 +171,7 @@ class WebhookServer:
         try:
             async with self.polling.sessions() as db:
                 people = await repo.pending_people(db, self.polling.clock.now() - waited)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not look for waiting updates: %s", type(exc).__name__)
             return
@@ -199,7 +199,7 @@ class WebhookServer:
                     more = await repo.person_pending(db, person or None)
                 if not more and not self.serving[person]:
                     break
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not serve updates: %s; the sweep tries again", type(exc).__name__)
         finally:

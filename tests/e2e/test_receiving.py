@@ -290,3 +290,26 @@ async def test_two_webhook_instances_handle_each_update_once_and_each_persons_in
     assert forged not in [row.update_id for row in await inbox(database_url)]
     assert len(standin.messages(user)) == 4
     assert not standin.calls("getUpdates")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_update_in_hand_of_a_killed_webhook_instance_is_handled_by_the_other(
+    standin: BotAPIStandin, processes: Processes, database_url: str
+) -> None:
+    doomed, first = processes.start(WEBHOOK_URL=PUBLIC_URL, WEBHOOK_SECRET=SECRET)
+    _, second = processes.start(WEBHOOK_URL=PUBLIC_URL, WEBHOOK_SECRET=SECRET)
+    for port in (first, second):
+        await processes.answering(port)
+    user = standin.user(1100, "Zane", "en")
+    standin.hold("sendMessage")
+    update_id = await standin.send_command(user, "/help")
+    assert await post_update(processes, first, standin.update_json(update_id)) == 200
+    # The first instance holds the person's lock and is sending the reply when it dies.
+    await standin.wait_for(lambda: standin.held_requests, 10, "the reply to be on its way")
+    doomed.send_signal(signal.SIGKILL)
+    await doomed.wait()
+    standin.release()
+    await standin.wait_for_message(user, timeout=20)
+    await all_handled(database_url, 1)
+    assert len(standin.messages(user)) == 1
+    assert [row.attempts for row in await inbox(database_url)] == [1]
