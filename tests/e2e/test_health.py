@@ -55,7 +55,7 @@ async def test_health_readiness_and_metrics_of_a_polling_bot(
     standin: BotAPIStandin, watched: tuple[Running, int], http: aiohttp.ClientSession
 ) -> None:
     bot, port = watched
-    user = standin.user(611, "Rita", "en")
+    user = standin.user(7_357_913_579, "Rita", "en")
     await standin.wait_for(lambda: standin.calls("getUpdates"), 10, "the bot to poll")
     assert await probe(http, port, "/healthz") == (200, json.dumps({"status": "ok"}))
     # Ready once Telegram has answered the first getMe, which a task of its own asks.
@@ -94,7 +94,9 @@ async def test_health_readiness_and_metrics_of_a_polling_bot(
     )
     assert sample(metrics, "mentorbot_outbox_backlog", kind="digest", lane="scheduled") == 1
     assert sample(metrics, "mentorbot_poller") == 1
+    # Nothing of the person: neither their id nor what they wrote.
     assert str(user.id) not in metrics
+    assert "/grow" not in metrics
 
     # An update stored an hour ago and never handled: the inbox is stuck.
     async with bot.app.sessions() as db:
