@@ -38,6 +38,7 @@ bench: $(STAMP) $(MO) pg-start
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_tick
 	$(BIN)/python -m tests.bench.bench_matching
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_stats
+	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_webhook
 	$(BIN)/python -m tests.bench.bench_broadcast
 	$(BIN)/python -m tests.bench.bench_flood
 

@@ -18,10 +18,11 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
+from aiohttp import web
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import LOCALES, Settings
+from bot.config import LOCALES, Settings, parse_listen
 from bot.domain.dialogs import load_dialogs
 from bot.domain.flood import FloodLimit
 from bot.domain.texts import N_
@@ -47,12 +48,14 @@ from bot.storage.models import Outgoing, Person
 from bot.storage.sealing import DataKeyError
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
+from bot.telegram.health import Health, serving
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.polling import DurablePolling, SlowDown
+from bot.telegram.polling import DurablePolling, PollerLease, SlowDown, poll_while_elected
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
 from bot.telegram.sender import BotSession, DeliveryMiddleware
+from bot.telegram.webhook import PersonLocks, WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +97,40 @@ class App:
     scheduler: Scheduler
     monitor: BroadcastMonitor
     retention: RetentionService
+    health: Health
+    lease: PollerLease
+    webhook: WebhookServer | None = None
+    # Where the webhook and health endpoints listen (host:port); None: nowhere.
+    listen: str | None = None
 
     async def run(self) -> None:
-        """Poll for updates, send what the outbox holds, keep broadcasts' status messages
+        """Receive updates, send what the outbox holds, keep broadcasts' status messages
         and the schedule, until cancelled."""
         # Invite links name the bot: its name is asked for (and kept) before an update
         # needs it, not by a handler while its transaction is open.
         with contextlib.suppress(TelegramAPIError):
             await self.bot.me()
         await asyncio.gather(
-            self.polling.run(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
+            self.receive(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
         )
+
+    async def receive(self) -> None:
+        """Updates from the webhook, or by long polling in the one process holding the
+        polling lease (the others stand by); with the health endpoints where configured."""
+        server = web.Application()
+        self.health.routes(server)
+        if self.webhook is not None:
+            self.webhook.routes(server)
+        async with contextlib.AsyncExitStack() as stack:
+            if self.listen is not None:
+                await stack.enter_async_context(serving(server, *parse_listen(self.listen)))
+                watch = asyncio.create_task(self.health.keep_telegram())
+                stack.callback(watch.cancel)
+            if self.webhook is not None:
+                await self.webhook.start()
+                await self.webhook.run()
+            else:
+                await poll_while_elected(self.polling, self.lease)
 
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and the schedule, no polling. Several
@@ -160,6 +186,8 @@ class App:
             await asyncio.sleep(every_seconds)
 
     async def close(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.locks.close()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -396,6 +424,17 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         flood=FloodLimit(settings.flood_burst, settings.flood_rate),
         slow_down=slow_down_sender(settings, sessions, bot, renderer),
     )
+    webhook = (
+        WebhookServer(
+            bot,
+            polling,
+            PersonLocks(engine),
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value(),
+        )
+        if settings.webhook_url
+        else None
+    )
     return App(
         bot,
         dispatcher,
@@ -408,6 +447,10 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         scheduler,
         monitor,
         retention,
+        Health(bot, sessions, clock, settings.ready_stuck_seconds),
+        PollerLease(sessions, settings.poller_lease_seconds),
+        webhook,
+        settings.webhook_listen if webhook else settings.health_listen,
     )
 
 
@@ -460,10 +503,12 @@ async def run_polling(settings: Settings) -> None:
         # A service manager's stop (SIGTERM) lets updates in hand finish, like Ctrl+C.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
+        if app.webhook is None:
+            await app.bot.delete_webhook(drop_pending_updates=False)
         await set_commands(app.bot, app.i18n)
         me = await app.bot.get_me()
-        log.info("mentorbot is running as @%s (long polling)", me.username)
+        mode = f"webhook, listening on {app.listen}" if app.webhook else "long polling"
+        log.info("mentorbot is running as @%s (%s)", me.username, mode)
         await app.run()
     except asyncio.CancelledError:
         pass

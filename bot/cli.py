@@ -338,7 +338,9 @@ def run_command(settings: Settings, args: argparse.Namespace) -> None:
         keyring = settings.keyring()
         print(f"data key: {keyring.current}" if keyring else "data key: none, encryption is off")
         return
-    problem = settings.token_problem()
+    problem = settings.token_problem() or (
+        settings.webhook_problem() if args.command == "run" else None
+    )
     if problem:
         print(f"mentorbot: {problem}", file=sys.stderr)
         raise SystemExit(2)

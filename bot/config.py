@@ -16,6 +16,16 @@ from bot.storage.sealing import DataKeyError, Keyring
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("lv", "en")
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
+# Telegram's rule for a webhook's secret token.
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` as (host, port)."""
+    host, colon, port = value.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port, like 127.0.0.1:8080")
+    return host.strip("[]"), int(port)
 
 
 class LogLevel(StrEnum):
@@ -67,6 +77,20 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=180, ge=1, le=3650)
     retention_warning_days: int = Field(default=14, ge=1, le=365)
     outbox_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Of several `run` processes, one polls: the one holding a lease it renews every third
+    # of this; when it dies another takes over within about this long.
+    poller_lease_seconds: float = Field(default=6.0, ge=0.5, le=300)
+    # Webhook mode instead of long polling: the public HTTPS address Telegram posts to,
+    # the secret it sends with each post, and where this process listens for them.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_listen: str = "127.0.0.1:8080"
+    # In long polling, where /healthz, /readyz and /metrics are served (off unless set);
+    # in webhook mode they are served beside the webhook.
+    health_listen: str | None = None
+    # /readyz says not ready when an update has waited this long to be handled, or a due
+    # message this long to be sent.
+    ready_stuck_seconds: float = Field(default=300.0, ge=1)
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod
@@ -95,6 +119,39 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^/\s]+/?$", value):
             raise ValueError("must be a base URL like http://127.0.0.1:8081")
         return value.rstrip("/") if value else None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(
+                "must be the address Telegram posts to, like https://bot.example.org/telegram"
+            )
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and not SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_listen", "health_listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    def webhook_problem(self) -> str | None:
+        """Why webhook mode cannot start, in one line for the operator; None when it can
+        (or when it is off)."""
+        if self.webhook_url and not self.webhook_secret.get_secret_value():
+            return (
+                "WEBHOOK_URL is set without WEBHOOK_SECRET: anyone could post updates to it. "
+                "Set WEBHOOK_SECRET to 32 or more random letters and digits."
+            )
+        return None
 
     def keyring(self) -> Keyring | None:
         """The keys that seal and open people's words; None with encryption off. A missing

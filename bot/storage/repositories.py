@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -311,10 +312,21 @@ async def add_commitments(session: AsyncSession, commitments: Iterable[Commitmen
 
 
 INBOX = cast(Table, InboxUpdate.__table__)
-INSERT_UPDATES = INBOX.insert()
-SEEN_UPDATES = select(InboxUpdate.update_id).where(
-    InboxUpdate.update_id.in_(bindparam("b_ids", expanding=True))
-)
+
+
+def insert_new_updates(dialect: str) -> Any:
+    """An insert of updates that skips those stored already (their id is the key) and
+    returns the ids it stored: a repeat, or the same update stored by another process at
+    the same moment, is dropped by the database, never an error."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(INBOX)
+        .on_conflict_do_nothing(index_elements=[INBOX.c.update_id])
+        .returning(INBOX.c.update_id)
+    )
+
+
+INSERT_NEW_UPDATES = {dialect: insert_new_updates(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 async def store_updates(
@@ -329,11 +341,9 @@ async def store_updates(
     if not updates:
         return []
     dropped = dropped or {}
-    ids = [update_id for update_id, _, _ in updates]
-    seen = set((await session.execute(SEEN_UPDATES, {"b_ids": ids})).scalars().all())
     rows: dict[int, dict[str, Any]] = {}
     for update_id, person_id, payload in updates:
-        if update_id not in seen and update_id not in rows:
+        if update_id not in rows:
             reason = dropped.get(update_id)
             # One dropped is handled already: it keeps nothing of what it said.
             rows[update_id] = {
@@ -345,9 +355,9 @@ async def store_updates(
                 "failure": reason,
                 "attempts": 0,
             }
-    if rows:
-        await session.execute(INSERT_UPDATES, list(rows.values()))
-    return list(rows)
+    insert = INSERT_NEW_UPDATES[session.get_bind().dialect.name]
+    stored = await session.execute(insert, list(rows.values()))
+    return sorted(stored.scalars().all())
 
 
 async def pending_updates(session: AsyncSession) -> Sequence[InboxUpdate]:
@@ -355,6 +365,39 @@ async def pending_updates(session: AsyncSession) -> Sequence[InboxUpdate]:
         select(InboxUpdate).where(InboxUpdate.handled_at.is_(None)).order_by(InboxUpdate.update_id)
     )
     return result.scalars().all()
+
+
+async def person_pending(session: AsyncSession, person_id: int | None) -> list[int]:
+    """The ids of a person's stored updates not yet handled, oldest first (None: those of
+    nobody in particular)."""
+    whose = (
+        InboxUpdate.person_id.is_(None) if person_id is None else InboxUpdate.person_id == person_id
+    )
+    result = await session.execute(
+        select(InboxUpdate.update_id)
+        .where(InboxUpdate.handled_at.is_(None), whose)
+        .order_by(InboxUpdate.update_id)
+    )
+    return list(result.scalars())
+
+
+async def stored_updates(session: AsyncSession, ids: Sequence[int]) -> Sequence[InboxUpdate]:
+    """Stored updates by id, oldest first."""
+    result = await session.execute(
+        select(InboxUpdate).where(InboxUpdate.update_id.in_(ids)).order_by(InboxUpdate.update_id)
+    )
+    return result.scalars().all()
+
+
+async def pending_people(session: AsyncSession, received_before: datetime) -> list[int | None]:
+    """Whose updates wait unhandled since before ``received_before`` (None: updates of
+    nobody in particular)."""
+    result = await session.execute(
+        select(InboxUpdate.person_id)
+        .where(InboxUpdate.handled_at.is_(None), InboxUpdate.received_at < received_before)
+        .group_by(InboxUpdate.person_id)
+    )
+    return list(result.scalars())
 
 
 async def is_handled(session: AsyncSession, update_id: int) -> bool:
@@ -417,6 +460,29 @@ async def advance_state(session: AsyncSession, key: str, value: str) -> bool:
         CursorResult[Any],
         await session.execute(
             update(BotState).where(BotState.key == key, BotState.value < value).values(value=value)
+        ),
+    )
+    if result.rowcount:
+        return True
+    if await get_state(session, key) is not None:
+        return False
+    await session.execute(STATE.insert(), {"key": key, "value": value})
+    return True
+
+
+async def take_lease(session: AsyncSession, key: str, value: str, now: str, owner: str) -> bool:
+    """Set a lease row (``<expiry>|<owner>``) to ``value`` if it has expired by ``now`` or
+    is ``owner``'s: True if it was set. Two processes taking a lease not yet stored: one of
+    them gets an IntegrityError."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(BotState)
+            .where(
+                BotState.key == key,
+                or_(BotState.value < now, BotState.value.endswith(f"|{owner}", autoescape=True)),
+            )
+            .values(value=value)
         ),
     )
     if result.rowcount:

@@ -15,24 +15,36 @@ with the bot are limited (see ``flood_person``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramServerError,
+)
 from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.types import Update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot import metrics
 from bot.domain.flood import FloodLimit, Verdict
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
+from bot.storage.group_commit import GroupWork
 from bot.telegram.sender import spoke
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,18 @@ RATE_LIMITED = "rate_limited"
 
 # Asks the person (id, Telegram's language code) to slow down.
 SlowDown = Callable[[int, str | None], Awaitable[None]]
+
+
+class RawGetUpdates(GetUpdates):
+    """getUpdates answered with the updates as JSON objects, as Telegram sent them: they
+    are stored so, and parsed once."""
+
+    __returning__ = list[dict[str, Any]]
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after this many failed polls in a row."""
+    return min(30.0, 0.5 * 2.0**failures)
 
 
 def update_person(update: Update) -> int | None:
@@ -113,8 +137,10 @@ class DurablePolling:
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.waiting: defaultdict[int, int] = defaultdict(int)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.stores = GroupWork(sessions)
 
     async def run(self) -> None:
+        """Poll until cancelled: each batch stored, then confirmed, then handled."""
         await self.handle_pending()
         allowed = self.dispatcher.resolve_used_update_types()
         async with self.sessions() as session:
@@ -122,36 +148,67 @@ class DurablePolling:
         failures = 0
         while True:
             try:
-                updates = await self.bot(
-                    GetUpdates(
-                        offset=offset or None, timeout=self.timeout, allowed_updates=allowed
+                raw = cast(
+                    list[dict[str, Any]],
+                    await self.bot(
+                        RawGetUpdates(
+                            offset=offset or None, timeout=self.timeout, allowed_updates=allowed
+                        ),
+                        request_timeout=self.timeout + 10,
                     ),
-                    request_timeout=self.timeout + 10,
                 )
+                updates = [Update.model_validate(item, context={"bot": self.bot}) for item in raw]
+                if failures:
+                    log.info("getUpdates works again")
                 failures = 0
+            except TelegramConflictError:
+                # Another process polls with this token (or a webhook is set): not a crash.
+                # One line per run of conflicts; the lease says who should poll.
+                if not failures:
+                    log.warning("getUpdates conflict: another process polls with this token")
+                failures += 1
+                await asyncio.sleep(backoff(failures))
+                continue
             except (TelegramNetworkError, TelegramServerError) as exc:
                 failures += 1
-                delay = min(30.0, 0.5 * 2**failures)
+                delay = backoff(failures)
                 log.warning("getUpdates failed (%s); retrying in %.1f s", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
             if not updates:
                 continue
-            verdicts = self.judge(updates)
-            dropped = {i: RATE_LIMITED for i, v in verdicts.items() if v is not Verdict.PASS}
-            new = await self.store(updates, dropped)
+            try:
+                new = await self.receive(updates, raw)
+            except SQLAlchemyError as exc:
+                # Not confirmed: Telegram gives the same batch again at the next poll.
+                metrics.DATABASE_ERRORS.inc()
+                log.warning("could not store updates (%s); polling again", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
             offset = updates[-1].update_id + 1
             for update in updates:
-                if update.update_id not in new:
-                    continue
-                verdict = verdicts.get(update.update_id, Verdict.PASS)
-                if verdict is Verdict.PASS:
+                if update.update_id in new:
                     self.spawn(update)
-                elif verdict is Verdict.WARN:
-                    self.track(self.warn(update))
-                if verdict is not Verdict.PASS and update.callback_query is not None:
-                    # A press set aside still stops its button spinning.
-                    self.track(self.release(update.callback_query.id))
+
+    async def receive(
+        self, updates: list[Update], raw: list[dict[str, Any]], *, polled: bool = True
+    ) -> set[int]:
+        """Store a batch (the flood limit's drops as handled; with ``polled``, the next
+        offset too) and set aside what the limit drops; returns the ids of the new updates
+        to handle."""
+        verdicts = self.judge(updates)
+        dropped = {i: RATE_LIMITED for i, v in verdicts.items() if v is not Verdict.PASS}
+        new = await self.store(updates, raw, dropped, polled=polled)
+        for update in updates:
+            if update.update_id not in new:
+                continue
+            verdict = verdicts.get(update.update_id, Verdict.PASS)
+            if verdict is Verdict.WARN:
+                self.track(self.warn(update))
+            if verdict is not Verdict.PASS and update.callback_query is not None:
+                # A press set aside still stops its button spinning.
+                self.track(self.release(update.callback_query.id))
+        return {i for i in new if i not in dropped}
 
     def judge(self, updates: list[Update]) -> dict[int, Verdict]:
         """The flood limit's verdict on each update it applies to, in arrival order."""
@@ -166,17 +223,24 @@ class DurablePolling:
                 verdicts[update.update_id] = self.flood.check(person, now, album)
         return verdicts
 
-    async def store(self, updates: list[Update], dropped: dict[int, str] | None = None) -> set[int]:
-        rows = [
-            (
-                u.update_id,
-                update_person(u),
-                u.model_dump(mode="json", exclude_none=True, by_alias=True),
-            )
-            for u in updates
-        ]
+    async def store(
+        self,
+        updates: list[Update],
+        raw: list[dict[str, Any]],
+        dropped: dict[int, str] | None = None,
+        *,
+        polled: bool = True,
+    ) -> set[int]:
+        """Each update stored as Telegram sent it (``raw``, the JSON as received: dumping
+        the parsed model again would cost more than parsing it); a stored one is read
+        back with ``Update.model_validate``."""
+        rows = [(u.update_id, update_person(u), item) for u, item in zip(updates, raw, strict=True)]
+        now = self.clock.now()
+        if not polled:
+            # Posted one by one: those that come together are stored in one transaction.
+            return set(await self.stores.run(lambda db: repo.store_updates(db, rows, now, dropped)))
         async with self.sessions() as session:
-            new = await repo.store_updates(session, rows, self.clock.now(), dropped)
+            new = await repo.store_updates(session, rows, now, dropped)
             await repo.set_state(session, OFFSET_KEY, str(updates[-1].update_id + 1))
             await session.commit()
         return set(new)
@@ -244,12 +308,17 @@ class DurablePolling:
                 del self.locks[person]
 
     async def feed(self, update: Update) -> None:
+        kind = update.event_type
+        started = time.perf_counter()
         for attempt in range(1, RETRIES + 1):
             spoke.set(False)
             try:
                 await self.dispatcher.feed_update(self.bot, update)
+                metrics.UPDATES_HANDLED.labels(type=kind).inc()
+                metrics.HANDLING_SECONDS.observe(time.perf_counter() - started)
                 return
             except RETRYABLE as exc:
+                metrics.DATABASE_ERRORS.inc()
                 # A conflict before anything was sent is safe to run again; after, a second
                 # run would say it twice.
                 if attempt == RETRIES or spoke.get():
@@ -264,6 +333,7 @@ class DurablePolling:
         # Only the type and the place: an exception's message may quote what people wrote.
         where = "".join(traceback.format_tb(exc.__traceback__, limit=-3)).strip()
         log.error("update %s failed: %s\n%s", update.update_id, type(exc).__name__, where)
+        metrics.UPDATES_FAILED.labels(type=update.event_type).inc()
         async with self.sessions() as session:
             await repo.mark_handled(
                 session, [(update.update_id, self.clock.now(), type(exc).__name__)]
@@ -280,3 +350,92 @@ class DurablePolling:
                 await notify(person)
             except Exception:  # noqa: BLE001 - the apology is best effort
                 log.warning("could not tell %s that their message failed", person)
+
+
+POLLER_KEY = "poller"
+
+
+class PollerLease:
+    """Which ``run`` process polls: the one holding the lease row in ``bot_state``
+    (``<expiry>|<owner>``, the expiry first so that text order is time order), renewed
+    while it polls. A process whose lease ran out (it died, or lost the database) is
+    replaced by the first other one to find it expired. A row, not a PostgreSQL lock, so
+    that processes sharing one SQLite file elect one too. Wall-clock time: processes on
+    several machines need their clocks in sync (NTP) to well within the lease."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        seconds: float,
+        owner: str | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.seconds = seconds
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.now = now
+
+    @staticmethod
+    def stamp(moment: datetime) -> str:
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+    async def hold(self) -> bool:
+        """Take the lease if it is free or has run out, or renew it if it is ours: True
+        if this process holds it now."""
+        now = self.now()
+        value = f"{self.stamp(now + timedelta(seconds=self.seconds))}|{self.owner}"
+        try:
+            async with self.sessions() as db:
+                taken = await repo.take_lease(db, POLLER_KEY, value, self.stamp(now), self.owner)
+                await db.commit()
+        except IntegrityError:
+            return False  # another process stored the first lease at the same moment
+        return taken
+
+    async def release(self) -> None:
+        """Let another process take over at once (a clean stop)."""
+        async with self.sessions() as db:
+            expired = f"{self.stamp(self.now() - timedelta(seconds=self.seconds))}|"
+            await repo.take_lease(db, POLLER_KEY, expired, "", self.owner)
+            await db.commit()
+
+
+async def poll_while_elected(polling: DurablePolling, lease: PollerLease) -> None:
+    """Poll while this process holds the lease; stand by (checking every third of the
+    lease) while another does. A process that cannot renew stops polling before its lease
+    runs out, so two never poll at once for long."""
+    every = lease.seconds / 3
+    try:
+        while True:
+            if await hold_quietly(lease):
+                log.info("this process polls Telegram now")
+                metrics.POLLER.set(1)
+                poll = asyncio.create_task(polling.run())
+                try:
+                    while not poll.done():
+                        await asyncio.wait({poll}, timeout=every)
+                        if not poll.done() and not await hold_quietly(lease):
+                            log.warning("the polling lease went to another process: standing by")
+                            break
+                finally:
+                    metrics.POLLER.set(0)
+                    poll.cancel()
+                    await asyncio.gather(poll, return_exceptions=True)
+                if poll.done() and not poll.cancelled() and poll.exception() is not None:
+                    exc = poll.exception()
+                    log.error("polling stopped: %s; trying again", type(exc).__name__)
+            await asyncio.sleep(every)
+    finally:
+        with contextlib.suppress(Exception):
+            await lease.release()
+
+
+async def hold_quietly(lease: PollerLease) -> bool:
+    """The lease, or False when the database cannot be reached (then another process,
+    which can, takes over)."""
+    try:
+        return await lease.hold()
+    except SQLAlchemyError as exc:
+        metrics.DATABASE_ERRORS.inc()
+        log.warning("could not renew the polling lease: %s", type(exc).__name__)
+        return False

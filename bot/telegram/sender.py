@@ -26,6 +26,8 @@ from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientError, ClientTimeout
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 JSON_BODY = {"Content-Type": "application/json"}
@@ -79,32 +81,45 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         chat = getattr(method, "chat_id", None)
         chat = chat if isinstance(chat, int | str) else None
         attempt = 0
+        name = type(method).__name__
         while True:
             pause = max(self.resume_at, self.chat_resume.get(chat, 0.0) if chat else 0.0)
             pause -= self.monotonic()
             if pause > 0:
                 await self.sleep(pause)
             try:
-                return await make_request(bot, method)
+                response = await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 attempt += 1
-                self.slow_down(chat, exc.retry_after)
+                bot_wide = self.slow_down(chat, exc.retry_after)
+                metrics.RETRY_AFTER.labels(scope="bot" if bot_wide else "chat").inc()
                 if attempt > MAX_RETRIES:
+                    metrics.REQUESTS.labels(method=name, outcome="failed").inc()
                     raise
                 log.warning(
                     "Telegram asked to slow down on %s: waiting %s s (attempt %s)",
-                    type(method).__name__,
+                    name,
                     exc.retry_after,
                     attempt,
                 )
             except TelegramForbiddenError:
+                metrics.REQUESTS.labels(method=name, outcome="unreachable").inc()
                 chat_id = chat
                 if isinstance(chat_id, int) and chat_id > 0:
                     log.info("chat %s blocked the bot; marked unreachable", chat_id)
                     await self.on_blocked(chat_id)
                 raise
+            except Exception:
+                if not isinstance(method, GetUpdates):
+                    metrics.REQUESTS.labels(method=name, outcome="failed").inc()
+                raise
+            else:
+                if not isinstance(method, GetUpdates):
+                    metrics.REQUESTS.labels(method=name, outcome="sent").inc()
+                return response
 
-    def slow_down(self, chat: int | str | None, retry_after: float) -> None:
+    def slow_down(self, chat: int | str | None, retry_after: float) -> bool:
+        """Pause the chat, or every request when the 429 is the bot-wide limit: True then."""
         now = self.monotonic()
         until = now + retry_after
         previous = self.last_chat_429
@@ -120,6 +135,7 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         # Pauses that are over are forgotten, so the table holds only chats waiting now.
         for waiting in [c for c, at in self.chat_resume.items() if at <= now]:
             del self.chat_resume[waiting]
+        return bot_wide
 
 
 def read_ok(content: bytes) -> bool:

@@ -172,6 +172,11 @@ _SEND_TO_TOPIC_OPTIONS = (
 _SPECS: dict[str, _Spec] = {
     "getUpdates": _spec("", "offset:int limit:int timeout:int allowed_updates:json"),
     "deleteWebhook": _spec("", "drop_pending_updates:bool"),
+    "setWebhook": _spec(
+        "url",
+        "certificate ip_address max_connections:int allowed_updates:json"
+        " drop_pending_updates:bool secret_token",
+    ),
     "getMe": _spec(),
     "setMyCommands": _spec("commands:json", "scope:json language_code"),
     "getMyCommands": _spec("", "scope:json language_code"),
@@ -945,6 +950,8 @@ class BotAPIStandin:
         self._poll_votes: dict[tuple[str, int], list[int]] = {}  # (poll id, user) -> options
 
         self._updates: dict[int, JsonDict] = {}
+        # The webhook set with setWebhook: its url, secret_token and allowed_updates.
+        self.webhook: JsonDict | None = None
         self._pending: list[_Pending] = []
         self._allowed_updates: set[str] = set()  # empty: Telegram's default
         self._poll_generation = 0
@@ -959,6 +966,7 @@ class BotAPIStandin:
         self._handlers: dict[str, Callable[[Params], Awaitable[Any]]] = {
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "getMe": self._get_me,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -1287,6 +1295,10 @@ class BotAPIStandin:
             if query_id not in answered
         ]
 
+    def update_json(self, update_id: int) -> JsonDict:
+        """An update as Telegram posts it to a webhook."""
+        return self._updates[update_id]
+
     @property
     def unconfirmed_update_ids(self) -> list[int]:
         """Queued updates not yet confirmed by the offset of a getUpdates call."""
@@ -1568,6 +1580,12 @@ class BotAPIStandin:
     # -- methods -------------------------------------------------------------------------------
 
     async def _get_updates(self, params: Params) -> list[JsonDict]:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active;"
+                " use deleteWebhook to delete the webhook first",
+            )
         self._poll_generation += 1
         generation = self._poll_generation
         self._updates_signal.notify()  # an older long poll is terminated by this one
@@ -1600,6 +1618,27 @@ class BotAPIStandin:
     async def _delete_webhook(self, params: Params) -> bool:
         if params.get("drop_pending_updates"):
             self._pending.clear()
+        self.webhook = None
+        return True
+
+    async def _set_webhook(self, params: Params) -> bool:
+        url = params["url"]
+        if not url:
+            return await self._delete_webhook(params)
+        if not url.startswith("https://"):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise _bad("secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        if "allowed_updates" in params:
+            self._allowed_updates = set(params["allowed_updates"])
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": params.get("allowed_updates"),
+        }
         return True
 
     async def _get_me(self, params: Params) -> JsonDict:

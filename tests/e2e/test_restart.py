@@ -41,6 +41,8 @@ class BotProcess:
             "DATABASE_URL": self.database_url,
             "TELEGRAM_API_URL": self.standin.base_url,
             "POLLING_TIMEOUT": "1",
+            # A process started after a kill polls once the dead one's lease has run out.
+            "POLLER_LEASE_SECONDS": "1",
             "LOG_LEVEL": "WARNING",
             # The simulated people answer at machine speed (see bot_settings).
             "FLOOD_BURST": "0",
