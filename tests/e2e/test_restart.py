@@ -21,6 +21,9 @@ from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.forkserver import Forked, ForkServer
 
 START_SECONDS = 30.0
+# A new interpreter first imports aiogram, whose models take seconds of CPU to build: more
+# on a machine busy with other tests.
+FRESH_START_SECONDS = 90.0
 
 
 class BotProcess:
@@ -56,7 +59,7 @@ class BotProcess:
             self.logs.append(self.process)
         await self.standin.wait_for(
             lambda: len(self.standin.calls("getUpdates")) > polls,
-            START_SECONDS,
+            FRESH_START_SECONDS if fresh_python else START_SECONDS,
             "the bot to start polling",
         )
 
