@@ -23,8 +23,12 @@ data-key: $(STAMP)
 		echo "A data key was made for this bot and written to .env: keep a copy of it."; \
 	fi
 
+# Tests run in TEST_WORKERS processes: many wait on a bot or a process of their own, so
+# more of them than cores keeps the cores busy.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) $(MO) pg-start
-	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider
+	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 	$(BIN)/ruff check bot tests
 	$(BIN)/mypy
 
