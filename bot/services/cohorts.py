@@ -45,8 +45,6 @@ class Joining:
     turn: DialogTurn | None = None
 
 
-
-
 def new_code() -> str:
     """An invite code: 128 random bits, in the characters a deep link allows."""
     return secrets.token_urlsafe(16)

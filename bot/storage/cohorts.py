@@ -94,8 +94,6 @@ async def by_id(db: AsyncSession) -> dict[int, Cohort]:
     return {c.id: c for c in (await db.execute(select(Cohort))).scalars()}
 
 
-
-
 async def membership(db: AsyncSession, cohort_id: int, person_id: int) -> Membership | None:
     """The person's membership of this cohort, in any state."""
     result = await db.execute(

@@ -52,7 +52,6 @@ async def drop_proposed(db: AsyncSession, cohort_id: int) -> None:
     )
 
 
-
 async def held_places(db: AsyncSession, mentor_id: int) -> int:
     """How many of a mentor's places are taken (pairs active, paused or requested)."""
     found = await db.scalar(

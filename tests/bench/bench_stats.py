@@ -134,8 +134,7 @@ async def seed(db: AsyncSession, mentees: int) -> None:
 
             # Every mentee consents: the figures count everyone's moods and Wheels.
             consents.extend(
-                {"person_id": mentee, "kind": kind, "given": True, "at": T0}
-                for kind in ConsentKind
+                {"person_id": mentee, "kind": kind, "given": True, "at": T0} for kind in ConsentKind
             )
             grow = session("grow", T0, {"goal": "a goal"})
             for week in range(CHECKINS):

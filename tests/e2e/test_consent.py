@@ -70,13 +70,11 @@ async def test_withdrawn_consent_no_mood_question_and_no_low_mood_alert(
 
     # Withdrawn in /settings.
     (view,) = await anna.write("/settings")
-    assert t("Mood in check-ins: {state}").format(
-        state=t("asked, and shared as you agreed")
-    ) in (view.text or "")
-    replies = await anna.press(t("🔒 Withdraw the mood consent"), message=view)
-    assert t("Mood in check-ins: {state}").format(state=t("not asked")) in (
-        replies[-1].text or ""
+    assert t("Mood in check-ins: {state}").format(state=t("asked, and shared as you agreed")) in (
+        view.text or ""
     )
+    replies = await anna.press(t("🔒 Withdraw the mood consent"), message=view)
+    assert t("Mood in check-ins: {state}").format(state=t("not asked")) in (replies[-1].text or "")
 
     # The next check-in has no mood question and asks nothing about consent again.
     before = len(rita.sent())

@@ -101,6 +101,7 @@ def test_only_a_top_level_question_can_need_a_consent(tmp_path: Path) -> None:
 
 # Storage ----------------------------------------------------------------------------
 
+
 async def add_people(db: AsyncSession) -> None:
     for person_id, name in ((MENTEE, "Anna"), (MENTOR, "Rita"), (COORDINATOR, "Ivo")):
         db.add(Person(id=person_id, first_name=name, created_at=NOW, last_seen_at=NOW))

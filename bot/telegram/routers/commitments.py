@@ -107,9 +107,7 @@ async def answer(
         return
     replies.add(query.answer())
     if query.message is not None:
-        replies.add(
-            EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id)
-        )
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
     assert commitment is not None
     if result is Answered.ASK_DATE:
         replies.add(

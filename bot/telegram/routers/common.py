@@ -200,8 +200,7 @@ def privacy_texts(settings: Settings) -> list[str]:
     unset = _("the operator of this bot has not filled this in yet")
     controller, contact = settings.privacy_controller.strip(), settings.privacy_contact.strip()
     responsible = _(
-        "<b>Who is responsible for your data:</b> {controller}\n<b>How to reach them:</b> "
-        "{contact}"
+        "<b>Who is responsible for your data:</b> {controller}\n<b>How to reach them:</b> {contact}"
     ).format(
         controller=Renderer.escape(controller) if controller else unset,
         contact=Renderer.escape(contact) if contact else unset,

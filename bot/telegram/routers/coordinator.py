@@ -98,7 +98,6 @@ def gone(query: CallbackQuery, replies: Replies) -> None:
     replies.add(query.answer(_("This button no longer works."), show_alert=True))
 
 
-
 async def new_cohort(
     message: Message,
     bot: Bot,
