@@ -50,6 +50,7 @@ from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import DurablePolling, SlowDown
+from bot.telegram.preflight import introduce
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
 from bot.telegram.sender import BotSession, DeliveryMiddleware
@@ -444,6 +445,7 @@ async def run_worker(settings: Settings) -> None:
     if current is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
+        await introduce(app.bot, settings.telegram_api_url)
         log.info("mentorbot worker is running")
         await app.run_worker()
     except asyncio.CancelledError:
@@ -460,6 +462,7 @@ async def run_polling(settings: Settings) -> None:
         # A service manager's stop (SIGTERM) lets updates in hand finish, like Ctrl+C.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
+        await introduce(app.bot, settings.telegram_api_url)
         await app.bot.delete_webhook(drop_pending_updates=False)
         await set_commands(app.bot, app.i18n)
         me = await app.bot.get_me()
