@@ -323,3 +323,22 @@ async def schema_version_or_none(url: str) -> str | None:
         )
     await engine.dispose()
     return None if not found else "migrated"
+
+
+@pytest.mark.postgres  # the drivers' errors, on both databases
+async def test_a_failed_statement_never_shows_its_parameters(database_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine(database_url, TEST_KEYRING)
+    insert = text("INSERT INTO bot_state (key, value) VALUES (:key, :value)")
+    words = {"key": "twice", "value": "what a mentee wrote"}
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert, words)
+        with pytest.raises(IntegrityError) as failed:
+            async with engine.begin() as connection:
+                await connection.execute(insert, words)
+    finally:
+        await engine.dispose()
+    assert "what a mentee wrote" not in str(failed.value)
+    assert "hidden due to hide_parameters" in str(failed.value)
