@@ -197,7 +197,7 @@ async def test_logs_as_json_lines(
 
 # -- migrations under a lock ----------------------------------------------------------------------
 
-ROUNDS = int(os.environ.get("ROUNDS", "10"))
+ROUNDS = 10
 TOGETHER = 3
 
 
