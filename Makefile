@@ -2,14 +2,15 @@
 # Both set up what they need: the virtual environment, dependencies, compiled
 # translations and the database schema (and for tests, a PostgreSQL server).
 
+# Python 3.11 and 3.12 both work: `make test PYTHON=python3.12 VENV=.venv-3.12`.
 PYTHON ?= python3.11
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench translations clean pg-start pg-stop data-key
+.PHONY: run test lint bench translations clean pg-start pg-stop data-key lock
 
 run: $(STAMP) $(MO) data-key
 	$(BIN)/mentorbot run
@@ -47,7 +48,7 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_flood
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or 3.12 is needed ($(PYTHON) not found)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -61,6 +62,12 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap --ignore-obsolete
 	$(BIN)/python scripts/english_catalog.py locales/en/LC_MESSAGES/messages.po
+
+# The image's pinned and hashed dependencies (deploy/Dockerfile), from pyproject.toml's;
+# run after changing them. Needs uv (`pip install uv`).
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 --no-header -o requirements.lock
 
 pg-start:
 	@bash scripts/postgres.sh start

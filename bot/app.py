@@ -52,6 +52,7 @@ from bot.telegram.health import Health, serving
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.polling import DurablePolling, PollerLease, SlowDown, poll_while_elected
+from bot.telegram.preflight import introduce
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
 from bot.telegram.sender import BotSession, DeliveryMiddleware
@@ -487,6 +488,7 @@ async def run_worker(settings: Settings) -> None:
     if current is not None:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
+        await introduce(app.bot, settings.telegram_api_url)
         log.info("mentorbot worker is running")
         await app.run_worker()
     except asyncio.CancelledError:
@@ -503,10 +505,10 @@ async def run_polling(settings: Settings) -> None:
         # A service manager's stop (SIGTERM) lets updates in hand finish, like Ctrl+C.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
     try:
+        me = await introduce(app.bot, settings.telegram_api_url)
         if app.webhook is None:
             await app.bot.delete_webhook(drop_pending_updates=False)
         await set_commands(app.bot, app.i18n)
-        me = await app.bot.get_me()
         mode = f"webhook, listening on {app.listen}" if app.webhook else "long polling"
         log.info("mentorbot is running as @%s (%s)", me.username, mode)
         await app.run()

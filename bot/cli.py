@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import LogFormat, Settings
+from bot.errors import OperatorError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,9 +39,35 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object a line, for log shippers: the time (UTC, ISO 8601), level, logger,
+    message and the exception's type. Never its text or traceback: an exception's message
+    can quote what it was given."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            line["exception"] = record.exc_info[0].__name__
+        return json.dumps(line, ensure_ascii=False)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonLines()
+        if settings.log_format == LogFormat.JSON
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactSecrets(settings.bot_token.get_secret_value()))
     logging.basicConfig(level=settings.log_level.value, handlers=[handler], force=True)
     # aiogram logs every handled update at INFO, and Alembic its plugins and set-up at
@@ -76,6 +104,7 @@ def with_database(
         keyring = settings.keyring()
         engine = database.create_engine(settings.database_url, keyring)
         try:
+            await database.require_schema(engine)
             await data_key.verify(database.create_sessionmaker(engine), keyring)
             async with database.create_sessionmaker(engine)() as db:
                 result = await work(db)
@@ -251,7 +280,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("worker", help="run only the scheduled sending (no polling)")
     database = commands.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
-    commands.add_parser("check", help="validate the configuration and the dialog files")
+    commands.add_parser(
+        "check",
+        help="check the configuration, the dialog files and catalogs, the database, the data "
+        "key and the token, and say what was found",
+    )
     commands.add_parser("new-key", help="print a new data key for DATA_KEY")
     commands.add_parser(
         "rotate-key",
@@ -290,15 +323,81 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = load_settings()
     setup_logging(settings)
-    from bot.storage.sealing import DataKeyError
-
     try:
         run_command(settings, args)
-    except DataKeyError as exc:
+    except OperatorError as exc:
         raise fail(str(exc)) from None
 
 
+def run_check(settings: Settings) -> None:
+    """Each part the bot needs, in the order it starts them; one line for each, and at the
+    first that would stop the bot, its one line and status 2."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    from bot.domain.dialogs import DialogError, load_dialogs
+    from bot.storage import data_key, database
+    from bot.telegram.preflight import introduce
+
+    try:
+        dialogs = load_dialogs(settings.dialogs_dir)
+    except DialogError as exc:
+        raise OperatorError(str(exc)) from None
+    print(f"dialogs: {', '.join(sorted(dialogs))} ({settings.dialogs_dir})")
+    print(f"catalogs: lv, en ({settings.locales_dir})")
+    keyring = settings.keyring()
+    key_in_use = "encryption is off" if keyring is None else f"key {keyring.current}"
+    token_problem = settings.token_problem()
+    if token_problem:
+        raise OperatorError(token_problem)
+
+    async def reach() -> None:
+        where = database.describe(settings.database_url)
+        if settings.new_sqlite_file():
+            print(f"database: {where} does not exist yet: the first start makes it")
+            print(f"data key: {key_in_use}; the first start records it in the database")
+        else:
+            await reach_database(where)
+        api = settings.telegram_api_url
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api)) if api else None
+        bot = Bot(settings.bot_token.get_secret_value(), session=session)
+        try:
+            me = await introduce(bot, api)
+        finally:
+            await bot.session.close()
+        print(f"telegram: the token is @{me.username}'s (id {me.id})")
+
+    async def reach_database(where: str) -> None:
+        engine = database.create_engine(settings.database_url, keyring)
+        try:
+            found = await database.schema(engine)
+            problem = found.newer_problem()
+            if problem:
+                raise OperatorError(problem)
+            if found.up_to_date:
+                print(f"database: {where}, schema at {found.current} (up to date)")
+            else:
+                print(
+                    f"database: {where}, schema at {found.current or 'nothing'}: the next "
+                    f"start (or `mentorbot db upgrade`) migrates it to {found.head}"
+                )
+            if found.current is None:
+                print(f"data key: {key_in_use}; the first start records it in the database")
+            elif await data_key.verify(database.create_sessionmaker(engine), keyring, record=False):
+                print(f"data key: {key_in_use}, it opens this database")
+            else:
+                print(f"data key: {key_in_use}; the next start records it in the database")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(reach())
+
+
 def run_command(settings: Settings, args: argparse.Namespace) -> None:
+    problem = settings.database_problem() or settings.files_problem()
+    if problem:
+        raise OperatorError(problem)
     if args.command == "rotate-key":
         run_rotate_key(settings)
         return
@@ -327,16 +426,7 @@ def run_command(settings: Settings, args: argparse.Namespace) -> None:
         run_purge(settings)
         return
     if args.command == "check":
-        from bot.domain.dialogs import DialogError, load_dialogs
-
-        try:
-            dialogs = load_dialogs(settings.dialogs_dir)
-        except DialogError as exc:
-            print(f"mentorbot: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
-        print(f"dialogs: {', '.join(sorted(dialogs))}")
-        keyring = settings.keyring()
-        print(f"data key: {keyring.current}" if keyring else "data key: none, encryption is off")
+        run_check(settings)
         return
     problem = settings.token_problem() or (
         settings.webhook_problem() if args.command == "run" else None

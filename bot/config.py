@@ -8,12 +8,24 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.storage.sealing import DataKeyError, Keyring
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+
+
+def bundled(name: str) -> Path:
+    """The dialogs or the catalogs that came with the bot: inside the installed package
+    (the wheel carries them, setup.py), else beside it in a source checkout."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else ROOT / name
+
+
 LOCALES = ("lv", "en")
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
 # Telegram's rule for a webhook's secret token.
@@ -35,6 +47,11 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -44,13 +61,18 @@ class Settings(BaseSettings):
     data_key: SecretStr = SecretStr("")
     # Off only to measure what sealing costs: words are then stored in the clear.
     encrypt_data: bool = True
-    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'mentorbot.db'}"
+    # Where a new SQLite database may be made (relative paths from the working directory,
+    # where .env is read too); the default database is mentorbot.db in it.
+    data_dir: Path = Path("data")
+    database_url: str = ""
     telegram_api_url: str | None = None
     default_locale: str = "en"
     default_timezone: str = "Europe/Riga"
     log_level: LogLevel = LogLevel.INFO
-    dialogs_dir: Path = ROOT / "dialogs"
-    locales_dir: Path = ROOT / "locales"
+    # json: one JSON object a line, for a log shipper.
+    log_format: LogFormat = LogFormat.TEXT
+    dialogs_dir: Path = Field(default_factory=lambda: bundled("dialogs"))
+    locales_dir: Path = Field(default_factory=lambda: bundled("locales"))
     coordinator_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     polling_timeout: int = Field(default=25, ge=0, le=50)
     handler_concurrency: int = Field(default=64, ge=1, le=1000)
@@ -91,6 +113,13 @@ class Settings(BaseSettings):
     # /readyz says not ready when an update has waited this long to be handled, or a due
     # message this long to be sent.
     ready_stuck_seconds: float = Field(default=300.0, ge=1)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mentorbot.db'}"
+        return self
 
     @field_validator("coordinator_ids", mode="before")
     @classmethod
@@ -166,6 +195,63 @@ class Settings(BaseSettings):
                 "recovered from it)."
             )
         return Keyring.parse(key)
+
+    def database_problem(self) -> str | None:
+        """Why DATABASE_URL cannot be used, in one line for the operator; None when it can.
+        A SQLite file must exist, or be in DATA_DIR, where the first start makes it: a
+        mistyped path never becomes a new, empty database."""
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            return (
+                "DATABASE_URL is not a database URL: use sqlite+aiosqlite:///path/to/file.db "
+                "or postgresql+asyncpg://user:password@host:5432/name"
+            )
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            return (
+                f"DATABASE_URL names {url.get_backend_name()!r}: mentorbot stores in SQLite "
+                "(sqlite+aiosqlite:///...) or PostgreSQL (postgresql+asyncpg://...)"
+            )
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        path = Path(url.database).expanduser().absolute()
+        if path.is_file() or path.parent == self.data_dir:
+            return None
+        return (
+            f"DATABASE_URL names the SQLite file {path}, which does not exist: check the path. "
+            f"A new database is made only in DATA_DIR ({self.data_dir}); to start one "
+            "elsewhere, set DATA_DIR to its folder"
+        )
+
+    def new_sqlite_file(self) -> bool:
+        """Whether DATABASE_URL is a SQLite file that the first start is to make."""
+        url = make_url(self.database_url)
+        return (
+            url.get_backend_name() == "sqlite"
+            and url.database not in (None, "", ":memory:")
+            and not Path(url.database).expanduser().is_file()
+        )
+
+    def files_problem(self) -> str | None:
+        """Why the dialogs or the compiled catalogs cannot be read, in one line for the
+        operator; None when both are there."""
+        if not any(self.dialogs_dir.glob("*.yaml")):
+            return (
+                f"no dialog files (*.yaml) in {self.dialogs_dir}: set DIALOGS_DIR to the folder "
+                "with grow.yaml, or reinstall mentorbot"
+            )
+        missing = [
+            locale
+            for locale in LOCALES
+            if not (self.locales_dir / locale / "LC_MESSAGES" / "messages.mo").is_file()
+        ]
+        if missing:
+            return (
+                f"no compiled catalog for {', '.join(missing)} in {self.locales_dir}: in a "
+                "source checkout run `make`, else set LOCALES_DIR to the folder with "
+                "lv/LC_MESSAGES/messages.mo, or reinstall mentorbot"
+            )
+        return None
 
     def privacy_problem(self) -> str | None:
         """What /privacy cannot tell because the operator has not set it, in one line for

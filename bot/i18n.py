@@ -8,6 +8,7 @@ from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.config import LOCALES
+from bot.errors import OperatorError
 from bot.storage.models import Person
 
 LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English"}
@@ -17,8 +18,9 @@ def create_i18n(path: str, default_locale: str) -> I18n:
     i18n = I18n(path=path, default_locale=default_locale, domain="messages")
     missing = set(LOCALES) - set(i18n.available_locales)
     if missing:
-        raise RuntimeError(
-            f"compiled catalogs missing for {', '.join(sorted(missing))}: run 'make' first"
+        raise OperatorError(
+            f"no compiled catalog for {', '.join(sorted(missing))} in {path}: in a source "
+            "checkout run `make`, else set LOCALES_DIR or reinstall mentorbot"
         )
     return i18n
 

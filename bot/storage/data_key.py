@@ -30,11 +30,19 @@ CLEAR = "clear"  # the marker of a database written with encryption off
 BATCH = 500
 
 
-async def verify(sessions: async_sessionmaker[AsyncSession], keyring: Keyring | None) -> None:
-    """Refuse (DataKeyError) keys that cannot open what the database holds."""
-    stored = await _marker(sessions, keyring)
+async def verify(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring | None, *, record: bool = True
+) -> bool:
+    """Refuse (DataKeyError) keys that cannot open what the database holds. Returns whether
+    there was a marker to check them against; without one it is written now, unless not
+    ``record`` (``mentorbot check`` only looks)."""
+    if record:
+        stored = await _marker(sessions, keyring)
+    else:
+        async with sessions() as db:
+            stored = await repo.get_state(db, MARKER_KEY)
     if stored is None or stored == CLEAR:
-        return
+        return False
     found = TOKEN.match(stored)
     sealed_with = found.group(1) if found else "?"
     if keyring is None:
@@ -53,6 +61,7 @@ async def verify(sessions: async_sessionmaker[AsyncSession], keyring: Keyring | 
         )
     if sealed_with != keyring.current:
         log.warning("the data key is being changed: run `mentorbot rotate-key` to finish")
+    return True
 
 
 async def _marker(

@@ -32,13 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
+from bot.errors import OperatorError
+
 TOKEN = re.compile(r"mb1:([0-9a-f]{8}):([A-Za-z0-9_-]+={0,2})\Z")
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _ATTRIBUTE = "mentorbot_keyring"
 
 
-class DataKeyError(Exception):
+class DataKeyError(OperatorError):
     """The data key is missing, malformed, or does not open what the database holds."""
 
 

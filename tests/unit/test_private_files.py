@@ -61,7 +61,8 @@ def mentorbot(
     forks: ForkServer, tmp_path: Path, url: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    return forks.run(args, {**env, "DATABASE_URL": url}, tmp_path)
+    # The test's folder is the data directory: the first `db upgrade` makes the file there.
+    return forks.run(args, {**env, "DATABASE_URL": url, "DATA_DIR": str(tmp_path)}, tmp_path)
 
 
 async def seed(url: str) -> None:
