@@ -85,7 +85,8 @@ class OutboxSender:
         self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
-        self.everyone = TokenBucket(rate, burst=max(1.0, rate / 5), updated=monotonic())
+        # No burst: in any second at most ``rate`` go, however long it was quiet before.
+        self.everyone = TokenBucket(rate, burst=1.0, updated=monotonic())
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
@@ -173,8 +174,13 @@ class OutboxSender:
         async with self.pace:
             if row.broadcast_id in self.cancelled_broadcasts:
                 return False
+            paused = False
             while self.paused is not None and (pause := self.paused()) > 0:
                 await self.sleep(pause)
+                paused = True
+            if paused:
+                # What was not sent during the pause is not sent at once after it.
+                self.everyone.empty(self.monotonic())
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
                 await self.sleep(wait)
