@@ -46,6 +46,7 @@ from bot.storage.database import checkpoint, create_engine, create_sessionmaker,
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing, Person
 from bot.storage.sealing import DataKeyError
+from bot.supervision import supervised
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.health import Health, serving
@@ -111,9 +112,7 @@ class App:
         # needs it, not by a handler while its transaction is open.
         with contextlib.suppress(TelegramAPIError):
             await self.bot.me()
-        await asyncio.gather(
-            self.receive(), self.outbox.run(), self.monitor.run(), self.keep_schedule()
-        )
+        await asyncio.gather(self.receive(), self.scheduled())
 
     async def receive(self) -> None:
         """Updates from the webhook, or by long polling in the one process holding the
@@ -136,7 +135,16 @@ class App:
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and the schedule, no polling. Several
         workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
-        await asyncio.gather(self.outbox.run(), self.monitor.run(), self.keep_schedule())
+        await self.scheduled()
+
+    async def scheduled(self) -> None:
+        """The outbox, broadcasts' status messages and the schedule, each outliving
+        database and network trouble (bot/supervision.py)."""
+        await asyncio.gather(
+            supervised("outbox", self.outbox.run),
+            supervised("broadcast status", self.monitor.run),
+            supervised("schedule", self.keep_schedule),
+        )
 
     async def sweep(self) -> None:
         """Expire requests that waited too long, tell coordinators of quiet pairs, start

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     daily_message_budget: int = Field(default=3, ge=1, le=20)
     # Messages the bot starts, in all, per second (Telegram allows about 30).
     outbox_rate: float = Field(default=25.0, gt=0, le=1000)
-    # A message claimed by a process that died is sent by another after this long.
-    outbox_lease_seconds: float = Field(default=90.0, ge=1, le=3600)
+    # A message claimed by a process that died is sent by another after this long (the
+    # living process renews its claims every third of it).
+    outbox_lease_seconds: float = Field(default=15.0, ge=1, le=3600)
     # How often a broadcast's status message is brought up to date.
     broadcast_status_seconds: float = Field(default=2.5, ge=0.1)
     # Who is responsible for the data people give the bot (the controller in GDPR's terms:

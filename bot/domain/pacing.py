@@ -27,7 +27,12 @@ class TokenBucket:
     def wait(self, now: float) -> float:
         """Seconds until a token is there (0 when one is there now)."""
         self._refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        # A token earned but for a rounding error is there.
+        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.rate
+
+    def empty(self, now: float) -> None:
+        """No token until the next one is earned (after Telegram asked for a pause)."""
+        self.tokens, self.updated = 0.0, now
 
     def take(self, now: float) -> None:
         self._refill(now)

@@ -12,12 +12,14 @@ for one person at once are merged into one message."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CheckinCadence, CohortSettings, MembershipStatus, Role
@@ -40,6 +42,8 @@ from bot.storage.models import (
     Person,
 )
 from bot.telegram.buttons import Invitation
+
+log = logging.getLogger(__name__)
 
 CHECKIN_INVITE = "checkin_invite"
 WHEEL_INVITE = "wheel_invite"
@@ -372,9 +376,8 @@ class Scheduler:
             if row.kind not in SCHEDULED_KINDS or row.person_id is None:
                 person = people.get(row.person_id) if row.person_id else None
                 if composer is not None and (
-                    person is None or not await composer(db, row, person, now)
+                    person is None or not await self._compose(composer, db, row, person, now)
                 ):
-                    row.status, row.error = "skipped", "nothing to tell"
                     continue
                 sending.append(row)
                 continue
@@ -388,8 +391,7 @@ class Scheduler:
                 row.status, row.due_at, row.error = "pending", at, "quiet hours or pause"
                 continue
             await self._continue(db, row)
-            if composer is not None and not await composer(db, row, person, now):
-                row.status, row.error = "skipped", "nothing to tell"
+            if composer is not None and not await self._compose(composer, db, row, person, now):
                 continue
             if row.kind in BUDGETED:
                 budgeted.setdefault(person.id, []).append(row)
@@ -411,6 +413,25 @@ class Scheduler:
                 continue
             sending.append(merge(mine))
         return sending
+
+    async def _compose(
+        self, composer: Composer, db: AsyncSession, row: Outgoing, person: Person, now: datetime
+    ) -> bool:
+        """Whether the row goes; one that has nothing to tell is skipped, and one its
+        composer fails on is marked failed (with the exception's type only) so that it
+        holds up neither the rows after it nor the process. Database and network trouble
+        is not the row's: it reaches the caller, whose transaction is rolled back."""
+        try:
+            composed = await composer(db, row, person, now)
+        except (SQLAlchemyError, OSError, TimeoutError):
+            raise
+        except Exception as exc:
+            log.error("outbox %s could not be composed: %s", row.id, type(exc).__name__)
+            row.status, row.error = "failed", f"compose: {type(exc).__name__}"
+            return False
+        if not composed:
+            row.status, row.error = "skipped", "nothing to tell"
+        return composed
 
     async def _close_open_checkin(
         self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
@@ -437,6 +458,10 @@ class Scheduler:
     async def _compose_digest(
         self, db: AsyncSession, row: Outgoing, person: Person, now: datetime
     ) -> bool:
+        if "parts" in row.payload:
+            # Composed when it was claimed before, by a process that stopped before sending
+            # it (and maybe merged with others then): it goes as it was composed.
+            return True
         days = 1 if row.kind == DIGEST and person.digest_daily else 7
         since = now - timedelta(days=days)
         compose = mentor_digest if row.kind == DIGEST else programme_summary

@@ -28,6 +28,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.pacing import ChatSchedule, TokenBucket
@@ -70,7 +71,7 @@ class OutboxSender:
         *,
         rate: float = 25.0,
         batch: int = 200,
-        lease: timedelta = timedelta(seconds=90),
+        lease: timedelta = timedelta(seconds=15),
         on_undeliverable: Undeliverable | None = None,
         renderer: Renderer | None = None,
         gate: Gate | None = None,
@@ -85,13 +86,14 @@ class OutboxSender:
         self.renderer = renderer
         self.sessions = sessions
         self.clock = clock
-        self.everyone = TokenBucket(rate, burst=max(1.0, rate / 5), updated=monotonic())
+        # No burst: in any second at most ``rate`` go, however long it was quiet before.
+        self.everyone = TokenBucket(rate, burst=1.0, updated=monotonic())
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
-        # No more than can be sent well within the lease, or another process would take
-        # over rows still waiting for their turn here.
-        self.claim_size = max(1, min(batch, int(rate * lease.total_seconds() / 2)))
+        # Half a second's worth: a claim is sent out before the next is taken, so a
+        # person's own message (claimed first) never waits behind a broadcast's batch.
+        self.claim_size = max(1, min(batch, int(rate / 2)))
         self.on_undeliverable = on_undeliverable
         self.monotonic = monotonic
         self.sleep = sleep
@@ -107,6 +109,8 @@ class OutboxSender:
         self.outcomes: GroupCommit[Settled] = GroupCommit(sessions, settle)
         # Chats with a message put back until its turn, and when it is due.
         self.put_back: dict[int, datetime] = {}
+        # Rows being sent whose lease another process took over: they do not go from here.
+        self.lost: set[int] = set()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -134,6 +138,7 @@ class OutboxSender:
         now = self.monotonic()
         self.claimed_since = now
         sending = []
+        held: list[Outgoing] = []
         for row in rows:
             earlier = self.put_back.get(row.chat_id)
             if earlier is not None and earlier <= now_at:
@@ -151,7 +156,11 @@ class OutboxSender:
                 await self._settle(row, "pending", due_at=later)
                 continue
             sending.append(asyncio.create_task(self.deliver(row, delay)))
+            held.append(row)
         if sending:
+            heartbeat = asyncio.create_task(
+                self._keep_claims(dict(zip(held, sending, strict=True)))
+            )
             try:
                 await asyncio.wait(sending)
             except asyncio.CancelledError:
@@ -159,12 +168,41 @@ class OutboxSender:
                 # sent again after the lease.
                 await asyncio.wait(sending, timeout=STOP_GRACE_SECONDS)
                 raise
+            finally:
+                heartbeat.cancel()
             for task in sending:
                 error = task.exception()
                 if error is not None:
                     # The row stays claimed and goes again when its lease runs out.
                     log.error("outbox delivery failed: %s", type(error).__name__)
         return claimed
+
+    async def _keep_claims(self, sending: dict[Outgoing, asyncio.Task[None]]) -> None:
+        """Renew the lease of the rows being sent, every third of it, so that the lease can
+        be short: a process that died has its rows sent by another soon after. A row whose
+        lease was lost (taken over meanwhile) is not renewed, and the check before sending
+        finds it is not ours."""
+        every = self.lease.total_seconds() / 3
+        while True:
+            await self.sleep(every)
+            rows = [row for row, task in sending.items() if not task.done()]
+            now = self.clock.now()
+            with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
+                for row in rows:
+                    claimed_at = row.claimed_at
+                    assert claimed_at is not None
+                    # One row a transaction: holding one lock at a time, renewing never
+                    # deadlocks with the outcomes being written.
+                    async with self.sessions() as db:
+                        ours = await repo.renew_claim(db, row.id, claimed_at, now)
+                        await db.commit()
+                    if ours:
+                        row.claimed_at = now
+                    elif row.claimed_at == claimed_at and not sending[row].done():
+                        # Not renewed by the check before sending meanwhile: taken over.
+                        self.lost.add(row.id)
+                # Rows renewed just now need no check before they go.
+                self.claimed_since = self.monotonic()
 
     async def _take_turn(self, delay: float, row: Outgoing) -> bool:
         """Wait for the row's moment; False if its broadcast was cancelled meanwhile."""
@@ -173,8 +211,13 @@ class OutboxSender:
         async with self.pace:
             if row.broadcast_id in self.cancelled_broadcasts:
                 return False
+            paused = False
             while self.paused is not None and (pause := self.paused()) > 0:
                 await self.sleep(pause)
+                paused = True
+            if paused:
+                # What was not sent during the pause is not sent at once after it.
+                self.everyone.empty(self.monotonic())
             wait = self.everyone.wait(self.monotonic())
             if wait > 0:
                 await self.sleep(wait)
@@ -185,7 +228,8 @@ class OutboxSender:
         if not await self._take_turn(delay, row):
             await self._settle(row, "cancelled")
             return
-        if not await self._still_ours(row):
+        if row.id in self.lost or not await self._still_ours(row):
+            self.lost.discard(row.id)
             log.warning("outbox %s was taken over by another process", row.id)
             return
         try:

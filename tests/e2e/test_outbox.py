@@ -46,7 +46,11 @@ class Harness:
         self.blocked: list[int] = []
 
     def sender(
-        self, rate: float = 25.0, batch: int = 200, clock: Clock | None = None
+        self,
+        rate: float = 25.0,
+        batch: int = 200,
+        clock: Clock | None = None,
+        lease: timedelta = timedelta(seconds=15),
     ) -> OutboxSender:
         session = BotSession(api=TelegramAPIServer.from_base(self.standin.base_url))
 
@@ -68,6 +72,7 @@ class Harness:
             clock or self.clock,
             rate=rate,
             batch=batch,
+            lease=lease,
             on_undeliverable=undeliverable,
             monotonic=self.fast.monotonic,
             sleep=self.fast.sleep,
@@ -131,8 +136,8 @@ async def test_each_message_is_sent_once_and_recorded(harness: Harness) -> None:
         harness.standin.user(chat)
     await harness.queue(chats)
     sender = harness.sender()
-    assert await sender.tick() == 40
-    assert await sender.tick() == 0
+    # Half a second's worth at a time (12 at 25 a second).
+    assert [await sender.tick() for _ in range(5)] == [12, 12, 12, 4, 0]
     assert all(delivered(harness, chat) == [f"Hello {chat}"] for chat in chats)
     assert await harness.statuses() == ["sent"] * 40
     assert not harness.standin.calls(status=429)
@@ -193,6 +198,50 @@ async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     assert await sender.tick() == 3
     assert all(delivered(harness, chat) == [f"Hello {chat}"] for chat in chats)
     assert await sender.tick() == 0
+
+
+async def test_a_living_worker_keeps_its_claims_beyond_the_lease(harness: Harness) -> None:
+    """Three messages to one chat take over two seconds, longer than the lease: the worker
+    sending them renews its claims, so another worker takes none of them over."""
+    harness.standin.user(5101)
+    await harness.queue([5101])
+    async with harness.sessions() as db:
+        for n in (2, 3):
+            repo.enqueue(
+                db,
+                kind="test",
+                chat_id=5101,
+                method="sendMessage",
+                payload={"text": f"Hello {n}"},
+                now=harness.clock.now(),
+            )
+        await db.commit()
+    lease = timedelta(seconds=1.5)
+    sending = asyncio.create_task(harness.sender(lease=lease).tick())
+    deadline = asyncio.get_running_loop().time() + 10
+    while not delivered(harness, 5101):
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    harness.clock.moment += timedelta(seconds=2)  # past the claims' first lease
+    renewed_at = harness.clock.now()
+    while True:
+        async with harness.sessions() as db:
+            claims = list(
+                (
+                    await db.execute(
+                        select(Outgoing.claimed_at).where(Outgoing.status == "sending")
+                    )
+                ).scalars()
+            )
+        # Both messages still waiting for their turn were renewed.
+        if claims == [renewed_at] * 2:
+            break
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    assert await harness.sender(lease=lease).tick() == 0
+    assert await sending == 3
+    assert delivered(harness, 5101) == ["Hello 5101", "Hello 2", "Hello 3"]
+    assert await harness.statuses() == ["sent"] * 3
 
 
 class Later:

@@ -218,3 +218,72 @@ async def test_a_digest_shows_the_mentor_what_the_mentee_agreed_to(db_engine: As
             withdrawn = await digest(share)
             assert withdrawn.values["trend"] == Msg("kept private")
             assert "2" not in str(withdrawn.values["trend"])
+
+
+async def test_a_digest_claimed_again_after_a_crash_goes_as_it_was_composed(
+    db_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process composed the digest, committed the claim and was killed before sending:
+    the process that claims it after the lease sends what was composed, and does not fail
+    reading it (which stopped every start)."""
+    from bot.services import schedule
+
+    async def news(*_: object) -> list[Msg]:
+        return [Msg(N_("{n} · {label}"), {"n": 1, "label": "news"})]
+
+    monkeypatch.setattr(schedule, "mentor_digest", news)
+    clock = Clock()
+    async with create_sessionmaker(db_engine)() as db:
+        anna = await person(db)
+        queue_message(
+            db,
+            anna,
+            Msg(N_("Today is the day for: {text}"), {"text": "heading"}),
+            kind=schedule.DIGEST,
+            now=NOW - timedelta(hours=1),
+            due_at=NOW - timedelta(minutes=5),
+            default_locale="en",
+        )
+        await db.commit()
+        (first,) = await gate(db, clock)
+        composed = first.payload
+        clock.moment = NOW + timedelta(seconds=91)  # the lease ran out
+        (again,) = await gate(db, clock)
+        row = (await db.execute(select(Outgoing))).scalar_one()
+    assert again.id == first.id
+    assert row.status == "sending" and row.payload == composed
+    texts = [msg_from_json(p["msg"]) for p in composed["parts"]]
+    assert [t.values.get("text") for t in texts] == ["heading", None]
+
+
+async def test_a_row_that_fails_to_compose_is_marked_failed_and_the_others_go(
+    db_engine: AsyncEngine,
+) -> None:
+    clock = Clock()
+
+    async def poison(db: AsyncSession, row: Outgoing, who: Person, now: datetime) -> bool:
+        if row.context.get("poison"):
+            raise KeyError("msg")
+        return True
+
+    async with create_sessionmaker(db_engine)() as db:
+        anna = await person(db)
+        await repo.upsert_person(db, PERSON + 1, "Rita", "en", NOW)
+        rita = await db.get(Person, PERSON + 1)
+        assert rita is not None
+        check_in(db, anna, "bad", context={"poison": True})
+        check_in(db, rita, "good")
+        await db.commit()
+        gated = scheduler(clock)
+        gated.composers["commitment_checkin"] = poison
+        rows = await repo.claim_outgoing(db, clock.now(), 100, timedelta(seconds=90))
+        sending = await gated.gate(db, rows, clock.now())
+        await db.commit()
+        outcomes = {
+            chat: (status, error)
+            for chat, status, error in await db.execute(
+                select(Outgoing.chat_id, Outgoing.status, Outgoing.error)
+            )
+        }
+    assert [row.chat_id for row in sending] == [PERSON + 1]
+    assert outcomes == {PERSON: ("failed", "compose: KeyError"), PERSON + 1: ("sending", None)}

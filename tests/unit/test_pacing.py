@@ -1,0 +1,29 @@
+"""The send rate: no burst above it after a quiet spell, and an empty bucket after
+Telegram asked for a pause."""
+
+from __future__ import annotations
+
+from bot.domain.pacing import TokenBucket
+
+
+def sent_in_one_second(bucket: TokenBucket, start: float) -> int:
+    now, sent = start, 0
+    while now < start + 1.0:
+        wait = bucket.wait(now)
+        if wait > 0:
+            now += wait
+            continue
+        bucket.take(now)
+        sent += 1
+    return sent
+
+
+def test_after_a_quiet_minute_no_more_than_the_rate_goes_in_a_second() -> None:
+    bucket = TokenBucket(25.0, burst=1.0, updated=0.0)
+    assert sent_in_one_second(bucket, 60.0) <= 25
+
+
+def test_after_a_pause_the_next_token_is_earned_first() -> None:
+    bucket = TokenBucket(25.0, burst=1.0, updated=0.0)
+    bucket.empty(10.0)
+    assert bucket.wait(10.0) == 1 / 25
