@@ -8,6 +8,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -118,14 +119,9 @@ class App:
         """Updates from the webhook, or by long polling in the one process holding the
         polling lease (the others stand by); with the health endpoints where configured."""
         server = web.Application()
-        self.health.routes(server)
         if self.webhook is not None:
             self.webhook.routes(server)
-        async with contextlib.AsyncExitStack() as stack:
-            if self.listen is not None:
-                await stack.enter_async_context(serving(server, *parse_listen(self.listen)))
-                watch = asyncio.create_task(self.health.keep_telegram())
-                stack.callback(watch.cancel)
+        async with self.serving_health(server):
             if self.webhook is not None:
                 await self.webhook.start()
                 await self.webhook.run()
@@ -135,7 +131,22 @@ class App:
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and the schedule, no polling. Several
         workers (and bots) can run on one PostgreSQL database; none sends a row twice."""
-        await self.scheduled()
+        async with self.serving_health(web.Application()):
+            await self.scheduled()
+
+    @contextlib.asynccontextmanager
+    async def serving_health(self, server: web.Application) -> AsyncIterator[None]:
+        """The health endpoints, with whatever else ``server`` serves, at ``listen`` if set."""
+        self.health.routes(server)
+        if self.listen is None:
+            yield
+            return
+        async with serving(server, *parse_listen(self.listen)):
+            watch = asyncio.create_task(self.health.keep_telegram())
+            try:
+                yield
+            finally:
+                watch.cancel()
 
     async def scheduled(self) -> None:
         """The outbox, broadcasts' status messages and the schedule, each outliving

@@ -7,9 +7,11 @@ itself is the outbox's (bot/telegram/outbox.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any, cast
@@ -59,6 +61,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self.chat_resume: dict[int | str, float] = {}
         # The chat and moment of the last 429 that named a chat.
         self.last_chat_429: tuple[int | str, float] | None = None
+        self.chat_locks: defaultdict[int | str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.chat_waiting: defaultdict[int | str, int] = defaultdict(int)
         # aiogram reads each answer as Response[<returned type>]; pydantic keeps such
         # classes only while something refers to them, so without these references
         # they are built anew (several milliseconds) for nearly every request.
@@ -80,6 +84,33 @@ class DeliveryMiddleware(BaseRequestMiddleware):
             self.response_types[type(method)] = Response[method.__returning__]  # type: ignore[name-defined]
         chat = getattr(method, "chat_id", None)
         chat = chat if isinstance(chat, int | str) else None
+        if chat is None:
+            return await self._deliver(make_request, bot, method, chat)
+        async with self._turn(chat):
+            return await self._deliver(make_request, bot, method, chat)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, chat: int | str) -> AsyncIterator[None]:
+        """One request to a chat at a time, in the order they were made: a message that
+        waits out a 429 for its chat is not overtaken by the next one. The lock is dropped
+        when nobody waits for it, so the table holds only chats being written to."""
+        self.chat_waiting[chat] += 1
+        try:
+            async with self.chat_locks[chat]:
+                yield
+        finally:
+            self.chat_waiting[chat] -= 1
+            if not self.chat_waiting[chat]:
+                del self.chat_waiting[chat]
+                del self.chat_locks[chat]
+
+    async def _deliver(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        chat: int | str | None,
+    ) -> Response[TelegramType]:
         attempt = 0
         name = type(method).__name__
         while True:
