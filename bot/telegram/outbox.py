@@ -111,6 +111,7 @@ class OutboxSender:
         self.put_back: dict[int, datetime] = {}
         # Rows being sent whose lease another process took over: they do not go from here.
         self.lost: set[int] = set()
+        self.renewing = asyncio.Lock()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
@@ -186,21 +187,9 @@ class OutboxSender:
         while True:
             await self.sleep(every)
             rows = [row for row, task in sending.items() if not task.done()]
-            now = self.clock.now()
             with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
                 for row in rows:
-                    claimed_at = row.claimed_at
-                    assert claimed_at is not None
-                    # One row a transaction: holding one lock at a time, renewing never
-                    # deadlocks with the outcomes being written.
-                    async with self.sessions() as db:
-                        ours = await repo.renew_claim(db, row.id, claimed_at, now)
-                        await db.commit()
-                    if ours:
-                        row.claimed_at = now
-                    elif row.claimed_at == claimed_at and not sending[row].done():
-                        # Not renewed by the check before sending meanwhile: taken over.
-                        self.lost.add(row.id)
+                    await self._renew(row)
                 # Rows renewed just now need no check before they go.
                 self.claimed_since = self.monotonic()
 
@@ -315,13 +304,25 @@ class OutboxSender:
         waited here for half of it is checked (and its lease renewed)."""
         if self.monotonic() - self.claimed_since < self.lease.total_seconds() / 2:
             return True
-        assert row.claimed_at is not None
-        now = self.clock.now()
-        async with self.sessions() as db:
-            ours = await repo.renew_claim(db, row.id, row.claimed_at, now)
-            await db.commit()
-        row.claimed_at = now
-        return ours
+        return await self._renew(row)
+
+    async def _renew(self, row: Outgoing) -> bool:
+        """Start the row's lease again if it is still ours; if another process took it
+        over, it is ``lost``. One renewal at a time (one row a transaction, so renewing
+        never deadlocks with the outcomes being written): the heartbeat and the check
+        before sending never take each other's renewal for a takeover."""
+        async with self.renewing:
+            claimed_at = row.claimed_at
+            assert claimed_at is not None
+            now = self.clock.now()
+            async with self.sessions() as db:
+                ours = await repo.renew_claim(db, row.id, claimed_at, now)
+                await db.commit()
+            if ours:
+                row.claimed_at = now
+            else:
+                self.lost.add(row.id)
+            return ours
 
     async def _settle(self, row: Outgoing, status: str, result: Any = None, **details: Any) -> None:
         told = None
