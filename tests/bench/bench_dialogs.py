@@ -450,7 +450,9 @@ async def run_bot_process(mentees: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
         async with WatchedStandin() as standin:
-            process = await in_own_process(standin, ["-m", "bot", "run"], {"DATABASE_URL": url})
+            process = await in_own_process(
+                standin, ["-m", "bot", "run"], {"DATABASE_URL": url, "DATA_DIR": tmp}
+            )
             try:
                 warm = await mentee(standin, standin.person(FIRST_USER_ID), steps)
                 if warm.stuck:
@@ -565,7 +567,9 @@ async def idle_peak_memory() -> float:
     async with BotAPIStandin(chat_limit=None) as standin:
         with tempfile.TemporaryDirectory(prefix="mentorbot-bench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'mentorbot.db'}"
-            process = await in_own_process(standin, ["-m", "bot", "run"], {"DATABASE_URL": url})
+            process = await in_own_process(
+                standin, ["-m", "bot", "run"], {"DATABASE_URL": url, "DATA_DIR": tmp}
+            )
             try:
                 first = len(standin.calls("getUpdates"))
                 await standin.wait_for(
