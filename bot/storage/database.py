@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -44,6 +45,21 @@ PRIVATE_DIR = 0o700
 MIGRATION_LOCK = 0x6D656E746F726274
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' text (a dialog session's state, an outbox row's payload: written on
+    every update's path), made by orjson rather than the standard library's encoder."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_value(stored: str | bytes | float) -> Any:
+    """A JSON column's value. SQLite gives a column of JSON numeric affinity, so a bare
+    number comes back as a number, not as its text."""
+    return orjson.loads(stored) if isinstance(stored, str | bytes) else stored
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
+
+
 def private_file(path: Path) -> None:
     """Make sure ``path`` exists and only its owner may read or write it."""
     descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE)
@@ -70,7 +86,12 @@ def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         # A statement's parameters hold people's words: an error's message never shows them.
         engine = create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            **JSON_CODEC,
         )
         attach(engine, keyring)
         return engine
@@ -86,6 +107,7 @@ def create_engine(url: str, keyring: Keyring | None = None) -> AsyncEngine:
         max_overflow=0,
         pool_timeout=60,
         hide_parameters=True,
+        **JSON_CODEC,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
