@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.calendar import SLOTS, Invitation, common_times
 from bot.domain.cohorts import ShareMode
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
@@ -28,6 +31,12 @@ MEET_FORM = "meet"
 MEET_REMINDER = "meet_reminder"
 REMIND_BEFORE = timedelta(hours=1)
 BRIEF_COMMITMENTS = 10
+
+
+def video_link(text: str) -> bool:
+    """A link a calendar and a phone can open: https, with a host, no spaces."""
+    parts = urlsplit(text)
+    return parts.scheme == "https" and bool(parts.netloc) and not any(c.isspace() for c in text)
 
 
 class MeetingService:
@@ -110,8 +119,26 @@ class MeetingService:
                 now,
             )
             return
-        await self._cancel_planned(db, pair.id)
+        changed = await self._cancel_planned(db, pair.id)
         draft.starts_at, draft.status = starts_at, "planned"
+        # A change updates the event the calendars have; a new meeting is an event of its own.
+        draft.uid = changed[0].uid if changed and changed[0].uid else f"{uuid4().hex}@mentorbot"
+        draft.sequence = changed[0].sequence + 1 if changed else 0
+        link = str(progress.answers.get("link") or "").strip()
+        if video_link(link):
+            pair.video_link = link
+        elif link:
+            self._tell(
+                db,
+                person,
+                Msg(
+                    N_(
+                        "The link was left out: a video call link starts with https://. "
+                        "Send /meet to change the meeting and give it again."
+                    )
+                ),
+                now,
+            )
         topic = progress.answers.get("topic")
         for side_id in (pair.mentee_id, pair.mentor_id):
             side = await db.get(Person, side_id)
@@ -123,13 +150,16 @@ class MeetingService:
                 text = Msg(
                     N_(
                         "📅 Your meeting with {name} is set: {day}, {time} ({zone}). You both get "
-                        "a reminder an hour before."
+                        "a reminder an hour before. Open the file below to put it in your calendar."
                     ),
                     {"name": partner, **when},
                 )
             else:
                 text = Msg(
-                    N_("📅 {name} set your next meeting: {day}, {time} ({zone}).{topic}"),
+                    N_(
+                        "📅 {name} set your next meeting: {day}, {time} ({zone}).{topic}\n"
+                        "Open the file below to put it in your calendar."
+                    ),
                     {
                         "name": partner,
                         **when,
@@ -138,7 +168,8 @@ class MeetingService:
                         else "",
                     },
                 )
-            self._tell(db, side, text, now, {"pair": pair.id})
+            invitation = await self.invitation(db, draft, pair, side, topic)
+            self._tell(db, side, text, now, {"pair": pair.id}, invitation)
             queue_message(
                 db,
                 side,
@@ -154,6 +185,79 @@ class MeetingService:
                 stale_at=starts_at,
             )
 
+    async def invitation(
+        self,
+        db: AsyncSession,
+        meeting: Meeting,
+        pair: Pair,
+        side: Person,
+        topic: object = None,
+        cancelled: bool = False,
+    ) -> Invitation:
+        """The meeting's calendar event for one side, in that side's time zone."""
+        assert meeting.uid is not None
+        partner = await self.partner_name(db, pair, side)
+        return Invitation(
+            uid=meeting.uid,
+            sequence=meeting.sequence,
+            starts_at=meeting.starts_at,
+            zone=await self.followup.zone(db, side.id),
+            summary=Msg(N_("Mentoring meeting with {name}"), {"name": partner}),
+            description=Msg(N_("Topic: {topic}"), {"topic": str(topic)}) if topic else None,
+            location=pair.video_link or "",
+            cancelled=cancelled,
+        )
+
+    async def suggestions(self, db: AsyncSession, pair: Pair, person: Person) -> Msg | None:
+        """Times in the coming week that suit both sides, from their intakes' availability,
+        in both time zones; None when an intake says nothing of it."""
+        partner_id = pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id
+        sides = []
+        for side_id in (person.id, partner_id):
+            profile = await db.get(Profile, side_id)
+            slots = frozenset(profile.data.get("availability") or []) if profile else frozenset()
+            if not slots:
+                return None
+            sides.append((slots & SLOTS.keys(), await self.followup.zone(db, side_id)))
+        (_, own_zone), (_, partner_zone) = sides
+        times = common_times(sides[0], sides[1], self.clock.now())
+        name = await self.partner_name(db, pair, person)
+        if not times:
+            return Msg(
+                N_(
+                    "Your availability and {name}'s (from your intakes) do not meet in the "
+                    "coming week: agree on a time together."
+                ),
+                {"name": name},
+            )
+        lines: list[Msg] = []
+        for start, end in times:
+            line = Msg(
+                N_("• {day}, {start}–{end} ({zone})"),
+                {
+                    "day": start.astimezone(own_zone).date(),
+                    "start": start.astimezone(own_zone).strftime("%H:%M"),
+                    "end": end.astimezone(own_zone).strftime("%H:%M"),
+                    "zone": own_zone.key,
+                },
+            )
+            if partner_zone.key != own_zone.key:
+                line = Msg(
+                    N_("{line}; for {name}: {start}–{end} ({zone})"),
+                    {
+                        "line": line,
+                        "name": name,
+                        "start": start.astimezone(partner_zone).strftime("%H:%M"),
+                        "end": end.astimezone(partner_zone).strftime("%H:%M"),
+                        "zone": partner_zone.key,
+                    },
+                )
+            lines.append(line)
+        return Msg(
+            N_("Times that suit you both in the coming week (from your intakes):\n{lines}"),
+            {"lines": lines},
+        )
+
     def _tell(
         self,
         db: AsyncSession,
@@ -161,6 +265,7 @@ class MeetingService:
         msg: Msg,
         now: datetime,
         context: dict[str, Any] | None = None,
+        invitation: Invitation | None = None,
     ) -> None:
         queue_message(
             db,
@@ -170,6 +275,7 @@ class MeetingService:
             now=now,
             default_locale=self.default_locale,
             context=context,
+            invitation=invitation,
         )
 
     async def when(self, db: AsyncSession, person: Person, at: datetime) -> dict[str, Value]:
@@ -186,7 +292,7 @@ class MeetingService:
         assert mentor is not None
         return mentor.first_name
 
-    async def _cancel_planned(self, db: AsyncSession, pair_id: int) -> list[int]:
+    async def _cancel_planned(self, db: AsyncSession, pair_id: int) -> list[Meeting]:
         planned = list(
             (
                 await db.execute(
@@ -209,7 +315,7 @@ class MeetingService:
                 )
                 .values(status="cancelled")
             )
-        return [m.id for m in planned]
+        return planned
 
     async def cancel(self, db: AsyncSession, person: Person, meeting_id: int) -> bool:
         """Called off by either side; the other is told. False when it is no longer planned."""
@@ -224,21 +330,35 @@ class MeetingService:
             return False
         await self._cancel_planned(db, pair.id)
         now = self.clock.now()
-        other = await db.get(
-            Person, pair.mentor_id if person.id == pair.mentee_id else pair.mentee_id
-        )
-        if other is not None:
-            when = await self.when(db, other, meeting.starts_at)
-            self._tell(
-                db,
-                other,
-                Msg(
-                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
-                    {"name": await self.partner_name(db, pair, other), **when},
-                ),
-                now,
-                {"pair": pair.id},
+        if meeting.uid is not None:
+            meeting.sequence += 1
+        for side_id in (pair.mentee_id, pair.mentor_id):
+            side = await db.get(Person, side_id)
+            if side is None:
+                continue
+            cancellation = (
+                await self.invitation(db, meeting, pair, side, cancelled=True)
+                if meeting.uid is not None
+                else None
             )
+            when = await self.when(db, side, meeting.starts_at)
+            name = await self.partner_name(db, pair, side)
+            if side.id == person.id:
+                text = Msg(
+                    N_("📅 Your meeting with {name} of {day}, {time} ({zone}) is called off."),
+                    {"name": name, **when},
+                )
+            else:
+                text = Msg(
+                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
+                    {"name": name, **when},
+                )
+            if cancellation is not None:
+                text = Msg(
+                    N_("{text}\nOpen the file below to take it out of your calendar."),
+                    {"text": text},
+                )
+            self._tell(db, side, text, now, {"pair": pair.id}, cancellation)
         return True
 
     async def compose_reminder(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.calendar import Invitation
 from bot.domain.texts import Msg, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
@@ -31,10 +32,14 @@ def queue_message(
     buttons: Buttons = (),
     stale_at: datetime | None = None,
     series: str | None = None,
+    invitation: Invitation | None = None,
 ) -> None:
-    """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data)."""
+    """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data);
+    a calendar invitation goes as an .ics file right after the message."""
     locale = locale_for(person, person.telegram_language, default_locale)
     payload: dict[str, Any] = {"msg": msg_to_json(msg), "locale": locale}
+    if invitation is not None:
+        payload["invitation"] = invitation.to_json()
     if buttons:
         payload["buttons"] = [
             [{"msg": msg_to_json(label), "data": data} for label, data in row] for row in buttons

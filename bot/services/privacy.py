@@ -308,6 +308,7 @@ def _pair(
         "end_reason": pair["end_reason"],
         "your_look_back": (pair["feedback"] or {}).get(str(person_id)),
         "contact_shared": person_id in (pair["contact_consent"] or []),
+        "video_link": pair["video_link"],
     }
 
 

@@ -306,6 +306,8 @@ class Pair(Base):
     quiet_alert_at: Mapped[datetime | None]
     # Who pressed "share my contact": contacts are swapped once both have.
     contact_consent: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The video call link the pair gave once (/meet), put in every meeting's invitation.
+    video_link: Mapped[str | None] = mapped_column(SealedText("pairs.video_link"))
 
     __table_args__ = (
         Index("ix_pairs_cohort_status", "cohort_id", "status"),
@@ -325,6 +327,10 @@ class Meeting(Base):
     set_by: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), default="planned")  # or "cancelled"
     created_at: Mapped[datetime]
+    # The calendar event's: a changed meeting keeps its uid with the next sequence, so
+    # the calendar the invitation went into updates its one event.
+    uid: Mapped[str | None] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TelegramGroup(Base):

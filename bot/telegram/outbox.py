@@ -27,10 +27,17 @@ from aiogram.methods import (
     SendPoll,
     TelegramMethod,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageId,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.calendar import Invitation, calendar_file
 from bot.domain.pacing import ChatSchedule, TokenBucket
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
@@ -267,6 +274,7 @@ class OutboxSender:
         if "msg" in payload or "parts" in payload:
             assert self.renderer is not None, "an outbox with messages needs a renderer"
             locale = payload.pop("locale")
+            invitation = payload.pop("invitation", None)
             # Several messages merged into one are several parts, each with its buttons.
             parts = payload.pop("parts", None) or [
                 {"msg": payload.pop("msg"), "buttons": payload.pop("buttons", [])}
@@ -288,7 +296,7 @@ class OutboxSender:
             markup = InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
             chunks = split_html(text)
             # The buttons go under the last part.
-            return [
+            requests: list[TelegramMethod[Any]] = [
                 SendMessage(
                     chat_id=row.chat_id,
                     text=chunk,
@@ -297,7 +305,24 @@ class OutboxSender:
                 )
                 for n, chunk in enumerate(chunks)
             ]
+            if invitation is not None:
+                requests.append(self._invitation(row.chat_id, invitation, locale))
+            return requests
         return [METHODS[row.method].model_validate({"chat_id": row.chat_id, **payload})]
+
+    def _invitation(self, chat_id: int, data: dict[str, Any], locale: str) -> SendDocument:
+        """A meeting's .ics file, its texts in the reader's language."""
+        assert self.renderer is not None
+        invitation = Invitation.from_json(data)
+        content = calendar_file(
+            invitation,
+            self.renderer.plain(invitation.summary, locale),
+            self.renderer.plain(invitation.description, locale) if invitation.description else "",
+            self.clock.now(),
+        )
+        return SendDocument(
+            chat_id=chat_id, document=BufferedInputFile(content, invitation.file_name)
+        )
 
     async def _still_ours(self, row: Outgoing) -> bool:
         """Nobody else can take a row before its lease runs out: only a row that has

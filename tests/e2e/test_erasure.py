@@ -57,7 +57,7 @@ QUILL = 7_123_456_789
 RITA, BEN = 911, 913  # her mentor, who also mentors Ben
 NAME = "Quillona"
 # Words only Quill wrote (or that are only about her), as she wrote them.
-WORDS = ("QXrelay", "QXanswer", "QXcommit", "QXtopic", "QXintake", NAME)
+WORDS = ("QXrelay", "QXanswer", "QXcommit", "QXtopic", "QXlink", "QXintake", NAME)
 
 
 class Seeded:
@@ -179,6 +179,7 @@ async def told_things(standin: BotAPIStandin, bot: Running, clock: MovableClock)
     await s.quill.write("02.12.2026")
     await s.quill.write("18:00")
     await s.quill.write("QXtopic: sourdough")
+    await s.quill.write("https://meet.example.org/QXlink")
     await standin.wait_for_message(s.rita.user, contains="QXtopic", timeout=10)
     return s
 

@@ -38,6 +38,9 @@ async def show_or_start(
     upcoming = None if change else await meetings.next_meeting(session, pair.id)
     locale = i18n.current_locale
     if upcoming is None:
+        suggestions = await meetings.suggestions(session, pair, person)
+        if suggestions is not None:
+            replies.add(SendMessage(chat_id=person.id, text=renderer.text(suggestions, locale)))
         await meetings.begin(session, person, pair)
         turn = await dialogs.start(session, person.id, MEET_FORM, restart=True)
         await DialogView(replies, person.id, locale, renderer, dialogs, session).begin(turn)
