@@ -26,7 +26,7 @@ SLOTS: dict[str, tuple[frozenset[int], time, time]] = {
 
 
 @dataclass(frozen=True)
-class Invitation:
+class CalendarEvent:
     """One version of a meeting's event: the same ``uid`` for every change and the
     cancellation, each with a higher ``sequence``, so a calendar updates the one event."""
 
@@ -56,7 +56,7 @@ class Invitation:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Invitation:
+    def from_json(cls, data: dict[str, Any]) -> CalendarEvent:
         return cls(
             uid=data["uid"],
             sequence=data["sequence"],
@@ -69,7 +69,9 @@ class Invitation:
         )
 
 
-def calendar_file(invitation: Invitation, summary: str, description: str, stamp: datetime) -> bytes:
+def calendar_file(
+    invitation: CalendarEvent, summary: str, description: str, stamp: datetime
+) -> bytes:
     """The .ics file, its times in the reader's own zone (with that zone's definition);
     ``summary`` and ``description`` are the invitation's texts in the reader's language."""
     calendar = Calendar()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.calendar import SLOTS, Invitation, common_times
+from bot.domain.calendar import SLOTS, CalendarEvent, common_times
 from bot.domain.cohorts import ShareMode
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
@@ -193,11 +193,11 @@ class MeetingService:
         side: Person,
         topic: object = None,
         cancelled: bool = False,
-    ) -> Invitation:
+    ) -> CalendarEvent:
         """The meeting's calendar event for one side, in that side's time zone."""
         assert meeting.uid is not None
         partner = await self.partner_name(db, pair, side)
-        return Invitation(
+        return CalendarEvent(
             uid=meeting.uid,
             sequence=meeting.sequence,
             starts_at=meeting.starts_at,
@@ -265,7 +265,7 @@ class MeetingService:
         msg: Msg,
         now: datetime,
         context: dict[str, Any] | None = None,
-        invitation: Invitation | None = None,
+        invitation: CalendarEvent | None = None,
     ) -> None:
         queue_message(
             db,

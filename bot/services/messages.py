@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.calendar import Invitation
+from bot.domain.calendar import CalendarEvent
 from bot.domain.texts import Msg, msg_to_json
 from bot.i18n import locale_for
 from bot.services.clock import Clock
@@ -32,7 +32,7 @@ def queue_message(
     buttons: Buttons = (),
     stale_at: datetime | None = None,
     series: str | None = None,
-    invitation: Invitation | None = None,
+    invitation: CalendarEvent | None = None,
 ) -> None:
     """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data);
     a calendar invitation goes as an .ics file right after the message."""

@@ -37,7 +37,7 @@ from aiogram.types import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.domain.calendar import Invitation, calendar_file
+from bot.domain.calendar import CalendarEvent, calendar_file
 from bot.domain.pacing import ChatSchedule, TokenBucket
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
@@ -313,7 +313,7 @@ class OutboxSender:
     def _invitation(self, chat_id: int, data: dict[str, Any], locale: str) -> SendDocument:
         """A meeting's .ics file, its texts in the reader's language."""
         assert self.renderer is not None
-        invitation = Invitation.from_json(data)
+        invitation = CalendarEvent.from_json(data)
         content = calendar_file(
             invitation,
             self.renderer.plain(invitation.summary, locale),
