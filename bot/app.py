@@ -158,12 +158,14 @@ class App:
         )
 
     async def sweep(self) -> None:
-        """Expire requests that waited too long, tell coordinators of quiet pairs, start
-        the recurring messages of people who have none yet: each its own transaction."""
+        """Expire requests that waited too long, tell coordinators of quiet pairs, ask the
+        pulse of pairs whose round is due, start the recurring messages of people who have
+        none yet: each its own transaction."""
         changed = 0
         for step in (
             self.programme.matching.expire_requests,
             self.programme.pairs.alert_quiet_pairs,
+            self.programme.pulse.ask_due,
         ):
             async with self.sessions() as db:
                 changed += await step(db)
@@ -369,7 +371,9 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     people.on_consent_change.append(dialogs.consent_changed)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
     dialogs.on_commitments.append(followup.schedule)
-    programme = create_programme(dialogs, clock, settings.coordinator_ids, settings.default_locale)
+    programme = create_programme(
+        dialogs, clock, settings.coordinator_ids, settings.default_locale, followup
+    )
     polls = PollService(clock)
 
     async def undeliverable(row: Outgoing, status: str) -> None:

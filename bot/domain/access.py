@@ -178,6 +178,7 @@ BUTTONS: Mapping[str, Rule] = {
     "ask": _rule(MENTEES),  # the mentor must be one suggested to them: checked by matching
     "req": _rule(MENTORS, Scope.OWN),
     "mt": _rule(IN_PROGRAMME, Scope.OWN),
+    "pls": _rule(IN_PROGRAMME, Scope.OWN),  # the relationship pulse of their own pair
     "who": _rule(MENTORS, Scope.OWN),  # which mentee a mentor's action is about
     # Coordination
     "match": _rule(COORDINATION, Scope.COHORT),

@@ -239,6 +239,17 @@ class PrivacyService:
                 }
                 for m in records.get("meetings", [])
             ],
+            "pulse": [
+                {
+                    "pair": a["pair_id"],
+                    "round": a["round"],
+                    "asked_at": a["asked_at"],
+                    "answered_at": a["answered_at"],
+                    "useful": a["useful"],
+                    "regular": a["regular"],
+                }
+                for a in records.get("pulse_answers", [])
+            ],
             "commitments": [
                 {
                     "text": c["text"],

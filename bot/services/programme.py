@@ -1,5 +1,5 @@
-"""The programme's services, built together: cohorts, profiles, pairs, matching and the
-conversation between mentor and mentee."""
+"""The programme's services, built together: cohorts, profiles, pairs, matching, the
+conversation between mentor and mentee, and the relationship pulse."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from bot.services.clock import Clock
 from bot.services.cohorts import CohortService
 from bot.services.conversation import ConversationService
 from bot.services.dialogs import DialogService
+from bot.services.followup import FollowUpService
 from bot.services.matching import MatchingService
 from bot.services.pairs import PairService
 from bot.services.profiles import ProfileService
+from bot.services.pulse import PulseService
 
 
 @dataclass
@@ -26,10 +28,15 @@ class Programme:
     pairs: PairService
     matching: MatchingService
     conversation: ConversationService
+    pulse: PulseService
 
 
 def create_programme(
-    dialogs: DialogService, clock: Clock, coordinator_ids: Collection[int], default_locale: str
+    dialogs: DialogService,
+    clock: Clock,
+    coordinator_ids: Collection[int],
+    default_locale: str,
+    followup: FollowUpService,
 ) -> Programme:
     cohorts = CohortService(dialogs, clock, coordinator_ids)
     pairs = PairService(dialogs, clock, cohorts, default_locale)
@@ -39,4 +46,5 @@ def create_programme(
         pairs=pairs,
         matching=MatchingService(pairs, clock, default_locale),
         conversation=ConversationService(dialogs, pairs, clock, default_locale),
+        pulse=PulseService(dialogs, followup, clock, default_locale),
     )

@@ -31,6 +31,7 @@ from bot.services.clock import Clock
 from bot.services.digests import mentor_digest, programme_summary
 from bot.services.followup import FollowUpService
 from bot.services.messages import queue_message
+from bot.services.pulse import PULSE_INVITE
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Cohort,
@@ -58,6 +59,7 @@ BUDGETED = (
     CHECKIN_INVITE,
     WHEEL_INVITE,
     DIGEST,
+    PULSE_INVITE,
 )
 # What keeps to quiet hours and pauses. Replies, relayed messages, alerts and meeting
 # reminders (the person chose that time) do not.

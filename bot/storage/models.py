@@ -333,6 +333,30 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+class PulseAnswer(Base):
+    """One side's answer to one round of a pair's relationship pulse (bot/services/pulse.py):
+    asked 30 days after the pair started and then every 60; the figures are for the
+    programme's coordinators only."""
+
+    __tablename__ = "pulse_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(Integer)
+    asked_at: Mapped[datetime]
+    # When its questions were last opened: the answers finished go to the latest opened.
+    started_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    useful: Mapped[int | None] = mapped_column(Integer)  # 1 to 5
+    regular: Mapped[str | None] = mapped_column(String(12))  # weekly ... rarely
+
+    __table_args__ = (
+        UniqueConstraint("pair_id", "person_id", "round"),
+        Index("ix_pulse_answers_person_id", "person_id"),
+    )
+
+
 class TelegramGroup(Base):
     """A Telegram group or supergroup the bot was added to; coordinators link it to a cohort."""
 

@@ -49,6 +49,7 @@ from bot.storage.models import (
     PollDelivery,
     PollVote,
     Profile,
+    PulseAnswer,
     TelegramGroup,
 )
 
@@ -220,6 +221,13 @@ REGISTRY: list[Reference] = [
         lambda p: Pair.ended_by == p,
         Erase.FORGET,
         what="pairs of others they ended as a coordinator",
+    ),
+    Reference(
+        PulseAnswer,
+        ("person_id",),
+        lambda p: PulseAnswer.person_id == p,
+        Erase.DELETE,
+        what="their answers to the relationship pulse (their partner's go with the pair)",
     ),
     Reference(Profile, ("person_id",), lambda p: Profile.person_id == p, Erase.DELETE),
     Reference(

@@ -4,7 +4,7 @@ their bounds, and what it names (for the access policy's scope, bot/domain/acces
 Telegram sends back whatever a client puts in a callback query, so a press is parsed here
 and nowhere else; one that does not parse is answered by the access middleware and reaches
 no handler. Some prefixes are written into queued messages (outbox rows) and so keep their
-layout across versions: ``cm``, ``req``, ``gl``, ``inv``, ``bcx``.
+layout across versions: ``cm``, ``req``, ``gl``, ``inv``, ``bcx``, ``pls``.
 """
 
 from __future__ import annotations
@@ -175,6 +175,16 @@ class AskMentor(Button, prefix="ask"):
 class RequestAnswer(Button, prefix="req"):
     pair: Id
     answer: Literal["yes", "no"]
+
+    def subject(self) -> Named:
+        return Kind.PAIR, self.pair
+
+
+class PulseStart(Button, prefix="pls"):
+    """The relationship pulse's invitation: the pair and the round it asks about."""
+
+    pair: Id
+    round: Id
 
     def subject(self) -> Named:
         return Kind.PAIR, self.pair

@@ -36,6 +36,7 @@ from bot.telegram.buttons import (
     Language,
     MeetingButton,
     Menu,
+    PulseStart,
     Restart,
     Setting,
 )
@@ -278,6 +279,7 @@ async def test_forged_foreign_and_stale_presses_are_refused_and_change_nothing(
         MeetingButton(action="cancel", number=w.ben_meeting).pack(),
         MeetingButton(action="new", number=w.ben_pair).pack(),
         MeetingButton(action="pair", number=w.ben_pair).pack(),
+        PulseStart(pair=w.ben_pair, round=1).pack(),
         # Out of date, gone, or never offered
         old_rating,
         DialogButton(session=w.anna_session, seq=0, action="c:99").pack(),
@@ -316,6 +318,10 @@ async def test_forged_foreign_and_stale_presses_are_refused_and_change_nothing(
         MeetingButton(action="new", number=w.anna_old_pair).pack(),
         MeetingButton(action="cancel", number=MISSING).pack(),
         MeetingButton(action="new", number=MISSING).pack(),
+        PulseStart(pair=w.anna_old_pair, round=1).pack(),
+        PulseStart(pair=MISSING, round=1).pack(),
+        "pls:x:1",
+        "pls:1",
     ]
     before = await snapshot(bot)
     for data in forged:
@@ -422,6 +428,7 @@ KINDS: list[tuple[str, str, list[list[str]]]] = [
     ),
     ("inv", ":", [["checkin_invite", "wheel_invite", "digest"], ["0", "29345678", "1"]]),
     ("mt", ":", [["new", "pair", "cancel"], ["id"]]),
+    ("pls", ":", [["id"], ["0", "1", "2"]]),
     # Last: a yes deletes the person, and what they pressed before with it.
     ("deleteme", ":", [["yes", "no"]]),
 ]

@@ -16,6 +16,7 @@ from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import DialogError, load_dialog, load_dialogs
 from bot.domain.engine import Press, Progress
 from bot.services.dialogs import DialogService, Turn
+from bot.services.followup import FollowUpService
 from bot.services.people import PeopleService
 from bot.services.privacy import PrivacyService
 from bot.storage import consents as consent_store
@@ -285,7 +286,8 @@ async def test_a_low_mood_reaches_the_coordinators_only_with_consent(
     low, it tells nobody; with the consent, it does."""
     async with create_sessionmaker(db_engine)() as db:
         dialogs, people, clock = await programme_world(db)
-        create_programme(dialogs, clock, (), "en")  # registers the check-in's finisher
+        # Registers the check-in's finisher.
+        create_programme(dialogs, clock, (), "en", FollowUpService(clock, "Europe/Riga", "en"))
         checkin = dialogs.dialogs["checkin"]
 
         async def low_check_in(update: int) -> None:

@@ -12,6 +12,7 @@ from bot.app import create_programme
 from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import load_dialogs
 from bot.services.dialogs import DialogService
+from bot.services.followup import FollowUpService
 from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
 from bot.storage.database import create_sessionmaker
@@ -32,7 +33,9 @@ class Clock:
 async def test_shared_sessions_add_topics_and_private_ones_do_not(db_engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(db_engine)
     dialogs = DialogService(load_dialogs(ROOT / "dialogs"), Clock())
-    programme = create_programme(dialogs, Clock(), (), "en")
+    programme = create_programme(
+        dialogs, Clock(), (), "en", FollowUpService(Clock(), "Europe/Riga", "en")
+    )
     async with sessions() as db:
         db.add(Person(id=7, first_name="Anna", created_at=NOW, last_seen_at=NOW))
         await db.flush()

@@ -13,6 +13,7 @@ from bot.app import Programme, create_programme
 from bot.domain.dialogs import load_dialogs
 from bot.services.conversation import SummaryOffer
 from bot.services.dialogs import DialogService
+from bot.services.followup import FollowUpService
 from bot.storage.database import create_sessionmaker
 from bot.storage.models import Cohort, DialogSession, Outgoing, Pair, Person, Profile
 
@@ -41,7 +42,9 @@ def finished(person_id: int, dialog_id: str) -> DialogSession:
 async def setup(db: AsyncSession) -> tuple[Programme, Person, DialogSession, DialogSession]:
     """A mentee in an active pair with one finished GROW session and one finished report."""
     dialogs = DialogService(load_dialogs(ROOT / "dialogs"), Clock())
-    programme = create_programme(dialogs, Clock(), (), "en")
+    programme = create_programme(
+        dialogs, Clock(), (), "en", FollowUpService(Clock(), "Europe/Riga", "en")
+    )
     for person_id, name in ((MENTEE, "Anna"), (MENTOR, "Rita"), (STRANGER, "Ben")):
         db.add(Person(id=person_id, first_name=name, created_at=NOW, last_seen_at=NOW))
     cohort = Cohort(name="Spring", mode="coordinator", settings={}, created_by=1, created_at=NOW)
