@@ -73,6 +73,7 @@ COMMANDS = (
     ("commitments", N_("Your open commitments")),
     ("language", N_("Language: Latviešu / English")),
     ("settings", N_("Time zone, quiet hours, pause reminders")),
+    ("timezone", N_("Your time zone: its name, a city or a country")),
     ("mentees", N_("Mentors: your mentees")),
     ("mentors", N_("Mentees: choose a mentor")),
     ("share", N_("Mentees: what your mentor sees")),
