@@ -73,6 +73,7 @@ COMMANDS = (
     ("commitments", N_("Your open commitments")),
     ("language", N_("Language: Latviešu / English")),
     ("settings", N_("Time zone, quiet hours, pause reminders")),
+    ("timezone", N_("Your time zone: its name, a city or a country")),
     ("mentees", N_("Mentors: your mentees")),
     ("mentors", N_("Mentees: choose a mentor")),
     ("share", N_("Mentees: what your mentor sees")),
@@ -367,9 +368,11 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     delivery = DeliveryMiddleware(on_blocked=blocked)
     bot = create_bot(settings, delivery)
     renderer = Renderer(i18n)
-    dialogs = DialogService(load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids)
-    people.on_consent_change.append(dialogs.consent_changed)
     followup = FollowUpService(clock, settings.default_timezone, settings.default_locale)
+    dialogs = DialogService(
+        load_dialogs(settings.dialogs_dir), clock, settings.coordinator_ids, followup.zone
+    )
+    people.on_consent_change.append(dialogs.consent_changed)
     dialogs.on_commitments.append(followup.schedule)
     programme = create_programme(
         dialogs, clock, settings.coordinator_ids, settings.default_locale, followup

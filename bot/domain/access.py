@@ -126,6 +126,7 @@ COMMANDS: Mapping[str, Rule] = {
     "mydata": _rule(EVERYONE),
     "deleteme": _rule(EVERYONE),
     "settings": _rule(EVERYONE),
+    "timezone": _rule(EVERYONE),
     "history": _rule(EVERYONE),
     "commitments": _rule(EVERYONE),
     "cancel": _rule(EVERYONE),

@@ -8,13 +8,13 @@ writes nothing and the person stays at the same step.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from bot.domain.dialogs import Dialog, Step
 from bot.domain.texts import N_, Msg, Value
+from bot.domain.zones import find_zones
 
 # A position in a dialog: (top-level step index, loop iteration, inner step index).
 # inner is -1 for a top-level question; len(loop.steps) is the loop's "add another?" question.
@@ -595,12 +595,11 @@ def _advance(dialog: Dialog, progress: Progress, key: str, value: Any) -> Outcom
 
 
 def _time_zone(text: str) -> str | None:
-    """The IANA name as the time zone database spells it, whatever the case written."""
-    wanted = text.strip().replace(" ", "_").lower()
-    return _ZONES_BY_LOWER_NAME.get(wanted)
+    """The IANA name of the zone written (its name in any case, a city, a country of one
+    zone), as the time zone database spells it."""
+    found = find_zones(text)
+    return found[0] if len(found) == 1 else None
 
-
-_ZONES_BY_LOWER_NAME = {name.lower(): name for name in zoneinfo.available_timezones()}
 
 _DATE_FORMATS = (
     re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"),

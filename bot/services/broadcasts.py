@@ -15,7 +15,7 @@ from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
 from bot.services.clock import Clock
 from bot.services.cohorts import CohortService
-from bot.services.messages import queue_message
+from bot.services.messages import REPLY, queue_message
 from bot.storage import broadcasts as store
 from bot.storage.models import Broadcast, Cohort, Person, TelegramGroup
 from bot.telegram.buttons import GroupLink
@@ -228,7 +228,8 @@ class BroadcastService:
                     ),
                     {"title": title},
                 ),
-                kind="notice",
+                # The one who added the bot waits for it; the others are told as news.
+                kind=REPLY if adder else "notice",
                 now=self.clock.now(),
                 default_locale=self.default_locale,
                 buttons=[

@@ -20,7 +20,7 @@ from bot.i18n import locale_for
 from bot.services import pair_context
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
-from bot.services.messages import Notifier, queue_message
+from bot.services.messages import REPLY, Notifier, queue_message
 from bot.services.pairs import PairService
 from bot.services.profiles import display_name, share_mode
 from bot.storage import cohorts as cohort_store
@@ -241,7 +241,7 @@ class ConversationService:
                     "been told."
                 )
             ),
-            "notice",
+            REPLY,
         )
         await self.notifier.tell_coordinators(
             db,

@@ -12,7 +12,7 @@ import enum
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from bot.storage.models import Commitment, DialogSession
 WHEEL = "wheel"
 Finisher = Callable[[AsyncSession, int, Dialog, Progress, datetime], Awaitable[None]]
 CommitmentsMade = Callable[[AsyncSession, int, Sequence[Commitment]], Awaitable[None]]
+ZoneOf = Callable[[AsyncSession, int], Awaitable[tzinfo]]
 KNOWN_SESSIONS = 10_000
 NOT_YOURS = Msg(N_("This form is not for you, so I cannot finish it. /help lists what you can do."))
 
@@ -70,10 +71,17 @@ class DialogTurn:
 
 class DialogService:
     def __init__(
-        self, dialogs: dict[str, Dialog], clock: Clock, operators: Collection[int] = ()
+        self,
+        dialogs: dict[str, Dialog],
+        clock: Clock,
+        operators: Collection[int] = (),
+        zone: ZoneOf | None = None,
     ) -> None:
         self.dialogs = dialogs
         self.clock = clock
+        # A person's time zone: "today" in a date question is their local date (UTC's
+        # when not given).
+        self.zone = zone
         self.operators = frozenset(operators)
         # Progress last seen for a session, by its version and the update last applied: a
         # session whose version has not moved need not have its answers read again. The
@@ -228,7 +236,8 @@ class DialogService:
         if session_id is not None and (record.status != repo.ACTIVE or seq != progress.seq):
             return DialogTurn(Turn.STALE, record, dialog, progress)
         now = self.clock.now()
-        outcome = engine.handle(dialog, progress, event, now.date())
+        zone = await self.zone(db, person_id) if self.zone is not None else UTC
+        outcome = engine.handle(dialog, progress, event, now.astimezone(zone).date())
         if not outcome.accepted:
             return DialogTurn(Turn.REFUSED, record, dialog, progress, error=outcome.error)
         assert progress.cursor is not None

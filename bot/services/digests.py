@@ -7,10 +7,11 @@ them (bot/domain/consent.py), in the digest and in the summary's average alike."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, tzinfo
 from statistics import mean
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings, MembershipStatus, Role, ShareMode
@@ -34,6 +35,8 @@ from bot.storage.models import (
 )
 
 TREND_LENGTH = 4
+# A person's time zone, from their row and profile (FollowUpService.zone_of).
+ZoneOf = Callable[[Person | None, Profile | None], tzinfo]
 
 
 async def _moods(
@@ -86,9 +89,10 @@ async def _checkins(db: AsyncSession, person_ids: list[int], since: datetime) ->
 
 
 async def _commitments(
-    db: AsyncSession, person_ids: list[int], since: datetime, now: datetime
+    db: AsyncSession, person_ids: list[int], since: datetime, now: datetime, zones: ZoneOf
 ) -> tuple[int, int]:
-    """Done since the moment, and open past their date."""
+    """Done since the moment, and open past their date: a date each person's own
+    calendar has left behind (theirs is a day ahead of or behind UTC's at times)."""
     done = await db.scalar(
         select(func.count()).where(
             Commitment.person_id.in_(person_ids),
@@ -96,18 +100,28 @@ async def _commitments(
             Commitment.closed_at >= since,
         )
     )
+    people, profiles = await repo.people_with_profiles(db, set(person_ids))
+    by_day: dict[date, list[int]] = {}
+    for person_id in person_ids:
+        zone = zones(people.get(person_id), profiles.get(person_id))
+        by_day.setdefault(now.astimezone(zone).date(), []).append(person_id)
     overdue = await db.scalar(
         select(func.count()).where(
-            Commitment.person_id.in_(person_ids),
             Commitment.status == "open",
-            Commitment.due_on < now.date(),
+            or_(
+                false(),
+                *(
+                    and_(Commitment.person_id.in_(ids), Commitment.due_on < today)
+                    for today, ids in by_day.items()
+                ),
+            ),
         )
     )
     return int(done or 0), int(overdue or 0)
 
 
 async def mentor_digest(
-    db: AsyncSession, mentor: Person, since: datetime, now: datetime
+    db: AsyncSession, mentor: Person, since: datetime, now: datetime, zones: ZoneOf
 ) -> list[Msg]:
     """A part for each active mentee; none when the mentor has no mentee."""
     pairs = (
@@ -165,7 +179,7 @@ async def mentor_digest(
                 )
             )
             continue
-        done, overdue = await _commitments(db, [mentee.id], since, now)
+        done, overdue = await _commitments(db, [mentee.id], since, now, zones)
         parts.append(
             Msg(
                 N_(
@@ -186,7 +200,7 @@ async def mentor_digest(
 
 
 async def programme_summary(
-    db: AsyncSession, coordinator: Person, since: datetime, now: datetime
+    db: AsyncSession, coordinator: Person, since: datetime, now: datetime, zones: ZoneOf
 ) -> list[Msg]:
     """A part for each cohort the coordinator runs."""
     cohorts = (
@@ -227,7 +241,7 @@ async def programme_summary(
             )
         )
         moods = await _moods(db, mentees, since)
-        done, overdue = await _commitments(db, mentees, since, now)
+        done, overdue = await _commitments(db, mentees, since, now, zones)
         days = CohortSettings.of(cohort.settings).no_contact_days
         quiet = await db.scalar(
             select(func.count()).where(

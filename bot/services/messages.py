@@ -14,9 +14,12 @@ from bot.i18n import locale_for
 from bot.services.clock import Clock
 from bot.storage import cohorts
 from bot.storage import repositories as repo
-from bot.storage.models import Person
+from bot.storage.models import Outgoing, Person
 
 Buttons = Sequence[Sequence[tuple[Msg, str]]]
+# A reply the bot can only give through the outbox (what the person did had an outcome
+# later, or elsewhere): it goes at once, whatever the hour.
+REPLY = "reply"
 
 
 def queue_message(
@@ -33,7 +36,7 @@ def queue_message(
     stale_at: datetime | None = None,
     series: str | None = None,
     invitation: CalendarEvent | None = None,
-) -> None:
+) -> Outgoing:
     """Add it to the outbox in the caller's unit of work. Buttons are (label, callback data);
     a calendar invitation goes as an .ics file right after the message."""
     locale = locale_for(person, person.telegram_language, default_locale)
@@ -44,7 +47,7 @@ def queue_message(
         payload["buttons"] = [
             [{"msg": msg_to_json(label), "data": data} for label, data in row] for row in buttons
         ]
-    repo.enqueue(
+    return repo.enqueue(
         db,
         kind=kind,
         chat_id=person.id,

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.consent import ConsentKind
-from bot.domain.engine import COMMON_ZONES
+from bot.domain.zones import is_zone
 from bot.services.clock import Clock
 from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
@@ -84,7 +84,7 @@ class PeopleService:
         work."""
         row = await db.get(Person, person.id)
         assert row is not None
-        if name == "tz" and value in COMMON_ZONES:
+        if name == "tz" and is_zone(value):
             row.timezone = value
         elif name == "quiet":
             now = (row.quiet_from, row.quiet_to)

@@ -13,7 +13,9 @@ for one person at once are merged into one message."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,8 +32,7 @@ from bot.domain.texts import N_, Msg, msg_from_json, msg_to_json
 from bot.services.clock import Clock
 from bot.services.digests import mentor_digest, programme_summary
 from bot.services.followup import FollowUpService
-from bot.services.messages import queue_message
-from bot.services.pulse import PULSE_INVITE
+from bot.services.messages import REPLY, queue_message
 from bot.storage import repositories as repo
 from bot.storage.models import (
     Cohort,
@@ -51,23 +52,18 @@ WHEEL_INVITE = "wheel_invite"
 DIGEST = "digest"
 PROGRAMME_SUMMARY = "programme_summary"
 RECURRING = (CHECKIN_INVITE, WHEEL_INVITE, DIGEST, PROGRAMME_SUMMARY)
-# Messages the bot starts that count toward a person's daily budget.
-BUDGETED = (
-    "commitment_reminder",
-    "commitment_checkin",
-    "nudge",
-    CHECKIN_INVITE,
-    WHEEL_INVITE,
-    DIGEST,
-    PULSE_INVITE,
-)
-# What keeps to quiet hours and pauses. Replies, relayed messages, alerts and meeting
-# reminders (the person chose that time) do not.
-SCHEDULED_KINDS = (*BUDGETED, PROGRAMME_SUMMARY)
+# What a person is waiting for goes at once: a partner's message or shared summary, a
+# coordinator's broadcast or poll, a reply the bot could only give through the outbox.
+# Everything else the bot starts, to anyone, keeps to the person's quiet hours, pause and
+# daily budget.
+WAITED_FOR = ("relay", "summary", "broadcast", "poll", "quiz", REPLY)
+# A meeting's reminder keeps to quiet hours but not to the budget: tomorrow it is no use.
+UNBUDGETED = ("meet_reminder",)
 # Answered with a button that names its occurrence; pressing an older one says it expired.
 INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel"}
 # A Wheel rated this recently makes the monthly invitation unnecessary.
 WHEEL_RECENT = timedelta(days=14)
+FIRST_WHEEL_AFTER = timedelta(weeks=4)
 DAILY_BUDGET = 3
 # How many people one transaction of the sweep starts series for.
 PLAN_CHUNK = 500
@@ -160,19 +156,19 @@ class Scheduler:
         recurrence: Recurrence,
         anchor_day: int,
         looked_up: dict[str, Outgoing] | None = None,
-    ) -> bool:
-        """One occurrence, unless it is queued already; stale once the next has come.
-        ``looked_up``: the rows of the series keys in question, when read already."""
+    ) -> Outgoing | None:
+        """One occurrence, unless it is queued already (None then); stale once the next has
+        come. ``looked_up``: the rows of the series keys in question, when read already."""
         series = series_key(kind, person.id, at)
         existing = (
             looked_up.get(series) if looked_up is not None else await repo.by_series(db, series)
         )
         if existing is not None:
             if existing.status != "cancelled":
-                return False
+                return None
             # Cancelled by a change of settings that has now been undone.
             existing.status, existing.error = "pending", None
-            return True
+            return existing
         code = occurrence_code(at)
         texts = {
             CHECKIN_INVITE: (
@@ -198,7 +194,7 @@ class Scheduler:
             PROGRAMME_SUMMARY: (Msg(N_("📊 <b>The programme this week</b>")), []),
         }
         msg, buttons = texts[kind]
-        queue_message(
+        return queue_message(
             db,
             person,
             msg,
@@ -211,7 +207,6 @@ class Scheduler:
             stale_at=recurrence.following(at, anchor_day),
             series=series,
         )
-        return True
 
     async def start_series(self, db: AsyncSession, person: Person, kinds: Sequence[str]) -> int:
         """Queue the first occurrence of each of these series the person should have and
@@ -237,7 +232,7 @@ class Scheduler:
             joined = await self._joined(db, person.id) if kind == WHEEL_INVITE else None
             at = first_occurrence(kind, recurrence, now, last.due_at if last else None, joined)
             day = at.astimezone(recurrence.zone).day
-            started += await self._queue(db, kind, person, at, recurrence, day)
+            started += await self._queue(db, kind, person, at, recurrence, day) is not None
         return started
 
     async def _joined(self, db: AsyncSession, person_id: int) -> datetime | None:
@@ -321,20 +316,23 @@ class Scheduler:
         queued = 0
         for person, recurrence, at in planned:
             day = at.astimezone(recurrence.zone).day
-            queued += await self._queue(db, kind, person, at, recurrence, day, looked_up)
+            queued += (
+                await self._queue(db, kind, person, at, recurrence, day, looked_up) is not None
+            )
         return queued
 
-    async def _continue(self, db: AsyncSession, row: Outgoing) -> None:
-        """Queue the occurrence after this one, if the person still gets this kind."""
+    async def _continue(self, db: AsyncSession, row: Outgoing) -> Outgoing | None:
+        """Queue the occurrence after this one, if the person still gets this kind; the row
+        queued, if any."""
         if row.kind not in RECURRING or row.person_id is None or "at" not in row.context:
-            return
+            return None
         person = await db.get(Person, row.person_id)
         recurrence = await self.recurrence(db, row.kind, person) if person else None
         if person is None or recurrence is None:
-            return
+            return None
         anchor_day = int(row.context.get("day") or 1)
         at = recurrence.following(datetime.fromisoformat(row.context["at"]), anchor_day)
-        await self._queue(db, row.kind, person, at, recurrence, anchor_day)
+        return await self._queue(db, row.kind, person, at, recurrence, anchor_day)
 
     # Invitations ------------------------------------------------------------
 
@@ -361,7 +359,10 @@ class Scheduler:
     # The gate ---------------------------------------------------------------
 
     async def gate(self, db: AsyncSession, rows: list[Outgoing], now: datetime) -> list[Outgoing]:
-        """Of the claimed rows, those to send now; the others are changed in place."""
+        """Of the claimed rows, those to send now; the others are changed in place. A
+        person's rows go as one message: the stale occurrence's successor that is due
+        already, and their other due rows not in this claim, are claimed and gated with
+        these (after downtime, one message with the current occurrence, not several)."""
         sending: list[Outgoing] = []
         budgeted: dict[int, list[Outgoing]] = {}
         zones: dict[int, ZoneInfo] = {}
@@ -369,13 +370,20 @@ class Scheduler:
         people, profiles = await repo.people_with_profiles(
             db, {row.person_id for row in rows if row.person_id is not None}
         )
-        for row in rows:
+        # Each person's other due rows join theirs: one message for all that is due.
+        gated = {r.person_id for r in rows if r.person_id is not None and r.kind not in WAITED_FOR}
+        waiting = deque([*rows, *await repo.claim_due_of(db, gated, now, WAITED_FOR)])
+        while waiting:
+            row = waiting.popleft()
             if row.stale_at is not None and now >= row.stale_at:
                 row.status, row.error = "stale", "its next occurrence had come"
-                await self._continue(db, row)
+                successor = await self._continue(db, row)
+                if successor is not None and successor.due_at <= now:
+                    await db.flush()
+                    waiting.extend(repo.claim([successor], now))
                 continue
             composer = self.composers.get(row.kind)
-            if row.kind not in SCHEDULED_KINDS or row.person_id is None:
+            if row.kind in WAITED_FOR or row.person_id is None:
                 person = people.get(row.person_id) if row.person_id else None
                 if composer is not None and (
                     person is None or not await self._compose(composer, db, row, person, now)
@@ -395,24 +403,26 @@ class Scheduler:
             await self._continue(db, row)
             if composer is not None and not await self._compose(composer, db, row, person, now):
                 continue
-            if row.kind in BUDGETED:
-                budgeted.setdefault(person.id, []).append(row)
-            else:
-                sending.append(row)
+            budgeted.setdefault(person.id, []).append(row)
         if not budgeted:
             return sending
-        sent = await repo.sent_times(db, budgeted, BUDGETED, now - timedelta(days=1))
+        sent = await repo.sent_times(
+            db, budgeted, (*WAITED_FOR, *UNBUDGETED), now - timedelta(days=1)
+        )
         for person_id, mine in budgeted.items():
             zone = zones[person_id]
             midnight = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
             used = sum(1 for at in sent.get(person_id, ()) if at >= midnight)
-            if used >= self.budget:
+            held = [row for row in mine if row.kind not in UNBUDGETED]
+            if held and used >= self.budget:
                 person = people[person_id]
                 tomorrow = (midnight + timedelta(days=1)).astimezone(UTC)
                 later = allowed_at(tomorrow, zone, person.quiet_from, person.quiet_to)
-                for row in mine:
+                for row in held:
                     row.status, row.due_at, row.error = "pending", later, "daily limit reached"
-                continue
+                mine = [row for row in mine if row.kind in UNBUDGETED]
+                if not mine:
+                    continue
             sending.append(merge(mine))
         return sending
 
@@ -467,7 +477,7 @@ class Scheduler:
         days = 1 if row.kind == DIGEST and person.digest_daily else 7
         since = now - timedelta(days=days)
         compose = mentor_digest if row.kind == DIGEST else programme_summary
-        parts = await compose(db, person, since, now)
+        parts = await compose(db, person, since, now, self.followup.zone_of)
         if not parts:
             return False
         # Under the heading it was queued with.
@@ -505,10 +515,12 @@ def first_occurrence(
     joined: datetime | None,
 ) -> datetime:
     """When a series starts: not within a day of its last occurrence (a setting moved the
-    hour); the Wheel's first invitation a month after the mentee joined."""
+    hour); the Wheel's first invitation four weeks after the mentee joined, at the first
+    of their hour from then (the monthly series then keeps that day of the month)."""
     after = max(now, last_due + timedelta(hours=20)) if last_due else now
     if kind == WHEEL_INVITE and last_due is None:
-        after = max(now, (joined or now) + timedelta(days=28))
+        after = max(now, (joined or now) + FIRST_WHEEL_AFTER)
+        return replace(recurrence, frequency="daily").first_after(after)
     return recurrence.first_after(after)
 
 

@@ -3,7 +3,7 @@ work and never commits: the caller decides when the work is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -549,12 +549,38 @@ async def claim_outgoing(
     """Take due messages for sending. Several workers never take the same row (on
     PostgreSQL the rows are locked and skipped; SQLite has one writer at a time). A row
     taken by a worker that died is taken again when its lease has run out."""
-    rows = list((await session.execute(claimable(now, limit, lease))).scalars())
-    for row in rows:
+    return claim((await session.execute(claimable(now, limit, lease))).scalars(), now)
+
+
+def claim(rows: Iterable[Outgoing], now: datetime) -> list[Outgoing]:
+    """These rows are being sent, under a lease from now."""
+    claimed = list(rows)
+    for row in claimed:
         row.status = "sending"
         row.claimed_at = now
         row.attempts += 1
-    return rows
+    return claimed
+
+
+async def claim_due_of(
+    session: AsyncSession, person_ids: Collection[int], now: datetime, excluding: Sequence[str]
+) -> list[Outgoing]:
+    """These people's other due rows, but those of these kinds, taken for sending with the
+    ones claimed already (locked and skipped on PostgreSQL like any claim)."""
+    if not person_ids:
+        return []
+    rows = await session.execute(
+        select(Outgoing)
+        .where(
+            Outgoing.person_id.in_(person_ids),
+            Outgoing.status == "pending",
+            Outgoing.due_at <= now,
+            Outgoing.kind.not_in(excluding),
+        )
+        .order_by(Outgoing.due_at, Outgoing.id)
+        .with_for_update(skip_locked=True)
+    )
+    return claim(rows.scalars(), now)
 
 
 async def renew_claim(
@@ -643,9 +669,9 @@ async def by_series(session: AsyncSession, series: str) -> Outgoing | None:
 
 
 async def sent_times(
-    session: AsyncSession, person_ids: Iterable[int], kinds: Sequence[str], since: datetime
+    session: AsyncSession, person_ids: Iterable[int], excluding: Sequence[str], since: datetime
 ) -> dict[int, list[datetime]]:
-    """When each person was last sent messages of these kinds, since a moment."""
+    """When each person was last sent messages of other kinds than these, since a moment."""
     ids = list(person_ids)
     found: dict[int, list[datetime]] = {}
     if not ids:
@@ -655,7 +681,7 @@ async def sent_times(
             Outgoing.person_id.in_(ids),
             Outgoing.sent_at >= since,
             Outgoing.status == "sent",
-            Outgoing.kind.in_(kinds),
+            Outgoing.kind.not_in(excluding),
         )
     )
     for person_id, sent_at in result:

@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods import EditMessageReplyMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from babel.dates import format_date
 
@@ -161,3 +162,22 @@ def split_html(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if current.strip():
         parts.append(current)
     return parts
+
+
+def without_pressed_row(query: CallbackQuery, chat_id: int) -> EditMessageReplyMarkup | None:
+    """The pressed message without the row of the button pressed. A merged message gives
+    each item's buttons rows of their own, so the other items can still be answered in it;
+    a message of one item loses its buttons."""
+    message = query.message
+    markup = getattr(message, "reply_markup", None)
+    if message is None:
+        return None
+    rows = markup.inline_keyboard if markup is not None else []
+    kept = [row for row in rows if all(b.callback_data != query.data for b in row)]
+    if rows and len(kept) == len(rows):
+        return None  # the press was not on this message's buttons: nothing to change
+    return EditMessageReplyMarkup(
+        chat_id=chat_id,
+        message_id=message.message_id,
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=kept) if kept else None,
+    )

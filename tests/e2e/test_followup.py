@@ -122,3 +122,76 @@ async def test_a_pause_defers_check_ins_and_a_block_cancels_them(
     # The reminders the day before went stale while paused: their day had come.
     assert statuses == {("commitment_reminder", "stale"), ("commitment_checkin", "cancelled")}
     assert not standin.calls("sendMessage", status=403)
+
+
+async def test_a_new_york_mentee_at_half_past_nine_in_the_evening_can_date_an_action_today(
+    standin: BotAPIStandin, bot: Running, ben: SimUser, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    person = mentee(standin, ben, bot)
+    (saved, _view) = await person.write("/timezone America/New_York")
+    assert saved.text == t("Your time zone is now {zone}.").format(zone="America/New_York")
+    # 21:30 on Wednesday 25 November in New York: already the 26th in UTC.
+    clock.moment = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+    await person.write("/wheel")
+    for rating in (7, 5, 8, 4, 6, 7, 3, 6):
+        await person.press(str(rating))
+    ticked = [label for label in person.labels() if label.startswith("✅")]
+    await person.press(ticked[0])
+    await person.press(t("Done"))
+    await person.write("Call my friends tonight")
+    (refused,) = await person.write("24.11.2026")
+    assert refused.text == t("That date has already passed. Please choose today or later.")
+    (asked,) = await person.write("25.11.2026")
+    assert "already passed" not in (asked.text or "")
+    await person.write("Save 50 euros a month")
+    await person.write("26.11.2026")
+    await person.press(t("Skip"))
+    async with bot.app.sessions() as db:
+        dates = {c.text: c.due_on for c in await db.scalars(select(Commitment))}
+    assert dates == {
+        "Call my friends tonight": date(2026, 11, 25),
+        "Save 50 euros a month": date(2026, 11, 26),
+    }
+
+
+async def test_in_a_merged_check_in_the_other_items_can_still_be_answered(
+    standin: BotAPIStandin, bot: Running, ben: SimUser, clock: MovableClock
+) -> None:
+    t = translator(bot, "en")
+    person = mentee(standin, ben, bot)
+    await person.write("/wheel")
+    for rating in (7, 5, 8, 4, 6, 7, 3, 6):
+        await person.press(str(rating))
+    ticked = [label for label in person.labels() if label.startswith("✅")]
+    await person.press(ticked[0])
+    await person.press(t("Done"))
+    for action in ("Call my friends on Sundays", "Save 50 euros a month"):
+        await person.write(action)
+        await person.write("01.12.2026")
+    await person.press(t("Skip"))
+    clock.moment = datetime(2026, 12, 1, 7, 0, 1, tzinfo=UTC)
+    bot.app.outbox.wake()
+    merged = await standin.wait_for_message(ben, contains="Today is the day for", timeout=10)
+    await person.settle()
+    assert "Call my friends" in (merged.text or "") and "Save 50 euros" in (merged.text or "")
+    assert person.labels(merged) == [
+        f"{n} · {t(label)}" for n in (1, 2) for label in ("✅ Done", "Partly", "Not yet")
+    ]
+    assert await person.press(f"1 · {t('✅ Done')}", message=merged) == [
+        person.sent()[-1]
+    ] and person.sent()[-1].text == t("🎉 Well done! Marked as done.")
+    # The second item's buttons are still there, and they work.
+    assert person.labels(merged) == [
+        f"2 · {t(label)}" for label in ("✅ Done", "Partly", "Not yet")
+    ]
+    (when,) = await person.press(f"2 · {t('Not yet')}", message=merged)
+    assert when.text == t("When will you do it? Choose a new date, or drop it.")
+    assert person.labels(merged) == []
+    await person.press(t("In {days} days").format(days=7), message=when)
+    async with bot.app.sessions() as db:
+        found = {c.text: (c.status, c.due_on) for c in await db.scalars(select(Commitment))}
+    assert found == {
+        "Call my friends on Sundays": ("done", date(2026, 12, 1)),
+        "Save 50 euros a month": ("open", date(2026, 12, 8)),
+    }

@@ -310,11 +310,16 @@ def test_time_zones_by_button_or_by_name(dialogs: dict[str, Dialog]) -> None:
     for typed, expected in (
         ("europe/vilnius", "Europe/Vilnius"),
         ("America/New York", "America/New_York"),
+        # A city or a country of one zone, in English or Latvian.
+        ("riga", "Europe/Riga"),
+        ("Ņujorka", "America/New_York"),
+        ("Latvija", "Europe/Riga"),
     ):
         outcome = engine.handle(dialog, progress, TextInput(typed), TODAY)
         assert outcome.progress.answers[key] == expected
     assert engine.handle(dialog, progress, Press("c:Europe/Athens"), TODAY).accepted
-    for bad in ("Mars/Olympus", "", "Riga"):
+    # Unknown, empty, or a country of several zones (which one is not guessed).
+    for bad in ("Mars/Olympus", "", "United States"):
         refused = engine.handle(dialog, progress, TextInput(bad), TODAY)
         assert refused.error is not None and refused.progress is progress
 

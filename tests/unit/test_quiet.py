@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -41,15 +41,67 @@ def test_no_quiet_hours_when_from_equals_to() -> None:
     assert allowed_at(due, RIGA, 0, 0) == due
 
 
-@given(
-    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 1, 1)),
-    st.integers(0, 23),
-    st.integers(0, 23),
+ZONES = ("Europe/Riga", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "UTC")
+# The nights around daylight-saving changes east and west of UTC (Riga, New York, Sydney).
+CHANGES = (
+    datetime(2027, 3, 14, 7),
+    datetime(2027, 3, 28, 1),
+    datetime(2027, 4, 4, 16),
+    datetime(2027, 10, 3, 16),
+    datetime(2027, 10, 31, 1),
+    datetime(2027, 11, 7, 6),
 )
-def test_the_allowed_moment_is_never_earlier_and_never_quiet(
-    naive: datetime, quiet_from: int, quiet_to: int
+
+
+def moments() -> st.SearchStrategy[datetime]:
+    """Any moment, or one within two days of a daylight-saving change."""
+    near_change = st.builds(
+        lambda change, minutes: change + timedelta(minutes=minutes),
+        st.sampled_from(CHANGES),
+        st.integers(-48 * 60, 48 * 60),
+    )
+    anywhere = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 1, 1))
+    return st.one_of(near_change, anywhere).map(lambda naive: naive.replace(tzinfo=UTC))
+
+
+@given(moments(), st.sampled_from(ZONES), st.integers(0, 23), st.integers(0, 23))
+def test_the_allowed_moment_is_the_first_that_is_not_quiet(
+    due: datetime, name: str, quiet_from: int, quiet_to: int
 ) -> None:
-    due = naive.replace(tzinfo=UTC)
-    at = allowed_at(due, RIGA, quiet_from, quiet_to)
+    zone = ZoneInfo(name)
+    at = allowed_at(due, zone, quiet_from, quiet_to)
     assert at >= due
-    assert not in_quiet_hours(at.astimezone(RIGA).hour, quiet_from, quiet_to)
+    assert not in_quiet_hours(at.astimezone(zone).hour, quiet_from, quiet_to)
+    # Nothing earlier would do: every minute from the due moment to it is quiet.
+    if at > due:
+        assert at - due <= timedelta(hours=25)
+        step = max(timedelta(minutes=1), (at - due) / 200)
+        moment = due
+        while moment < at:
+            assert in_quiet_hours(moment.astimezone(zone).hour, quiet_from, quiet_to)
+            moment += step
+        assert in_quiet_hours(
+            (at - timedelta(minutes=1)).astimezone(zone).hour, quiet_from, quiet_to
+        )
+
+
+@given(moments(), st.sampled_from(ZONES), moments())
+def test_after_a_pause_the_quiet_hours_still_count(
+    due: datetime, name: str, paused_until: datetime
+) -> None:
+    zone = ZoneInfo(name)
+    at = allowed_at(due, zone, 21, 8, paused_until)
+    assert at >= max(due, paused_until)
+    assert not in_quiet_hours(at.astimezone(zone).hour, 21, 8)
+
+
+def test_new_york_s_quiet_hours_end_at_eight_across_both_changes() -> None:
+    new_york = ZoneInfo("America/New_York")
+    # The night of 13 to 14 March 2027: 08:00 is EDT (UTC-4) the morning after.
+    assert allowed_at(datetime(2027, 3, 14, 3, 0, tzinfo=UTC), new_york, 21, 8) == datetime(
+        2027, 3, 14, 12, 0, tzinfo=UTC
+    )
+    # The night of 6 to 7 November 2027: 08:00 is EST (UTC-5) again.
+    assert allowed_at(datetime(2027, 11, 7, 3, 0, tzinfo=UTC), new_york, 21, 8) == datetime(
+        2027, 11, 7, 13, 0, tzinfo=UTC
+    )

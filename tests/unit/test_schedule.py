@@ -35,6 +35,10 @@ class Clock:
         return self.moment
 
 
+# Each person's zone as the bot finds it: their setting, their intake's, else Riga.
+ZONES = FollowUpService(Clock(), "Europe/Riga", "en").zone_of
+
+
 def scheduler(clock: Clock) -> Scheduler:
     return Scheduler(clock, FollowUpService(clock, "Europe/Riga", "en"), "en", budget=3)
 
@@ -200,7 +204,7 @@ async def test_a_digest_shows_the_mentor_what_the_mentee_agreed_to(db_engine: As
         async def digest(share: str) -> Msg:
             profile.data = {"show_name": True, "share": share}
             await db.flush()
-            (part,) = await mentor_digest(db, mentor, since, NOW)
+            (part,) = await mentor_digest(db, mentor, since, NOW, ZONES)
             return part
 
         asked = await digest("ask")
@@ -287,3 +291,59 @@ async def test_a_row_that_fails_to_compose_is_marked_failed_and_the_others_go(
         }
     assert [row.chat_id for row in sending] == [PERSON + 1]
     assert outcomes == {PERSON: ("failed", "compose: KeyError"), PERSON + 1: ("sending", None)}
+
+
+async def test_overdue_is_by_the_mentee_s_own_date(db_engine: AsyncEngine) -> None:
+    """21:30 on 25 November in New York is 02:30 on the 26th in UTC: a commitment of the
+    25th is not overdue there yet; in Riga (04:30 on the 26th) it is."""
+    from bot.services.digests import mentor_digest
+    from bot.storage.models import Cohort, Commitment, DialogSession, Pair, Profile
+
+    now = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+    async with create_sessionmaker(db_engine)() as db:
+        for pid, name in ((3001, "Rita"), (3002, "Nora"), (3003, "Anna")):
+            await repo.upsert_person(db, pid, name, "en", now)
+        cohort = Cohort(name="C", mode="coordinator", settings={}, created_by=1, created_at=now)
+        db.add(cohort)
+        await db.flush()
+        for mentee, zone in ((3002, "America/New_York"), (3003, "Europe/Riga")):
+            db.add(
+                Pair(
+                    cohort_id=cohort.id,
+                    mentee_id=mentee,
+                    mentor_id=3001,
+                    status="active",
+                    score=50,
+                    created_at=now,
+                    decided_at=now,
+                )
+            )
+            data = {"show_name": True, "share": "always", "timezone": zone}
+            db.add(Profile(person_id=mentee, role="mentee", data=data, updated_at=now))
+            grow = DialogSession(
+                person_id=mentee,
+                dialog_id="grow",
+                status="finished",
+                state={},
+                started_at=now,
+                updated_at=now,
+                finished_at=now,
+            )
+            db.add(grow)
+            await db.flush()
+            db.add(
+                Commitment(
+                    person_id=mentee,
+                    session_id=grow.id,
+                    text="call the bank",
+                    due_on=datetime(2026, 11, 25).date(),
+                    status="open",
+                    created_at=now - timedelta(days=3),
+                )
+            )
+        await db.commit()
+        mentor = await db.get(Person, 3001)
+        assert mentor is not None
+        parts = await mentor_digest(db, mentor, now - timedelta(days=7), now, ZONES)
+    overdue = {part.values["name"]: part.values["overdue"] for part in parts}
+    assert overdue == {"Nora": 0, "Anna": 1}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.methods import EditMessageReplyMarkup, SendMessage
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +16,7 @@ from bot.storage.models import Person
 from bot.telegram.buttons import CommitmentButton
 from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.render import Renderer
+from bot.telegram.render import Renderer, without_pressed_row
 from bot.telegram.replies import Replies
 
 
@@ -106,8 +106,10 @@ async def answer(
         )
         return
     replies.add(query.answer())
-    if query.message is not None:
-        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    # In a merged message, the other items' buttons stay.
+    closed = without_pressed_row(query, person.id)
+    if closed is not None:
+        replies.add(closed)
     assert commitment is not None
     if result is Answered.ASK_DATE:
         replies.add(

@@ -187,6 +187,7 @@ def help_text() -> str:
         "/checkin: a short check-in on how things are\n"
         "/commitments: your actions and their dates\n"
         "/settings: time zone, quiet hours, your check-in day and hour, a pause of reminders\n"
+        "/timezone: your time zone by its name, a city or a country, such as /timezone Tokyo\n"
         "/language: switch between Latvian and English\n"
         "/privacy: what I store and how to get or delete it\n\n"
         "In a session, ⬅ Back returns to the previous question so you can change your answer."

@@ -6,9 +6,10 @@ question a check-in or a Wheel asks before it first begins)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.methods import EditMessageReplyMarkup, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.consent import ConsentKind
 from bot.domain.engine import COMMON_ZONES
+from bot.domain.zones import find_zones
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.people import CHECKIN_HOURS, PAUSE_DAYS, PeopleService
@@ -141,11 +143,11 @@ async def settings_view(
     return text, builder.as_markup()
 
 
-def zone_picker(shown: str) -> InlineKeyboardMarkup:
+def zone_picker(shown: str, zones: Sequence[str] = COMMON_ZONES) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for zone in COMMON_ZONES:
+    for zone in zones:
         builder.button(text=zone, callback_data=Setting(name="tz", value=zone, stamp=shown))
-    builder.adjust(1)
+    builder.adjust(1 if len(zones) < 10 else 2)
     return builder.as_markup()
 
 
@@ -188,6 +190,63 @@ async def settings(
     replies.add(message.answer(text, reply_markup=markup))
 
 
+def zone_question() -> str:
+    return _(
+        "Choose your time zone, or write it after /timezone: its name, a city or a country, "
+        "for example /timezone America/New_York or /timezone Tokyo."
+    )
+
+
+async def set_zone(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    people: PeopleService,
+    followup: FollowUpService,
+    renderer: Renderer,
+    replies: Replies,
+) -> None:
+    """/timezone <zone, city or country>: any zone of the time zone database, for anyone
+    (a coordinator and someone in no cohort too); a country of several zones asks which."""
+    written = (command.args or "").strip()
+    current = await session.get(Person, person.id)
+    assert current is not None
+    if not written:
+        replies.add(message.answer(zone_question(), reply_markup=zone_picker(stamp(current))))
+        return
+    found = find_zones(written)
+    if not found:
+        replies.add(
+            message.answer(
+                _(
+                    "I don't know the time zone “{text}”. Write its name as in Europe/Riga or "
+                    "America/New_York, or a city or a country, such as Tokyo or Latvia."
+                ).format(text=Renderer.escape(written[:64]))
+            )
+        )
+        return
+    if len(found) > 1:
+        replies.add(
+            message.answer(
+                _("“{text}” has several time zones. Which one is yours?").format(
+                    text=Renderer.escape(written[:64])
+                ),
+                reply_markup=zone_picker(stamp(current), found),
+            )
+        )
+        return
+    await people.change_setting(session, current, "tz", found[0])
+    fresh = await session.get(Person, person.id)
+    assert fresh is not None
+    text, markup = await settings_view(
+        session, fresh, people, followup, renderer, i18n.current_locale
+    )
+    replies.add(message.answer(_("Your time zone is now {zone}.").format(zone=found[0])))
+    replies.add(message.answer(text, reply_markup=markup))
+
+
 async def change(
     query: CallbackQuery,
     session: AsyncSession,
@@ -216,7 +275,7 @@ async def change(
         replies.add(query.answer())
         shown = callback_data.stamp
         if name == "zones":
-            question, picker = _("Choose your time zone:"), zone_picker(shown)
+            question, picker = zone_question(), zone_picker(shown)
         elif name == "days":
             question = _("On which day should the regular check-in come?")
             picker = day_picker(i18n.current_locale, shown)
@@ -298,6 +357,7 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PRIVATE)
     router.message.register(settings, Command("settings"))
+    router.message.register(set_zone, Command("timezone"))
     router.callback_query.register(change, Setting.filter())
     router.callback_query.register(consent_choice, ConsentChoice.filter())
     return router
