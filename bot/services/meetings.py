@@ -22,13 +22,15 @@ from bot.domain.texts import N_, Msg, Value, msg_to_json
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
-from bot.services.messages import queue_message
+from bot.services.messages import REPLY, queue_message
 from bot.services.profiles import display_name, share_mode
 from bot.storage import repositories as repo
 from bot.storage.models import Commitment, Meeting, Outgoing, Pair, Person, Profile
 
 MEET_FORM = "meet"
 MEET_REMINDER = "meet_reminder"
+# A meeting set, moved or called off, told to the other side.
+MEETING_NOTICE = "meeting"
 REMIND_BEFORE = timedelta(hours=1)
 BRIEF_COMMITMENTS = 10
 
@@ -117,6 +119,7 @@ class MeetingService:
                 person,
                 Msg(N_("That moment has already passed. Send /meet to choose another.")),
                 now,
+                kind=REPLY,
             )
             return
         changed = await self._cancel_planned(db, pair.id)
@@ -138,6 +141,7 @@ class MeetingService:
                     )
                 ),
                 now,
+                kind=REPLY,
             )
         topic = progress.answers.get("topic")
         for side_id in (pair.mentee_id, pair.mentor_id):
@@ -169,7 +173,9 @@ class MeetingService:
                     },
                 )
             invitation = await self.invitation(db, draft, pair, side, topic)
-            self._tell(db, side, text, now, {"pair": pair.id}, invitation)
+            # The one who set it is waiting for the confirmation; the other is told.
+            kind = REPLY if side_id == person_id else MEETING_NOTICE
+            self._tell(db, side, text, now, {"pair": pair.id}, invitation, kind)
             queue_message(
                 db,
                 side,
@@ -266,12 +272,13 @@ class MeetingService:
         now: datetime,
         context: dict[str, Any] | None = None,
         invitation: CalendarEvent | None = None,
+        kind: str = MEETING_NOTICE,
     ) -> None:
         queue_message(
             db,
             person,
             msg,
-            kind="meeting",
+            kind=kind,
             now=now,
             default_locale=self.default_locale,
             context=context,
@@ -358,7 +365,8 @@ class MeetingService:
                     N_("{text}\nOpen the file below to take it out of your calendar."),
                     {"text": text},
                 )
-            self._tell(db, side, text, now, {"pair": pair.id}, cancellation)
+            kind = REPLY if side.id == person.id else MEETING_NOTICE
+            self._tell(db, side, text, now, {"pair": pair.id}, cancellation, kind)
         return True
 
     async def compose_reminder(

@@ -57,8 +57,9 @@ RECURRING = (CHECKIN_INVITE, WHEEL_INVITE, DIGEST, PROGRAMME_SUMMARY)
 # Everything else the bot starts, to anyone, keeps to the person's quiet hours, pause and
 # daily budget.
 WAITED_FOR = ("relay", "summary", "broadcast", "poll", "quiz", REPLY)
-# A meeting's reminder keeps to quiet hours but not to the budget: tomorrow it is no use.
-UNBUDGETED = ("meet_reminder",)
+# A meeting's reminder, and the news that the partner set, moved or called off a meeting,
+# keep to quiet hours but not to the budget: tomorrow they may be no use.
+UNBUDGETED = ("meet_reminder", "meeting")
 # Answered with a button that names its occurrence; pressing an older one says it expired.
 INVITE_DIALOGS = {CHECKIN_INVITE: "checkin", WHEEL_INVITE: "wheel"}
 # A Wheel rated this recently makes the monthly invitation unnecessary.

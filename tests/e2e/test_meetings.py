@@ -212,14 +212,16 @@ def the_event(calendar: Calendar) -> tuple[str, str, datetime, str, int, str]:
 
 
 async def test_both_sides_get_the_meeting_in_their_calendars_in_their_own_time(
-    standin: BotAPIStandin, bot: Running
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
     t = translator(bot, "en")
     _coordinator, anna, rita = await matched_pair(standin, bot)
     await rita_in_new_york_mornings(bot, rita.user.id)
 
-    # Wednesday 25 November, 09:00 UTC: Anna's weekday evenings in Riga (17-21) and Rita's
-    # weekday mornings in New York (8-12, seven hours behind) meet from 17:00 to 19:00.
+    # Wednesday 25 November, 14:00 UTC (Rita's 09:00, after her quiet hours): Anna's weekday
+    # evenings in Riga (17-21) and Rita's weekday mornings in New York (8-12, seven hours
+    # behind) meet from 17:00 to 19:00.
+    clock.moment = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
     asked = await anna.write("/meet")
     suggested = asked[0].text or ""
     assert "Times that suit you both in the coming week" in suggested

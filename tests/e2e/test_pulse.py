@@ -9,11 +9,17 @@ from sqlalchemy import select
 
 from bot.storage.models import Pair, PulseAnswer
 from tests.e2e.conftest import MovableClock, Running
-from tests.e2e.standin import BotAPIStandin
+from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 
 ASKED = "How is your mentoring with"
+
+
+def answer_button(message: BotMessage) -> str:
+    """The pulse's button, also when the invitation came merged with others."""
+    (data,) = [data for row in message.buttons for _, data in row if data.startswith("pls:")]
+    return data
 
 
 async def started_at(bot: Running) -> MovableClock:
@@ -55,7 +61,9 @@ async def test_both_sides_are_asked_after_30_days_and_every_60_and_only_figures_
     await bot.app.sweep()
     assert len(await answers(bot)) == 2
 
-    intro = await anna.press(t("Answer"), message=asked_anna)
+    intro = await anna.act(
+        lambda: standin.press_data(anna.user, answer_button(asked_anna), message=asked_anna)
+    )
     assert "your partner does not" in (intro[0].text or "")
     assert "How useful is your mentoring so far" in (intro[-1].text or "")
     await anna.press("2")
@@ -67,7 +75,9 @@ async def test_both_sides_are_asked_after_30_days_and_every_60_and_only_figures_
     for side in (anna, rita):
         assert not any("usefulness" in (m.text or "") for m in standin.messages(side.user))
 
-    await anna.press(t("Answer"), message=asked_anna)
+    await anna.act(
+        lambda: standin.press_data(anna.user, answer_button(asked_anna), message=asked_anna)
+    )
     assert anna.alerts()[-1] == t("You have answered this one already. Thank you!")
 
     # The second round comes 60 days after the first; the first's button has expired.
@@ -79,12 +89,14 @@ async def test_both_sides_are_asked_after_30_days_and_every_60_and_only_figures_
         10,
         "the second round",
     )
-    await rita.press(t("Answer"), message=asked_rita)
+    await rita.act(
+        lambda: standin.press_data(rita.user, answer_button(asked_rita), message=asked_rita)
+    )
     assert rita.alerts()[-1] == t(
         "This question has expired: a newer one has come since, or the pair ended."
     )
     second = [m for m in standin.messages(rita.user) if ASKED in (m.text or "")][-1]
-    await rita.press(t("Answer"), message=second)
+    await rita.act(lambda: standin.press_data(rita.user, answer_button(second), message=second))
     await rita.press("4")
     await rita.press(t("Every two weeks"))
     assert await answers(bot) == [
