@@ -55,6 +55,7 @@ BUDGETED = (
     "commitment_reminder",
     "commitment_checkin",
     "nudge",
+    "intake_reminder",
     CHECKIN_INVITE,
     WHEEL_INVITE,
     DIGEST,
