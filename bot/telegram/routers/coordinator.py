@@ -133,15 +133,21 @@ def moment(at: datetime, zone: str | None) -> str:
 
 
 def link_terms(link: Link, zone: str | None) -> str:
-    """How long and how often a link still works, or why it no longer does."""
+    """How long and how often a link still works, or why and since when it no longer does."""
+    invite = link.invite
+    used = invite.uses
     if link.state is LinkState.SPENT:
-        return _("spent")
+        return ngettext("spent: used {used} time", "spent: used {used} times", used).format(
+            used=used
+        )
     if link.state is LinkState.EXPIRED:
-        return _("expired")
+        assert invite.expires_at is not None
+        return _("expired {time}").format(time=moment(invite.expires_at, zone))
     if link.state is LinkState.REVOKED:
-        return _("revoked")
+        assert invite.revoked_at is not None
+        return _("revoked {time}").format(time=moment(invite.revoked_at, zone))
     left = link.uses_left
-    expires = link.invite.expires_at
+    expires = invite.expires_at
     return _("live: {uses}, {until}").format(
         uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
         until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
@@ -172,6 +178,12 @@ def cohort_view(
         lines.append(
             _("…and {count} older links that no longer work.").format(count=len(ended) - len(shown))
         )
+    # A role whose every link has ended: nobody can join as one until a new link is made.
+    for role in (MENTEE, MENTOR):
+        if not any(link.invite.role == role for link in live):
+            lines.append(
+                _("{role}: no link works now; /invite makes one.").format(role=_(ROLE_NAMES[role]))
+            )
     text = _(
         "<b>{name}</b> (ends {ends})\nMentees: {mentees} · mentors: {mentors} · "
         "active pairs: {pairs}\nInvite links:\n{links}"
