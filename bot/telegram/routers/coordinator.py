@@ -865,12 +865,13 @@ async def pairs(
     replies: Replies,
 ) -> None:
     """The running pairs of the person's cohorts, in one message, a page at a time."""
-    if not await pair_service.running(session, person, 0, "all"):
+    lines = await pair_service.running(session, person, 0, "all")
+    if not lines:
         replies.add(message.answer(_("Your cohorts have no active or paused pairs.")))
         return
-    shown = await pairs_text(session, person, cohort_service, pair_service, PairsView())
-    assert shown is not None
-    replies.add(message.answer(shown[0], reply_markup=shown[1]))
+    cohorts = await cohort_service.coordinated(session, person)
+    text, markup = pairs_view(lines, cohorts, PairsView())
+    replies.add(message.answer(text, reply_markup=markup))
 
 
 async def pairs_page(
