@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -87,14 +87,48 @@ class StatsChart:
     wheel_title: str
     wheel: list[tuple[str, float]]
     empty: str
+    # People by role and status: what a cohort has before there is anything else to draw.
+    people_title: str = ""
+    people: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def nothing_yet(self) -> bool:
+        """No pair, session, mood or rating to draw."""
+        return not (any(n for _label, n in self.pairs) or self.dialogs or self.mood or self.wheel)
 
 
 def render_stats(chart: StatsChart) -> bytes:
-    """Four panels: pairs by status, finished dialogs, weekly mood, Wheel change by area."""
+    """Four panels: pairs by status, finished dialogs, weekly mood, Wheel change by area;
+    before there is any of those, one: the cohort's people by role and status."""
+    if chart.nothing_yet:
+        return _render_people(chart)
+    return _render_panels(chart)
+
+
+def _render_people(chart: StatsChart) -> bytes:
+    fig = _figure((6.4, 1.8 + 0.45 * max(1, len(chart.people))))
+    ax = fig.add_subplot()
+    ax.set_title(chart.people_title, color=TEXT, fontsize=11)
+    if chart.people:
+        ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
+        _bars(
+            ax,
+            [label for label, _n in chart.people],
+            [n for _label, n in chart.people],
+            [BAR] * len(chart.people),
+        )
+    else:
+        _nothing(ax, chart.empty)
+    fig.suptitle(chart.title, color=TEXT, fontsize=13)
+    return _png(fig)
+
+
+def _render_panels(chart: StatsChart) -> bytes:
     fig = _figure((10.0, 7.5))
     axes = fig.subplots(2, 2)
     panels: list[tuple[Axes, str, Sequence[tuple[str, float]]]] = [
-        (axes[0][0], chart.pairs_title, chart.pairs),
+        # No bars of nothing but zeros: an empty panel says there is nothing yet.
+        (axes[0][0], chart.pairs_title, chart.pairs if any(n for _l, n in chart.pairs) else []),
         (axes[0][1], chart.dialogs_title, chart.dialogs),
         (axes[1][1], chart.wheel_title, chart.wheel),
     ]

@@ -185,6 +185,9 @@ BUTTONS: Mapping[str, Rule] = {
     "match": _rule(COORDINATION, Scope.COHORT),
     "mok": _rule(COORDINATION, Scope.COHORT),
     "mex": _rule(COORDINATION, Scope.COHORT),
+    "mpg": _rule(COORDINATION, Scope.COHORT),
+    "mrem": _rule(COORDINATION, Scope.COHORT),
+    "pv": _rule(COORDINATION),  # the cohort it names is looked up among the presser's own
     "ps": _rule(COORDINATION, Scope.COHORT),
     "cset": _rule(COORDINATION, Scope.COHORT),
     "cs": _rule(COORDINATION, Scope.COHORT),

@@ -114,6 +114,8 @@ class Step(BaseModel):
     more_prompt: str = ""
     item_label: str = ""
     commitment: Commitment | None = None
+    # date: a month's calendar to pick the day from, besides the shortcuts
+    calendar: bool = False
     # show
     show: Literal["", "wheel_chart"] = ""
     show_from: tuple[str, ...] = ()

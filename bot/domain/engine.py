@@ -7,6 +7,7 @@ writes nothing and the person stays at the same step.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -22,6 +23,23 @@ Cursor: TypeAlias = tuple[int, int, int]
 
 MAX_DATE_AHEAD = timedelta(days=3660)
 DATE_SHORTCUTS = ((7, N_("In a week")), (14, N_("In two weeks")), (30, N_("In a month")))
+# The calendar of a date step: a press on what is not a day (a blank, a weekday's name).
+NO_DAY = "n"
+MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
+WEEKDAYS = (N_("Mo"), N_("Tu"), N_("We"), N_("Th"), N_("Fr"), N_("Sa"), N_("Su"))
 BUTTON_LABEL_LIMIT = 48
 COMMON_ZONES = (
     "Europe/Riga",
@@ -365,6 +383,8 @@ def question(dialog: Dialog, progress: Progress) -> Question:
         rows.append((Button(Msg(N_("Yes")), "c:yes"), Button(Msg(N_("No")), "c:no")))
     elif step.kind == "date":
         rows.append(tuple(Button(Msg(label), f"c:+{days}") for days, label in DATE_SHORTCUTS))
+        if step.calendar:
+            rows += _calendar(progress.pending)
     elif step.kind == "time":
         rows.append(tuple(Button(shortcut, f"c:{shortcut}") for shortcut in TIME_SHORTCUTS))
     navigation: list[Button] = []
@@ -455,6 +475,10 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
             return _advance(dialog, progress, key, progress.answers[key])
         if step.kind == "multi":
             return _multi_press(dialog, progress, step, key, action)
+        if step.kind == "date" and step.calendar and action.startswith("m:"):
+            return _open_month(progress, action[2:], today)
+        if step.kind == "date" and step.calendar and action == NO_DAY:
+            return _refuse(progress, N_("Press a day of the month, or write the date."))
         if action.startswith("c:"):
             return _choose(dialog, progress, step, key, action[2:], today)
         return _refuse(progress, N_("Please use the buttons under the question."))
@@ -546,7 +570,66 @@ def _choose(
         return _advance(dialog, progress, key, moment)
     if step.kind == "date" and re.fullmatch(r"\+\d{1,3}", value):
         return _accept_date(dialog, progress, key, today + timedelta(days=int(value[1:])), today)
+    if step.kind == "date" and step.calendar and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return _refuse(progress, N_("Press a day of the month, or write the date."))
+        return _accept_date(dialog, progress, key, day, today)
     return _refuse(progress, N_("Please answer with text."))
+
+
+def _open_month(progress: Progress, value: str, today: date) -> Outcome:
+    """The calendar turned to a month (``YYYY-MM``; empty: this month). The draft holds
+    the month shown and the first day that can be chosen, as the question needs them."""
+    this_month = today.replace(day=1)
+    shown: date | None = this_month
+    if value:
+        found = re.fullmatch(r"(\d{4})-(\d{2})", value)
+        try:
+            shown = date(int(found.group(1)), int(found.group(2)), 1) if found else None
+        except ValueError:
+            shown = None
+    if shown is None or not this_month <= shown <= (today + MAX_DATE_AHEAD).replace(day=1):
+        return _refuse(progress, N_("Press a day of the month, or write the date."))
+    return Outcome(replace(progress, pending=(shown.isoformat()[:7], today.isoformat())))
+
+
+def _calendar(pending: tuple[str, ...] | None) -> list[tuple[Button, ...]]:
+    """A date's calendar: a button that opens it, or (once opened) its month with the
+    months before and after, the days of the week, and a button for each day that can
+    be chosen."""
+    if not pending or len(pending) != 2:
+        return [(Button(Msg(N_("📅 Pick a day in the calendar")), "m:"),)]
+    first = date.fromisoformat(pending[0] + "-01")
+    earliest = date.fromisoformat(pending[1])
+    before = (first - timedelta(days=1)).replace(day=1)
+    after = (first + timedelta(days=31)).replace(day=1)
+    heading: list[Button] = []
+    if before >= earliest.replace(day=1):
+        heading.append(Button("◀", f"m:{before.isoformat()[:7]}"))
+    heading.append(
+        Button(
+            Msg(
+                N_("{month} {year}"),
+                {"month": Msg(MONTHS[first.month - 1]), "year": str(first.year)},
+            ),
+            NO_DAY,
+        )
+    )
+    if after <= (earliest + MAX_DATE_AHEAD).replace(day=1):
+        heading.append(Button("▶", f"m:{after.isoformat()[:7]}"))
+    rows = [tuple(heading), tuple(Button(Msg(name), NO_DAY) for name in WEEKDAYS)]
+    for week in calendar.monthcalendar(first.year, first.month):
+        rows.append(
+            tuple(
+                Button(str(day), f"c:{first.replace(day=day).isoformat()}")
+                if day and first.replace(day=day) >= earliest
+                else Button("·", NO_DAY)
+                for day in week
+            )
+        )
+    return rows
 
 
 def _accept_date(dialog: Dialog, progress: Progress, key: str, day: date, today: date) -> Outcome:

@@ -354,6 +354,30 @@ def _result(
     return Matching(pairs, unmatched)
 
 
+# Why a mentee was left unmatched, as the mentee is told (by the reason's message id).
+FOR_MENTEE: Mapping[str, str] = {
+    N_("no mentor within {hours} h"): N_(
+        "none of the mentors lives within {hours} hours of your time zone"
+    ),
+    N_("no mentor shares a language"): N_("none of the mentors speaks a language you speak"),
+    N_("no mentor meets the required preferences"): N_(
+        "no mentor meets the wishes you marked as a must"
+    ),
+    N_("every suitable mentor was proposed before"): N_(
+        "the mentors who suit you have already been tried"
+    ),
+    N_("no mentor scored high enough"): N_("no mentor fits what you are looking for well enough"),
+    N_("no capacity left with suitable mentors"): N_(
+        "the mentors who suit you have no free place left"
+    ),
+}
+
+
+def for_mentee(reason: Msg) -> Msg:
+    """An unmatched reason in the words a mentee is told."""
+    return Msg(FOR_MENTEE.get(reason.id, reason.id), reason.values)
+
+
 def _unmatched_reasons(
     cohort: _Cohort,
     candidates: _Candidates,

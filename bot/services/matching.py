@@ -5,7 +5,7 @@ the mentor's answer (or none in time)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,23 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import intake
 from bot.domain.cohorts import CohortMode, CohortSettings, Role, ShareMode
 from bot.domain.consent import ConsentKind
-from bot.domain.matching import MenteeProfile, Score, match, score
+from bot.domain.matching import Matching, MenteeProfile, Score, for_mentee, match, score
 from bot.domain.pairs import HOLDING, SPENT, PairStatus
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.services.clock import Clock
-from bot.services.messages import Notifier
+from bot.services.messages import Notifier, queue_message
 from bot.services.pairs import PairService, set_status
-from bot.services.profiles import display_name
+from bot.services.profiles import development_stage, display_name
 from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
 from bot.storage import matching as store
 from bot.storage import pairs as pair_store
 from bot.storage import profiles as profile_store
 from bot.storage import repositories as repo
-from bot.storage.models import Cohort, Pair, Person, Profile
+from bot.storage.models import Cohort, Membership, Pair, Person, Profile
 from bot.telegram.buttons import RequestAnswer
 
 SUGGESTIONS = 3
+# A reminder to finish the intake: a kind that keeps to the person's quiet hours.
+INTAKE_REMINDER = "intake_reminder"
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Proposal:
     pairs: list[Pair]
     unmatched: dict[int, Msg]
     names: dict[int, str]
+    # People who joined the cohort and have not finished the intake: matching leaves them out.
+    in_intake: list[Person] = field(default_factory=list)
 
 
 class MatchingService:
@@ -61,6 +65,30 @@ class MatchingService:
         as proposed pairs (replacing an earlier proposal)."""
         now = self.clock.now()
         await pair_store.drop_proposed(db, cohort.id)
+        result, members = await self._match(db, cohort, now)
+        proposed = [
+            Pair(
+                cohort_id=cohort.id,
+                mentee_id=p.mentee_id,
+                mentor_id=p.mentor_id,
+                status=PairStatus.PROPOSED,
+                score=p.score.value,
+                reasons=[msg_to_json(r) for r in p.score.reasons],
+                created_at=now,
+            )
+            for p in result.pairs
+        ]
+        db.add_all(proposed)
+        # Their ids go on the proposal's buttons.
+        await db.flush()
+        names = {person.id: person.first_name for _, _, person in members}
+        intake_people = await store.in_intake(db, cohort.id)
+        return Proposal(cohort, proposed, dict(result.unmatched), names, intake_people)
+
+    async def _match(
+        self, db: AsyncSession, cohort: Cohort, now: datetime
+    ) -> tuple[Matching, list[tuple[Membership, Profile, Person]]]:
+        """Matching of the cohort's mentees without a mentor, as things stand."""
         members = await store.active_members(db, cohort.id)
         pairs = await pair_store.of_cohort(db, cohort.id)
         taken = {p.mentee_id for p in pairs if p.status in HOLDING}
@@ -92,23 +120,39 @@ class MatchingService:
             excluded=excluded,
             mode=settings.matching_mode,
         )
-        proposed = [
-            Pair(
-                cohort_id=cohort.id,
-                mentee_id=p.mentee_id,
-                mentor_id=p.mentor_id,
-                status=PairStatus.PROPOSED,
-                score=p.score.value,
-                reasons=[msg_to_json(r) for r in p.score.reasons],
-                created_at=now,
+        return result, members
+
+    async def remind_intake(self, db: AsyncSession, cohort: Cohort) -> int:
+        """A gentle reminder to each person of the cohort still in the intake, once: one
+        reminded before is not reminded again. Its kind keeps to their quiet hours.
+        Returns how many were reminded now."""
+        waiting = await store.in_intake(db, cohort.id)
+        series = {p.id: f"{INTAKE_REMINDER}:{cohort.id}:{p.id}" for p in waiting}
+        done = await repo.by_series_keys(db, list(series.values()))
+        now = self.clock.now()
+        reminded = 0
+        for waiting_person in waiting:
+            if series[waiting_person.id] in done:
+                continue
+            queue_message(
+                db,
+                waiting_person,
+                Msg(
+                    N_(
+                        "A gentle reminder: you started joining {cohort} but have not "
+                        "answered all the questions yet. Your answers so far are kept; "
+                        "send /continue to go on where you stopped, so that you can be "
+                        "matched with a mentor."
+                    ),
+                    {"cohort": cohort.name},
+                ),
+                kind=INTAKE_REMINDER,
+                now=now,
+                default_locale=self.notifier.default_locale,
+                series=series[waiting_person.id],
             )
-            for p in result.pairs
-        ]
-        db.add_all(proposed)
-        # Their ids go on the proposal's buttons.
-        await db.flush()
-        names = {person.id: person.first_name for _, _, person in members}
-        return Proposal(cohort, proposed, dict(result.unmatched), names)
+            reminded += 1
+        return reminded
 
     async def proposal(self, db: AsyncSession, cohort: Cohort) -> list[Pair]:
         return await pair_store.proposed(db, cohort.id)
@@ -124,16 +168,44 @@ class MatchingService:
     async def approve(
         self, db: AsyncSession, cohort: Cohort, pair_ids: Sequence[int] | None = None
     ) -> list[Pair]:
-        """Make proposed pairs real (all, or those named); returns them, to introduce."""
+        """Make proposed pairs real (all, or those named); returns them, to introduce.
+        Once nothing of the proposal is left, the mentees it left without a mentor are
+        told so, and why."""
         now = self.clock.now()
         approved = []
+        left = []
         for pair in await self.proposal(db, cohort):
             if pair_ids is None or pair.id in pair_ids:
                 set_status(pair, PairStatus.ACTIVE)
                 pair.decided_at = now
                 approved.append(pair)
+            else:
+                left.append(pair)
         await db.flush()
+        if approved and not left:
+            await self._tell_unmatched(db, cohort, now)
         return approved
+
+    async def _tell_unmatched(self, db: AsyncSession, cohort: Cohort, now: datetime) -> None:
+        result, members = await self._match(db, cohort, now)
+        people = {person.id: person for _, _, person in members}
+        for mentee_id, reason in result.unmatched.items():
+            mentee = people.get(mentee_id)
+            if mentee is None:
+                continue
+            self.notifier.notify(
+                db,
+                mentee,
+                Msg(
+                    N_(
+                        "Matching has run in {cohort}, and this time you were not matched "
+                        "with a mentor: {reason}. Your coordinator knows and will look for "
+                        "a way; you don't need to do anything now."
+                    ),
+                    {"cohort": cohort.name, "reason": for_mentee(reason)},
+                ),
+                "notice",
+            )
 
     # What matching reads ------------------------------------------------------
 
@@ -242,12 +314,14 @@ class MatchingService:
                 N_(
                     "🙋 {name} would like you as their mentor.\n\n"
                     "<i>Occupation and interests:</i> {occupation}\n"
+                    "<i>Stage of development:</i> {stage}\n"
                     "<i>First steps:</i> {first_steps}\n\n"
                     "Please answer within {hours} h."
                 ),
                 {
                     "name": display_name(mentee, profile, pair),
                     "occupation": str(data.get("occupation") or ""),
+                    "stage": development_stage(self.pairs.dialogs, data),
                     "first_steps": str(data.get("first_steps") or ""),
                     "hours": hours,
                 },

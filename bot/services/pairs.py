@@ -8,6 +8,7 @@ Every change of a pair's state goes through ``set_status``, which keeps to the m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from bot.services.clock import Clock
 from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService, DialogTurn
 from bot.services.messages import Notifier
-from bot.services.profiles import display_name
+from bot.services.profiles import development_stage, display_name
 from bot.storage import cohorts as cohort_store
 from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
@@ -36,6 +37,27 @@ CLOSING_FORM = "closing"
 REPORT_FORM = "report"
 CHECKIN = "checkin"
 LOW_MOOD = 2
+
+
+@dataclass(frozen=True)
+class PairLine:
+    """A running pair as /pairs shows it."""
+
+    pair: Pair
+    cohort: str
+    mentee: str
+    mentor: str
+    # Days without contact, when that is as long as the cohort's limit or longer.
+    quiet_days: int | None
+    # The mentee's latest mood, when it was low (and they share their mood).
+    low_mood: int | None
+
+    def shown_by(self, show: str) -> bool:
+        if show == "quiet":
+            return self.quiet_days is not None
+        if show == "low":
+            return self.low_mood is not None
+        return show == "all" or self.pair.status == show
 
 
 def set_status(pair: Pair, status: PairStatus) -> None:
@@ -76,6 +98,36 @@ class PairService:
         """The pairs, active or paused, of every cohort this coordinator runs."""
         cohort_ids = [c.id for c in await self.cohorts.coordinated(db, coordinator)]
         return await store.of_cohorts(db, cohort_ids, RUNNING)
+
+    async def running(
+        self, db: AsyncSession, coordinator: Person, cohort_id: int, show: str
+    ) -> list[PairLine]:
+        """The running pairs of the coordinator's cohorts (of one, if ``cohort_id``), as
+        /pairs shows them; ``show`` keeps only the active, the paused, those without
+        contact for their cohort's days, or those whose mentee's latest mood was low."""
+        cohorts = {c.id: c for c in await self.cohorts.coordinated(db, coordinator)}
+        ids = [cohort_id] if cohort_id else list(cohorts)
+        found = await store.of_cohorts(db, [i for i in ids if i in cohorts], RUNNING)
+        names = await store.first_names(db, found)
+        moods = await store.shared_latest_moods(db, {p.mentee_id for p in found}, CHECKIN)
+        now = self.clock.now()
+        lines = []
+        for pair in found:
+            days = CohortSettings.of(cohorts[pair.cohort_id].settings).no_contact_days
+            since = pair.last_contact_at or pair.decided_at or pair.created_at
+            quiet = (now - since).days if pair.status == PairStatus.ACTIVE else 0
+            mood = moods.get(pair.mentee_id)
+            line = PairLine(
+                pair,
+                cohorts[pair.cohort_id].name,
+                names.get(pair.mentee_id, "?"),
+                names.get(pair.mentor_id, "?"),
+                quiet if quiet >= days else None,
+                mood if mood is not None and mood <= LOW_MOOD else None,
+            )
+            if line.shown_by(show):
+                lines.append(line)
+        return lines
 
     async def names(self, db: AsyncSession, pairs: Sequence[Pair]) -> dict[int, str]:
         """The first names of both sides of these pairs, by person id."""
@@ -119,6 +171,7 @@ class PairService:
                     N_(
                         "🤝 You have a new mentee: <b>{name}</b>.\n\n"
                         "<i>Occupation and interests:</i> {occupation}\n"
+                        "<i>Stage of development:</i> {stage}\n"
                         "<i>Decision-making style and principles:</i> {decisions}\n"
                         "<i>First steps:</i> {first_steps}\n"
                         "<i>Time zone:</i> {timezone}\n\n"
@@ -127,6 +180,7 @@ class PairService:
                     {
                         "name": display_name(mentee, mentee_profile, pair),
                         "occupation": str(data.get("occupation") or ""),
+                        "stage": development_stage(self.dialogs, data),
                         "decisions": str(data.get("decisions") or ""),
                         "first_steps": str(data.get("first_steps") or ""),
                         "timezone": str(data.get("timezone") or ""),

@@ -67,9 +67,10 @@ class PollService:
         cohorts: list[Cohort],
         cohort_id: int | None = None,
         group_id: int | None = None,
-    ) -> tuple[Poll, int] | None:
-        """Queue the poll for a cohort's members or a group; None if the draft is gone,
-        already sent, or the audience is not the author's."""
+    ) -> tuple[Poll, int, int] | None:
+        """Queue the poll for a cohort's members or a group: the poll, the chats it is
+        queued for, and the members left out because they blocked the bot. None if the
+        draft is gone, already sent, or the audience is not the author's."""
         poll = await db.get(Poll, poll_id)
         if poll is None or poll.created_by != author.id or poll.status != "draft":
             return None
@@ -81,10 +82,11 @@ class PollService:
             )
             if group is None:
                 return None
-            chats = [group.chat_id]
+            chats, left_out = [group.chat_id], 0
             poll.group_chat_id, poll.cohort_id = group.chat_id, group.cohort_id
         elif cohort_id in mine:
             chats = await store.members(db, cohort_id)
+            left_out = await store.blocking(db, cohort_id)
             poll.cohort_id = cohort_id
         else:
             return None
@@ -99,7 +101,7 @@ class PollService:
                 context={"poll": poll.id},
             )
         poll.status, poll.sent_at = "sent", now
-        return poll, len(chats)
+        return poll, len(chats), left_out
 
     @staticmethod
     def payload(poll: Poll) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from bot.domain import intake
 from bot.domain.cohorts import MembershipStatus, Role, ShareMode
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
+from bot.domain.texts import Msg
 from bot.services.dialogs import DialogService
 from bot.storage import profiles as store
 from bot.storage.models import Membership, Pair, Person, Profile
@@ -21,6 +22,13 @@ def display_name(person: Person, profile: Profile | None, pair: Pair) -> str:
     if profile is not None and profile.role == Role.MENTEE and not profile.data.get("show_name"):
         return f"#{pair.id}"
     return person.first_name
+
+
+def development_stage(dialogs: DialogService, data: dict[str, object]) -> Msg | str:
+    """A mentee's stage of development as their intake's question named it."""
+    step = dialogs.dialogs[intake.MENTEE_INTAKE].step("stage")
+    chosen = str(data.get("stage") or "")
+    return next((Msg(o.label) for o in step.options if o.value == chosen), chosen or "—")
 
 
 def share_mode(profile: Profile | None) -> str:

@@ -184,6 +184,22 @@ class StatsService:
                 if area in labels
             ],
             empty=t(Msg(N_("No data yet"))),
+            people_title=t(Msg(N_("People"))),
+            people=[
+                (
+                    t(
+                        Msg(
+                            N_("{role}: {status}"),
+                            {
+                                "role": Msg(ROLE_NAMES.get(role, role)),
+                                "status": Msg(MEMBER_STATUSES.get(status, status)),
+                            },
+                        )
+                    ),
+                    n,
+                )
+                for (role, status), n in sorted(stats.people.items())
+            ],
         )
 
     def message(self, stats: CohortStats, t: Translate) -> str:

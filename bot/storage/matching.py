@@ -37,3 +37,15 @@ async def active_mentors(db: AsyncSession, cohort_id: int) -> list[tuple[Profile
         )
     )
     return list(result.tuples())
+
+
+async def in_intake(db: AsyncSession, cohort_id: int) -> list[Person]:
+    """The people who joined the cohort and have not finished their intake, first come
+    first."""
+    result = await db.execute(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.cohort_id == cohort_id, Membership.status == MembershipStatus.INTAKE)
+        .order_by(Membership.joined_at, Person.id)
+    )
+    return list(result.scalars())

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind
 from bot.domain.pairs import HOLDING, PairStatus
 from bot.storage import repositories as repo
+from bot.storage.consents import gives
 from bot.storage.models import Answer, DialogSession, Pair, Person
 
 
@@ -147,3 +149,34 @@ async def latest_moods(db: AsyncSession, person_id: int, dialog_id: str, limit: 
         .limit(limit)
     )
     return [m for m in result.scalars() if isinstance(m, int)]
+
+
+async def shared_latest_moods(
+    db: AsyncSession, person_ids: Collection[int], dialog_id: str
+) -> dict[int, int]:
+    """Each person's mood in their latest finished check-in (of ``dialog_id``), of those
+    who consent to share their mood now; one query for all."""
+    finished = and_(
+        DialogSession.dialog_id == dialog_id,
+        DialogSession.status == repo.FINISHED,
+        DialogSession.person_id.in_(list(person_ids)),
+    )
+    latest = (
+        select(DialogSession.person_id, func.max(DialogSession.finished_at).label("at"))
+        .where(finished)
+        .group_by(DialogSession.person_id)
+        .subquery()
+    )
+    result = await db.execute(
+        select(DialogSession.person_id, Answer.value)
+        .join(Answer, Answer.session_id == DialogSession.id)
+        .join(
+            latest,
+            and_(
+                latest.c.person_id == DialogSession.person_id,
+                latest.c.at == DialogSession.finished_at,
+            ),
+        )
+        .where(finished, Answer.key == "mood", gives(ConsentKind.MOOD, DialogSession.person_id))
+    )
+    return {person: mood for person, mood in result.tuples() if isinstance(mood, int)}

@@ -6,32 +6,55 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import MembershipStatus
 from bot.storage.models import Membership, Person, Poll, PollDelivery, PollVote, TelegramGroup
 
 
+def _reachable_members(*columns: Any) -> Select[Any]:
+    """Of a cohort's people who have not left it, those who have not blocked the bot."""
+    return (
+        select(*columns)
+        .join(Person, Person.id == Membership.person_id)
+        .where(Membership.status != MembershipStatus.LEFT, Person.unreachable_at.is_(None))
+    )
+
+
 async def members(db: AsyncSession, cohort_id: int) -> list[int]:
-    """The people of a cohort who have not left it."""
+    """The people of a cohort a poll can reach: in it still, and not blocking the bot."""
     result = await db.execute(
-        select(Membership.person_id)
-        .where(Membership.cohort_id == cohort_id, Membership.status != MembershipStatus.LEFT)
+        _reachable_members(Membership.person_id)
+        .where(Membership.cohort_id == cohort_id)
         .order_by(Membership.person_id)
     )
     return list(result.scalars())
 
 
 async def member_counts(db: AsyncSession, cohort_ids: Sequence[int]) -> dict[int, int]:
+    """How many people of each cohort a poll can reach."""
     result = await db.execute(
-        select(Membership.cohort_id, func.count())
-        .where(
-            Membership.cohort_id.in_(list(cohort_ids)), Membership.status != MembershipStatus.LEFT
-        )
+        _reachable_members(Membership.cohort_id, func.count())
+        .where(Membership.cohort_id.in_(list(cohort_ids)))
         .group_by(Membership.cohort_id)
     )
     return {cohort_id: int(n) for cohort_id, n in result.tuples()}
+
+
+async def blocking(db: AsyncSession, cohort_id: int) -> int:
+    """How many people of a cohort (who have not left it) have blocked the bot."""
+    count = await db.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(Person, Person.id == Membership.person_id)
+        .where(
+            Membership.cohort_id == cohort_id,
+            Membership.status != MembershipStatus.LEFT,
+            Person.unreachable_at.is_not(None),
+        )
+    )
+    return int(count or 0)
 
 
 async def groups(db: AsyncSession, cohort_ids: Sequence[int]) -> list[TelegramGroup]:

@@ -28,6 +28,11 @@ ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 Word = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
 # An invite link's code (the characters of a deep link).
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+# A page of a long list (a proposal, /pairs).
+Page = Annotated[int, Field(ge=0, le=9999)]
+# Which pairs /pairs shows: all running ones, active, paused, without contact for the
+# cohort's days, or whose mentee's latest mood was low.
+PairFilter = Literal["all", "active", "paused", "quiet", "low"]
 # A setting's value: a number, a word or a time zone name (Europe/Riga, Etc/GMT+2).
 SettingValue = Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9_+\-/]*$")]
 
@@ -209,8 +214,31 @@ class RunMatching(Button, prefix="match"):
 
 
 class Approve(Button, prefix="mok"):
+    """The whole proposal approved, or one pair of it; ``page`` is the proposal's page the
+    press was on, shown again after it."""
+
     cohort: Id
     pair: Id | None = None
+    page: Page = 0
+
+    def subject(self) -> Named:
+        return Kind.COHORT, self.cohort
+
+
+class ProposalPage(Button, prefix="mpg"):
+    """A page of a cohort's proposal (its pairs as they are proposed now)."""
+
+    cohort: Id
+    page: Page
+
+    def subject(self) -> Named:
+        return Kind.COHORT, self.cohort
+
+
+class RemindIntake(Button, prefix="mrem"):
+    """A reminder to those of a cohort who have not finished the intake (once each)."""
+
+    cohort: Id
 
     def subject(self) -> Named:
         return Kind.COHORT, self.cohort
@@ -224,9 +252,24 @@ class Exclude(Button, prefix="mex"):
         return Kind.PAIR, self.pair
 
 
+class PairsView(Button, prefix="pv"):
+    """/pairs as one message: the cohort shown (0: all the presser coordinates; the
+    handler shows only theirs), which pairs, and the page."""
+
+    cohort: Id = 0
+    show: PairFilter = "all"
+    page: Page = 0
+
+
 class PairStatus(Button, prefix="ps"):
+    """A pair paused, resumed, ended or reassigned from /pairs, with the view it was
+    pressed in (shown again after it)."""
+
     pair: Id
     action: Word
+    cohort: Id = 0
+    show: PairFilter = "all"
+    page: Page = 0
 
     def subject(self) -> Named:
         return Kind.PAIR, self.pair

@@ -141,6 +141,9 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
         buttons.RunMatching(cohort=c),
         buttons.Approve(cohort=c),
         buttons.Exclude(pair=pair, cohort=c),
+        buttons.ProposalPage(cohort=c, page=1),
+        buttons.RemindIntake(cohort=c),
+        buttons.PairsView(cohort=c, show="quiet"),
         buttons.PairStatus(pair=pair, action="ended"),
         buttons.CohortSettings(cohort=c),
         buttons.CohortSetting(cohort=c, key="checkins", value="off"),
@@ -258,7 +261,9 @@ async def test_the_escalations_of_the_bug_report_are_refused(
         lambda: standin.press_data(p.other_coordinator.user, f"match:{p.cohort}")
     )
     await p.other_coordinator.act(
-        lambda: standin.press_data(p.other_coordinator.user, f"ps:{p.pair}:ended")
+        lambda: standin.press_data(
+            p.other_coordinator.user, buttons.PairStatus(pair=p.pair, action="ended").pack()
+        )
     )
     assert await snapshot(bot) == before
     assert p.stranger.alerts()[-1] and p.other_coordinator.alerts()[-1] == t(

@@ -38,8 +38,11 @@ from bot.telegram.buttons import (
     InviteStep,
     Leaderboard,
     PairStatus,
+    PairsView,
     PollResults,
     PollTarget,
+    ProposalPage,
+    RemindIntake,
     RevokeInvite,
     RunMatching,
     Stats,
@@ -146,6 +149,9 @@ def forged(p: Programme) -> list[str]:
         RevokeInvite(cohort=a, code=p.mentee_code).pack(),
         CohortCoordinators(cohort=a).pack(),
         CohortCoordinators(cohort=a, person=p.ada.user.id).pack(),
+        ProposalPage(cohort=a, page=1).pack(),
+        RemindIntake(cohort=a).pack(),
+        PairsView(cohort=a, show="paused").pack(),
         PairStatus(pair=p.pair, action="paused").pack(),
         PairStatus(pair=p.pair, action="ended").pack(),
         PairStatus(pair=p.pair, action="reassign").pack(),
@@ -318,8 +324,9 @@ async def test_cohorts_shows_each_links_state_and_a_revoked_link_lets_nobody_in(
     lines = text.splitlines()
     one_use = t("uses left: {count}").format(count=1)
     assert any(live in line and one_use in line for line in lines)
-    assert any(line.endswith(" · " + t("spent")) for line in lines)
-    assert any(line.endswith(" · " + t("expired")) for line in lines)
+    assert any(line.endswith(" · spent: used 1 time") for line in lines)
+    # The stale link was made at 09:00 on 25 November and worked for 72 hours.
+    assert any(line.endswith(" · expired 2026-11-28 09:00 (UTC)") for line in lines)
     assert stale not in text and spent not in text  # a link that no longer works is not shown
     # Three links still work: the mentees', the mentors' and the new coordinator link.
     revoke = [label for label in operator.labels(listing) if label.startswith("🚫")]
@@ -333,7 +340,13 @@ async def test_cohorts_shows_each_links_state_and_a_revoked_link_lets_nobody_in(
     alert = standin.answered_callbacks[-1]
     assert alert.text == t("Revoked: nobody can join with this link any more.")
     shown = next(m for m in operator.sent() if m.message_id == listing.message_id)
-    assert t("revoked") in (shown.text or "")
+    assert "revoked 2026-11-28 10:00 (UTC)" in (shown.text or "")
+    assert t("{role}: no link works now; /invite makes one.").format(role=t("Mentees")) in (
+        shown.text or ""
+    )
+    assert t("{role}: no link works now; /invite makes one.").format(role=t("Mentors")) not in (
+        text
+    )
     assert len([label for label in operator.labels(shown) if label.startswith("🚫")]) == 2
     # Pressed again (an old copy of the button): nothing more happens.
     async with bot.app.sessions() as db:
@@ -448,6 +461,9 @@ KINDS = (
     "match",
     "mok",
     "mex",
+    "mpg",
+    "mrem",
+    "pv",
     "ps",
     "cset",
     "cs",

@@ -143,3 +143,27 @@ async def test_a_poll_to_a_group_and_a_quiz_leaderboard(
             place="🥈", name="Rita", right=1, answered=2
         ),
     ]
+
+
+async def test_a_poll_counts_only_the_people_it_can_reach(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    t = translator(bot, "en")
+    coordinator, anna, rita = await matched_pair(standin, bot)
+    standin.block(rita.user)
+    await rita.settle()
+
+    (preview,) = await coordinator.write("/poll Lunch on Friday?\nYes\nNo")
+    label = t("👥 {cohort} ({count} people)").format(cohort=COHORT, count=1)
+    assert coordinator.labels(preview) == [label]
+    sent = await coordinator.press(label, preview)
+    assert sent[-1].text == "\n".join(
+        (
+            "Sent to 1 person; answers are gathered as they come.",
+            "1 person who blocked the bot does not get it.",
+        )
+    )
+    await poll_in(standin, anna.user, "Lunch on Friday?")
+    assert [call.params["chat_id"] for call in standin.calls("sendPoll")] == [anna.user.id]
+    (chart,) = await coordinator.press(t("📊 Results"))
+    assert chart.caption == t("{voters} answered; sent in {sent} chats.").format(voters=0, sent=1)

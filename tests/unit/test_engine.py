@@ -354,3 +354,44 @@ def test_times_people_write_or_press(dialogs: dict[str, Dialog]) -> None:
         assert refused.error is not None and refused.progress is progress
     sticker = engine.handle(dialog, progress, OtherInput("sticker"), TODAY)
     assert sticker.error is not None and sticker.progress is progress
+
+
+def calendar_labels(dialog: Dialog, progress: Progress) -> dict[str, str]:
+    """The calendar's buttons, label to action."""
+    q = engine.question(dialog, progress)
+    return {
+        str(b.label): b.action
+        for row in q.buttons
+        for b in row
+        if not isinstance(b.label, engine.Msg)
+    }
+
+
+@pytest.mark.parametrize(
+    "action", ["m:2026-10", "m:2026-13", "m:9999-01", "m:x", "c:2026-11-24", "c:2026-02-30", "n"]
+)
+def test_a_calendar_refuses_what_cannot_be_chosen(dialogs: dict[str, Dialog], action: str) -> None:
+    dialog = dialogs["cohort_new"]
+    progress = at_kind(dialog, "date")
+    opened = engine.handle(dialog, progress, Press("m:"), TODAY).progress
+    outcome = engine.handle(dialog, opened, Press(action), TODAY)
+    assert outcome.error is not None and outcome.progress is opened
+
+
+def test_a_calendar_opens_at_this_month_and_turns_without_leaving_the_question(
+    dialogs: dict[str, Dialog],
+) -> None:
+    dialog = dialogs["cohort_new"]
+    progress = at_kind(dialog, "date")
+    closed = [b.action for row in engine.question(dialog, progress).buttons for b in row]
+    assert "m:" in closed and not any(a.startswith("c:2026") for a in closed)
+    opened = engine.handle(dialog, progress, Press("m:"), TODAY).progress
+    assert opened.seq == progress.seq and opened.cursor == progress.cursor
+    days = calendar_labels(dialog, opened)
+    assert "◀" not in days and days["▶"] == "m:2026-12"
+    assert days["25"] == "c:2026-11-25" and "24" not in days
+    december = engine.handle(dialog, opened, Press("m:2026-12"), TODAY).progress
+    days = calendar_labels(dialog, december)
+    assert days["◀"] == "m:2026-11" and days["1"] == "c:2026-12-01"
+    chosen = engine.handle(dialog, december, Press("c:2026-12-31"), TODAY)
+    assert chosen.accepted and chosen.progress.answers["ends_on"] == "2026-12-31"

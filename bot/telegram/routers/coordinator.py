@@ -17,10 +17,9 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cohorts as cohort_rules
@@ -47,8 +46,8 @@ from bot.services.coordination import (
     overview,
 )
 from bot.services.matching import MatchingService, Proposal
-from bot.services.pairs import PairService
-from bot.storage.models import Cohort, Person
+from bot.services.pairs import PairLine, PairService
+from bot.storage.models import Cohort, Pair, Person
 from bot.telegram.buttons import (
     Approve,
     Button,
@@ -58,6 +57,9 @@ from bot.telegram.buttons import (
     Exclude,
     InviteStep,
     PairStatus,
+    PairsView,
+    ProposalPage,
+    RemindIntake,
     RevokeInvite,
     RunMatching,
 )
@@ -131,15 +133,21 @@ def moment(at: datetime, zone: str | None) -> str:
 
 
 def link_terms(link: Link, zone: str | None) -> str:
-    """How long and how often a link still works, or why it no longer does."""
+    """How long and how often a link still works, or why and since when it no longer does."""
+    invite = link.invite
+    used = invite.uses
     if link.state is LinkState.SPENT:
-        return _("spent")
+        return ngettext("spent: used {used} time", "spent: used {used} times", used).format(
+            used=used
+        )
     if link.state is LinkState.EXPIRED:
-        return _("expired")
+        assert invite.expires_at is not None
+        return _("expired {time}").format(time=moment(invite.expires_at, zone))
     if link.state is LinkState.REVOKED:
-        return _("revoked")
+        assert invite.revoked_at is not None
+        return _("revoked {time}").format(time=moment(invite.revoked_at, zone))
     left = link.uses_left
-    expires = link.invite.expires_at
+    expires = invite.expires_at
     return _("live: {uses}, {until}").format(
         uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
         until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
@@ -170,6 +178,12 @@ def cohort_view(
         lines.append(
             _("…and {count} older links that no longer work.").format(count=len(ended) - len(shown))
         )
+    # A role whose every link has ended: nobody can join as one until a new link is made.
+    for role in (MENTEE, MENTOR):
+        if not any(link.invite.role == role for link in live):
+            lines.append(
+                _("{role}: no link works now; /invite makes one.").format(role=_(ROLE_NAMES[role]))
+            )
     text = _(
         "<b>{name}</b> (ends {ends})\nMentees: {mentees} · mentors: {mentors} · "
         "active pairs: {pairs}\nInvite links:\n{links}"
@@ -397,63 +411,186 @@ async def match_command(
     )
 
 
-def proposal_text(proposal: Proposal, renderer: Renderer, locale: str) -> str:
+# A page of a long list: at most so many items and so much text (a message holds 4096
+# characters once parsed; its HTML is longer).
+PAGE_ITEMS = 10
+PAGE_CHARS = 3000
+
+
+def pages(blocks: Sequence[str]) -> list[range]:
+    """The blocks of a list as consecutive pages of at most PAGE_ITEMS blocks and
+    PAGE_CHARS characters (a longer block has a page of its own)."""
+    found: list[range] = []
+    start = size = 0
+    for index, block in enumerate(blocks):
+        if index > start and (index - start >= PAGE_ITEMS or size + len(block) > PAGE_CHARS):
+            found.append(range(start, index))
+            start, size = index, 0
+        size += len(block) + 2
+    if start < len(blocks):
+        found.append(range(start, len(blocks)))
+    return found
+
+
+def page_row(page: int, count: int, button: Callable[[int], Button]) -> Row:
+    """Buttons to the pages before and after ``page`` (of ``count``)."""
+    row: list[tuple[str, Button]] = []
+    if page > 0:
+        row.append((_("◀ Previous"), button(page - 1)))
+    if page < count - 1:
+        row.append((_("Next ▶"), button(page + 1)))
+    return row
+
+
+def edit(
+    replies: Replies, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """The pressed message shows ``text`` with ``markup`` now."""
+    if query.message is not None:
+        replies.add(
+            EditMessageText(
+                chat_id=query.from_user.id,
+                message_id=query.message.message_id,
+                text=text,
+                reply_markup=markup,
+            )
+        )
+
+
+def proposal_notes(
+    proposal: Proposal, renderer: Renderer, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """Whom matching left out: the unmatched, with why, and those still in the intake,
+    with a button to remind them. ``None`` when it left out nobody."""
+    if not proposal.unmatched and not proposal.in_intake:
+        return None
     names = proposal.names
+    count = len(proposal.pairs)
     lines = [
         _("<b>Matching proposal for {cohort}</b>").format(
             cohort=Renderer.escape(proposal.cohort.name)
-        )
+        ),
+        ngettext(
+            "{count} pair is proposed; you approve it below.",
+            "{count} pairs are proposed; you approve or exclude each below.",
+            count,
+        ).format(count=count)
+        if count
+        else _("No pair can be proposed now."),
     ]
-    for pair in proposal.pairs:
-        reasons = "; ".join(renderer.text(msg_from_json(r), locale) for r in pair.reasons)
-        lines.append(
-            f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
-            f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · <b>{pair.score}</b>\n"
-            f"<i>{reasons}</i>"
-        )
     if proposal.unmatched:
-        lines.append(_("<b>Left unmatched</b>"))
-        for mentee_id, reason in proposal.unmatched.items():
-            lines.append(
-                f"{Renderer.escape(names.get(mentee_id, '?'))}: {renderer.text(reason, locale)}"
-            )
-    if not proposal.pairs and not proposal.unmatched:
         lines.append(
-            _(
-                "Everyone in this cohort already has a mentor, or nobody has "
-                "finished the intake yet."
+            _("<b>Left unmatched</b>")
+            + "\n"
+            + "\n".join(
+                f"{Renderer.escape(names.get(mentee_id, '?'))}: {renderer.text(reason, locale)}"
+                for mentee_id, reason in proposal.unmatched.items()
             )
         )
-    return "\n\n".join(lines)
+    markup = None
+    if proposal.in_intake:
+        waiting = len(proposal.in_intake)
+        lines.append(
+            ngettext(
+                "<b>Still in the intake</b>: {count} person has joined and not finished it, "
+                "so matching leaves them out.",
+                "<b>Still in the intake</b>: {count} people have joined and not finished it, "
+                "so matching leaves them out.",
+                waiting,
+            ).format(count=waiting)
+            + "\n"
+            + ", ".join(Renderer.escape(p.first_name or str(p.id)) for p in proposal.in_intake)
+        )
+        markup = keyboard(
+            [[(_("🔔 Remind them to finish"), RemindIntake(cohort=proposal.cohort.id))]]
+        )
+    return "\n\n".join(lines), markup
 
 
-def proposal_keyboard(proposal: Proposal) -> InlineKeyboardMarkup | None:
-    cohort = proposal.cohort.id
-    rows: list[Row] = []
-    if proposal.pairs:
-        rows.append([(_("✅ Approve all"), Approve(cohort=cohort))])
+def proposal_page(
+    cohort: Cohort,
+    proposed: Sequence[Pair],
+    names: dict[int, str],
+    page: int,
+    renderer: Renderer,
+    locale: str,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the proposed pairs, each with its buttons; the page is clamped to
+    those there are."""
+    blocks = [
+        f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
+        f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · <b>{pair.score}</b>\n"
+        "<i>" + "; ".join(renderer.text(msg_from_json(r), locale) for r in pair.reasons) + "</i>"
+        for pair in proposed
+    ]
+    split = pages(blocks)
+    if not split:
+        text = _("<b>Matching proposal for {cohort}</b>: every proposed pair is decided.")
+        return text.format(cohort=Renderer.escape(cohort.name)), None
+    page = min(page, len(split) - 1)
+    shown = split[page]
+    header = _("<b>Matching proposal for {cohort}</b>").format(cohort=Renderer.escape(cohort.name))
+    if len(split) > 1:
+        header += "\n" + _("Pairs {first}–{last} of {count} (page {page} of {pages})").format(
+            first=shown.start + 1,
+            last=shown.stop,
+            count=len(proposed),
+            page=page + 1,
+            pages=len(split),
+        )
+    rows: list[Row] = [
+        [
+            (
+                ngettext("✅ Approve all", "✅ Approve all {count}", len(proposed)).format(
+                    count=len(proposed)
+                ),
+                Approve(cohort=cohort.id, page=page),
+            )
+        ]
+    ]
     rows += [
         [
-            (_("✅ #{pair}").format(pair=p.id), Approve(cohort=cohort, pair=p.id)),
             (
-                _("Exclude #{pair} and match again").format(pair=p.id),
-                Exclude(pair=p.id, cohort=cohort),
+                _("✅ #{pair}").format(pair=proposed[i].id),
+                Approve(cohort=cohort.id, pair=proposed[i].id, page=page),
+            ),
+            (
+                _("Exclude #{pair} and match again").format(pair=proposed[i].id),
+                Exclude(pair=proposed[i].id, cohort=cohort.id),
             ),
         ]
-        for p in proposal.pairs[:20]
+        for i in shown
     ]
-    return keyboard(rows)
+    rows.append(page_row(page, len(split), lambda n: ProposalPage(cohort=cohort.id, page=n)))
+    return "\n\n".join([header, *(blocks[i] for i in shown)]), keyboard(rows)
 
 
 def show_proposal(
     replies: Replies, person: Person, proposal: Proposal, renderer: Renderer, locale: str
 ) -> None:
-    say(
-        replies,
-        person.id,
-        proposal_text(proposal, renderer, locale),
-        proposal_keyboard(proposal),
-    )
+    """A new proposal: whom it leaves out, then its first page."""
+    notes = proposal_notes(proposal, renderer, locale)
+    if notes is not None:
+        say(replies, person.id, *notes)
+    if proposal.pairs:
+        text, markup = proposal_page(
+            proposal.cohort, proposal.pairs, proposal.names, 0, renderer, locale
+        )
+        replies.add(SendMessage(chat_id=person.id, text=text, reply_markup=markup))
+    elif notes is None:
+        replies.add(
+            SendMessage(
+                chat_id=person.id,
+                text=_("<b>Matching proposal for {cohort}</b>").format(
+                    cohort=Renderer.escape(proposal.cohort.name)
+                )
+                + "\n\n"
+                + _(
+                    "Everyone in this cohort already has a mentor, or nobody has "
+                    "finished the intake yet."
+                ),
+            )
+        )
 
 
 async def run_matching(
@@ -477,6 +614,70 @@ async def run_matching(
     show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
 
+async def proposal_changed(query: CallbackQuery, replies: Replies) -> None:
+    replies.add(query.answer(_("This proposal has changed; run /match again."), show_alert=True))
+
+
+async def turn_page(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    pair_service: PairService,
+    callback_data: ProposalPage,
+    replies: Replies,
+) -> None:
+    """Another page of the proposal, as it stands now."""
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
+    proposed = await matching.proposal(session, cohort) if cohort is not None else []
+    if cohort is None or not proposed:
+        await proposal_changed(query, replies)
+        return
+    replies.add(query.answer())
+    names = await pair_service.names(session, proposed)
+    edit(
+        replies,
+        query,
+        *proposal_page(cohort, proposed, names, callback_data.page, renderer, i18n.current_locale),
+    )
+
+
+async def remind_intake(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    matching: MatchingService,
+    outbox: OutboxSender,
+    callback_data: RemindIntake,
+    replies: Replies,
+) -> None:
+    """Those still in the intake are reminded, each once; the button goes."""
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
+    if cohort is None:
+        gone(query, replies)
+        return
+    reminded = await matching.remind_intake(session, cohort)
+    outbox.wake()
+    replies.add(
+        query.answer(
+            ngettext(
+                "Reminded: {count} person. They hear from the bot outside their quiet hours.",
+                "Reminded: {count} people. They hear from the bot outside their quiet hours.",
+                reminded,
+            ).format(count=reminded)
+            if reminded
+            else _("Everyone still in the intake has been reminded already."),
+            show_alert=True,
+        )
+    )
+    if query.message is not None:
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+
+
 async def exclude_pair(
     query: CallbackQuery,
     bot: Bot,
@@ -491,11 +692,11 @@ async def exclude_pair(
 ) -> None:
     cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None or not await matching.exclude(session, cohort, callback_data.pair):
-        replies.add(
-            query.answer(_("This proposal has changed; run /match again."), show_alert=True)
-        )
+        await proposal_changed(query, replies)
         return
     replies.add(query.answer())
+    if query.message is not None:
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
     proposal = await matching.propose(session, cohort)
     show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
@@ -505,6 +706,8 @@ async def approve_all(
     bot: Bot,
     session: AsyncSession,
     person: Person,
+    i18n: I18n,
+    renderer: Renderer,
     cohort_service: CohortService,
     matching: MatchingService,
     pair_service: PairService,
@@ -512,7 +715,8 @@ async def approve_all(
     callback_data: Approve,
     replies: Replies,
 ) -> None:
-    """Approve the whole proposal, or (with a pair id) one pair of it."""
+    """Approve the whole proposal, or (with a pair id) one pair of it; the page shows
+    what is left of it."""
     cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
     if cohort is None:
         gone(query, replies)
@@ -520,71 +724,171 @@ async def approve_all(
     chosen = None if callback_data.pair is None else [callback_data.pair]
     approved = await matching.approve(session, cohort, chosen)
     if not approved:
-        replies.add(
-            query.answer(_("This proposal has changed; run /match again."), show_alert=True)
-        )
+        await proposal_changed(query, replies)
         return
     await pair_service.introduce(session, approved)
     outbox.wake()
     replies.add(query.answer())
-    if query.message is not None:
-        left = await matching.proposal(session, cohort)
-        replies.add(
-            EditMessageReplyMarkup(
-                chat_id=person.id,
-                message_id=query.message.message_id,
-                reply_markup=proposal_keyboard(Proposal(cohort, left, {}, {})) if left else None,
-            )
-        )
+    left = await matching.proposal(session, cohort)
+    names = await pair_service.names(session, left)
+    edit(
+        replies,
+        query,
+        *proposal_page(cohort, left, names, callback_data.page, renderer, i18n.current_locale),
+    )
     replies.add(
         SendMessage(
             chat_id=person.id,
-            text=_("Pairs approved: {count}. Both sides are being introduced.").format(
-                count=len(approved)
-            ),
+            text=ngettext(
+                "Pair approved: {count}. Both sides are being introduced.",
+                "Pairs approved: {count}. Both sides are being introduced.",
+                len(approved),
+            ).format(count=len(approved)),
         )
     )
+
+
+PAIR_FILTERS: dict[str, str] = {
+    "all": N_("all"),
+    "active": N_("active"),
+    "paused": N_("paused"),
+    "quiet": N_("no contact"),
+    "low": N_("low mood"),
+}
+
+
+def pair_line(line: PairLine) -> str:
+    pair = line.pair
+    parts = [
+        f"#{pair.id} · {Renderer.escape(line.mentee)} → {Renderer.escape(line.mentor)}",
+        _("active") if pair.status == "active" else _("paused"),
+        Renderer.escape(line.cohort),
+    ]
+    if line.quiet_days is not None:
+        parts.append(
+            ngettext(
+                "⚠️ no contact for {days} day", "⚠️ no contact for {days} days", line.quiet_days
+            ).format(days=line.quiet_days)
+        )
+    if line.low_mood is not None:
+        parts.append(_("😟 latest mood {mood}").format(mood=line.low_mood))
+    return " · ".join(parts)
+
+
+def pairs_view(
+    lines: Sequence[PairLine], cohorts: Sequence[Cohort], view: PairsView
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """/pairs as one message: a page of the pairs the view shows, each with its
+    buttons, then buttons to the other pages, the other filters and the other cohorts."""
+    blocks = [pair_line(line) for line in lines]
+    split = pages(blocks) or [range(0)]
+    page = min(view.page, len(split) - 1)
+    shown = split[page]
+    cohort = next((c for c in cohorts if c.id == view.cohort), None)
+    header = _("<b>Pairs</b> of {cohort} · {which}: {count}").format(
+        cohort=Renderer.escape(cohort.name) if cohort else _("all your cohorts"),
+        which=_(PAIR_FILTERS[view.show]),
+        count=len(lines),
+    )
+    if len(split) > 1:
+        header += "\n" + _("Page {page} of {pages}").format(page=page + 1, pages=len(split))
+    body = "\n".join(blocks[i] for i in shown) or _("No pair here.")
+
+    def at(**changes: Any) -> PairsView:
+        return PairsView(**{**view.model_dump(), "page": page, **changes})
+
+    def change(pair: Pair, action: str) -> PairStatus:
+        return PairStatus(
+            pair=pair.id, action=action, cohort=view.cohort, show=view.show, page=page
+        )
+
+    rows: list[Row] = []
+    for i in shown:
+        pair = lines[i].pair
+        toggle = (
+            ("paused", _("⏸ Pause #{pair}"))
+            if pair.status == "active"
+            else ("active", _("▶️ Resume #{pair}"))
+        )
+        rows.append(
+            [
+                (
+                    toggle[1].format(pair=pair.id),
+                    change(pair, toggle[0]),
+                ),
+                (
+                    _("⏹ End #{pair}").format(pair=pair.id),
+                    change(pair, "ended"),
+                ),
+                (
+                    _("🔁 Reassign #{pair}").format(pair=pair.id),
+                    change(pair, "reassign"),
+                ),
+            ]
+        )
+    rows.append(page_row(page, len(split), lambda n: at(page=n)))
+    # The other filters and cohorts (the one shown is in the heading).
+    others = [
+        (_("Show: {which}").format(which=_(label)), at(show=key, page=0))
+        for key, label in PAIR_FILTERS.items()
+        if key != view.show
+    ]
+    rows += [others[i : i + 2] for i in range(0, len(others), 2)]
+    if len(cohorts) > 1:
+        places = [(_("All cohorts"), at(cohort=0, page=0))] if view.cohort else []
+        places += [(c.name, at(cohort=c.id, page=0)) for c in cohorts if c.id != view.cohort]
+        rows += [places[i : i + 2] for i in range(0, len(places), 2)]
+    return f"{header}\n\n{body}", keyboard(rows)
+
+
+async def pairs_text(
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    pair_service: PairService,
+    view: PairsView,
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """/pairs in a view; ``None`` if the cohort it names is not one the person runs."""
+    cohorts = await cohort_service.coordinated(session, person)
+    if view.cohort and all(c.id != view.cohort for c in cohorts):
+        return None
+    lines = await pair_service.running(session, person, view.cohort, view.show)
+    return pairs_view(lines, cohorts, view)
 
 
 async def pairs(
     message: Message,
     session: AsyncSession,
     person: Person,
+    cohort_service: CohortService,
     pair_service: PairService,
     replies: Replies,
 ) -> None:
-    found = await pair_service.pairs_of_cohorts(session, person)
-    names = {
-        p.id: p.first_name
-        for p in (
-            await session.execute(
-                select(Person).where(
-                    Person.id.in_([x.mentee_id for x in found] + [x.mentor_id for x in found])
-                )
-            )
-        ).scalars()
-    }
-    if not found:
+    """The running pairs of the person's cohorts, in one message, a page at a time."""
+    lines = await pair_service.running(session, person, 0, "all")
+    if not lines:
         replies.add(message.answer(_("Your cohorts have no active or paused pairs.")))
         return
-    for pair in found:
-        state = _("active") if pair.status == "active" else _("paused")
-        toggle = ("paused", _("⏸ Pause")) if pair.status == "active" else ("active", _("▶️ Resume"))
-        replies.add(
-            message.answer(
-                f"#{pair.id} · {Renderer.escape(names.get(pair.mentee_id, '?'))} → "
-                f"{Renderer.escape(names.get(pair.mentor_id, '?'))} · {state}",
-                reply_markup=keyboard(
-                    [
-                        [
-                            (toggle[1], PairStatus(pair=pair.id, action=toggle[0])),
-                            (_("⏹ End"), PairStatus(pair=pair.id, action="ended")),
-                            (_("🔁 Reassign"), PairStatus(pair=pair.id, action="reassign")),
-                        ]
-                    ]
-                ),
-            )
-        )
+    cohorts = await cohort_service.coordinated(session, person)
+    text, markup = pairs_view(lines, cohorts, PairsView())
+    replies.add(message.answer(text, reply_markup=markup))
+
+
+async def pairs_page(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    pair_service: PairService,
+    callback_data: PairsView,
+    replies: Replies,
+) -> None:
+    shown = await pairs_text(session, person, cohort_service, pair_service, callback_data)
+    if shown is None:
+        gone(query, replies)
+        return
+    replies.add(query.answer())
+    edit(replies, query, *shown)
 
 
 async def pair_status(
@@ -592,6 +896,7 @@ async def pair_status(
     bot: Bot,
     session: AsyncSession,
     person: Person,
+    cohort_service: CohortService,
     pair_service: PairService,
     outbox: OutboxSender,
     callback_data: PairStatus,
@@ -618,8 +923,10 @@ async def pair_status(
             show_alert=True,
         )
     )
-    if query.message is not None:
-        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    view = PairsView(cohort=callback_data.cohort, show=callback_data.show, page=callback_data.page)
+    shown = await pairs_text(session, person, cohort_service, pair_service, view)
+    if shown is not None:
+        edit(replies, query, *shown)
 
 
 SETTING_NAMES = {
@@ -879,7 +1186,10 @@ def create_router() -> Router:
     router.callback_query.register(run_matching, RunMatching.filter())
     router.callback_query.register(exclude_pair, Exclude.filter())
     router.callback_query.register(approve_all, Approve.filter())
+    router.callback_query.register(turn_page, ProposalPage.filter())
+    router.callback_query.register(remind_intake, RemindIntake.filter())
     router.message.register(pairs, Command("pairs"))
+    router.callback_query.register(pairs_page, PairsView.filter())
     router.message.register(settings_command, Command("cohort_settings"))
     router.callback_query.register(show_settings, CohortSettings.filter())
     router.callback_query.register(change_setting, CohortSetting.filter())

@@ -8,7 +8,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.methods import EditMessageReplyMarkup, SendMessage, SendPhoto
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, PollAnswer
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +99,22 @@ async def new_poll(
     replies.add(message.answer(preview(poll), reply_markup=keyboard(rows)))
 
 
+def sent_to(count: int, left_out: int) -> str:
+    """Whom a poll to a cohort went to: only those it can reach."""
+    text = ngettext(
+        "Sent to {count} person; answers are gathered as they come.",
+        "Sent to {count} people; answers are gathered as they come.",
+        count,
+    ).format(count=count)
+    if left_out:
+        text += "\n" + ngettext(
+            "{count} person who blocked the bot does not get it.",
+            "{count} people who blocked the bot do not get it.",
+            left_out,
+        ).format(count=left_out)
+    return text
+
+
 async def send_poll(
     query: CallbackQuery,
     bot: Bot,
@@ -126,7 +142,7 @@ async def send_poll(
             query.answer(_("This poll has already been sent, or is gone."), show_alert=True)
         )
         return
-    poll, count = sent
+    poll, count, left_out = sent
     outbox.wake()
     replies.add(query.answer())
     if query.message is not None:
@@ -136,9 +152,7 @@ async def send_poll(
             chat_id=person.id,
             text=_("Sent to the group; answers are gathered as they come.")
             if poll.group_chat_id is not None
-            else _("Sent to {count} people; answers are gathered as they come.").format(
-                count=count
-            ),
+            else sent_to(count, left_out),
             reply_markup=keyboard([[(_("📊 Results"), PollResults(poll=poll.id))]]),
         )
     )
