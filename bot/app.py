@@ -436,6 +436,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["followup"] = followup
     dispatcher["scheduler"] = scheduler
     dispatcher["meetings"] = meetings
+    dispatcher["pulse"] = programme.pulse
     dispatcher["polls"] = polls
     dispatcher["stats"] = stats
     dispatcher["coordination"] = CoordinationService(

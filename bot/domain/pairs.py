@@ -7,12 +7,15 @@
 
 A pair is born proposed (by matching) or requested (by a mentee who chooses); ended,
 excluded, declined and expired are final. A new proposal deletes the old proposed pairs
-rather than moving them.
+rather than moving them. Below them, a running pair's health: a traffic light and why.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from bot.domain.texts import Msg
 
 
 class PairStatus(StrEnum):
@@ -66,3 +69,30 @@ def move(current: str, to: PairStatus) -> PairStatus:
     if not can_move(current, to):
         raise ForbiddenTransition(current, to)
     return to
+
+
+# A pair's health (bot/services/pulse.py decides it) -------------------------------
+
+
+class Light(StrEnum):
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+    @property
+    def symbol(self) -> str:
+        return {"green": "🟢", "amber": "🟡", "red": "🔴"}[self.value]
+
+
+@dataclass
+class Health:
+    """A pair's traffic light and why."""
+
+    light: Light = Light.GREEN
+    reasons: list[Msg] = field(default_factory=list)
+
+    def worse(self, light: Light, reason: Msg) -> None:
+        order = list(Light)
+        if order.index(light) > order.index(self.light):
+            self.light = light
+        self.reasons.append(reason)

@@ -8,9 +8,9 @@ Every change of a pair's state goes through ``set_status``, which keeps to the m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from bot.domain.cohorts import CohortSettings
 from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
-from bot.domain.pairs import RUNNING, PairStatus, can_move, move
+from bot.domain.pairs import RUNNING, Health, Light, PairStatus, can_move, move
 from bot.domain.texts import N_, Msg, Value
 from bot.services import pair_context
 from bot.services.clock import Clock
@@ -31,6 +31,9 @@ from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
 from bot.storage import pairs as store
 from bot.storage.models import Pair, Person, Profile
+
+if TYPE_CHECKING:
+    from bot.services.pulse import PulseService
 
 END_FORM = "end_pair"
 CLOSING_FORM = "closing"
@@ -51,8 +54,11 @@ class PairLine:
     quiet_days: int | None
     # The mentee's latest mood, when it was low (and they share their mood).
     low_mood: int | None
+    health: Health = field(default_factory=Health)
 
     def shown_by(self, show: str) -> bool:
+        if show == "trouble":
+            return self.health.light != Light.GREEN
         if show == "quiet":
             return self.quiet_days is not None
         if show == "low":
@@ -72,11 +78,13 @@ class PairService:
         dialogs: DialogService,
         clock: Clock,
         cohorts: CohortService,
+        pulse: PulseService,
         default_locale: str = "en",
     ) -> None:
         self.dialogs = dialogs
         self.clock = clock
         self.cohorts = cohorts
+        self.pulse = pulse
         self.notifier = Notifier(clock, default_locale)
         dialogs.finishers[END_FORM] = self._finish_end
         dialogs.finishers[CLOSING_FORM] = self._finish_closing
@@ -110,6 +118,7 @@ class PairService:
         found = await store.of_cohorts(db, [i for i in ids if i in cohorts], RUNNING)
         names = await store.first_names(db, found)
         moods = await store.shared_latest_moods(db, {p.mentee_id for p in found}, CHECKIN)
+        healths = await self.pulse.health(db, found)
         now = self.clock.now()
         lines = []
         for pair in found:
@@ -124,6 +133,7 @@ class PairService:
                 names.get(pair.mentor_id, "?"),
                 quiet if quiet >= days else None,
                 mood if mood is not None and mood <= LOW_MOOD else None,
+                healths[pair.id],
             )
             if line.shown_by(show):
                 lines.append(line)

@@ -39,12 +39,13 @@ def create_programme(
     followup: FollowUpService,
 ) -> Programme:
     cohorts = CohortService(dialogs, clock, coordinator_ids)
-    pairs = PairService(dialogs, clock, cohorts, default_locale)
+    pulse = PulseService(dialogs, followup, clock, default_locale)
+    pairs = PairService(dialogs, clock, cohorts, pulse, default_locale)
     return Programme(
         cohorts=cohorts,
         profiles=ProfileService(dialogs),
         pairs=pairs,
         matching=MatchingService(pairs, clock, default_locale),
         conversation=ConversationService(dialogs, pairs, clock, default_locale),
-        pulse=PulseService(dialogs, followup, clock, default_locale),
+        pulse=pulse,
     )

@@ -7,20 +7,20 @@ commitments done and overdue, and how long each side waits for the other's reply
 
 from __future__ import annotations
 
-import enum
 import statistics
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cohorts import CohortSettings
 from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
-from bot.domain.pairs import PairStatus
+from bot.domain.pairs import RUNNING, Health, Light, PairStatus
 from bot.domain.texts import N_, Msg
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
@@ -28,6 +28,7 @@ from bot.services.followup import FollowUpService
 from bot.services.messages import queue_message
 from bot.services.pairs import CHECKIN
 from bot.services.profiles import display_name
+from bot.storage import cohorts as cohort_store
 from bot.storage import consents as consent_store
 from bot.storage import conversation as conversation_store
 from bot.storage import pairs as pairs_store
@@ -45,36 +46,12 @@ PULSE_FORM = "pulse"
 PULSE_INVITE = "pulse_invite"
 FIRST_PULSE = timedelta(days=30)
 PULSE_EVERY = timedelta(days=60)
-# What the light looks at.
-QUIET_AMBER, QUIET_RED = timedelta(days=10), timedelta(days=21)
+# What the light looks at. Without contact for the cohort's "no contact" days a pair is
+# red (as the coordinators' alert says), for half of them amber.
 LOW_MOOD = 2
 SLOW_REPLY = timedelta(days=3)
 REPLIES_OVER = timedelta(days=60)
 OVERDUE_RED = 3
-
-
-class Light(enum.StrEnum):
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-
-    @property
-    def symbol(self) -> str:
-        return {"green": "🟢", "amber": "🟡", "red": "🔴"}[self.value]
-
-
-@dataclass
-class Health:
-    """A pair's traffic light and why."""
-
-    light: Light = Light.GREEN
-    reasons: list[Msg] = field(default_factory=list)
-
-    def worse(self, light: Light, reason: Msg) -> None:
-        order = list(Light)
-        if order.index(light) > order.index(self.light):
-            self.light = light
-        self.reasons.append(reason)
 
 
 def pulse_round(started: datetime, now: datetime) -> int:
@@ -217,13 +194,18 @@ class PulseService:
         ids = [pair.id for pair in pairs]
         pulses = await self._latest_pulses(db, ids)
         replies = await self._reply_waits(db, ids, now)
+        cohorts = await cohort_store.by_id(db)
         found: dict[int, Health] = {}
         for pair in pairs:
             health = Health()
+            cohort = cohorts.get(pair.cohort_id)
+            limit = timedelta(
+                days=CohortSettings.of(cohort.settings if cohort else None).no_contact_days
+            )
             quiet = now - (pair.last_contact_at or pair.decided_at or pair.created_at)
-            if quiet >= QUIET_AMBER:
+            if quiet >= limit / 2:
                 health.worse(
-                    Light.RED if quiet >= QUIET_RED else Light.AMBER,
+                    Light.RED if quiet >= limit else Light.AMBER,
                     Msg(N_("days without contact: {days}"), {"days": quiet.days}),
                 )
             for useful, regular in pulses.get(pair.id, []):
@@ -258,6 +240,38 @@ class PulseService:
                 )
             found[pair.id] = health
         return found
+
+    async def cohort_health(self, db: AsyncSession, cohort_id: int) -> Msg | None:
+        """For /stats: the cohort's running pairs by light, and the pulse's latest answers
+        as figures; None while it has no running pair."""
+        running = await pairs_store.of_cohorts(db, [cohort_id], RUNNING)
+        if not running:
+            return None
+        lights = Counter(health.light for health in (await self.health(db, running)).values())
+        answers = [
+            useful
+            for side in (await self._latest_pulses(db, [p.id for p in running])).values()
+            for useful, _ in side
+            if useful is not None
+        ]
+        text = Msg(
+            N_("<b>Pair health</b>: 🟢 {green} · 🟡 {amber} · 🔴 {red} (/pairs says why)"),
+            {
+                "green": lights[Light.GREEN],
+                "amber": lights[Light.AMBER],
+                "red": lights[Light.RED],
+            },
+        )
+        if not answers:
+            return text
+        return Msg(
+            N_("{health}\nPulse, latest answers: usefulness {average} of 5 on average ({count})"),
+            {
+                "health": text,
+                "average": f"{statistics.mean(answers):.1f}",
+                "count": len(answers),
+            },
+        )
 
     async def _latest_pulses(
         self, db: AsyncSession, pair_ids: Sequence[int]

@@ -32,7 +32,7 @@ Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\
 Page = Annotated[int, Field(ge=0, le=9999)]
 # Which pairs /pairs shows: all running ones, active, paused, without contact for the
 # cohort's days, or whose mentee's latest mood was low.
-PairFilter = Literal["all", "active", "paused", "quiet", "low"]
+PairFilter = Literal["all", "active", "paused", "quiet", "low", "trouble"]
 # A setting's value: a number, a word or a time zone name (Europe/Riga, Etc/GMT+2).
 SettingValue = Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9_+\-/]*$")]
 

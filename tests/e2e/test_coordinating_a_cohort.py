@@ -296,10 +296,11 @@ async def test_pairs_is_one_message_paged_and_filtered_by_cohort_and_status(
     text = listing.text or ""
     assert text.startswith("Pairs of all your cohorts · all: 27")
     assert "Page 1 of 3" in text
-    assert len(re.findall(r"^#\d+ · ", text, re.M)) == 10
+    assert len(re.findall(r"^[🟢🟡🔴] #\d+ · ", text, re.M)) == 10
     assert (
-        f"#{ids['quiet']} · P30002 → P40002 · active · {COHORT} · ⚠️ no contact for 30 days" in text
-    )
+        f"🔴 #{ids['quiet']} · P30002 → P40002 · active · {COHORT} · ⚠️ no contact for 30 days"
+        "\n    days without contact: 30"
+    ) in text
     assert f"#{ids['low']} · P30003 → P40003 · active · {COHORT} · 😟 latest mood 1" in text
 
     await coordinator.press(t("Next ▶"), listing)

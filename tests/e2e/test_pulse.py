@@ -43,7 +43,7 @@ async def test_both_sides_are_asked_after_30_days_and_every_60_and_only_figures_
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
     t = translator(bot, "en")
-    _coordinator, anna, rita = await matched_pair(standin, bot)
+    coordinator, anna, rita = await matched_pair(standin, bot)
     start = (await started_at(bot)).moment
 
     clock.moment = start + timedelta(days=29)
@@ -71,6 +71,17 @@ async def test_both_sides_are_asked_after_30_days_and_every_60_and_only_figures_
     assert "It helps the coordinators support your pair" in (done[-1].text or "")
     # Rita leaves this round unanswered.
     assert await answers(bot) == [(anna.user.id, 1, 2, "rarely"), (rita.user.id, 1, None, None)]
+    # The coordinators see the figures, in the pair's health.
+    (listing,) = await coordinator.write("/pairs")
+    assert "🔴 #" in (listing.text or "")
+    assert "Anna → Rita" in (listing.text or "")
+    assert "days without contact: 30; pulse: usefulness 2 of 5; pulse: in touch less than" in (
+        listing.text or ""
+    )
+    await coordinator.write("/stats")
+    figures = "\n".join(m.text or "" for m in await coordinator.press("Riga <spring> 2027"))
+    assert "Pair health: 🟢 0 · 🟡 0 · 🔴 1" in figures
+    assert "Pulse, latest answers: usefulness 2.0 of 5 on average (1)" in figures
     # Neither side hears the other's figures.
     for side in (anna, rita):
         assert not any("usefulness" in (m.text or "") for m in standin.messages(side.user))

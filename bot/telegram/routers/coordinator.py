@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import cohorts as cohort_rules
 from bot.domain.access import Standing
 from bot.domain.cohorts import SETTINGS
-from bot.domain.texts import N_, msg_from_json
+from bot.domain.texts import N_, Msg, msg_from_json
 from bot.services.cohorts import CohortService
 from bot.services.coordination import (
     COORDINATOR,
@@ -754,13 +754,21 @@ PAIR_FILTERS: dict[str, str] = {
     "paused": N_("paused"),
     "quiet": N_("no contact"),
     "low": N_("low mood"),
+    "trouble": N_("amber or red"),
 }
 
 
-def pair_line(line: PairLine) -> str:
+def renderer_of(renderer: Renderer, i18n: I18n) -> Callable[[Msg], str]:
+    """Messages in the reader's language, for views that also show other texts."""
+    return lambda msg: renderer.text(msg, i18n.current_locale)
+
+
+def pair_line(line: PairLine, render: Callable[[Msg], str]) -> str:
+    """A pair in /pairs: its health light first; why it is not green on a line below."""
     pair = line.pair
     parts = [
-        f"#{pair.id} · {Renderer.escape(line.mentee)} → {Renderer.escape(line.mentor)}",
+        f"{line.health.light.symbol} #{pair.id} · {Renderer.escape(line.mentee)}"
+        f" → {Renderer.escape(line.mentor)}",
         _("active") if pair.status == "active" else _("paused"),
         Renderer.escape(line.cohort),
     ]
@@ -772,15 +780,21 @@ def pair_line(line: PairLine) -> str:
         )
     if line.low_mood is not None:
         parts.append(_("😟 latest mood {mood}").format(mood=line.low_mood))
-    return " · ".join(parts)
+    text = " · ".join(parts)
+    if line.health.reasons:
+        text += "\n    " + "; ".join(render(reason) for reason in line.health.reasons)
+    return text
 
 
 def pairs_view(
-    lines: Sequence[PairLine], cohorts: Sequence[Cohort], view: PairsView
+    lines: Sequence[PairLine],
+    cohorts: Sequence[Cohort],
+    view: PairsView,
+    render: Callable[[Msg], str],
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """/pairs as one message: a page of the pairs the view shows, each with its
     buttons, then buttons to the other pages, the other filters and the other cohorts."""
-    blocks = [pair_line(line) for line in lines]
+    blocks = [pair_line(line, render) for line in lines]
     split = pages(blocks) or [range(0)]
     page = min(view.page, len(split) - 1)
     shown = split[page]
@@ -847,13 +861,14 @@ async def pairs_text(
     cohort_service: CohortService,
     pair_service: PairService,
     view: PairsView,
+    render: Callable[[Msg], str],
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     """/pairs in a view; ``None`` if the cohort it names is not one the person runs."""
     cohorts = await cohort_service.coordinated(session, person)
     if view.cohort and all(c.id != view.cohort for c in cohorts):
         return None
     lines = await pair_service.running(session, person, view.cohort, view.show)
-    return pairs_view(lines, cohorts, view)
+    return pairs_view(lines, cohorts, view, render)
 
 
 async def pairs(
@@ -862,6 +877,8 @@ async def pairs(
     person: Person,
     cohort_service: CohortService,
     pair_service: PairService,
+    renderer: Renderer,
+    i18n: I18n,
     replies: Replies,
 ) -> None:
     """The running pairs of the person's cohorts, in one message, a page at a time."""
@@ -870,7 +887,7 @@ async def pairs(
         replies.add(message.answer(_("Your cohorts have no active or paused pairs.")))
         return
     cohorts = await cohort_service.coordinated(session, person)
-    text, markup = pairs_view(lines, cohorts, PairsView())
+    text, markup = pairs_view(lines, cohorts, PairsView(), renderer_of(renderer, i18n))
     replies.add(message.answer(text, reply_markup=markup))
 
 
@@ -881,9 +898,18 @@ async def pairs_page(
     cohort_service: CohortService,
     pair_service: PairService,
     callback_data: PairsView,
+    renderer: Renderer,
+    i18n: I18n,
     replies: Replies,
 ) -> None:
-    shown = await pairs_text(session, person, cohort_service, pair_service, callback_data)
+    shown = await pairs_text(
+        session,
+        person,
+        cohort_service,
+        pair_service,
+        callback_data,
+        renderer_of(renderer, i18n),
+    )
     if shown is None:
         gone(query, replies)
         return
@@ -900,6 +926,8 @@ async def pair_status(
     pair_service: PairService,
     outbox: OutboxSender,
     callback_data: PairStatus,
+    renderer: Renderer,
+    i18n: I18n,
     replies: Replies,
 ) -> None:
     action = callback_data.action
@@ -924,7 +952,9 @@ async def pair_status(
         )
     )
     view = PairsView(cohort=callback_data.cohort, show=callback_data.show, page=callback_data.page)
-    shown = await pairs_text(session, person, cohort_service, pair_service, view)
+    shown = await pairs_text(
+        session, person, cohort_service, pair_service, view, renderer_of(renderer, i18n)
+    )
     if shown is not None:
         edit(replies, query, *shown)
 

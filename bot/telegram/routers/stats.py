@@ -16,6 +16,7 @@ from bot.charts.stats import render_stats
 from bot.domain.texts import Msg
 from bot.services.cohorts import CohortService
 from bot.services.exports import EXPORTS, export
+from bot.services.pulse import PulseService
 from bot.services.stats import StatsService
 from bot.storage.models import Cohort, Person
 from bot.telegram.buttons import Export, Stats
@@ -87,6 +88,7 @@ async def show_stats(
     renderer: Renderer,
     cohort_service: CohortService,
     stats: StatsService,
+    pulse: PulseService,
     callback_data: Stats,
     replies: Replies,
 ) -> None:
@@ -102,7 +104,11 @@ async def show_stats(
     def plain(msg: Msg) -> str:
         return renderer.plain(msg, locale)
 
-    for part in split_html(stats.message(figures, html)):
+    text = stats.message(figures, html)
+    health = await pulse.cohort_health(session, cohort.id)
+    if health is not None:
+        text += "\n\n" + html(health)
+    for part in split_html(text):
         replies.add(SendMessage(chat_id=person.id, text=part))
     picture = await asyncio.to_thread(render_stats, stats.chart(figures, plain))
     replies.add(SendPhoto(chat_id=person.id, photo=BufferedInputFile(picture, "stats.png")))
