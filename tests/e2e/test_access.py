@@ -138,6 +138,7 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
         buttons.AskMentor(mentor=p.mentor.user.id),
         buttons.RequestAnswer(pair=pair, answer="yes"),
         buttons.MeetingButton(action="new", number=pair),
+        buttons.PulseStart(pair=pair, round=1),
         buttons.RunMatching(cohort=c),
         buttons.Approve(cohort=c),
         buttons.Exclude(pair=pair, cohort=c),
