@@ -124,10 +124,12 @@ class App:
             self.webhook.routes(server)
         async with self.serving_health(server):
             if self.webhook is not None:
-                await self.webhook.start()
-                await self.webhook.run()
+                await supervised("webhook", self.webhook.run)
             else:
-                await poll_while_elected(self.polling, self.lease)
+                await supervised("polling", self.poll)
+
+    async def poll(self) -> None:
+        await poll_while_elected(self.polling, self.lease)
 
     async def run_worker(self) -> None:
         """Only what is scheduled: the outbox and the schedule, no polling. Several
@@ -143,7 +145,7 @@ class App:
             yield
             return
         async with serving(server, *parse_listen(self.listen)):
-            watch = asyncio.create_task(self.health.keep_telegram())
+            watch = asyncio.create_task(supervised("getMe", self.health.keep_telegram))
             try:
                 yield
             finally:

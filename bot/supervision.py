@@ -9,12 +9,63 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+import aiohttp
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
 log = logging.getLogger(__name__)
 
 FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 5.0
 # A loop running this long since it was started again has recovered.
 RECOVERED_SECONDS = 5.0
+# Trouble that passes: the database restarting or out of reach (the PostgreSQL driver
+# raises OSError itself when it cannot connect), the network, Telegram's own errors.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    DBAPIError,
+    OSError,
+    TimeoutError,
+    aiohttp.ClientError,
+    TelegramNetworkError,
+    TelegramServerError,
+)
+
+# What a database that is restarting or out of reach raises, through SQLAlchemy or not.
+DATABASE_TROUBLE: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, TimeoutError)
+
+
+class Outage:
+    """What a loop that retries in place says and waits: one line when trouble starts,
+    one when it is over, and a pause before the next try that grows while it lasts. Only
+    the exception's type is logged: never what people wrote, which its text may hold."""
+
+    def __init__(
+        self,
+        name: str,
+        first_pause: float = FIRST_PAUSE_SECONDS,
+        longest_pause: float = LONGEST_PAUSE_SECONDS,
+    ) -> None:
+        self.name = name
+        self.first_pause = first_pause
+        self.longest_pause = longest_pause
+        self.pause = first_pause
+        self.failing: str | None = None
+
+    def failed(self, exc: BaseException) -> float:
+        """Another failure: the seconds to wait before trying again."""
+        if self.failing is None:
+            log.error("%s failing, retrying: %s", self.name, type(exc).__name__)
+        self.failing = type(exc).__name__
+        pause, self.pause = self.pause, min(self.longest_pause, self.pause * 2)
+        return pause
+
+    def over(self) -> None:
+        """It worked again."""
+        if self.failing is not None:
+            log.warning("%s recovered (after %s)", self.name, self.failing)
+        self.failing = None
+        self.pause = self.first_pause
 
 
 async def supervised(
@@ -27,16 +78,15 @@ async def supervised(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> None:
     """Run ``loop`` until it returns or the task is cancelled (SIGTERM, SIGINT), starting
-    it again whenever it raises. Only the exception's type is logged: never what people
-    wrote, which an exception's text may hold."""
-    pause = first_pause
-    failing: str | None = None
+    it again whenever it raises; it has recovered once it has run ``recovered_after``
+    seconds since."""
+    outage = Outage(name, first_pause, longest_pause)
     while True:
         started = monotonic()
         running = asyncio.ensure_future(loop())
         recovery = (
-            asyncio.create_task(_tell_recovered(name, failing, running, recovered_after))
-            if failing is not None
+            asyncio.create_task(_tell_recovered(outage, running, recovered_after))
+            if outage.failing is not None
             else None
         )
         try:
@@ -46,25 +96,16 @@ async def supervised(
             running.cancel()
             raise
         except Exception as exc:
-            if recovery is not None and recovery.done() and recovery.result():
-                failing = None
             if monotonic() - started >= recovered_after:
-                pause = first_pause
-            if failing is None:
-                log.error("%s failing, retrying: %s", name, type(exc).__name__)
-            failing = type(exc).__name__
+                outage.over()
+            pause = outage.failed(exc)
         finally:
             if recovery is not None:
                 recovery.cancel()
         await asyncio.sleep(pause)
-        pause = min(longest_pause, pause * 2)
 
 
-async def _tell_recovered(
-    name: str, error: str, running: asyncio.Future[None], after: float
-) -> bool:
+async def _tell_recovered(outage: Outage, running: asyncio.Future[None], after: float) -> None:
     await asyncio.sleep(after)
-    if running.done():
-        return False
-    log.warning("%s recovered (after %s)", name, error)
-    return True
+    if not running.done():
+        outage.over()

@@ -36,7 +36,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.types import Update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,13 +45,18 @@ from bot.domain.flood import FloodLimit, Verdict
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.group_commit import GroupWork
+from bot.supervision import DATABASE_TROUBLE, Outage
 from bot.telegram.sender import spoke
 
 log = logging.getLogger(__name__)
 
 OFFSET_KEY = "polling_offset"
-RETRIES = 3
-RETRYABLE = (StaleDataError, OperationalError, DBAPIError)
+# Attempts at an update whose handling met a conflict or the database's trouble: a
+# conflict is tried again at once, trouble after a pause (backoff), about half a minute
+# in all, so that a database restarting meanwhile costs nobody their message.
+RETRIES = 6
+RETRYABLE = (StaleDataError, OperationalError, DBAPIError, OSError, TimeoutError)
+CONFLICTS = (StaleDataError, IntegrityError)
 # inbox_updates.failure of an update dropped by the flood limit (failures hold an
 # exception's type, which never looks like this).
 RATE_LIMITED = "rate_limited"
@@ -138,14 +143,21 @@ class DurablePolling:
         self.waiting: defaultdict[int, int] = defaultdict(int)
         self.tasks: set[asyncio.Task[None]] = set()
         self.stores = GroupWork(sessions)
+        # Kept across runs: an outage that outlasted a run is over when the next succeeds.
+        self.telegram_trouble = Outage("getUpdates")
+        self.storing_trouble = Outage("storing updates")
 
     async def run(self) -> None:
-        """Poll until cancelled: each batch stored, then confirmed, then handled."""
+        """Poll until cancelled: each batch stored, then confirmed, then handled. Trouble
+        with Telegram or the database is waited out here, one log line when it starts and
+        one when it is over; what else goes wrong ends the run (its supervisor starts it
+        again)."""
         await self.handle_pending()
         allowed = self.dispatcher.resolve_used_update_types()
         async with self.sessions() as session:
             offset = int(await repo.get_state(session, OFFSET_KEY) or 0)
-        failures = 0
+        telegram, storing = self.telegram_trouble, self.storing_trouble
+        conflicts = 0
         while True:
             try:
                 raw = cast(
@@ -158,33 +170,29 @@ class DurablePolling:
                     ),
                 )
                 updates = [Update.model_validate(item, context={"bot": self.bot}) for item in raw]
-                if failures:
-                    log.info("getUpdates works again")
-                failures = 0
+                telegram.over()
+                conflicts = 0
             except TelegramConflictError:
                 # Another process polls with this token (or a webhook is set): not a crash.
                 # One line per run of conflicts; the lease says who should poll.
-                if not failures:
+                if not conflicts:
                     log.warning("getUpdates conflict: another process polls with this token")
-                failures += 1
-                await asyncio.sleep(backoff(failures))
+                conflicts += 1
+                await asyncio.sleep(backoff(conflicts))
                 continue
             except (TelegramNetworkError, TelegramServerError) as exc:
-                failures += 1
-                delay = backoff(failures)
-                log.warning("getUpdates failed (%s); retrying in %.1f s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(telegram.failed(exc))
                 continue
             if not updates:
                 continue
             try:
                 new = await self.receive(updates, raw)
-            except SQLAlchemyError as exc:
+            except DATABASE_TROUBLE as exc:
                 # Not confirmed: Telegram gives the same batch again at the next poll.
                 metrics.DATABASE_ERRORS.inc()
-                log.warning("could not store updates (%s); polling again", type(exc).__name__)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(storing.failed(exc))
                 continue
+            storing.over()
             offset = updates[-1].update_id + 1
             for update in updates:
                 if update.update_id in new:
@@ -246,7 +254,10 @@ class DurablePolling:
         return set(new)
 
     async def handle_pending(self) -> None:
-        """Handle what was stored but not handled before the last stop."""
+        """Handle what was stored but not handled before the last stop (or before polling
+        stopped for a while). Updates still in hand are finished first: read as pending,
+        they would be handled twice."""
+        await self.drain()
         async with self.sessions() as session:
             pending = [
                 Update.model_validate(row.payload, context={"bot": self.bot})
@@ -264,7 +275,14 @@ class DurablePolling:
     def track(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self.finished)
+
+    def finished(self, task: asyncio.Task[None]) -> None:
+        """A task of ours is done. One that failed is one line with the exception's type:
+        left to asyncio, its text would be logged, and that may quote what people wrote."""
+        self.tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("handling updates failed: %s", type(exc).__name__)
 
     async def warn(self, update: Update) -> None:
         """Ask the person behind the first dropped update of a flood to slow down (the
@@ -325,6 +343,8 @@ class DurablePolling:
                     await self.give_up(update, exc)
                     return
                 log.info("update %s: %s, trying again", update.update_id, type(exc).__name__)
+                if not isinstance(exc, CONFLICTS):
+                    await asyncio.sleep(backoff(attempt))
             except Exception as exc:  # noqa: BLE001 - one bad update must not stop the bot
                 await self.give_up(update, exc)
                 return
@@ -334,11 +354,17 @@ class DurablePolling:
         where = "".join(traceback.format_tb(exc.__traceback__, limit=-3)).strip()
         log.error("update %s failed: %s\n%s", update.update_id, type(exc).__name__, where)
         metrics.UPDATES_FAILED.labels(type=update.event_type).inc()
-        async with self.sessions() as session:
-            await repo.mark_handled(
-                session, [(update.update_id, self.clock.now(), type(exc).__name__)]
-            )
-            await session.commit()
+        try:
+            async with self.sessions() as session:
+                await repo.mark_handled(
+                    session, [(update.update_id, self.clock.now(), type(exc).__name__)]
+                )
+                await session.commit()
+        except DATABASE_TROUBLE as trouble:
+            # Still stored as not handled: it is handled again when polling starts again
+            # (or by the webhook's sweep), so the person is not told it failed.
+            log.warning("update %s left for later: %s", update.update_id, type(trouble).__name__)
+            return
         if update.callback_query is not None:
             await self.release(update.callback_query.id)
         await self.apologise(update)
@@ -402,40 +428,47 @@ class PollerLease:
 
 async def poll_while_elected(polling: DurablePolling, lease: PollerLease) -> None:
     """Poll while this process holds the lease; stand by (checking every third of the
-    lease) while another does. A process that cannot renew stops polling before its lease
-    runs out, so two never poll at once for long."""
+    lease) while another does, or while the database cannot be reached. A process that
+    cannot renew stops polling before its lease runs out, so two never poll at once for
+    long. Polling that fails otherwise ends this (its supervisor starts it again)."""
     every = lease.seconds / 3
+    renewing = Outage("the polling lease")
     try:
         while True:
-            if await hold_quietly(lease):
+            if await hold_quietly(lease, renewing):
                 log.info("this process polls Telegram now")
                 metrics.POLLER.set(1)
                 poll = asyncio.create_task(polling.run())
                 try:
                     while not poll.done():
                         await asyncio.wait({poll}, timeout=every)
-                        if not poll.done() and not await hold_quietly(lease):
-                            log.warning("the polling lease went to another process: standing by")
+                        if not poll.done() and not await hold_quietly(lease, renewing):
+                            if renewing.failing is None:
+                                log.warning(
+                                    "the polling lease went to another process: standing by"
+                                )
                             break
                 finally:
                     metrics.POLLER.set(0)
                     poll.cancel()
                     await asyncio.gather(poll, return_exceptions=True)
-                if poll.done() and not poll.cancelled() and poll.exception() is not None:
-                    exc = poll.exception()
-                    log.error("polling stopped: %s; trying again", type(exc).__name__)
+                failure = None if poll.cancelled() else poll.exception()
+                if failure is not None:
+                    raise failure
             await asyncio.sleep(every)
     finally:
         with contextlib.suppress(Exception):
             await lease.release()
 
 
-async def hold_quietly(lease: PollerLease) -> bool:
+async def hold_quietly(lease: PollerLease, renewing: Outage) -> bool:
     """The lease, or False when the database cannot be reached (then another process,
-    which can, takes over)."""
+    which can, takes over); the outage is one line when it starts, one when it is over."""
     try:
-        return await lease.hold()
-    except SQLAlchemyError as exc:
+        held = await lease.hold()
+    except DATABASE_TROUBLE as exc:
         metrics.DATABASE_ERRORS.inc()
-        log.warning("could not renew the polling lease: %s", type(exc).__name__)
+        renewing.failed(exc)
         return False
+    renewing.over()
+    return held

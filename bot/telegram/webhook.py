@@ -17,6 +17,7 @@ Updates left behind by an instance that died are found by a sweep every few seco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -28,11 +29,11 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.storage import repositories as repo
+from bot.supervision import DATABASE_TROUBLE
 from bot.telegram.polling import DurablePolling, update_person
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,11 @@ class PersonLocks:
                 return bool(
                     await connection.scalar(text(statement), {"key": PERSON_LOCKS ^ person})
                 )
-            except (SQLAlchemyError, OSError):
+            except DATABASE_TROUBLE:
                 # Its locks went with it; the next call opens another.
                 self.connections[slot] = None
-                await connection.close()
+                with contextlib.suppress(*DATABASE_TROUBLE):
+                    await connection.close()
                 raise
 
     async def try_lock(self, person: int) -> bool:
@@ -134,7 +136,9 @@ class WebhookServer:
         )
 
     async def run(self) -> None:
-        """Handle what is left from before, then sweep now and then until cancelled."""
+        """Tell Telegram where to post, handle what is left from before, then sweep now
+        and then until cancelled."""
+        await self.start()
         cutoff = timedelta(0)
         while True:
             await self.sweep(cutoff)
@@ -154,7 +158,7 @@ class WebhookServer:
             return web.Response(status=400)
         try:
             new = await self.polling.receive([update], [raw], polled=False)
-        except (SQLAlchemyError, OSError) as exc:
+        except DATABASE_TROUBLE as exc:
             # Not stored: Telegram posts it again.
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not store update %s: %s", update.update_id, type(exc).__name__)
@@ -171,7 +175,7 @@ class WebhookServer:
         try:
             async with self.polling.sessions() as db:
                 people = await repo.pending_people(db, self.polling.clock.now() - waited)
-        except (SQLAlchemyError, OSError) as exc:
+        except DATABASE_TROUBLE as exc:
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not look for waiting updates: %s", type(exc).__name__)
             return
@@ -199,7 +203,7 @@ class WebhookServer:
                     more = await repo.person_pending(db, person or None)
                 if not more and not self.serving[person]:
                     break
-        except (SQLAlchemyError, OSError) as exc:
+        except DATABASE_TROUBLE as exc:
             metrics.DATABASE_ERRORS.inc()
             log.warning("could not serve updates: %s; the sweep tries again", type(exc).__name__)
         finally:

@@ -18,7 +18,9 @@ from bot.config import Settings
 from bot.services.clock import Clock
 from bot.storage.models import Outgoing
 from tests.conftest import TEST_DATA_KEY, call_failed
+from tests.e2e.processes import Processes
 from tests.e2e.standin import BotAPIStandin, SimUser
+from tests.forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,6 +156,15 @@ async def bot(
     running = await start_bot(standin, database_url, clock)
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def processes(
+    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
+) -> AsyncIterator[Processes]:
+    """The test's `mentorbot` processes (tests/e2e/processes.py), killed at its end."""
+    async with Processes(standin, database_url, forkserver) as started:
+        yield started
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ goes on, nobody gets it twice and nobody is skipped."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -22,9 +20,8 @@ from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import seed_cohort
-from tests.e2e.conftest import ROOT
+from tests.e2e.processes import Processes
 from tests.e2e.standin import BotAPIStandin
-from tests.forkserver import Forked, ForkServer
 
 # Claims, leases and workers sharing a database: on both databases.
 pytestmark = pytest.mark.postgres
@@ -39,24 +36,13 @@ async def standin() -> AsyncIterator[BotAPIStandin]:
         yield server
 
 
-async def start_bot(standin: BotAPIStandin, database_url: str, forks: ForkServer) -> Forked:
-    polls = len(standin.calls("getUpdates"))
-    env = {
-        **os.environ,
-        "BOT_TOKEN": standin.token,
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_URL": standin.base_url,
-        "COORDINATOR_IDS": str(COORDINATOR),
-        "POLLING_TIMEOUT": "1",
-        "LOG_LEVEL": "WARNING",
-        "OUTBOX_LEASE_SECONDS": "3",
-        "BROADCAST_STATUS_SECONDS": "0.5",
-    }
-    process = forks.spawn(["run"], env, ROOT)
-    await standin.wait_for(
-        lambda: len(standin.calls("getUpdates")) > polls, 30, "the bot to start polling"
-    )
-    return process
+# The coordinator sees the status change every half second; a killed process's claims
+# go again three seconds on.
+SETTINGS = {
+    "COORDINATOR_IDS": str(COORDINATOR),
+    "OUTBOX_LEASE_SECONDS": "3",
+    "BROADCAST_STATUS_SECONDS": "0.5",
+}
 
 
 async def sent_rows(database_url: str) -> int:
@@ -70,7 +56,7 @@ async def sent_rows(database_url: str) -> int:
 
 
 async def test_killed_mid_broadcast_it_goes_on_exactly_once(
-    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
+    standin: BotAPIStandin, database_url: str, processes: Processes
 ) -> None:
     now = datetime.now(UTC)
     engine = create_engine(database_url, TEST_KEYRING)
@@ -96,29 +82,23 @@ async def test_killed_mid_broadcast_it_goes_on_exactly_once(
     def delivered() -> int:
         return sum(len(standin.messages(user)) for user in users)
 
-    process = await start_bot(standin, database_url, forkserver)
-    try:
-        await standin.wait_for(lambda: delivered() >= 40, 30, "40 recipients reached")
-        # The network stalls; what was answered is recorded, and the bot dies with
-        # requests in flight (they never reach Telegram) and rows it had claimed.
-        standin.hold("sendMessage")
-        await standin.wait_for(lambda: standin.held_requests, 10, "a request in flight")
-        for _ in range(500):
-            if await sent_rows(database_url) == delivered():
-                break
-            await asyncio.sleep(0.01)
-        before = delivered()
-        assert before < RECIPIENTS
-        process.send_signal(signal.SIGKILL)
-        assert await process.wait() == -signal.SIGKILL
-        standin.release()
+    process = await processes.run(**SETTINGS)
+    await standin.wait_for(lambda: delivered() >= 40, 30, "40 recipients reached")
+    # The network stalls; what was answered is recorded, and the bot dies with
+    # requests in flight (they never reach Telegram) and rows it had claimed.
+    standin.hold("sendMessage")
+    await standin.wait_for(lambda: standin.held_requests, 10, "a request in flight")
+    for _ in range(500):
+        if await sent_rows(database_url) == delivered():
+            break
+        await asyncio.sleep(0.01)
+    before = delivered()
+    assert before < RECIPIENTS
+    await process.kill()
+    standin.release()
 
-        process = await start_bot(standin, database_url, forkserver)
-        report = await standin.wait_for_message(coordinator, contains="is over", timeout=60)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGKILL)
-            await process.wait()
+    await processes.run(**SETTINGS)
+    report = await standin.wait_for_message(coordinator, contains="is over", timeout=60)
     assert f"{RECIPIENTS} sent, 0 failed" in (report.text or "")
     assert all([m.text for m in standin.messages(user)] == ["Kick-off on Monday"] for user in users)
     assert await sent_rows(database_url) == RECIPIENTS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import signal
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,10 +17,8 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.telegram.health import Health, serving
 from tests.e2e.conftest import MovableClock, Running, start_bot
+from tests.e2e.processes import Processes, free_port
 from tests.e2e.standin import BotAPIStandin
-from tests.e2e.test_receiving import free_port
-from tests.e2e.test_restart import start_worker
-from tests.forkserver import ForkServer
 
 
 @pytest.fixture
@@ -138,26 +135,9 @@ async def test_readiness_fails_when_the_database_cannot_be_reached(
     assert answer["checks"]["telegram"] == "ok"
 
 
-async def test_a_worker_answers_its_health_checks(
-    standin: BotAPIStandin,
-    database_url: str,
-    forkserver: ForkServer,
-    http: aiohttp.ClientSession,
-) -> None:
-    port = free_port()
-    worker = start_worker(forkserver, standin, database_url, HEALTH_LISTEN=f"127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                alive = await probe(http, port, "/healthz")
-                break
-            except aiohttp.ClientConnectionError:
-                assert time.monotonic() < deadline, "the worker never listened"
-                await asyncio.sleep(0.1)
-        assert alive[0] == 200
-        status, metrics = await probe(http, port, "/metrics")
-        assert status == 200 and "mentorbot_" in metrics
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(worker.wait(), 20) == 0
+async def test_a_worker_answers_its_health_checks(processes: Processes) -> None:
+    worker = processes.worker(listen=True)
+    await processes.answering(worker)
+    status, metrics = await processes.get(worker, "/metrics")
+    assert status == 200 and "mentorbot_" in metrics
+    assert await worker.terminate() == 0

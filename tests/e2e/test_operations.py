@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,29 +21,12 @@ from tests.conftest import (
     drop_postgres_database,
     postgres_url,
 )
+from tests.e2e.processes import environment
 from tests.e2e.standin import BOT_USERNAME, BotAPIStandin
 from tests.forkserver import ForkServer
 
 OTHER_TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 HEAD = migrations().get_current_head()
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[BotAPIStandin]:
-    async with BotAPIStandin(chat_limit=None) as server:
-        yield server
-
-
-def environment(standin: BotAPIStandin, **settings: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATA_DIR")}
-    return {
-        **clean,
-        "BOT_TOKEN": standin.token,
-        "TELEGRAM_API_URL": standin.base_url,
-        "POLLING_TIMEOUT": "1",
-        "LOG_LEVEL": "WARNING",
-        **settings,
-    }
 
 
 def refused(result: object) -> str:
@@ -233,43 +215,34 @@ async def schema_version(url: str, *, started: bool = True) -> str | None:
     return str(found)
 
 
-async def test_processes_started_together_on_an_empty_postgresql_all_come_up(
-    standin: BotAPIStandin, forkserver: ForkServer, tmp_path: Path
-) -> None:
-    for _ in range(ROUNDS):
-        url = await create_postgres_database()
-        try:
-            env = environment(standin, DATABASE_URL=url, LOG_LEVEL="INFO")
-            await start_together(forkserver, env, tmp_path)
-            assert await schema_version(url) == HEAD
-        finally:
-            await drop_postgres_database(url)
-
-
-async def test_processes_started_together_on_a_partly_migrated_postgresql_all_come_up(
-    standin: BotAPIStandin, forkserver: ForkServer, tmp_path: Path
+@pytest.mark.parametrize("migrated_to", [None, "0005"], ids=["empty", "partly migrated"])
+async def test_processes_started_together_on_a_postgresql_all_come_up(
+    standin: BotAPIStandin, forkserver: ForkServer, tmp_path: Path, migrated_to: str | None
 ) -> None:
     from alembic import command
 
     from bot.storage.database import alembic_config
 
-    url = await create_postgres_database()
-    try:
-        engine = create_engine(url)
+    # An empty database every round; one already at an older revision once.
+    for _ in range(ROUNDS if migrated_to is None else 1):
+        url = await create_postgres_database()
+        try:
+            if migrated_to is not None:
+                engine = create_engine(url)
 
-        def to_0005(connection: object) -> None:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0005")
+                def to_older(connection: object, url: str = url) -> None:
+                    config = alembic_config(url)
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, migrated_to)
 
-        async with engine.begin() as connection:
-            await connection.run_sync(to_0005)
-        await engine.dispose()
-        env = environment(standin, DATABASE_URL=url, LOG_LEVEL="INFO")
-        await start_together(forkserver, env, tmp_path)
-        assert await schema_version(url) == HEAD
-    finally:
-        await drop_postgres_database(url)
+                async with engine.begin() as connection:
+                    await connection.run_sync(to_older)
+                await engine.dispose()
+            env = environment(standin, DATABASE_URL=url, LOG_LEVEL="INFO")
+            await start_together(forkserver, env, tmp_path)
+            assert await schema_version(url) == HEAD
+        finally:
+            await drop_postgres_database(url)
 
 
 async def test_processes_started_together_on_a_new_sqlite_all_come_up(

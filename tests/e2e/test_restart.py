@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,78 +12,9 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
 from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
-from tests.e2e.conftest import ROOT
+from tests.e2e.processes import START_SECONDS, Processes
 from tests.e2e.standin import BotAPIStandin, SimUser
-from tests.forkserver import Forked, ForkServer
-
-START_SECONDS = 30.0
-# A new interpreter first imports aiogram, whose models take seconds of CPU to build: more
-# on a machine busy with other tests.
-FRESH_START_SECONDS = 90.0
-
-
-class BotProcess:
-    def __init__(self, standin: BotAPIStandin, database_url: str, forks: ForkServer) -> None:
-        self.standin = standin
-        self.database_url = database_url
-        self.forks = forks
-        self.process: asyncio.subprocess.Process | Forked | None = None
-        self.logs: list[Forked] = []
-
-    async def start(self, *, fresh_python: bool = False) -> None:
-        """``mentorbot run`` in a process of its own: a fork of the fork server, or with
-        ``fresh_python`` a new ``python -m bot run``."""
-        polls = len(self.standin.calls("getUpdates"))
-        env = {
-            **os.environ,
-            "BOT_TOKEN": self.standin.token,
-            "DATABASE_URL": self.database_url,
-            "TELEGRAM_API_URL": self.standin.base_url,
-            "POLLING_TIMEOUT": "1",
-            # A process started after a kill polls once the dead one's lease has run out.
-            "POLLER_LEASE_SECONDS": "1",
-            "LOG_LEVEL": "WARNING",
-            # The simulated people answer at machine speed (see bot_settings).
-            "FLOOD_BURST": "0",
-        }
-        if fresh_python:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=ROOT, env=env
-            )
-        else:
-            self.process = self.forks.spawn(["run"], env, ROOT)
-            self.logs.append(self.process)
-        await self.standin.wait_for(
-            lambda: len(self.standin.calls("getUpdates")) > polls,
-            FRESH_START_SECONDS if fresh_python else START_SECONDS,
-            "the bot to start polling",
-        )
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        assert await self.process.wait() == -signal.SIGKILL
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            await self.kill()
-        for fork in self.logs:  # shown with a failure
-            sys.stderr.write(fork.log())
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[BotAPIStandin]:
-    async with BotAPIStandin(chat_limit=None) as server:
-        yield server
-
-
-@pytest.fixture
-async def bot_process(
-    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
-) -> AsyncIterator[BotProcess]:
-    process = BotProcess(standin, database_url, forkserver)
-    yield process
-    await process.stop()
+from tests.forkserver import ForkServer
 
 
 async def stored(database_url: str) -> tuple[dict[str, object], list[InboxUpdate]]:
@@ -109,10 +36,10 @@ async def say(standin: BotAPIStandin, user: SimUser, text: str, expect: str) -> 
 
 
 async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
-    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+    standin: BotAPIStandin, processes: Processes, database_url: str
 ) -> None:
     user = standin.user(321, "Kira", "en")
-    await bot_process.start()
+    bot = await processes.run()
     await say(standin, user, "/grow", "What do you want?")
     await say(standin, user, "Learn to swim", "Which area of your life")
     count = len(standin.messages(user))
@@ -121,9 +48,9 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
     count = len(standin.messages(user))
     await standin.press(user, "In a month")
     await standin.wait_for_message(user, count=count + 1, contains="How will you recognise")
-    await bot_process.kill()
+    await bot.kill()
 
-    await bot_process.start()
+    bot = await processes.run()
     await say(standin, user, "I can swim 400 m", "What would the benefits be")
     answers, _ = await stored(database_url)
     assert set(answers) == {"goal", "goal_area", "goal_date", "goal_evidence"}
@@ -132,10 +59,10 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
 
 @pytest.mark.postgres  # The inbox: stored, confirmed, handled, across a kill.
 async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
-    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+    standin: BotAPIStandin, processes: Processes, database_url: str
 ) -> None:
     user = standin.user(322, "Lauris", "en")
-    await bot_process.start()
+    bot = await processes.run()
     await say(standin, user, "/dilts", "What situation or problem")
     standin.hold("sendMessage")
     update_id = await standin.send_text(user, "Changing careers")
@@ -145,9 +72,9 @@ async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
         10,
         "the bot to confirm the update and start its reply",
     )
-    await bot_process.kill()
+    await bot.kill()
     standin.release()
-    await bot_process.start()
+    bot = await processes.run()
     question = await standin.wait_for_message(
         user, contains="On which level does the problem seem to sit?", timeout=10
     )
@@ -163,10 +90,10 @@ async def test_an_update_in_flight_at_the_kill_is_handled_after_the_restart(
 
 
 async def test_a_half_made_choice_survives_a_kill(
-    standin: BotAPIStandin, bot_process: BotProcess, database_url: str
+    standin: BotAPIStandin, processes: Processes, database_url: str
 ) -> None:
     user = standin.user(323, "Mara", "en")
-    await bot_process.start()
+    bot = await processes.run()
     await say(standin, user, "/wheel", "Family and friends")
     for rating in ("7", "5", "8", "4", "6", "7", "3"):
         await say(standin, user, rating, "how are you doing")
@@ -176,9 +103,9 @@ async def test_a_half_made_choice_survives_a_kill(
     await standin.press(user, "▫️ Health")  # ticked now: four, one too many
     await standin.press(user, "✅ Fun and recreation")
     await standin.wait_for(lambda: choice.edits == edits + 2, 10, "the choice to be redrawn")
-    await bot_process.kill()
+    await bot.kill()
 
-    await bot_process.start()
+    bot = await processes.run()
     count = len(standin.messages(user))
     await standin.press(user, "Done", message=choice)
     await standin.wait_for_message(user, count=count + 1, contains="one action", timeout=10)
@@ -190,17 +117,15 @@ async def test_a_half_made_choice_survives_a_kill(
     assert answers["focus"] == ["partner", "finances", "health"]
 
 
-async def test_sigterm_stops_the_bot_cleanly(
-    standin: BotAPIStandin, bot_process: BotProcess
+async def test_sigterm_stops_the_bot_cleanly(standin: BotAPIStandin, processes: Processes) -> None:
+    bot = await processes.run(fresh_python=True)  # the command itself, as it is installed
+    assert await bot.terminate() == 0
+
+
+async def queue_for(
+    database_url: str, users: list[SimUser], text: str, due_at: datetime | None = None
 ) -> None:
-    await bot_process.start(fresh_python=True)  # the command itself, as it is installed
-    assert bot_process.process is not None
-    bot_process.process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(bot_process.process.wait(), 20) == 0
-
-
-async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
-    """One due message for each person, straight into the outbox."""
+    """One message for each person (due now, or at ``due_at``), straight into the outbox."""
     engine = create_engine(database_url, TEST_KEYRING)
     await upgrade(engine)
     async with create_sessionmaker(engine)() as db:
@@ -224,6 +149,7 @@ async def queue_for(database_url: str, users: list[SimUser], text: str) -> None:
                 method="sendMessage",
                 payload={"text": f"{text} for {user.id}"},
                 now=now,
+                due_at=due_at,
             )
         await db.commit()
     await engine.dispose()
@@ -238,48 +164,28 @@ async def outbox_statuses(database_url: str) -> list[str]:
     return statuses
 
 
-def start_worker(
-    forks: ForkServer, standin: BotAPIStandin, database_url: str, **settings: str
-) -> Forked:
-    """``mentorbot worker`` in a process of its own."""
-    env = {
-        **os.environ,
-        "BOT_TOKEN": standin.token,
-        "DATABASE_URL": database_url,
-        "TELEGRAM_API_URL": standin.base_url,
-        "LOG_LEVEL": "WARNING",
-        "OUTBOX_LEASE_SECONDS": "2",
-        **settings,
-    }
-    return forks.spawn(["worker"], env, ROOT)
-
-
 @pytest.mark.postgres  # Claims and their leases.
 async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
-    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
+    standin: BotAPIStandin, database_url: str, processes: Processes
 ) -> None:
     users = [standin.user(3000 + n, f"P{n}", "en") for n in range(20)]
     await queue_for(database_url, users, "Check-in")
     standin.hold("sendMessage")
-    worker = start_worker(forkserver, standin, database_url)
+    worker = processes.worker()
     # Claimed, the requests on their way: none has reached Telegram when the worker dies.
     await standin.wait_for(lambda: len(standin.held_requests) >= 5, START_SECONDS, "claims")
     assert set(await outbox_statuses(database_url)) <= {"sending", "pending"}
-    worker.send_signal(signal.SIGKILL)
-    await worker.wait()
+    await worker.kill()
     standin.release()
     assert not any(standin.messages(user) for user in users)
 
-    worker = start_worker(forkserver, standin, database_url)
-    try:
-        await standin.wait_for(
-            lambda: all(standin.messages(user) for user in users),
-            START_SECONDS,
-            "every message once the lease ran out",
-        )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    worker = processes.worker()
+    await standin.wait_for(
+        lambda: all(standin.messages(user) for user in users),
+        START_SECONDS,
+        "every message once the lease ran out",
+    )
+    assert await worker.terminate() == 0
     assert [len(standin.messages(user)) for user in users] == [1] * len(users)
     assert await outbox_statuses(database_url) == ["sent"] * len(users)
 
@@ -287,24 +193,20 @@ async def test_killed_between_claiming_and_sending_each_goes_exactly_once(
 async def test_two_workers_on_one_postgresql_send_nothing_twice(forkserver: ForkServer) -> None:
     database_url = await create_postgres_database()
     try:
-        async with BotAPIStandin(chat_limit=None, global_limit=None) as standin:
+        async with (
+            BotAPIStandin(chat_limit=None, global_limit=None) as standin,
+            Processes(standin, database_url, forkserver) as processes,
+        ):
             users = [standin.user(4000 + n, f"Q{n}", "en") for n in range(600)]
             await queue_for(database_url, users, "Digest")
             # Each worker sends 100 a second (the stand-in has no limits here).
-            workers = [
-                start_worker(forkserver, standin, database_url, OUTBOX_RATE="100") for _ in range(2)
-            ]
-            try:
-                await standin.wait_for(
-                    lambda: sum(len(standin.messages(user)) for user in users) >= len(users),
-                    60,
-                    "every message",
-                )
-            finally:
-                for worker in workers:
-                    worker.send_signal(signal.SIGTERM)
-                for worker in workers:
-                    assert await asyncio.wait_for(worker.wait(), 20) == 0
+            workers = [processes.worker(OUTBOX_RATE="100") for _ in range(2)]
+            await standin.wait_for(
+                lambda: sum(len(standin.messages(user)) for user in users) >= len(users),
+                60,
+                "every message",
+            )
+            assert [await worker.terminate() for worker in workers] == [0, 0]
             assert [len(standin.messages(user)) for user in users] == [1] * len(users)
             assert await outbox_statuses(database_url) == ["sent"] * len(users)
     finally:
@@ -312,15 +214,12 @@ async def test_two_workers_on_one_postgresql_send_nothing_twice(forkserver: Fork
 
 
 async def test_a_worker_process_sends_what_is_due(
-    standin: BotAPIStandin, database_url: str, forkserver: ForkServer
+    standin: BotAPIStandin, database_url: str, processes: Processes
 ) -> None:
     user = standin.user(324, "Nora", "en")
     await queue_for(database_url, [user], "From the worker")
-    worker = start_worker(forkserver, standin, database_url)
-    try:
-        await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
-        assert not standin.calls("getUpdates")
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(worker.wait(), 20) == 0
+    worker = processes.worker()
+    await standin.wait_for_message(user, contains="From the worker", timeout=START_SECONDS)
+    assert not standin.calls("getUpdates")
+    assert await worker.terminate() == 0
     assert await outbox_statuses(database_url) == ["sent"]
