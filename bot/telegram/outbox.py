@@ -157,8 +157,13 @@ class OutboxSender:
                     await self.shared.hear()
                 if self.elected:
                     claimed, turns = await self._claim()
-                    if turns:
-                        await asyncio.wait(turns)
+                    # The next claim is made while the last few turns are still to come,
+                    # so the rate does not idle while it is being made.
+                    waiting = set(turns)
+                    while len(waiting) > self.claim_size // 4:
+                        _, waiting = await asyncio.wait(
+                            waiting, return_when=asyncio.FIRST_COMPLETED
+                        )
                     if claimed:
                         continue
                 with contextlib.suppress(TimeoutError):
