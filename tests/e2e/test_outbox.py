@@ -192,6 +192,7 @@ async def test_a_429_pauses_and_the_message_still_goes_once(harness: Harness) ->
     assert await harness.statuses() == ["sent"]
 
 
+@pytest.mark.paced
 async def test_a_429_for_one_chat_pauses_that_chat_only(harness: Harness) -> None:
     """A coordinator's own chat met its limit: its next message waits the retry_after, the
     others go on at the rate meanwhile."""
@@ -257,6 +258,7 @@ async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     assert await sender.tick() == 0
 
 
+@pytest.mark.paced
 async def test_a_living_worker_keeps_its_claims_beyond_the_lease(harness: Harness) -> None:
     """Three messages to one chat take over two seconds, longer than the lease: the worker
     sending them renews its claims, so another worker takes none of them over."""
