@@ -52,12 +52,12 @@ from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.health import Health, serving
 from bot.telegram.middlewares import DatabaseMiddleware, PersonMiddleware
-from bot.telegram.outbox import OutboxSender
+from bot.telegram.outbox import OutboxSender, SenderLease
 from bot.telegram.polling import DurablePolling, PollerLease, SlowDown, poll_while_elected
 from bot.telegram.preflight import introduce
 from bot.telegram.render import Renderer
 from bot.telegram.routers import create_routers
-from bot.telegram.sender import BotSession, DeliveryMiddleware
+from bot.telegram.sender import BotSession, DeliveryMiddleware, SharedPause
 from bot.telegram.webhook import PersonLocks, WebhookServer
 
 log = logging.getLogger(__name__)
@@ -401,6 +401,10 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         gate=scheduler.gate,
         on_sent=polls.on_sent,
         paused=delivery.pause_left,
+        # The sender's lease is half a row's: another process takes over well before the
+        # rows the stopped one had claimed come back.
+        election=SenderLease(sessions, settings.outbox_lease_seconds / 2),
+        shared=SharedPause(sessions, delivery),
     )
     broadcasts = BroadcastService(
         programme.cohorts, clock, settings.default_locale, settings.default_timezone

@@ -8,8 +8,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.broadcasts import KIND as BROADCAST
-from bot.storage.conversation import RELAY
+from bot.domain.pacing import lane_of
 from bot.storage.models import Outgoing
 
 UPDATES_HANDLED = Counter("mentorbot_updates_handled", "Updates handled, by update type", ["type"])
@@ -43,17 +42,6 @@ OUTBOX_BACKLOG = Gauge(
 )
 
 
-def lane_of(kind: str) -> str:
-    """The sending lane of an outbox kind, as the backlog gauge labels it: messages
-    relayed between partners, broadcasts (sent after everything else), and what the bot
-    starts by itself."""
-    if kind == BROADCAST:
-        return "broadcast"
-    if kind == RELAY:
-        return "relay"
-    return "scheduled"
-
-
 async def measure_outbox(db: AsyncSession) -> None:
     """Set the backlog gauge from the database: one grouped count over the outbox's
     status index."""
@@ -66,4 +54,4 @@ async def measure_outbox(db: AsyncSession) -> None:
     ).all()
     OUTBOX_BACKLOG.clear()
     for kind, count in rows:
-        OUTBOX_BACKLOG.labels(kind=kind, lane=lane_of(kind)).set(count)
+        OUTBOX_BACKLOG.labels(kind=kind, lane=lane_of(kind).name.lower()).set(count)

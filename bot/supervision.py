@@ -94,6 +94,9 @@ async def supervised(
             return
         except asyncio.CancelledError:
             running.cancel()
+            # What the loop does as it stops (the outbox records what is in flight) is done
+            # before the caller goes on to close the database and the bot's session.
+            await asyncio.wait({running})
             raise
         except Exception as exc:
             if monotonic() - started >= recovered_after:

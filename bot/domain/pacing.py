@@ -1,12 +1,42 @@
-"""Telegram's limits: how long a message must wait before it may go.
+"""Telegram's limits: how long a message must wait before it may go, and which goes first.
 
 All messages together: a token bucket (default 25 a second, under Telegram's 30).
 One chat: a schedule of reserved moments, about one a second in a private chat and
-one every three seconds in a group (20 a minute)."""
+one every three seconds in a group (20 a minute). Lanes: what a person is waiting for
+goes before what the bot starts on its schedule, and both before bulk sends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
+
+# Tokens come this much slower than the configured rate: requests do not arrive exactly as
+# spaced, and the rate's 26th message must not reach Telegram within the second of the first.
+SPACING_MARGIN = 1.02
+
+
+class Lane(IntEnum):
+    """Claim order: a lower lane's due rows are claimed first."""
+
+    PERSON = 0  # caused by what someone just did, or a reminder of their own
+    SCHEDULED = 1  # check-ins, digests, nudges: the bot's own schedule
+    BULK = 2  # one row per recipient of a broadcast or a poll
+
+
+# Outbox kinds by lane (the constants live with the services that write them;
+# tests/unit/test_pacing.py checks these names against them). Any other kind is SCHEDULED.
+PERSON_KINDS = frozenset(
+    {"relay", "summary", "notice", "meeting", "commitment_reminder", "meet_reminder"}
+)
+BULK_KINDS = frozenset({"broadcast", "poll", "quiz"})
+
+
+def lane_of(kind: str) -> Lane:
+    if kind in PERSON_KINDS:
+        return Lane.PERSON
+    if kind in BULK_KINDS:
+        return Lane.BULK
+    return Lane.SCHEDULED
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,6 +92,35 @@ async def counts(db: AsyncSession, broadcast_id: int) -> dict[str, int]:
         .group_by(Outgoing.status)
     )
     return {status: int(n) for status, n in result.all()}
+
+
+async def recently_sent(
+    db: AsyncSession, broadcast_id: int, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many of the broadcast's rows were sent since ``since``, and when the first of
+    them was: the rate it really goes at, whichever processes send it."""
+    result = await db.execute(
+        select(func.count(), func.min(Outgoing.sent_at)).where(
+            Outgoing.broadcast_id == broadcast_id,
+            Outgoing.status == "sent",
+            Outgoing.sent_at >= since,
+        )
+    )
+    count, first = result.one()
+    return int(count), first
+
+
+async def oldest_claim(db: AsyncSession, broadcast_id: int) -> datetime | None:
+    """When the longest-held claim on the broadcast's rows being sent was made (or last
+    renewed)."""
+    return cast(
+        datetime | None,
+        await db.scalar(
+            select(func.min(Outgoing.claimed_at)).where(
+                Outgoing.broadcast_id == broadcast_id, Outgoing.status == "sending"
+            )
+        ),
+    )
 
 
 async def cancel_pending(db: AsyncSession, broadcast_id: int) -> int:

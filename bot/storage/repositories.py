@@ -4,16 +4,17 @@ work and never commits: the caller decides when the work is complete."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.domain.pacing import BULK_KINDS, PERSON_KINDS, Lane
 from bot.domain.pairs import PairStatus
 from bot.storage.models import (
     Answer,
@@ -470,6 +471,12 @@ async def advance_state(session: AsyncSession, key: str, value: str) -> bool:
     return True
 
 
+def moment_text(moment: datetime) -> str:
+    """A moment as ``bot_state`` keeps it (leases, pauses): UTC, fixed width, so that
+    comparing the text compares the time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
 async def take_lease(session: AsyncSession, key: str, value: str, now: str, owner: str) -> bool:
     """Set a lease row (``<expiry>|<owner>``) to ``value`` if it has expired by ``now`` or
     is ``owner``'s: True if it was set. Two processes taking a lease not yet stored: one of
@@ -526,6 +533,14 @@ def enqueue(
     return row
 
 
+# An outbox row's lane (bot/domain/pacing.py), from its kind.
+LANE = case(
+    (Outgoing.kind.in_(sorted(PERSON_KINDS)), int(Lane.PERSON)),
+    (Outgoing.kind.in_(sorted(BULK_KINDS)), int(Lane.BULK)),
+    else_=int(Lane.SCHEDULED),
+)
+
+
 def claimable(now: datetime, limit: int, lease: timedelta) -> Select[tuple[Outgoing]]:
     """The rows a claim takes: due ones, and those of a worker whose lease ran out."""
     return (
@@ -536,8 +551,8 @@ def claimable(now: datetime, limit: int, lease: timedelta) -> Select[tuple[Outgo
                 and_(Outgoing.status == "sending", Outgoing.claimed_at < now - lease),
             )
         )
-        # A broadcast's thousands of rows do not hold up a person's own messages.
-        .order_by(Outgoing.broadcast_id.is_not(None), Outgoing.due_at, Outgoing.id)
+        # By lane: a broadcast's thousands of rows do not hold up a person's own messages.
+        .order_by(LANE, Outgoing.due_at, Outgoing.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

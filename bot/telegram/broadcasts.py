@@ -1,13 +1,14 @@
 """A broadcast while it goes out: one status message to its coordinator, edited in place
-every few seconds (a progress bar, the counts, the rate, the time left, a Cancel button),
-then a delivery report with the people it did not reach as a CSV document."""
+every few seconds (a progress bar, the counts, the rate and the time left as the database
+says it really went over the last seconds, or that it waits for a stopped sender, a Cancel
+button), then a delivery report with the people it did not reach as a CSV document."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
@@ -29,6 +30,19 @@ from bot.telegram.render import Renderer
 
 log = logging.getLogger(__name__)
 
+# The rate shown is that of the messages sent over this long.
+RATE_WINDOW = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How a broadcast is going: messages a second over the last seconds, and, when some of
+    its rows are held by a process that stopped (its claim not renewed for half the lease),
+    the seconds until another process takes them over."""
+
+    rate: float
+    takeover_seconds: float | None = None
+
 
 def cancel_button(broadcast_id: int, label: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
@@ -48,7 +62,6 @@ class BroadcastMonitor:
         *,
         timezone: str = "Europe/Riga",
         every_seconds: float = 2.5,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
@@ -58,9 +71,6 @@ class BroadcastMonitor:
         self.outbox = outbox
         self.zone = ZoneInfo(timezone)
         self.every_seconds = every_seconds
-        self.monotonic = monotonic
-        # By broadcast: (moment, messages done) when first seen going out, for the rate.
-        self.started: dict[int, tuple[float, int]] = {}
         self.shown: dict[int, str] = {}
 
     async def run(self) -> None:
@@ -91,7 +101,8 @@ class BroadcastMonitor:
         finished = progress.left == 0 and broadcast.status in ("sending", "cancelled")
         if finished and broadcast.status == "sending":
             broadcast.status = "done"
-        text = self.status_text(broadcast, progress, locale, finished)
+        pace = await self.pace(db, broadcast.id, now)
+        text = self.status_text(broadcast, progress, locale, finished, pace)
         markup = (
             None
             if finished
@@ -118,12 +129,25 @@ class BroadcastMonitor:
                     log.warning("broadcast %s status: %s", broadcast.id, type(exc).__name__)
             self.shown[broadcast.id] = text
         if reporting:
-            self.started.pop(broadcast.id, None)
             self.shown.pop(broadcast.id, None)
             await self.report(broadcast, progress, locale, missed)
 
+    async def pace(self, db: AsyncSession, broadcast_id: int, now: datetime) -> Pace:
+        sent, first = await store.recently_sent(db, broadcast_id, now - RATE_WINDOW)
+        rate = sent / max((now - first).total_seconds(), 1.0) if first is not None else 0.0
+        claimed = await store.oldest_claim(db, broadcast_id)
+        lease = self.outbox.lease
+        if claimed is None or claimed >= now - lease / 2:
+            return Pace(rate)
+        return Pace(rate, max(0.0, (claimed + lease - now).total_seconds()))
+
     def status_text(
-        self, broadcast: Broadcast, progress: b.Progress, locale: str, finished: bool
+        self,
+        broadcast: Broadcast,
+        progress: b.Progress,
+        locale: str,
+        finished: bool,
+        pace: Pace,
     ) -> str:
         def say(msg: Msg) -> str:
             return self.renderer.text(msg, locale)
@@ -168,21 +192,30 @@ class BroadcastMonitor:
         if broadcast.status == "cancelled":
             lines.append(say(Msg(N_("Cancelling: what is already on its way still goes."))))
             return "\n".join(lines)
-        moment = self.monotonic()
-        first = self.started.setdefault(broadcast.id, (moment, progress.done))
-        elapsed = moment - first[0]
-        rate = (progress.done - first[1]) / elapsed if elapsed > 0 else 0.0
-        left = b.seconds_left(progress.left, rate)
-        lines.append(
-            say(
-                Msg(
-                    N_("{rate} a second · about {seconds} s left"),
-                    {"rate": f"{rate:.1f}", "seconds": str(left)},
+        left = b.seconds_left(progress.left, pace.rate)
+        if left is not None:
+            lines.append(
+                say(
+                    Msg(
+                        N_("{rate} a second · about {seconds} s left"),
+                        {"rate": f"{pace.rate:.1f}", "seconds": str(left)},
+                    )
                 )
             )
-            if left is not None
-            else say(Msg(N_("Starting…")))
-        )
+        if pace.takeover_seconds is not None:
+            lines.append(
+                say(
+                    Msg(
+                        N_(
+                            "⏸ Waiting for a stopped worker: another takes its messages over "
+                            "in about {seconds} s."
+                        ),
+                        {"seconds": str(int(pace.takeover_seconds + 0.999))},
+                    )
+                )
+            )
+        elif left is None:
+            lines.append(say(Msg(N_("Starting…"))))
         return "\n".join(lines)
 
     async def report(

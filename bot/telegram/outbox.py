@@ -1,11 +1,14 @@
 """The one way out for messages the bot starts: check-ins, introductions, relayed
 messages, broadcasts. Each is an outbox row before it is sent; this worker claims
-due rows, paces them within Telegram's limits and records the outcome."""
+due rows, paces them within Telegram's limits and records the outcome. Of the processes
+on one database, one sends at a time (the holder of the sender's lease), so the rate and
+each chat's pace hold for all of them together."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +21,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramRetryAfter,
 )
 from aiogram.methods import (
     CopyMessage,
@@ -34,18 +38,20 @@ from aiogram.types import (
     Message,
     MessageId,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.calendar import CalendarEvent, calendar_file
-from bot.domain.pacing import ChatSchedule, TokenBucket
+from bot.domain.pacing import SPACING_MARGIN, ChatSchedule, TokenBucket
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
 from bot.storage import broadcasts as groups
 from bot.storage import repositories as repo
 from bot.storage.group_commit import GroupCommit
 from bot.storage.models import Outgoing
+from bot.telegram.polling import PollerLease
 from bot.telegram.render import Renderer, split_html
+from bot.telegram.sender import MAX_RETRIES, SharedPause, paced
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,14 @@ Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[list[Outgoin
 Sent = Callable[[AsyncSession, Outgoing, Any], Awaitable[None]]
 
 
+class SenderLease(PollerLease):
+    """Which process sends the outbox: the one holding this lease (taken, renewed and given
+    up as the poller's is). One sender, not a rate shared between senders: the rate, each
+    chat's one a second and each group's twenty a minute are then one process's pacing."""
+
+    key = "sender"
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -86,6 +100,8 @@ class OutboxSender:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         paused: Callable[[], float] | None = None,
+        election: SenderLease | None = None,
+        shared: SharedPause | None = None,
     ) -> None:
         self.bot = bot
         self.gate = gate
@@ -94,7 +110,7 @@ class OutboxSender:
         self.sessions = sessions
         self.clock = clock
         # No burst: in any second at most ``rate`` go, however long it was quiet before.
-        self.everyone = TokenBucket(rate, burst=1.0, updated=monotonic())
+        self.everyone = TokenBucket(rate / SPACING_MARGIN, burst=1.0, updated=monotonic())
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
@@ -111,29 +127,107 @@ class OutboxSender:
         self.cancelled_broadcasts: set[int] = set()
         self.wakeup = asyncio.Event()
         self.pace = asyncio.Lock()
-        # When the rows being sent were claimed (monotonic seconds).
-        self.claimed_since = monotonic()
+        # The rows being sent, and when each was claimed or its claim last renewed
+        # (monotonic seconds, by row id).
+        self.sending: dict[Outgoing, asyncio.Task[None]] = {}
+        self.renewed_at: dict[int, float] = {}
+        self.heartbeat: asyncio.Task[None] | None = None
         self.outcomes: GroupCommit[Settled] = GroupCommit(sessions, settle)
         # Chats with a message put back until its turn, and when it is due.
         self.put_back: dict[int, datetime] = {}
         # Rows being sent whose lease another process took over: they do not go from here.
         self.lost: set[int] = set()
         self.renewing = asyncio.Lock()
+        # With no election (a sender of its own, in tests), this process always sends.
+        self.election = election
+        self.elected = election is None
+        # A bot-wide pause another process met, heard as often as the loop turns.
+        self.shared = shared
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
         self.wakeup.set()
 
     async def run(self, idle_seconds: float = 1.0) -> None:
+        """Send while this process holds the sender's lease; otherwise stand by, ready to
+        take over when the sender stops (its lease runs out). A claim follows the last as
+        soon as the last one's messages have had their turns at the rate, not when all of
+        them have gone: one waiting out its chat's 429 or its chat's pace holds up no one."""
+        keeping = None
+        if self.election is not None:
+            await self._hold()
+            keeping = asyncio.create_task(self._keep_elected(self.election))
+        try:
+            while True:
+                self.wakeup.clear()
+                if self.shared is not None:
+                    await self.shared.hear()
+                if self.elected:
+                    claimed, turns = await self._claim()
+                    # The next claim is made while the last few turns are still to come,
+                    # so the rate does not idle while it is being made.
+                    waiting = set(turns)
+                    while len(waiting) > self.claim_size // 4:
+                        _, waiting = await asyncio.wait(
+                            waiting, return_when=asyncio.FIRST_COMPLETED
+                        )
+                    if claimed:
+                        continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+        finally:
+            await self._finish()
+            if keeping is not None and self.election is not None:
+                keeping.cancel()
+                with contextlib.suppress(Exception):
+                    await self.election.release()
+
+    async def _keep_elected(self, election: SenderLease) -> None:
+        """Renew the lease (or try to take it) every third of it. A process that cannot
+        renew stops claiming before its lease runs out, so two never send for long."""
         while True:
-            self.wakeup.clear()
-            if await self.tick():
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+            await asyncio.sleep(election.seconds / 3)
+            if await self._hold():
+                self.wake()
+
+    async def _hold(self) -> bool:
+        """Take or renew the sender's lease; True if this process has just become the
+        sender."""
+        assert self.election is not None
+        before = self.elected
+        try:
+            self.elected = await self.election.hold()
+        except (SQLAlchemyError, OSError) as exc:
+            if not isinstance(exc, IntegrityError):  # another process stored it first
+                log.warning("could not renew the sender's lease: %s", type(exc).__name__)
+            self.elected = False
+        if self.elected != before:
+            log.info("this process %s", "sends the outbox now" if self.elected else "stands by")
+        return self.elected and not before
 
     async def tick(self) -> int:
-        """Claim what is due and send it; returns how many rows were claimed."""
+        """Claim what is due and send it, until every message claimed has gone; returns how
+        many rows were claimed."""
+        claimed, _ = await self._claim()
+        try:
+            while self.sending:
+                await asyncio.wait(list(self.sending.values()))
+        finally:
+            await self._finish()
+        return claimed
+
+    async def _finish(self) -> None:
+        """Let what is in flight finish and be recorded (or it would be sent again after the
+        lease), then stop renewing claims."""
+        if self.sending:
+            await asyncio.wait(list(self.sending.values()), timeout=STOP_GRACE_SECONDS)
+        if self.heartbeat is not None and not self.sending:
+            self.heartbeat.cancel()
+            self.heartbeat = None
+
+    async def _claim(self) -> tuple[int, list[asyncio.Future[None]]]:
+        """Claim what is due and start sending it: how many rows were claimed, and a future
+        for each message that goes at once, done when it has had its turn at the rate."""
         async with self.sessions() as db:
             now_at = self.clock.now()
             rows = await repo.claim_outgoing(db, now_at, self.claim_size, self.lease)
@@ -141,12 +235,8 @@ class OutboxSender:
             if rows and self.gate is not None:
                 rows = await self.gate(db, rows, now_at)
             await db.commit()
-        if not rows:
-            return claimed
         now = self.monotonic()
-        self.claimed_since = now
-        sending = []
-        held: list[Outgoing] = []
+        turns: list[asyncio.Future[None]] = []
         for row in rows:
             earlier = self.put_back.get(row.chat_id)
             if earlier is not None and earlier <= now_at:
@@ -163,29 +253,25 @@ class OutboxSender:
                 self.put_back[row.chat_id] = later
                 await self._settle(row, "pending", due_at=later)
                 continue
-            sending.append(asyncio.create_task(self.deliver(row, delay)))
-            held.append(row)
-        if sending:
-            heartbeat = asyncio.create_task(
-                self._keep_claims(dict(zip(held, sending, strict=True)))
-            )
-            try:
-                await asyncio.wait(sending)
-            except asyncio.CancelledError:
-                # Stopping: let what is in flight finish and be recorded, or it would be
-                # sent again after the lease.
-                await asyncio.wait(sending, timeout=STOP_GRACE_SECONDS)
-                raise
-            finally:
-                heartbeat.cancel()
-            for task in sending:
-                error = task.exception()
-                if error is not None:
-                    # The row stays claimed and goes again when its lease runs out.
-                    log.error("outbox delivery failed: %s", type(error).__name__)
-        return claimed
+            turn = asyncio.get_running_loop().create_future()
+            if delay == 0:
+                turns.append(turn)
+            self.renewed_at[row.id] = now
+            task = asyncio.create_task(self.deliver(row, delay, turn))
+            self.sending[row] = task
+            task.add_done_callback(functools.partial(self._delivered, row))
+        if self.sending and self.heartbeat is None:
+            self.heartbeat = asyncio.create_task(self._keep_claims())
+        return claimed, turns
 
-    async def _keep_claims(self, sending: dict[Outgoing, asyncio.Task[None]]) -> None:
+    def _delivered(self, row: Outgoing, task: asyncio.Task[None]) -> None:
+        del self.sending[row]
+        self.renewed_at.pop(row.id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # The row stays claimed and goes again when its lease runs out.
+            log.error("outbox delivery failed: %s", type(task.exception()).__name__)
+
+    async def _keep_claims(self) -> None:
         """Renew the lease of the rows being sent, every third of it, so that the lease can
         be short: a process that died has its rows sent by another soon after. A row whose
         lease was lost (taken over meanwhile) is not renewed, and the check before sending
@@ -193,12 +279,9 @@ class OutboxSender:
         every = self.lease.total_seconds() / 3
         while True:
             await self.sleep(every)
-            rows = [row for row, task in sending.items() if not task.done()]
             with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
-                for row in rows:
+                for row in list(self.sending):
                     await self._renew(row)
-                # Rows renewed just now need no check before they go.
-                self.claimed_since = self.monotonic()
 
     async def _take_turn(self, delay: float, row: Outgoing) -> bool:
         """Wait for the row's moment; False if its broadcast was cancelled meanwhile."""
@@ -220,8 +303,15 @@ class OutboxSender:
             self.everyone.take(self.monotonic())
         return True
 
-    async def deliver(self, row: Outgoing, delay: float = 0.0) -> None:
-        if not await self._take_turn(delay, row):
+    async def deliver(
+        self, row: Outgoing, delay: float = 0.0, turn: asyncio.Future[None] | None = None
+    ) -> None:
+        try:
+            taken = await self._take_turn(delay, row)
+        finally:
+            if turn is not None:
+                turn.set_result(None)
+        if not taken:
             await self._settle(row, "cancelled")
             return
         if row.id in self.lost or not await self._still_ours(row):
@@ -229,9 +319,7 @@ class OutboxSender:
             log.warning("outbox %s was taken over by another process", row.id)
             return
         try:
-            result = None
-            for method in self._requests(row):
-                result = await self.bot(method)
+            result = await self._send(row)
         except TelegramForbiddenError:
             await self._settle(row, "unreachable", error="blocked")
             if self.on_undeliverable is not None:
@@ -266,6 +354,26 @@ class OutboxSender:
             return
         message_id = result.message_id if isinstance(result, Message | MessageId) else None
         await self._settle(row, "sent", sent_message_id=message_id, result=result)
+
+    async def _send(self, row: Outgoing) -> Any:
+        """The row's requests, in order. One that met a pause for the whole bot goes again at
+        a new turn once the pause is over, behind those already waiting for theirs."""
+        result = None
+        for method in self._requests(row):
+            attempt = 0
+            while True:
+                attempt += 1
+                marked = paced.set(True)
+                try:
+                    result = await self.bot(method)
+                    break
+                except TelegramRetryAfter:
+                    if attempt > MAX_RETRIES:
+                        raise
+                finally:
+                    paced.reset(marked)
+                await self._take_turn(0.0, row)
+        return result
 
     def _requests(self, row: Outgoing) -> list[TelegramMethod[Any]]:
         """The Bot API requests for a row. A row may hold a message id and the reader's
@@ -327,7 +435,8 @@ class OutboxSender:
     async def _still_ours(self, row: Outgoing) -> bool:
         """Nobody else can take a row before its lease runs out: only a row that has
         waited here for half of it is checked (and its lease renewed)."""
-        if self.monotonic() - self.claimed_since < self.lease.total_seconds() / 2:
+        renewed = self.renewed_at.get(row.id)
+        if renewed is not None and self.monotonic() - renewed < self.lease.total_seconds() / 2:
             return True
         return await self._renew(row)
 
@@ -345,6 +454,8 @@ class OutboxSender:
                 await db.commit()
             if ours:
                 row.claimed_at = now
+                if row.id in self.renewed_at:
+                    self.renewed_at[row.id] = self.monotonic()
             else:
                 self.lost.add(row.id)
             return ours

@@ -401,9 +401,9 @@ class PollerLease:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.now = now
 
-    @staticmethod
-    def stamp(moment: datetime) -> str:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    # The row in bot_state.
+    key = POLLER_KEY
+    stamp = staticmethod(repo.moment_text)
 
     async def hold(self) -> bool:
         """Take the lease if it is free or has run out, or renew it if it is ours: True
@@ -412,7 +412,7 @@ class PollerLease:
         value = f"{self.stamp(now + timedelta(seconds=self.seconds))}|{self.owner}"
         try:
             async with self.sessions() as db:
-                taken = await repo.take_lease(db, POLLER_KEY, value, self.stamp(now), self.owner)
+                taken = await repo.take_lease(db, self.key, value, self.stamp(now), self.owner)
                 await db.commit()
         except IntegrityError:
             return False  # another process stored the first lease at the same moment
@@ -422,7 +422,7 @@ class PollerLease:
         """Let another process take over at once (a clean stop)."""
         async with self.sessions() as db:
             expired = f"{self.stamp(self.now() - timedelta(seconds=self.seconds))}|"
-            await repo.take_lease(db, POLLER_KEY, expired, "", self.owner)
+            await repo.take_lease(db, self.key, expired, "", self.owner)
             await db.commit()
 
 

@@ -1,8 +1,9 @@
 """Every request to the Bot API passes here. A 429 for one chat pauses the requests to
 that chat for its retry_after, and the request is tried again; 429s for two chats at
 once, or for a request that names no chat, are Telegram's limit for the whole bot, and
-pause every request. A 403 marks the person unreachable. Pacing of the messages the bot starts
-itself is the outbox's (bot/telegram/outbox.py)."""
+pause every request, in every process on the database (``SharedPause``). A 403 marks the
+person unreachable. Pacing of the messages the bot starts itself is the outbox's
+(bot/telegram/outbox.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -27,8 +29,11 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, Tel
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientError, ClientTimeout
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
+from bot.storage import repositories as repo
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,10 @@ spoke: ContextVar[bool] = ContextVar("spoke", default=False)
 # answer is then only checked, not made into aiogram's objects (a message, its sender, its
 # chat and entities), which costs more than the rest of reading it.
 unread: ContextVar[bool] = ContextVar("unread", default=False)
+# Set by the outbox for its own requests: a 429 for the whole bot is raised to it, and the
+# request goes again at a new turn of its rate once the pause is over, instead of being
+# waited out here (the requests that met the pause would all go at once when it ends).
+paced: ContextVar[bool] = ContextVar("paced", default=False)
 
 
 class DeliveryMiddleware(BaseRequestMiddleware):
@@ -57,6 +66,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         self.sleep = sleep
         self.monotonic = monotonic
         self.resume_at = 0.0
+        # Told of a bot-wide pause (its seconds), to tell the other processes.
+        self.on_bot_wide: Callable[[float], None] | None = None
         # Per chat: when requests to it may go again after a 429 for it.
         self.chat_resume: dict[int | str, float] = {}
         # The chat and moment of the last 429 that named a chat.
@@ -71,6 +82,10 @@ class DeliveryMiddleware(BaseRequestMiddleware):
     def pause_left(self) -> float:
         """Seconds until requests may go again after a 429 (0 when they may now)."""
         return max(0.0, self.resume_at - self.monotonic())
+
+    def hold_back(self, seconds: float) -> None:
+        """Pause every request for ``seconds`` (a bot-wide 429 another process met)."""
+        self.resume_at = max(self.resume_at, self.monotonic() + seconds)
 
     async def __call__(
         self,
@@ -114,9 +129,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         attempt = 0
         name = type(method).__name__
         while True:
-            pause = max(self.resume_at, self.chat_resume.get(chat, 0.0) if chat else 0.0)
-            pause -= self.monotonic()
-            if pause > 0:
+            # Looked at again after each wait: a pause for the whole bot may come meanwhile.
+            while (pause := self._resume_at(chat) - self.monotonic()) > 0:
                 await self.sleep(pause)
             try:
                 response = await make_request(bot, method)
@@ -133,6 +147,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     exc.retry_after,
                     attempt,
                 )
+                if bot_wide and paced.get():
+                    raise
             except TelegramForbiddenError:
                 metrics.REQUESTS.labels(method=name, outcome="unreachable").inc()
                 chat_id = chat
@@ -149,6 +165,9 @@ class DeliveryMiddleware(BaseRequestMiddleware):
                     metrics.REQUESTS.labels(method=name, outcome="sent").inc()
                 return response
 
+    def _resume_at(self, chat: int | str | None) -> float:
+        return max(self.resume_at, self.chat_resume.get(chat, 0.0) if chat else 0.0)
+
     def slow_down(self, chat: int | str | None, retry_after: float) -> bool:
         """Pause the chat, or every request when the 429 is the bot-wide limit: True then."""
         now = self.monotonic()
@@ -159,6 +178,8 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         )
         if bot_wide:
             self.resume_at = max(self.resume_at, until)
+            if self.on_bot_wide is not None:
+                self.on_bot_wide(retry_after)
         else:
             assert chat is not None
             self.chat_resume[chat] = max(self.chat_resume.get(chat, 0.0), until)
@@ -167,6 +188,54 @@ class DeliveryMiddleware(BaseRequestMiddleware):
         for waiting in [c for c, at in self.chat_resume.items() if at <= now]:
             del self.chat_resume[waiting]
         return bot_wide
+
+
+PAUSE_KEY = "telegram:paused_until"
+
+
+class SharedPause:
+    """A pause Telegram asked of the whole bot, told to every process on the database: a
+    ``bot_state`` row holds when it ends (wall-clock time, so processes on several machines
+    need their clocks in sync, as for the leases). A process that meets a bot-wide 429
+    writes it; every process reads it as often as its outbox loop turns (at least once a
+    second) and holds its requests back until then."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        delivery: DeliveryMiddleware,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.delivery = delivery
+        self.now = now
+        self.telling: set[asyncio.Task[None]] = set()
+        delivery.on_bot_wide = self.tell_later
+
+    def tell_later(self, seconds: float) -> None:
+        """Tell the others without holding up the request that met the 429."""
+        task = asyncio.create_task(self.tell(seconds))
+        self.telling.add(task)
+        task.add_done_callback(self.telling.discard)
+
+    async def tell(self, seconds: float) -> None:
+        until = repo.moment_text(self.now() + timedelta(seconds=seconds))
+        try:
+            async with self.sessions() as db:
+                await repo.advance_state(db, PAUSE_KEY, until)
+                await db.commit()
+        except SQLAlchemyError as exc:  # two first pauses at once, or no database
+            log.warning("could not tell the other processes of a pause: %s", type(exc).__name__)
+
+    async def hear(self) -> None:
+        """Hold requests back until the pause another process met is over."""
+        async with self.sessions() as db:
+            until = await repo.get_state(db, PAUSE_KEY)
+        if until is None:
+            return
+        left = datetime.fromisoformat(until).replace(tzinfo=UTC) - self.now()
+        if left > timedelta(0):
+            self.delivery.hold_back(left.total_seconds())
 
 
 def read_ok(content: bytes) -> bool:

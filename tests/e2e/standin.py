@@ -25,6 +25,7 @@ import math
 import mimetypes
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -853,6 +854,7 @@ class _Injected429:
     retry_after: int
     remaining: int
     method: str | None
+    chat: int | None = None
 
 
 @dataclass
@@ -1256,13 +1258,20 @@ class BotAPIStandin:
             raise ValueError(f"no update {update_id}")
         self._enqueue(_Pending(self._updates[update_id], exempt=True))
 
-    def inject_429(self, retry_after: int = 2, count: int = 1, method: str | None = None) -> None:
-        """The next ``count`` requests of ``method`` answer 429 whatever the limits; with no
-        method, the next ``count`` rate-limited requests (sends and editMessageText)."""
+    def inject_429(
+        self,
+        retry_after: int = 2,
+        count: int = 1,
+        method: str | None = None,
+        chat: int | None = None,
+    ) -> None:
+        """The next ``count`` requests of ``method`` (to ``chat``, if given) answer 429
+        whatever the limits; with no method, the next ``count`` rate-limited requests
+        (sends and editMessageText)."""
         canonical = None if method is None else _CANONICAL_METHODS.get(method.lower())
         if method is not None and canonical is None:
             raise ValueError(f"{method} is not a Bot API method")
-        self._injected.append(_Injected429(retry_after, count, canonical))
+        self._injected.append(_Injected429(retry_after, count, canonical, chat))
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -1275,6 +1284,11 @@ class BotAPIStandin:
         if not sent:
             raise AssertionError(f"the bot sent no message to chat {_chat_id(chat)}")
         return sent[-1]
+
+    def per_second(self, method: str | None = None) -> Counter[int]:
+        """How many requests (of ``method``) were carried out in each whole second of the
+        stand-in's clock."""
+        return Counter(int(call.at) for call in self.calls(method, status=200))
 
     def calls(self, method: str | None = None, status: int | None = None) -> list[ApiCall]:
         return [
@@ -1385,7 +1399,7 @@ class BotAPIStandin:
                 if request.transport is None or request.transport.is_closing():
                     # The bot hung up (it was killed): the request never arrived.
                     return web.Response(status=499)
-            self._take_injected_429(method)
+            self._take_injected_429(method, params.get("chat_id"))
             result = await handler(params)
         except _ApiError as error:
             self._log(ApiCall(method, params, error.status, error.description))
@@ -1398,12 +1412,13 @@ class BotAPIStandin:
         self.requests.append(call)
         self._activity.notify()
 
-    def _take_injected_429(self, method: str) -> None:
+    def _take_injected_429(self, method: str, chat: object) -> None:
         injected = next(
             (
                 item
                 for item in self._injected
-                if item.method == method or (item.method is None and method in THROTTLED_METHODS)
+                if (item.method == method or (item.method is None and method in THROTTLED_METHODS))
+                and (item.chat is None or item.chat == chat)
             ),
             None,
         )

@@ -9,7 +9,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram import Bot
@@ -25,15 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
+from bot.i18n import create_i18n
 from bot.services.broadcasts import BroadcastService
 from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
 from bot.storage import repositories as repo
+from bot.storage.conversation import RELAY
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
-from bot.storage.models import Outgoing, Person
+from bot.storage.models import Broadcast, Outgoing, Person
+from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.outbox import OutboxSender
+from bot.telegram.render import Renderer
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
+from tests.e2e.conftest import MovableClock
 from tests.e2e.standin import BotAPIStandin
 
 COORDINATOR = 42
@@ -78,7 +83,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @contextlib.asynccontextmanager
-async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
+async def rig(engine: AsyncEngine, factor: float, rate: float = 25.0) -> AsyncIterator[Rig]:
     fast = FastTime(factor, START)
     async with BotAPIStandin(clock=fast.monotonic) as standin:
         sessions = create_sessionmaker(engine)
@@ -88,7 +93,7 @@ async def rig(engine: AsyncEngine, factor: float) -> AsyncIterator[Rig]:
                 await repo.mark_unreachable(db, chat_id, fast.now())
                 await db.commit()
 
-        bot, sender = fast_sender(standin, sessions, fast, 25.0, on_blocked)
+        bot, sender = fast_sender(standin, sessions, fast, rate, on_blocked)
         dialogs = DialogService(load_dialogs(ROOT / "dialogs"), fast)
         cohorts = CohortService(dialogs, fast, [COORDINATOR])
         try:
@@ -194,3 +199,102 @@ async def test_a_group_gets_at_most_twenty_a_minute(engine: AsyncEngine) -> None
         assert not made.standin.calls(status=429)
         moments = [c.at for c in made.standin.calls("sendMessage", 200)]
         assert all(sum(1 for t in moments if start <= t < start + 60) <= 20 for start in moments)
+
+
+async def test_a_relayed_message_mid_broadcast_goes_within_a_second(engine: AsyncEngine) -> None:
+    """In real time, at 10 a second: the broadcast's rows are claimed half a second's worth
+    at a time, and a person's message is claimed before them at the next claim."""
+    async with rig(engine, factor=1, rate=10.0) as made:
+        members = [(40_000 + n, f"P{n}", "en", "mentee") for n in range(300)]
+        await seed_cohort(made.sessions, START, COORDINATOR, members)
+        for member in members:
+            made.standin.user(member[0], member[1])
+        mentor = made.standin.user(40_999, "Mentor")
+        await broadcast_to_everyone(made, "<b>Programme news</b>")
+        sending = asyncio.create_task(made.sender.run(idle_seconds=0.05))
+        try:
+            await made.standin.wait_for(
+                lambda: len(made.standin.calls("sendMessage", 200)) >= 30, 30, "30 sent"
+            )
+            async with made.sessions() as db:
+                repo.enqueue(
+                    db,
+                    kind=RELAY,
+                    chat_id=mentor.id,
+                    method="sendMessage",
+                    payload={"text": "Can we meet on Friday?"},
+                    now=made.time.now(),
+                )
+                await db.commit()
+            written = time.monotonic()
+            await made.standin.wait_for_message(mentor, contains="Friday", timeout=5)
+            took = time.monotonic() - written
+        finally:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        assert took < 1.0
+        # Most of the broadcast is still to go: the message did not wait for it.
+        assert len(made.standin.calls("sendMessage", 200)) < 100
+
+
+async def status_after_a_tick(made: Rig, clock: MovableClock, language: str = "en") -> str:
+    """The coordinator's status message of the rig's broadcast once the monitor looked."""
+    coordinator = made.standin.user(COORDINATOR, "Dace", language)
+    shown = await made.bot.send_message(coordinator.id, "📣 …")
+    async with made.sessions() as db:
+        broadcast = await db.scalar(select(Broadcast))
+        assert broadcast is not None
+        broadcast.status_message_id = shown.message_id
+        person = await db.get(Person, COORDINATOR)
+        assert person is not None
+        person.telegram_language = language
+        await db.commit()
+    renderer = Renderer(create_i18n(str(ROOT / "locales"), "en"))
+    monitor = BroadcastMonitor(
+        made.bot, made.sessions, clock, made.broadcasts, renderer, made.sender
+    )
+    await monitor.tick()
+    return made.standin.last_message(coordinator).text or ""
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "⏸ Waiting for a stopped worker: another takes its messages over in about 5 s."),
+        ("lv", "⏸ Gaida apturētu sūtītāju: tā ziņas pēc apmēram 5 s pārņems cits."),
+    ],
+)
+async def test_a_broadcast_held_by_a_stopped_worker_says_so(
+    engine: AsyncEngine, language: str, expected: str
+) -> None:
+    async with rig(engine, factor=1) as made:
+        members = [(41_000 + n, f"P{n}", "en", "mentee") for n in range(20)]
+        await seed_cohort(made.sessions, START, COORDINATOR, members)
+        await broadcast_to_everyone(made, "News")
+        clock = MovableClock(made.time.now())
+        async with made.sessions() as db:  # a worker claimed them all, then stopped
+            rows = await repo.claim_outgoing(db, clock.now(), 100, made.sender.lease)
+            for row in rows:
+                row.claimed_at = clock.now() - timedelta(seconds=10)
+            await db.commit()
+        text = await status_after_a_tick(made, clock, language)
+    assert expected in text
+    assert "/s" not in text and "a second" not in text and "sekundē" not in text
+
+
+async def test_the_rate_shown_is_what_was_sent_in_the_last_seconds(engine: AsyncEngine) -> None:
+    async with rig(engine, factor=1) as made:
+        members = [(42_000 + n, f"P{n}", "en", "mentee") for n in range(100)]
+        await seed_cohort(made.sessions, START, COORDINATOR, members)
+        await broadcast_to_everyone(made, "News")
+        clock = MovableClock(made.time.now())
+        async with made.sessions() as db:  # 20 went in the last 4 seconds, 5 a second
+            rows = list((await db.execute(select(Outgoing).order_by(Outgoing.id))).scalars())
+            for n, row in enumerate(rows[:20]):
+                row.status = "sent"
+                row.sent_at = clock.now() - timedelta(seconds=4) + timedelta(seconds=n / 5)
+            await db.commit()
+        text = await status_after_a_tick(made, clock)
+    assert "Sent: 20 · failed: 0 · unreachable: 0 · left: 80" in text
+    assert "5.0 a second · about 16 s left" in text

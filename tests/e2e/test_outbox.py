@@ -5,6 +5,7 @@ limits and the sender's pacing run on time ten times faster than the wall clock
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -78,7 +79,9 @@ class Harness:
             sleep=self.fast.sleep,
         )
 
-    async def queue(self, chat_ids: list[int], text: str = "Hello {chat}") -> None:
+    async def queue(
+        self, chat_ids: list[int], text: str = "Hello {chat}", kind: str = "test"
+    ) -> None:
         async with self.sessions() as db:
             for chat_id in chat_ids:
                 db.add(
@@ -93,7 +96,7 @@ class Harness:
             for chat_id in chat_ids:
                 repo.enqueue(
                     db,
-                    kind="test",
+                    kind=kind,
                     chat_id=chat_id,
                     method="sendMessage",
                     payload={"text": text.format(chat=chat_id)},
@@ -189,6 +192,53 @@ async def test_a_429_pauses_and_the_message_still_goes_once(harness: Harness) ->
     assert await harness.statuses() == ["sent"]
 
 
+@pytest.mark.paced
+async def test_a_429_for_one_chat_pauses_that_chat_only(harness: Harness) -> None:
+    """A coordinator's own chat met its limit: its next message waits the retry_after, the
+    others go on at the rate meanwhile."""
+    coordinator = harness.standin.user(4100)
+    others = [harness.standin.user(4101 + n) for n in range(20)]
+    await harness.queue([coordinator.id])
+    await harness.queue([user.id for user in others])
+    harness.standin.inject_429(retry_after=3, count=1, method="sendMessage", chat=coordinator.id)
+    sending = asyncio.create_task(harness.sender().run(idle_seconds=0.01))
+    try:
+        await harness.standin.wait_for(
+            lambda: all(delivered(harness, user.id) for user in [coordinator, *others]),
+            10,
+            "every message",
+        )
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+    [refused] = harness.standin.calls(status=429)
+    [again] = [c for c in harness.standin.calls("sendMessage", 200) if c.params["chat_id"] == 4100]
+    assert again.at >= refused.at + 3
+    meanwhile = [
+        c.at
+        for c in harness.standin.calls("sendMessage", 200)
+        if c.params["chat_id"] != 4100 and c.at < refused.at + 3
+    ]
+    assert len(meanwhile) == len(others)
+    assert all(len(delivered(harness, user.id)) == 1 for user in [coordinator, *others])
+
+
+async def test_a_persons_messages_are_claimed_before_scheduled_and_bulk_ones(
+    harness: Harness,
+) -> None:
+    chats = list(range(4200, 4240))
+    for chat in chats:
+        harness.standin.user(chat)
+    await harness.queue(chats[:20], text="Broadcast {chat}", kind="broadcast")
+    await harness.queue(chats[20:35], text="Check-in {chat}", kind="checkin_invite")
+    await harness.queue(chats[35:], text="Relayed {chat}", kind="relay")
+    async with harness.sessions() as db:
+        claimed = await repo.claim_outgoing(db, harness.clock.now(), 25, timedelta(seconds=15))
+        kinds = [row.kind for row in claimed]
+    assert kinds == ["relay"] * 5 + ["checkin_invite"] * 15 + ["broadcast"] * 5
+
+
 async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     harness: Harness,
 ) -> None:
@@ -208,6 +258,7 @@ async def test_rows_claimed_by_a_worker_that_died_are_sent_once_after_its_lease(
     assert await sender.tick() == 0
 
 
+@pytest.mark.paced
 async def test_a_living_worker_keeps_its_claims_beyond_the_lease(harness: Harness) -> None:
     """Three messages to one chat take over two seconds, longer than the lease: the worker
     sending them renews its claims, so another worker takes none of them over."""
@@ -293,6 +344,8 @@ async def test_two_workers_never_send_the_same_message(harness: Harness, databas
 
 @pytest.mark.paced
 async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness) -> None:
+    """In one lane: a person's messages (here relayed ones) go before a broadcast's even
+    if written after them."""
     harness.standin.user(2100)
     texts = [f"part {n}" for n in range(9)]
 
@@ -309,7 +362,7 @@ async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness
                 )
             await db.commit()
 
-    await harness.queue([2100], text="part start")
+    await harness.queue([2100], text="part start", kind="relay")
     await write(texts[:6])
     sender = harness.sender()
     # One a second for this chat: those beyond the next few seconds are put back.

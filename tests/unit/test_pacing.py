@@ -3,7 +3,7 @@ Telegram asked for a pause."""
 
 from __future__ import annotations
 
-from bot.domain.pacing import TokenBucket
+from bot.domain.pacing import Lane, TokenBucket, lane_of
 
 
 def sent_in_one_second(bucket: TokenBucket, start: float) -> int:
@@ -27,3 +27,15 @@ def test_after_a_pause_the_next_token_is_earned_first() -> None:
     bucket = TokenBucket(25.0, burst=1.0, updated=0.0)
     bucket.empty(10.0)
     assert bucket.wait(10.0) == 1 / 25
+
+
+def test_the_lanes_name_the_kinds_the_services_write() -> None:
+    from bot.services.broadcasts import KIND as BROADCAST
+    from bot.services.meetings import MEET_REMINDER
+    from bot.services.polls import POLL, QUIZ
+    from bot.services.schedule import CHECKIN_INVITE, DIGEST
+    from bot.storage.conversation import RELAY, SUMMARY
+
+    assert {lane_of(kind) for kind in (RELAY, SUMMARY, MEET_REMINDER)} == {Lane.PERSON}
+    assert {lane_of(kind) for kind in (CHECKIN_INVITE, DIGEST, "nudge")} == {Lane.SCHEDULED}
+    assert {lane_of(kind) for kind in (BROADCAST, POLL, QUIZ)} == {Lane.BULK}
