@@ -2,6 +2,7 @@
 (bot/dialogs, bot/locales), so that an installed bot finds them wherever it is installed
 (bot/config.py, ``bundled``). An editable install reads dialogs/ and locales/ in place."""
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -12,6 +13,10 @@ HERE = Path(__file__).resolve().parent
 
 class BuildWithData(build_py):
     def run(self) -> None:
+        if not self.editable_mode:
+            # A file since removed from the source (a migration renamed) must not stay in
+            # the package from an earlier build in the same tree.
+            shutil.rmtree(Path(self.build_lib) / "bot", ignore_errors=True)
         super().run()
         if self.editable_mode:
             return

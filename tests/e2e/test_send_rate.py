@@ -5,7 +5,6 @@ held by every process."""
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from sqlalchemy import select
 
@@ -14,16 +13,16 @@ from bot.storage.models import BotState
 from bot.telegram.outbox import SenderLease
 from bot.telegram.sender import PAUSE_KEY
 from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
+from tests.e2e.processes import BotProcess, Processes
 from tests.e2e.standin import BotAPIStandin
-from tests.e2e.test_restart import outbox_statuses, queue_for, start_worker
-from tests.forkserver import Forked, ForkServer
+from tests.e2e.test_restart import outbox_statuses, queue_for
+from tests.forkserver import ForkServer
 
 
-async def stop(workers: list[Forked]) -> None:
+async def stop(workers: list[BotProcess]) -> None:
     for worker in workers:
-        worker.send_signal(signal.SIGTERM)
-    for worker in workers:
-        assert await asyncio.wait_for(worker.wait(), 20) in (0, -signal.SIGKILL)
+        if worker.returncode is None:
+            assert await worker.terminate() == 0
 
 
 async def state(database_url: str, key: str) -> str | None:
@@ -45,12 +44,13 @@ async def all_recorded(database_url: str, count: int) -> None:
 async def test_three_workers_keep_one_rate_in_all(forkserver: ForkServer) -> None:
     database_url = await create_postgres_database()
     try:
-        async with BotAPIStandin() as standin:  # 30 a second in all, 1 a second per chat
+        async with (
+            BotAPIStandin() as standin,  # 30 a second in all, 1 a second per chat
+            Processes(standin, database_url, forkserver) as processes,
+        ):
             users = [standin.user(7000 + n, f"R{n}", "en") for n in range(300)]
             await queue_for(database_url, users, "News")
-            workers = [
-                start_worker(forkserver, standin, database_url, OUTBOX_RATE="25") for _ in range(3)
-            ]
+            workers = [processes.worker(OUTBOX_RATE="25") for _ in range(3)]
             try:
                 await standin.wait_for(
                     lambda: all(standin.messages(user) for user in users), 60, "every message"
@@ -74,12 +74,13 @@ async def test_a_pause_for_the_whole_bot_holds_for_the_process_that_takes_over(
     sends nothing until the pause is over, and then no faster than the rate."""
     database_url = await create_postgres_database()
     try:
-        async with BotAPIStandin() as standin:
+        async with (
+            BotAPIStandin() as standin,
+            Processes(standin, database_url, forkserver) as processes,
+        ):
             users = [standin.user(8000 + n, f"S{n}", "en") for n in range(150)]
             await queue_for(database_url, users, "News")
-            workers = [
-                start_worker(forkserver, standin, database_url, OUTBOX_RATE="25") for _ in range(2)
-            ]
+            workers = [processes.worker(OUTBOX_RATE="25") for _ in range(2)]
             try:
                 await standin.wait_for(
                     lambda: len(standin.calls("sendMessage", 200)) >= 30, 60, "30 sent"
@@ -93,8 +94,7 @@ async def test_a_pause_for_the_whole_bot_holds_for_the_process_that_takes_over(
                 owner = await state(database_url, SenderLease.key)
                 assert owner is not None
                 [sender] = [w for w in workers if f":{w.pid}:" in owner]
-                sender.send_signal(signal.SIGKILL)
-                await sender.wait()
+                await sender.kill()
                 await standin.wait_for(
                     lambda: all(standin.messages(user) for user in users), 60, "every message"
                 )
