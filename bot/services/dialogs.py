@@ -236,7 +236,11 @@ class DialogService:
         if session_id is not None and (record.status != repo.ACTIVE or seq != progress.seq):
             return DialogTurn(Turn.STALE, record, dialog, progress)
         now = self.clock.now()
-        zone = await self.zone(db, person_id) if self.zone is not None else UTC
+        # Only a date question needs the person's own "today" (a look-up on the busiest path).
+        dated = progress.cursor is not None and (
+            engine.step_at(dialog, progress.cursor).kind == "date"
+        )
+        zone = await self.zone(db, person_id) if self.zone is not None and dated else UTC
         outcome = engine.handle(dialog, progress, event, now.astimezone(zone).date())
         if not outcome.accepted:
             return DialogTurn(Turn.REFUSED, record, dialog, progress, error=outcome.error)
