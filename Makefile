@@ -44,7 +44,8 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_matching
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_stats
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_webhook
-	$(BIN)/python -m tests.bench.bench_broadcast
+	$(BIN)/python -m tests.bench.bench_broadcast --inject-429 4 --relays
+	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_takeover
 	$(BIN)/python -m tests.bench.bench_flood
 
 $(STAMP): pyproject.toml
