@@ -23,7 +23,7 @@ from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.messages import REPLY, queue_message
-from bot.services.profiles import display_name, share_mode
+from bot.services.profiles import display_name, partner_name, share_mode
 from bot.storage import repositories as repo
 from bot.storage.models import Commitment, Meeting, Outgoing, Pair, Person, Profile
 
@@ -149,7 +149,7 @@ class MeetingService:
             if side is None:
                 continue
             when = await self.when(db, side, starts_at)
-            partner = await self.partner_name(db, pair, side)
+            partner = await partner_name(db, pair, side)
             if side_id == person_id:
                 text = Msg(
                     N_(
@@ -202,7 +202,7 @@ class MeetingService:
     ) -> CalendarEvent:
         """The meeting's calendar event for one side, in that side's time zone."""
         assert meeting.uid is not None
-        partner = await self.partner_name(db, pair, side)
+        partner = await partner_name(db, pair, side)
         return CalendarEvent(
             uid=meeting.uid,
             sequence=meeting.sequence,
@@ -227,7 +227,7 @@ class MeetingService:
             sides.append((slots & SLOTS.keys(), await self.followup.zone(db, side_id)))
         (_, own_zone), (_, partner_zone) = sides
         times = common_times(sides[0], sides[1], self.clock.now())
-        name = await self.partner_name(db, pair, person)
+        name = await partner_name(db, pair, person)
         if not times:
             return Msg(
                 N_(
@@ -290,15 +290,6 @@ class MeetingService:
         local = at.astimezone(zone)
         return {"day": local.date(), "time": local.strftime("%H:%M"), "zone": zone.key}
 
-    async def partner_name(self, db: AsyncSession, pair: Pair, side: Person) -> str:
-        if side.id == pair.mentor_id:
-            mentee = await db.get(Person, pair.mentee_id)
-            assert mentee is not None
-            return display_name(mentee, await db.get(Profile, mentee.id), pair)
-        mentor = await db.get(Person, pair.mentor_id)
-        assert mentor is not None
-        return mentor.first_name
-
     async def _cancel_planned(self, db: AsyncSession, pair_id: int) -> list[Meeting]:
         planned = list(
             (
@@ -349,7 +340,7 @@ class MeetingService:
                 else None
             )
             when = await self.when(db, side, meeting.starts_at)
-            name = await self.partner_name(db, pair, side)
+            name = await partner_name(db, pair, side)
             if side.id == person.id:
                 text = Msg(
                     N_("📅 Your meeting with {name} of {day}, {time} ({zone}) is called off."),

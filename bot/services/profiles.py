@@ -24,6 +24,18 @@ def display_name(person: Person, profile: Profile | None, pair: Pair) -> str:
     return person.first_name
 
 
+async def partner_name(db: AsyncSession, pair: Pair, person: Person) -> str:
+    """The other side of the person's pair, as they see them (a mentee by pseudonym if
+    they chose one)."""
+    if pair.mentor_id != person.id:
+        mentor = await db.get(Person, pair.mentor_id)
+        return mentor.first_name if mentor is not None else f"#{pair.id}"
+    mentee = await db.get(Person, pair.mentee_id)
+    if mentee is None:
+        return f"#{pair.id}"
+    return display_name(mentee, await db.get(Profile, pair.mentee_id), pair)
+
+
 def development_stage(dialogs: DialogService, data: dict[str, object]) -> Msg | str:
     """A mentee's stage of development as their intake's question named it."""
     step = dialogs.dialogs[intake.MENTEE_INTAKE].step("stage")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.texts import N_, Msg
 from bot.services.dialogs import DialogService
 from bot.services.meetings import MEET_FORM, MeetingService
+from bot.services.profiles import partner_name
 from bot.storage.models import Pair, Person
 from bot.telegram.buttons import MeetingButton
 from bot.telegram.filters import PRIVATE
@@ -46,7 +47,7 @@ async def show_or_start(
         await DialogView(replies, person.id, locale, renderer, dialogs, session).begin(turn)
         return
     when = await meetings.when(session, person, upcoming.starts_at)
-    name = await meetings.partner_name(session, pair, person)
+    name = await partner_name(session, pair, person)
     text = renderer.text(
         Msg(
             N_("📅 Your next meeting with {name}: {day}, {time} ({zone})."), {"name": name, **when}
@@ -80,7 +81,7 @@ async def meet(
         )
         return
     if len(pairs) > 1:
-        names = [await meetings.partner_name(session, pair, person) for pair in pairs]
+        names = [await partner_name(session, pair, person) for pair in pairs]
         builder = InlineKeyboardBuilder()
         for pair, name in zip(pairs, names, strict=True):
             builder.button(text=name, callback_data=MeetingButton(action="pair", number=pair.id))

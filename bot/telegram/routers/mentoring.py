@@ -20,7 +20,7 @@ from bot.services import pair_context
 from bot.services.conversation import Relayed, SummaryOffer
 from bot.services.pair_context import Found, Naming
 from bot.services.pairs import CLOSING_FORM, END_FORM, REPORT_FORM
-from bot.services.profiles import display_name
+from bot.services.profiles import display_name, partner_name
 from bot.services.programme import Programme
 from bot.storage import pair_context as pair_store
 from bot.storage.models import Pair, Person
@@ -67,20 +67,6 @@ def replied_to(message: Message) -> int | None:
     return message.reply_to_message.message_id if message.reply_to_message else None
 
 
-async def partner_name(
-    session: AsyncSession, programme: Programme, pair: Pair, person: Person
-) -> str:
-    """The other side of the person's pair, as they see them (a mentee by pseudonym if
-    they chose one)."""
-    if pair.mentor_id != person.id:
-        mentor = await session.get(Person, pair.mentor_id)
-        return mentor.first_name if mentor is not None else f"#{pair.id}"
-    mentee = await session.get(Person, pair.mentee_id)
-    if mentee is None:
-        return f"#{pair.id}"
-    return display_name(mentee, await programme.profiles.profile(session, pair.mentee_id), pair)
-
-
 async def mentees(
     message: Message,
     session: AsyncSession,
@@ -101,7 +87,7 @@ async def mentees(
             if pair.last_contact_at
             else _("no messages yet")
         )
-        name = await partner_name(session, programme, pair, person)
+        name = await partner_name(session, pair, person)
         rows.append((f"{name} · {last}", Talk(pair=pair.id)))
     replies.add(
         message.answer(
@@ -378,7 +364,7 @@ async def pair_for(
     if context.found in (Found.CHOOSE, Found.LEFT):
         choices = [
             (
-                await partner_name(session, programme, pair, person),
+                await partner_name(session, pair, person),
                 WhichMentee(action=action, pair=pair.id),
             )
             for pair in context.pairs
@@ -416,7 +402,7 @@ async def start_form(
     pair = context.pair
     assert pair is not None
     if len(context.pairs) > 1:
-        name = await partner_name(session, programme, pair, person)
+        name = await partner_name(session, pair, person)
         replies.add(
             SendMessage(
                 chat_id=person.id,
