@@ -20,6 +20,33 @@ from bot.telegram.replies import Replies
 from bot.telegram.views import DialogView
 
 
+async def answered(
+    query: CallbackQuery,
+    state: str,
+    expired: str,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    dialogs: DialogService,
+    dialog_id: str,
+    replies: Replies,
+    restart: bool = False,
+) -> None:
+    """An invitation's press: its dialog starts (afresh with ``restart``) when the
+    invitation is "open"; "done" or any other state (``expired`` says why) is told and
+    changes nothing."""
+    if state != "open":
+        thanks = _("You have answered this one already. Thank you!")
+        replies.add(query.answer(thanks if state == "done" else expired, show_alert=True))
+        return
+    replies.add(query.answer())
+    turn = await dialogs.start(session, person.id, dialog_id, restart=restart)
+    await DialogView(replies, person.id, i18n.current_locale, renderer, dialogs, session).begin(
+        turn
+    )
+
+
 async def accept_invitation(
     query: CallbackQuery,
     session: AsyncSession,
@@ -37,21 +64,17 @@ async def accept_invitation(
     if kind not in INVITE_DIALOGS:
         replies.add(query.answer(_("This button no longer works."), show_alert=True))
         return
-    state = await scheduler.invitation(session, person.id, kind, code)
-    if state != "open":
-        replies.add(
-            query.answer(
-                _("You have answered this one already. Thank you!")
-                if state == "done"
-                else _("This invitation has expired: a newer one has come since."),
-                show_alert=True,
-            )
-        )
-        return
-    replies.add(query.answer())
-    turn = await dialogs.start(session, person.id, INVITE_DIALOGS[kind])
-    await DialogView(replies, person.id, i18n.current_locale, renderer, dialogs, session).begin(
-        turn
+    await answered(
+        query,
+        await scheduler.invitation(session, person.id, kind, code),
+        _("This invitation has expired: a newer one has come since."),
+        session,
+        person,
+        i18n,
+        renderer,
+        dialogs,
+        INVITE_DIALOGS[kind],
+        replies,
     )
 
 
@@ -68,21 +91,19 @@ async def answer_pulse(
 ) -> None:
     """The policy has made sure the pair is the presser's; only its latest round, until it
     is answered, asks the questions."""
-    state = await programme.pulse.open(session, person, callback_data.pair, callback_data.round)
-    if state != "open":
-        replies.add(
-            query.answer(
-                _("You have answered this one already. Thank you!")
-                if state == "done"
-                else _("This question has expired: a newer one has come since, or the pair ended."),
-                show_alert=True,
-            )
-        )
-        return
-    replies.add(query.answer())
-    turn = await dialogs.start(session, person.id, PULSE_FORM, restart=True)
-    await DialogView(replies, person.id, i18n.current_locale, renderer, dialogs, session).begin(
-        turn
+    await answered(
+        query,
+        await programme.pulse.open(session, person, callback_data.pair, callback_data.round),
+        _("This question has expired: a newer one has come since, or the pair ended."),
+        session,
+        person,
+        i18n,
+        renderer,
+        dialogs,
+        PULSE_FORM,
+        replies,
+        # A round left half-answered is not carried into the next.
+        restart=True,
     )
 
 
