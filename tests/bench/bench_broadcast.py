@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
+from bot.playground.botapi import BotAPIStandin, RateLimit
 from bot.services.broadcasts import BroadcastService
 from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
@@ -50,7 +51,6 @@ from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Outgoing, Person
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
-from tests.e2e.standin import BotAPIStandin, RateLimit
 
 COORDINATOR = 42
 MENTOR = 99

@@ -45,6 +45,7 @@ from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import func, select
 
 from bot.domain.texts import Msg
+from bot.playground.botapi import ApiCall, BotAPIStandin, BotMessage, SimUser
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Commitment, InboxUpdate
 from tests.conftest import (
@@ -54,7 +55,6 @@ from tests.conftest import (
     drop_postgres_database,
 )
 from tests.e2e.conftest import ROOT, MovableClock, Running, start_bot
-from tests.e2e.standin import ApiCall, BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import GROW_TRANSCRIPT, PERSONS_OWN
 
 FIRST_USER_ID = 700_000  # the calibrating mentee; the others follow

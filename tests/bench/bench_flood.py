@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ROOT
+from bot.playground.botapi import ApiCall, BotAPIStandin, SimUser
 from bot.telegram.polling import RATE_LIMITED
-from tests.e2e.standin import ApiCall, BotAPIStandin, SimUser
 
 WARM_ID = 800_000  # the person of the warm-up probe
 FLOODER_ID = 800_001

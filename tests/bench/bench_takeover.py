@@ -19,9 +19,9 @@ import sys
 import time
 
 from bot.config import ROOT
+from bot.playground.botapi import BotAPIStandin
 from bot.telegram.outbox import SenderLease
 from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_restart import queue_for
 from tests.e2e.test_send_rate import state
 

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import plan_schedule
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.i18n import create_i18n
+from bot.playground.botapi import BotAPIStandin
 from bot.services.followup import FollowUpService
 from bot.services.schedule import Scheduler
 from bot.storage import repositories as repo
@@ -47,7 +48,6 @@ from tests.conftest import (
     drop_postgres_database,
 )
 from tests.e2e.conftest import ROOT, MovableClock
-from tests.e2e.standin import BotAPIStandin
 
 PEOPLE = 10_000
 PENDING = 100_000

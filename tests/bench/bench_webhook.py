@@ -28,10 +28,10 @@ import time
 import aiohttp
 
 from bot.config import ROOT
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage.database import create_engine, upgrade
 from tests.conftest import TEST_DATA_KEY, create_postgres_database, drop_postgres_database
 from tests.e2e.processes import free_port
-from tests.e2e.standin import BotAPIStandin, SimUser
 
 SECRET = "bench-secret"
 START_TIMEOUT = 60.0

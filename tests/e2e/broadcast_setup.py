@@ -12,10 +12,10 @@ from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import Cohort, CohortCoordinator, Membership, Pair, Person
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.sender import BotSession, DeliveryMiddleware
-from tests.e2e.standin import BotAPIStandin
 
 Member = tuple[int, str, str | None, str]  # id, first name, Telegram language, role
 

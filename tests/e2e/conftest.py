@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from bot.app import App, create_app, set_commands
 from bot.config import Settings
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.services.clock import Clock
 from bot.storage.models import Outgoing
 from tests.conftest import TEST_DATA_KEY, call_failed
 from tests.e2e.processes import Processes
-from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.forkserver import ForkServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
+from bot.playground.botapi import BotAPIStandin, BotMessage, SimUser
 
 SETTLE_SECONDS = 15.0
 

@@ -14,8 +14,8 @@ from types import TracebackType
 
 import aiohttp
 
+from bot.playground.botapi import BotAPIStandin
 from tests.conftest import TEST_DATA_KEY
-from tests.e2e.standin import BotAPIStandin
 from tests.forkserver import ROOT, Forked, ForkServer
 
 START_SECONDS = 30.0

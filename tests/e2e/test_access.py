@@ -12,11 +12,11 @@ from sqlalchemy import inspect, select, text
 from bot.domain import access
 from bot.domain.access import Role, Subject
 from bot.domain.consent import ConsentKind
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import Cohort, CohortCoordinator, DialogSession, InboxUpdate, Pair
 from bot.telegram import buttons
 from tests.e2e.conftest import Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, person
 

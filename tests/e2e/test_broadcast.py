@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import Broadcast, Outgoing, TelegramGroup
 from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running, start_bot
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import ROOT
 from bot.domain.dialogs import load_dialogs
 from bot.i18n import create_i18n
+from bot.playground.botapi import BotAPIStandin
 from bot.services.broadcasts import BroadcastService
 from bot.services.cohorts import CohortService
 from bot.services.dialogs import DialogService
@@ -39,7 +40,6 @@ from bot.telegram.render import Renderer
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime, fast_sender, seed_cohort
 from tests.e2e.conftest import MovableClock
-from tests.e2e.standin import BotAPIStandin
 
 COORDINATOR = 42
 START = datetime(2026, 11, 25, 9, tzinfo=UTC)

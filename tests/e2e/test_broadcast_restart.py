@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from bot.config import ROOT as BOT_ROOT
 from bot.domain.dialogs import load_dialogs
+from bot.playground.botapi import BotAPIStandin
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import SystemClock
 from bot.services.cohorts import CohortService
@@ -21,7 +22,6 @@ from bot.storage.models import Outgoing, Person
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.processes import Processes
-from tests.e2e.standin import BotAPIStandin
 
 # Claims, leases and workers sharing a database: on both databases.
 pytestmark = pytest.mark.postgres

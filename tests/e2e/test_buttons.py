@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.domain.consent import ConsentKind
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage.models import (
     Base,
     Cohort,
@@ -43,7 +44,6 @@ from bot.telegram.buttons import (
 from bot.telegram.routers.settings import stamp
 from tests.e2e.conftest import Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 
 NOT_COMPARED = {"inbox_updates", "bot_state"}

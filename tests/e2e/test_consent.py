@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from bot.domain.consent import QUESTIONS, ConsentKind
 from bot.domain.texts import Msg
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage import consents as consent_store
 from bot.storage.models import Answer, DialogSession
 from tests.e2e.conftest import Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, person, wait_text
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.domain import intake
 from bot.domain.consent import ConsentKind
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage.models import (
     Answer,
     Cohort,
@@ -28,7 +29,6 @@ from bot.storage.models import Person as PersonRow
 from bot.telegram.buttons import RemindIntake
 from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_coordination import new_cohort, press
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import (

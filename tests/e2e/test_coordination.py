@@ -15,6 +15,7 @@ from hypothesis import Phase, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage.models import (
     Base,
     Cohort,
@@ -49,7 +50,6 @@ from bot.telegram.buttons import (
 )
 from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, person, wait_text
 

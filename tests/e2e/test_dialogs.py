@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.texts import Msg
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage.models import Answer, Commitment, DialogSession
 from bot.storage.models import Person as PersonRow
 from tests.e2e.conftest import Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, SimUser
 
 
 def mentee(standin: BotAPIStandin, user: SimUser, bot: Running) -> Person:

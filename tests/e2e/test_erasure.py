@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import (
     Cohort,
     CohortCoordinator,
@@ -35,7 +36,6 @@ from bot.storage.models import (
 from bot.telegram.buttons import Talk
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running, start_bot
 from tests.e2e.people import Person as Chat
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 
 

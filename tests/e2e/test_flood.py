@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import SLOW_DOWN
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage.models import InboxUpdate, TelegramGroup
 from bot.storage.models import Person as PersonRow
 from bot.telegram.polling import RATE_LIMITED
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running, start_bot
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, SimUser
 
 BURST = 8
 

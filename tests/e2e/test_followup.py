@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.services.followup import FollowUpService
 from bot.storage.models import Commitment, Outgoing
 from tests.e2e.conftest import MovableClock, Running
-from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.e2e.test_dialogs import mentee, translator
 
 

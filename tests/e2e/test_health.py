@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.telegram.health import Health, serving
 from tests.e2e.conftest import MovableClock, Running, start_bot
 from tests.e2e.processes import Processes, free_port
-from tests.e2e.standin import BotAPIStandin
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from bot.playground.botapi import BotAPIStandin
 from tests.conftest import migrated
-from tests.e2e.standin import BotAPIStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 

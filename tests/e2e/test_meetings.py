@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, BotMessage, SimUser
 from bot.storage.models import Commitment, DialogSession, Meeting, Outgoing, Person, Profile
 from tests.e2e.conftest import MovableClock, Running
-from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.playground.botapi import BOT_USERNAME, BotAPIStandin
 from bot.storage.database import create_engine, migrations, upgrade
 from tests.conftest import (
     TEST_KEYRING,
@@ -22,7 +23,6 @@ from tests.conftest import (
     postgres_url,
 )
 from tests.e2e.processes import environment
-from tests.e2e.standin import BOT_USERNAME, BotAPIStandin
 from tests.forkserver import ForkServer
 
 OTHER_TOKEN = "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"

@@ -16,6 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.playground.botapi import BotAPIStandin, RateLimit
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
@@ -25,7 +26,6 @@ from bot.telegram.sender import BotSession, DeliveryMiddleware
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime
 from tests.e2e.conftest import MovableClock
-from tests.e2e.standin import BotAPIStandin, RateLimit
 
 # Claims, leases and workers sharing a database: on both databases.
 pytestmark = pytest.mark.postgres

@@ -13,6 +13,7 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage.models import (
     Broadcast,
     Cohort,
@@ -28,7 +29,6 @@ from bot.storage.models import (
 from bot.telegram import buttons
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person as Chat
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 
 RITA, ANNA, BEN = 901, 902, 903  # a mentor and her two mentees

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, BotMessage, SimUser
 from bot.storage.models import Cohort, PollVote, TelegramGroup
 from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair
 

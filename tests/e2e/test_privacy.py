@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from bot.playground.botapi import BotAPIStandin
 from tests.e2e.conftest import MovableClock, start_bot
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import person
 

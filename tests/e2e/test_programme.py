@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, BotMessage, SimUser
 from bot.storage.models import Cohort, Invite, Membership, Outgoing, Pair, Profile
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, BotMessage
 from bot.storage.models import Pair, PulseAnswer
 from tests.e2e.conftest import MovableClock, Running
-from tests.e2e.standin import BotAPIStandin, BotMessage
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 

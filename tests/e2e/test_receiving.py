@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import Answer, DialogSession, InboxUpdate
 from tests.conftest import TEST_KEYRING
 from tests.e2e.processes import START_SECONDS, BotProcess, Processes
-from tests.e2e.standin import BotAPIStandin, SimUser
 
 SECRET = "s3cret-for-tests"
 PUBLIC_URL = "https://bot.example.org/telegram"

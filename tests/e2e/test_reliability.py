@@ -7,10 +7,10 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage.models import Answer, InboxUpdate
 from bot.storage.models import Person as PersonRow
 from tests.e2e.conftest import MovableClock, Running, start_bot
-from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.e2e.test_dialogs import mentee, translator
 
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
 from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
 from tests.e2e.processes import START_SECONDS, Processes
-from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.forkserver import ForkServer
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
+from bot.playground.botapi import BotAPIStandin
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import (
@@ -32,7 +33,6 @@ from bot.storage.models import (
 )
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running, bot_settings, start_bot
 from tests.e2e.people import Person as Chat
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 
 pytestmark = pytest.mark.postgres  # what the purge leaves is the database's

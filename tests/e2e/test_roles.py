@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import InboxUpdate
 from tests.e2e.conftest import Running
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_programme import matched_pair, person
 
 

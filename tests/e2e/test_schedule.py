@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.models import Membership, Outgoing
 from bot.storage.models import Person as PersonRow
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
+from bot.playground.botapi import BotAPIStandin
 from bot.storage import data_key
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
@@ -21,7 +22,6 @@ from bot.storage.sealing import DataKeyError, Keyring, new_key
 from tests.conftest import TEST_DATA_KEY, TEST_KEYRING
 from tests.e2e.conftest import ROOT, MovableClock, Running, bot_settings, start_bot
 from tests.e2e.people import Person
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import GROW_TRANSCRIPT, PERSONS_OWN, translator
 from tests.forkserver import ForkServer
 

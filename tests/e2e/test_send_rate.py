@@ -8,13 +8,13 @@ import asyncio
 
 from sqlalchemy import select
 
+from bot.playground.botapi import BotAPIStandin
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import BotState
 from bot.telegram.outbox import SenderLease
 from bot.telegram.sender import PAUSE_KEY
 from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
 from tests.e2e.processes import BotProcess, Processes
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_restart import outbox_statuses, queue_for
 from tests.forkserver import ForkServer
 

@@ -10,8 +10,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import Message
 
+from bot.playground.botapi import BotAPIStandin
 from bot.telegram.sender import BotSession, unread
-from tests.e2e.standin import BotAPIStandin
 
 
 async def test_an_unread_reply_is_sent_and_a_refused_one_still_raises() -> None:

@@ -31,7 +31,7 @@ from aiogram.types import (
     Message,
 )
 
-from tests.e2e.standin import (
+from bot.playground.botapi import (
     MAX_TEXT_LENGTH,
     NOT_MODIFIED,
     BotAPIStandin,

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.playground.botapi import BotAPIStandin
 from tests.e2e.conftest import MovableClock, Running
-from tests.e2e.standin import BotAPIStandin
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.app import plan_schedule
 from bot.config import ROOT as BOT_ROOT
 from bot.domain.dialogs import load_dialogs
+from bot.playground.botapi import BotAPIStandin, SimUser
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import SystemClock
 from bot.services.cohorts import CohortService
@@ -42,7 +43,6 @@ from tests.e2e.broadcast_setup import seed_cohort
 from tests.e2e.conftest import MovableClock, Running, start_bot
 from tests.e2e.people import Person as Chat
 from tests.e2e.processes import START_SECONDS, BotProcess, Processes, free_port
-from tests.e2e.standin import BotAPIStandin, SimUser
 from tests.e2e.test_operations import eventually
 from tests.e2e.test_restart import outbox_statuses, queue_for
 from tests.forkserver import ForkServer

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.broadcast import Progress, check_html, progress_bar, seconds_left
+from bot.playground.botapi import EntityParseError, parse_html
 from bot.telegram.routers.broadcast import content_of
-from tests.e2e.standin import EntityParseError, parse_html
 
 
 def ids(source: str, limit: int = 4096) -> list[str]:

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from bot.domain.texts import Msg
 from bot.i18n import create_i18n
+from bot.playground.botapi import EntityParseError, parse_html
 from bot.telegram.buttons import DialogButton
 from bot.telegram.render import Renderer, split_html
-from tests.e2e.standin import EntityParseError, parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,16 +1,19 @@
-"""A local stand-in for the Telegram Bot API, for end-to-end tests.
+"""A Bot API server over HTTP with simulated people: the playground's Telegram and the
+end-to-end tests'.
 
-The real bot talks to it over HTTP through ``TelegramAPIServer.from_base(standin.base_url)``;
-tests act as Telegram users (``send_text``, ``press``, ``block``, ...) and inspect what the bot
-sent (``messages``, ``requests``). It answers with Telegram's envelope and refuses a request
-where Telegram would, and it is stricter than Telegram on purpose where that catches bugs:
+The real bot talks to it through ``TelegramAPIServer.from_base(server.base_url)``; the
+playground's page and the tests act as Telegram users (``send_text``, ``press``, ``block``,
+...) and read what the bot sent (``messages``, ``requests``). It answers with Telegram's
+envelope and refuses a request where Telegram would, and it is stricter than Telegram on
+purpose where that catches bugs:
 
 * an unknown parameter is refused (Telegram silently ignores it);
 * with ``parse_mode="HTML"`` every ``<``, ``>`` and ``&`` outside a tag or an entity is refused;
-* a Bot API method the stand-in does not implement answers 501, so a test notices.
+* a Bot API method it does not implement answers 501, so a test notices.
 
 The facts it checks (method names, parameters, limits) are those of Bot API 10.1, written out
-below; the stand-in reads no external description of the API.
+below (checked against Telegram's published description of the API); it reads no file at run
+time, so an installed bot has all it needs.
 """
 
 from __future__ import annotations
