@@ -1,4 +1,5 @@
-# mentorbot: `make run` starts the bot, `make test` runs every test.
+# mentorbot: `make run` starts the bot (with no BOT_TOKEN, the playground: the bot in a web
+# page, without Telegram), `make test` runs every test.
 # Both set up what they need: the virtual environment, dependencies, compiled
 # translations and the database schema (and for tests, a PostgreSQL server).
 
@@ -10,10 +11,18 @@ STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench translations clean pg-start pg-stop data-key lock
+.PHONY: run playground test lint bench translations clean pg-start pg-stop data-key lock
 
+# With no BOT_TOKEN (in the environment or .env) the playground starts instead, and says so.
 run: $(STAMP) $(MO) data-key
-	$(BIN)/mentorbot run
+	@if [ -n "$$BOT_TOKEN" ] || grep -qsi '^BOT_TOKEN=.' .env; then \
+		exec $(BIN)/mentorbot run; \
+	else \
+		exec $(BIN)/mentorbot playground; \
+	fi
+
+playground: $(STAMP) $(MO)
+	$(BIN)/mentorbot playground
 
 # The first `make run` without a DATA_KEY makes one, in .env (readable by this user only),
 # apart from the database. Keep a copy: what the bot stored cannot be read without it.

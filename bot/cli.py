@@ -278,6 +278,11 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the bot (long polling) and its scheduled sending")
     commands.add_parser("worker", help="run only the scheduled sending (no polling)")
+    commands.add_parser(
+        "playground",
+        help="try the bot without Telegram: the real bot on an embedded Bot API server, "
+        "with a web page of chats (PLAYGROUND_LISTEN, default 127.0.0.1:8080)",
+    )
     database = commands.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
     commands.add_parser(
@@ -327,6 +332,18 @@ def main(argv: list[str] | None = None) -> None:
         run_command(settings, args)
     except OperatorError as exc:
         raise fail(str(exc)) from None
+
+
+def run_playground(settings: Settings) -> None:
+    from bot.domain.dialogs import DialogError
+    from bot.playground.web import run_playground
+
+    try:
+        asyncio.run(run_playground(settings))
+    except DialogError as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
 
 
 def run_check(settings: Settings) -> None:
@@ -395,6 +412,13 @@ def run_check(settings: Settings) -> None:
 
 
 def run_command(settings: Settings, args: argparse.Namespace) -> None:
+    if args.command == "playground":
+        # Its database is its own: DATABASE_URL is not used.
+        problem = settings.files_problem()
+        if problem:
+            raise OperatorError(problem)
+        run_playground(settings)
+        return
     problem = settings.database_problem() or settings.files_problem()
     if problem:
         raise OperatorError(problem)

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     # /readyz says not ready when an update has waited this long to be handled, or a due
     # message this long to be sent.
     ready_stuck_seconds: float = Field(default=300.0, ge=1)
+    # Where `mentorbot playground` serves its page (loopback: the page acts as anyone).
+    playground_listen: str = "127.0.0.1:8080"
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -166,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("webhook_listen", "health_listen")
+    @field_validator("webhook_listen", "health_listen", "playground_listen")
     @classmethod
     def _listen(cls, value: str | None) -> str | None:
         if value is not None:

@@ -875,8 +875,10 @@ class _Signal:
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.count = 0  # notifications so far: a reader can tell whether anything happened
 
     def notify(self) -> None:
+        self.count += 1
         self._event.set()
         self._event = asyncio.Event()
 
@@ -1190,6 +1192,7 @@ class BotAPIStandin:
             poll["options"][n]["voter_count"] += 1
         poll["total_voter_count"] += (1 if chosen else 0) - (1 if earlier else 0)
         self._poll_votes[key] = chosen
+        self._activity.notify()
         if poll["is_anonymous"]:
             return None
         answer = {
@@ -1287,6 +1290,36 @@ class BotAPIStandin:
         if not sent:
             raise AssertionError(f"the bot sent no message to chat {_chat_id(chat)}")
         return sent[-1]
+
+    def conversation(self, chat: ChatRef) -> list[BotMessage | JsonDict]:
+        """The chat as its person sees it, oldest first: the bot's messages (deleted ones
+        left out) and what the person wrote (as the API's message objects)."""
+        chat_id = _chat_id(chat)
+        shown: list[tuple[int, BotMessage | JsonDict]] = [
+            (m.message_id, m) for m in self.messages(chat_id) if not m.deleted
+        ]
+        shown += [(n, m) for (c, n), m in self._incoming.items() if c == chat_id]
+        return [message for _, message in sorted(shown, key=lambda entry: entry[0])]
+
+    def file(self, file_id: str) -> Upload | None:
+        """The content of a file the bot sent or a person uploaded, by its file_id."""
+        known = self._files.get(file_id)
+        return None if known is None else known[1]
+
+    def your_answers(self, poll_id: str, user: SimUser) -> list[int]:
+        """The options ``user`` chose in the poll (none yet: empty)."""
+        return self._poll_votes.get((poll_id, user.id), [])
+
+    @property
+    def changes(self) -> int:
+        """How many things have happened so far: requests of the bot, acts of people."""
+        return self._activity.count
+
+    async def changed(self, since: int, seconds: float) -> int:
+        """Wait (at most ``seconds``) until something happens after ``changes`` was
+        ``since``; returns ``changes``."""
+        await self._activity.wait_until(lambda: self._activity.count != since, seconds)
+        return self._activity.count
 
     def per_second(self, method: str | None = None) -> Counter[int]:
         """How many requests (of ``method``) were carried out in each whole second of the
@@ -1583,6 +1616,7 @@ class BotAPIStandin:
         update_id = next(self._update_ids)
         self._updates[update_id] = {"update_id": update_id, **payload}
         self._enqueue(_Pending(self._updates[update_id]))
+        self._activity.notify()
         return update_id
 
     def _enqueue(self, entry: _Pending) -> None:

@@ -60,6 +60,10 @@ def refusal_text(rule: Rule, refusal: Refusal) -> str:
 class AccessMiddleware(BaseMiddleware):
     def __init__(self, dialogs: dict[str, Dialog], operators: Collection[int]) -> None:
         self.operators = frozenset(operators)
+        self.learn(dialogs)
+
+    def learn(self, dialogs: dict[str, Dialog]) -> None:
+        """Who may start each dialog, from its definition (again when the dialogs change)."""
         self.dialog_rules = {d.id: access.dialog_rule(d.roles) for d in dialogs.values()}
         self.command_rules = dict(access.COMMANDS)
         for dialog in dialogs.values():
