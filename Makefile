@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run playground test lint bench translations clean pg-start pg-stop data-key lock
+.PHONY: run playground test lint bench translations clean pg-start pg-stop browser data-key lock
 
 # With no BOT_TOKEN (in the environment or .env) the playground starts instead, and says so.
 run: $(STAMP) $(MO) data-key
@@ -37,7 +37,7 @@ data-key: $(STAMP)
 # more of them than cores keeps the cores busy.
 TEST_WORKERS ?= 3
 
-test: $(STAMP) $(MO) pg-start
+test: $(STAMP) $(MO) pg-start browser
 	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 	$(BIN)/ruff check bot tests
 	$(BIN)/mypy
@@ -81,6 +81,10 @@ lock:
 
 pg-start:
 	@bash scripts/postgres.sh start
+
+# The browser tests' chromium (Debian's), installed when missing.
+browser:
+	@bash scripts/browser.sh ensure
 
 pg-stop:
 	@bash scripts/postgres.sh stop

@@ -10,8 +10,9 @@ import itertools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app import App, create_app, set_commands
 from bot.config import LOCALES, Settings
@@ -31,6 +32,8 @@ DEMO_COHORT = "Demo programme"
 FIRST_PERSON_ID = 1001
 # How often the dialog files are looked at for a change.
 DIALOG_POLL_SECONDS = 1.0
+# Where "next morning" moves the clock: after everyone's quiet hours (08:00 by default).
+MORNING_HOUR = 9
 
 # The demo programme's members besides the page's first mentee and mentor, as the people
 # CSV gives them (bot/services/people_csv.py): (first name, language, intake columns).
@@ -179,6 +182,18 @@ class Playground:
         self.version += 1
         await self.app.sweep()
         self.app.outbox.wake()
+
+    async def next_morning(self) -> None:
+        """Move the bot's time to the next MORNING_HOUR in the default time zone: past
+        the quiet hours that hold back what the bot starts at night."""
+        zone = ZoneInfo(self.settings.default_timezone)
+        local = self.clock.now().astimezone(zone)
+        morning = datetime.combine(local.date(), time(MORNING_HOUR), tzinfo=zone)
+        if morning <= local:
+            morning = datetime.combine(
+                local.date() + timedelta(days=1), time(MORNING_HOUR), tzinfo=zone
+            )
+        await self.advance(morning.astimezone(UTC) - local.astimezone(UTC))
 
     # Dialog files ----------------------------------------------------------------------
 

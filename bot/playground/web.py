@@ -45,6 +45,11 @@ PAGE_TEXTS = {
     "clock": N_("Time"),
     "day": N_("A day later"),
     "week": N_("A week later"),
+    "morning": N_("Next morning"),
+    "quiet": N_(
+        "What the bot starts itself (check-ins, reminders, introductions) waits out each "
+        "person's quiet hours, 21:00 to 08:00 by default: the next morning brings it."
+    ),
     "ahead": N_("The bot's time is {days} day(s) ahead of yours."),
     "write": N_("Write a message or a command such as /grow"),
     "send": N_("Send"),
@@ -201,6 +206,8 @@ def create_web(playground: Playground) -> web.Application:
                 return web.json_response({"person": added.user.id})
             elif what == "demo":
                 await playground.seed_demo()
+            elif what == "morning":
+                await playground.next_morning()
             elif what == "clock":
                 days = int(body["days"])
                 if not 1 <= days <= 366:

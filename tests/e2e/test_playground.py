@@ -1,0 +1,123 @@
+"""The playground in this process: its dialog files read again when they change, its clock
+moved forward so that what fell due is sent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import Settings
+from bot.playground.playground import Playground, running_playground
+from tests.e2e.conftest import Running
+from tests.e2e.people import Person
+from tests.e2e.test_dialogs import GROW_TRANSCRIPT
+
+ROOT = Path(__file__).resolve().parents[2]
+DUE_IN_DAYS = 10  # the first commitment's
+
+
+def grow_transcript(today: date) -> list[tuple[str, str]]:
+    """GROW_TRANSCRIPT with its dates moved after ``today``: the first commitment is due
+    DUE_IN_DAYS later, the goal's date later still."""
+    dates = iter(
+        [
+            (today + timedelta(days=DUE_IN_DAYS)).strftime("%d.%m.%Y"),
+            (today + timedelta(days=60)).isoformat(),
+        ]
+    )
+    return [
+        (kind, next(dates) if value in ("01.12.2026", "2027-01-15") else value)
+        for kind, value in GROW_TRANSCRIPT
+    ]
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    dialogs = tmp_path / "dialogs"
+    shutil.copytree(ROOT / "dialogs", dialogs)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        dialogs_dir=dialogs,
+        locales_dir=ROOT / "locales",
+        polling_timeout=1,
+        flood_burst=0,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    async with running_playground(settings) as running:
+        yield running
+
+
+def person(playground: Playground, name: str) -> Person:
+    """One of the page's people, as the tests act for them (tests/e2e/people.py)."""
+    user = next(p.user for p in playground.people.values() if p.user.first_name == name)
+    return Person(playground.standin, user, Running(playground.app, playground.clock))
+
+
+async def walk(anna: Person, transcript: list[tuple[str, str]]) -> None:
+    for kind, value in transcript:
+        replies = await (anna.write(value) if kind == "write" else anna.press(value))
+        assert replies, f"no reply to {kind} {value!r}"
+
+
+def texts(anna: Person) -> list[str]:
+    return [m.text or m.caption or "" for m in anna.sent()]
+
+
+async def test_the_clock_brings_a_commitments_check_in_when_its_day_has_come(
+    playground: Playground,
+) -> None:
+    anna = person(playground, "Anna")
+    today = playground.clock.now().astimezone(ZoneInfo("Europe/Riga")).date()
+    await walk(anna, grow_transcript(today))
+    check_in = "📌 Today is the day for: Sign up at the club"
+    await playground.advance(timedelta(days=7))
+    await anna.settle()
+    assert not any(check_in in text for text in texts(anna))
+
+    await playground.advance(timedelta(days=DUE_IN_DAYS - 7))
+    # Past the quiet hours of the night, whatever time of day the test runs at.
+    await playground.next_morning()
+    message = await playground.standin.wait_for_message(anna.user, contains=check_in)
+    assert [label for row in message.buttons for label, _ in row] == [
+        "✅ Done",
+        "Partly",
+        "Not yet",
+    ]
+    assert playground.clock.now().date() >= today + timedelta(days=DUE_IN_DAYS)
+
+
+async def test_a_changed_dialog_file_is_read_again_and_a_broken_one_is_shown(
+    playground: Playground,
+) -> None:
+    anna = person(playground, "Anna")
+    grow = playground.settings.dialogs_dir / "grow.yaml"
+    source = grow.read_text(encoding="utf-8")
+    assert playground.reload_dialogs() is False  # nothing changed yet
+
+    def rewrite(text: str) -> None:
+        grow.write_text(text, encoding="utf-8")
+        # A new modification time even where the file system counts coarsely.
+        later = grow.stat().st_mtime_ns + 1_000_000_000
+        os.utime(grow, ns=(later, later))
+
+    rewrite(source.replace("steps:", "stepz:", 1))
+    assert playground.reload_dialogs() is True
+    assert playground.dialog_problem is not None and "grow.yaml" in playground.dialog_problem
+    # The bot keeps the last good dialogs meanwhile.
+    assert "G · Goal" in (await anna.write("/grow"))[-1].text
+    await anna.write("/cancel")
+
+    goal = "What do you want? What is your goal?"
+    assert goal in source
+    rewrite(source.replace(goal, "Which dream shall we work on today?"))
+    assert playground.reload_dialogs() is True
+    assert playground.dialog_problem is None
+    assert playground.dialogs_reloaded == 1
+    shown = await anna.write("/grow")
+    assert "Which dream shall we work on today?" in (shown[-1].text or "")
