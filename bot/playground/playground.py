@@ -110,15 +110,18 @@ class Playground:
         except KeyError:
             raise LookupError(f"no person {person_id} in the playground") from None
 
-    async def write(self, person_id: int, text: str) -> None:
+    async def write(self, person_id: int, text: str, reply_to: int | None = None) -> None:
+        """Send ``text`` as the person (a command if it starts with "/"); with
+        ``reply_to``, as Telegram's reply to that message of the bot's."""
         user = self.person(person_id).user
         text = text.strip()
         if not text:
             raise ValueError("nothing to send")
+        replied = None if reply_to is None else self._bot_message(user, reply_to)
         if text.startswith("/"):
-            await self.standin.send_command(user, text)
+            await self.standin.send_command(user, text, replied)
         else:
-            await self.standin.send_text(user, text)
+            await self.standin.send_text(user, text, replied)
 
     async def press(self, person_id: int, message_id: int, label: str) -> None:
         await self.standin.press(self.person(person_id).user, label, message_id)

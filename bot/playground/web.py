@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 from datetime import timedelta
 from importlib import resources
@@ -22,9 +21,6 @@ from bot.playground.botapi import BotMessage, JsonDict
 from bot.playground.playground import Playground, running_playground
 from bot.telegram.health import serving
 
-log = logging.getLogger(__name__)
-
-PLAYGROUND = web.AppKey("playground", Playground)
 # How long an event stream waits before it says it is still there.
 KEEPALIVE_SECONDS = 15.0
 
@@ -53,6 +49,8 @@ PAGE_TEXTS = {
     "ahead": N_("The bot's time is {days} day(s) ahead of yours."),
     "write": N_("Write a message or a command such as /grow"),
     "send": N_("Send"),
+    "reply": N_("Reply"),
+    "replying": N_("Replying to:"),
     "edited": N_("edited"),
     "download": N_("Download"),
     "votes": N_("{count} vote(s)"),
@@ -69,11 +67,13 @@ def message_json(message: BotMessage | JsonDict, playground: Playground, person:
     """A message as the page draws it: text and entities as Telegram parsed them, media by
     a link, keyboards, a poll with this person's vote."""
     if isinstance(message, dict):  # what the person wrote
+        replied = message.get("reply_to_message")
         return {
             "id": message["message_id"],
             "mine": True,
             "text": message.get("text") or message.get("caption") or "",
             "entities": message.get("entities", []),
+            "reply_to": None if replied is None else replied.get("text") or replied.get("caption"),
         }
     shown: JsonDict = {
         "id": message.message_id,
@@ -153,7 +153,13 @@ def create_web(playground: Playground) -> web.Application:
     page = page.replace("/*TEXTS*/{}", json.dumps(texts, ensure_ascii=False))
     page = page.replace("<!--LANG-->", locale)
     server = web.Application()
-    server[PLAYGROUND] = playground
+    # Open event streams end when the server stops, rather than holding its stop up.
+    closing = asyncio.Event()
+
+    async def close_streams(_: web.Application) -> None:
+        closing.set()
+
+    server.on_shutdown.append(close_streams)
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
@@ -171,7 +177,7 @@ def create_web(playground: Playground) -> web.Application:
         await stream.prepare(request)
         seen: tuple[int, int] | None = None
         quiet = 0.0
-        while True:
+        while not closing.is_set():
             now = (playground.standin.changes, playground.version)
             if now != seen:
                 seen, quiet = now, 0.0
@@ -183,13 +189,19 @@ def create_web(playground: Playground) -> web.Application:
             # second; the Bot API server's at once.
             await playground.standin.changed(now[0], 1.0)
             quiet += 1.0
+        return stream
 
     async def act(request: web.Request) -> web.Response:
         try:
             body: dict[str, Any] = await request.json()
             what = request.match_info["what"]
             if what == "write":
-                await playground.write(int(body["person"]), str(body["text"]))
+                reply_to = body.get("reply_to")
+                await playground.write(
+                    int(body["person"]),
+                    str(body["text"]),
+                    None if reply_to is None else int(reply_to),
+                )
             elif what == "press":
                 await playground.press(
                     int(body["person"]), int(body["message"]), str(body["label"])

@@ -1,0 +1,145 @@
+"""The playground as a person uses it: `mentorbot playground` in a process of its own, its
+page in chromium. A mentee walks through GROW; a coordinator matches the demo programme
+and a mentee and her mentor write to each other, each in their own chat."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.processes import free_port
+from tests.e2e.test_playground import grow_transcript
+from tests.forkserver import ForkServer
+
+START_SECONDS = 60.0
+# The bot answers within a second or two, a busy machine's (six test runs on two cores)
+# within several.
+expect.set_options(timeout=20_000)
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[str]:
+    """The playground's address, once its page is served; its database in ``tmp_path``."""
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("BOT_TOKEN", "DATABASE_URL", "DATA_DIR", "DATA_KEY")
+    }
+    env.update(
+        PLAYGROUND_LISTEN=f"127.0.0.1:{port}",
+        DATA_DIR=str(tmp_path / "data"),
+        POLLING_TIMEOUT="1",
+        # The browser types at machine speed, far beyond the flood limit a person is held to.
+        FLOOD_BURST="0",
+    )
+    process = forkserver.spawn(["playground"], env, tmp_path)
+    deadline = time.monotonic() + START_SECONDS
+    while f"open http://127.0.0.1:{port}" not in process.log():
+        if process.ended.is_set() or time.monotonic() > deadline:
+            process.send_signal(signal.SIGKILL)
+            pytest.fail(f"the playground did not start:\n{process.log()}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        if not process.ended.wait(30):
+            process.send_signal(signal.SIGKILL)
+            pytest.fail(f"the playground did not stop on SIGTERM:\n{process.log()}")
+        assert process.returncode == 0, process.log()
+
+
+def be(page: Page, name: str) -> None:
+    page.locator(".person", has_text=name).click()
+    expect(page.locator("#chat-name")).to_have_text(name)
+
+
+def bot_messages(page: Page) -> Locator:
+    return page.locator("#chat .message.bot")
+
+
+def write(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def press(page: Page, label: str | re.Pattern[str]) -> None:
+    page.locator("#chat").get_by_role("button", name=label, exact=True).last.click()
+
+
+def test_a_mentee_walks_through_grow_in_the_page(playground: str, page: Page) -> None:
+    page.goto(playground)
+    be(page, "Anna")
+    expect(page.locator("#chat .empty")).to_be_visible()
+    today = datetime.now(ZoneInfo("Europe/Riga")).date()
+    for kind, value in grow_transcript(today):
+        before = bot_messages(page).count()
+        if kind == "write":
+            write(page, value)
+        else:
+            press(page, value)
+        # Each answer brings the next question (or the summary) as a new message.
+        page.wait_for_function(
+            "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before
+        )
+
+    # Telegram's formatting, drawn: the heading in bold, the person's words as written.
+    expect(bot_messages(page).first.locator("b", has_text="GROW session")).to_be_visible()
+    summary = bot_messages(page).filter(has_text="W · Will").filter(has_text="G · Goal").last
+    expect(summary).to_contain_text("Run 10 km in under an hour <b>this</b> spring & summer")
+    expect(summary.locator("b").first).to_be_visible()
+    expect(page.locator("#chat")).to_contain_text(
+        "Well done. Your actions are saved as commitments; I will follow them up with you."
+    )
+    # The answered questions were edited in place: their buttons are gone.
+    expect(page.locator("#chat").get_by_role("button", name="Health", exact=True)).to_have_count(0)
+
+
+def test_a_match_and_a_relay_show_in_both_chats(playground: str, page: Page) -> None:
+    page.goto(playground)
+    page.click("#demo")
+    expect(page.locator("#demo-done")).to_be_visible()
+    expect(page.locator(".person")).to_have_count(7)
+    expect(page.locator("#demo")).to_be_disabled()
+
+    be(page, "Dana")
+    write(page, "/match")
+    press(page, "Demo programme")
+    expect(bot_messages(page).last).to_contain_text("Matching proposal for Demo programme")
+    expect(bot_messages(page).last).to_contain_text("Anna → Ilze")
+    press(page, re.compile(r"✅ Approve all \d"))
+    expect(bot_messages(page).last).to_contain_text("Pairs approved: 3")
+    # Introductions wait out the night's quiet hours, whenever the test runs.
+    page.click("#morning")
+
+    be(page, "Anna")
+    expect(bot_messages(page).filter(has_text="You have a mentor: Ilze")).to_have_count(1)
+    write(page, "Hello Ilze, shall we meet on Friday?")
+    expect(page.locator("#chat .message.mine").last).to_have_text(
+        "Hello Ilze, shall we meet on Friday?"
+    )
+
+    be(page, "Ilze")
+    # Ilze reads Latvian: her introduction is in it, Anna's words as Anna wrote them.
+    expect(bot_messages(page).filter(has_text="Jums ir jauns mentorējamais: Anna")).to_have_count(1)
+    relayed = bot_messages(page).filter(has_text="Hello Ilze, shall we meet on Friday?")
+    expect(relayed).to_contain_text("Anna")
+    # Ilze has two mentees: a reply to Anna's message says whom hers is for.
+    relayed.get_by_role("button", name="Reply").click()
+    expect(page.locator("#replying")).to_contain_text("Hello Ilze, shall we meet on Friday?")
+    write(page, "Labprāt, piektdien 18:00!")
+    expect(page.locator("#chat .message.mine").last).to_contain_text("Hello Ilze")
+
+    be(page, "Anna")
+    expect(bot_messages(page).filter(has_text="Labprāt, piektdien 18:00!")).to_contain_text("Ilze")
