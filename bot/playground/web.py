@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -32,7 +33,7 @@ PAGE_TEXTS = {
     ),
     "people": N_("People"),
     "add": N_("Add a person"),
-    "name": N_("Name"),
+    "name": N_("The person's name"),
     "demo": N_("Demo programme"),
     "demo_done": N_(
         "The demo programme is ready: as Dana, the coordinator, send /match to pair its "
@@ -46,14 +47,11 @@ PAGE_TEXTS = {
         "What the bot starts itself (check-ins, reminders, introductions) waits out each "
         "person's quiet hours, 21:00 to 08:00 by default: the next morning brings it."
     ),
-    "ahead": N_("The bot's time is {days} day(s) ahead of yours."),
     "write": N_("Write a message or a command such as /grow"),
     "send": N_("Send"),
     "reply": N_("Reply"),
     "replying": N_("Replying to:"),
     "edited": N_("edited"),
-    "download": N_("Download"),
-    "votes": N_("{count} vote(s)"),
     "dialogs_bad": N_("The dialog files have a problem, the bot keeps the last good ones:"),
     "dialogs_reloaded": N_("The dialog files were read again."),
     "empty": N_("Nothing here yet: write /start."),
@@ -63,7 +61,12 @@ PAGE_TEXTS = {
 }
 
 
-def message_json(message: BotMessage | JsonDict, playground: Playground, person: int) -> JsonDict:
+Counted = Callable[[str, str, int], str]
+
+
+def message_json(
+    message: BotMessage | JsonDict, playground: Playground, person: int, ngettext: Counted
+) -> JsonDict:
     """A message as the page draws it: text and entities as Telegram parsed them, media by
     a link, keyboards, a poll with this person's vote."""
     if isinstance(message, dict):  # what the person wrote
@@ -109,6 +112,7 @@ def message_json(message: BotMessage | JsonDict, playground: Playground, person:
             "closed": poll["is_closed"],
             "options": [{"text": o["text"], "votes": o["voter_count"]} for o in poll["options"]],
             "total": poll["total_voter_count"],
+            "votes": ngettext("{n} vote", "{n} votes", poll["total_voter_count"]),
             "correct": poll.get("correct_option_ids", []),
             "chosen": playground.standin.your_answers(
                 str(poll["id"]), playground.person(person).user
@@ -118,6 +122,10 @@ def message_json(message: BotMessage | JsonDict, playground: Playground, person:
 
 
 def state_json(playground: Playground, person: int | None, locale: str) -> JsonDict:
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        text = playground.app.i18n.gettext(singular, plural, n, locale=locale)
+        return text.format(n=n)
+
     people = [
         {
             "id": p.user.id,
@@ -129,16 +137,23 @@ def state_json(playground: Playground, person: int | None, locale: str) -> JsonD
     ]
     chosen = person if person in playground.people else next(iter(playground.people))
     ahead = playground.clock.ahead
+    days = ahead.days + (1 if ahead.seconds else 0)
     return {
         "version": [playground.standin.changes, playground.version],
         "person": chosen,
         "people": people,
         "chat": [
-            message_json(m, playground, chosen)
+            message_json(m, playground, chosen, ngettext)
             for m in playground.standin.conversation(playground.person(chosen).user)
         ],
         "now": playground.clock.now().isoformat(timespec="minutes"),
-        "days_ahead": ahead.days + (1 if ahead.seconds else 0) if ahead else 0,
+        "ahead": ngettext(
+            "The bot's time is {n} day ahead of yours.",
+            "The bot's time is {n} days ahead of yours.",
+            days,
+        )
+        if days
+        else None,
         "seeded": playground.seeded,
         "dialog_problem": playground.dialog_problem,
         "dialogs_reloaded": playground.dialogs_reloaded,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +19,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.processes import free_port
-from tests.e2e.test_playground import grow_transcript
+from tests.e2e.test_playground import ROOT, grow_transcript
 from tests.forkserver import ForkServer
 
 START_SECONDS = 60.0
@@ -27,9 +29,18 @@ expect.set_options(timeout=20_000)
 pytestmark = pytest.mark.timeout(300)
 
 
+@dataclass(frozen=True)
+class Running:
+    url: str
+    dialogs: Path  # the dialog files it reads
+
+
 @pytest.fixture
-def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[str]:
-    """The playground's address, once its page is served; its database in ``tmp_path``."""
+def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[Running]:
+    """The playground, once its page is served; its database and a copy of the dialog
+    files in ``tmp_path``."""
+    dialogs = tmp_path / "dialogs"
+    shutil.copytree(ROOT / "dialogs", dialogs)
     port = free_port()
     env = {
         key: value
@@ -39,6 +50,7 @@ def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[str]:
     env.update(
         PLAYGROUND_LISTEN=f"127.0.0.1:{port}",
         DATA_DIR=str(tmp_path / "data"),
+        DIALOGS_DIR=str(dialogs),
         POLLING_TIMEOUT="1",
         # The browser types at machine speed, far beyond the flood limit a person is held to.
         FLOOD_BURST="0",
@@ -51,7 +63,7 @@ def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[str]:
             pytest.fail(f"the playground did not start:\n{process.log()}")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Running(f"http://127.0.0.1:{port}", dialogs)
     finally:
         process.send_signal(signal.SIGTERM)
         if not process.ended.wait(30):
@@ -78,8 +90,8 @@ def press(page: Page, label: str | re.Pattern[str]) -> None:
     page.locator("#chat").get_by_role("button", name=label, exact=True).last.click()
 
 
-def test_a_mentee_walks_through_grow_in_the_page(playground: str, page: Page) -> None:
-    page.goto(playground)
+def test_a_mentee_walks_through_grow_in_the_page(playground: Running, page: Page) -> None:
+    page.goto(playground.url)
     be(page, "Anna")
     expect(page.locator("#chat .empty")).to_be_visible()
     today = datetime.now(ZoneInfo("Europe/Riga")).date()
@@ -106,8 +118,8 @@ def test_a_mentee_walks_through_grow_in_the_page(playground: str, page: Page) ->
     expect(page.locator("#chat").get_by_role("button", name="Health", exact=True)).to_have_count(0)
 
 
-def test_a_match_and_a_relay_show_in_both_chats(playground: str, page: Page) -> None:
-    page.goto(playground)
+def test_a_match_and_a_relay_show_in_both_chats(playground: Running, page: Page) -> None:
+    page.goto(playground.url)
     page.click("#demo")
     expect(page.locator("#demo-done")).to_be_visible()
     expect(page.locator(".person")).to_have_count(7)
@@ -143,3 +155,28 @@ def test_a_match_and_a_relay_show_in_both_chats(playground: str, page: Page) -> 
 
     be(page, "Anna")
     expect(bot_messages(page).filter(has_text="Labprāt, piektdien 18:00!")).to_contain_text("Ilze")
+
+
+def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
+    playground: Running, page: Page
+) -> None:
+    page.goto(playground.url)
+    expect(page.locator("#chat-name")).to_have_text("Dana")
+    grow = playground.dialogs / "grow.yaml"
+    source = grow.read_text(encoding="utf-8")
+
+    grow.write_text(source.replace("steps:", "stepz:", 1), encoding="utf-8")
+    problem = page.locator("#dialog-problem")
+    expect(problem).to_be_visible()
+    expect(problem).to_contain_text("The dialog files have a problem")
+    expect(problem).to_contain_text("grow.yaml")
+
+    mended = source.replace(
+        "What do you want? What is your goal?", "Which dream shall we work on today?"
+    )
+    grow.write_text(mended, encoding="utf-8")
+    expect(problem).to_be_hidden()
+    expect(page.locator("#dialogs-reloaded")).to_be_visible()
+    be(page, "Anna")
+    write(page, "/grow")
+    expect(page.locator("#chat")).to_contain_text("Which dream shall we work on today?")
