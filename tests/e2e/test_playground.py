@@ -3,17 +3,21 @@ moved forward so that what fell due is sent."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
 from bot.playground.playground import Playground, running_playground
+from bot.playground.web import create_web
 from tests.e2e.conftest import Running
 from tests.e2e.people import Person
 from tests.e2e.test_dialogs import GROW_TRANSCRIPT
@@ -121,3 +125,47 @@ async def test_a_changed_dialog_file_is_read_again_and_a_broken_one_is_shown(
     assert playground.dialogs_reloaded == 1
     shown = await anna.write("/grow")
     assert "Which dream shall we work on today?" in (shown[-1].text or "")
+
+
+async def test_the_page_shows_a_quiz_to_vote_in_and_a_document_to_download(
+    playground: Playground,
+) -> None:
+    dana, anna = person(playground, "Dana"), person(playground, "Anna")
+    await playground.seed_demo()
+    await dana.write("/quiz What does the <G> of GROW stand for?\n*Goal\nGrowth\nGuidance")
+    await dana.press("👥 Demo programme (6 people)")
+    # Past the quiet hours of the night, whenever the test runs.
+    await playground.next_morning()
+    await playground.standin.wait_for(lambda: any(m.poll for m in anna.sent()), what="the quiz")
+    await anna.write("/mydata")
+    async with TestClient(TestServer(create_web(playground))) as page:
+        assert "mentorbot playground" in await (await page.get("/")).text()
+
+        async def chat() -> list[dict[str, Any]]:
+            state = await (await page.get(f"/api/state?person={anna.user.id}")).json()
+            assert state["person"] == anna.user.id
+            return list(state["chat"])
+
+        quiz = next(m for m in await chat() if "poll" in m)
+        assert quiz["poll"]["question"] == "What does the <G> of GROW stand for?"
+        assert [o["text"] for o in quiz["poll"]["options"]] == ["Goal", "Growth", "Guidance"]
+        assert quiz["poll"]["quiz"] and quiz["poll"]["chosen"] == []
+        answer = await page.post(
+            "/api/vote", json={"person": anna.user.id, "message": quiz["id"], "option": 1}
+        )
+        assert answer.status == 200
+        voted = next(m for m in await chat() if m["id"] == quiz["id"])["poll"]
+        assert voted["chosen"] == [1] and voted["correct"] == [0]
+        assert voted["votes"] == "1 vote"
+
+        copy = next(m for m in await chat() if "document" in m)
+        assert copy["document"]["name"].endswith(".json")
+        download = await page.get(copy["document"]["url"])
+        assert download.status == 200
+        assert download.headers["Content-Disposition"].startswith("attachment;")
+        assert json.loads(await download.read())  # the person's data, as JSON
+
+        # An act the page cannot do says why.
+        refused = await page.post("/api/write", json={"person": 999, "text": "hi"})
+        assert refused.status == 400
+        assert "no person 999" in (await refused.json())["problem"]
