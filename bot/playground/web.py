@@ -251,10 +251,11 @@ def create_web(playground: Playground) -> web.Application:
         if upload is None:
             raise web.HTTPNotFound()
         disposition = "attachment" if request.query.get("download") else "inline"
+        filename = "".join(c for c in upload.filename if c.isprintable() and c not in '"\\')
         return web.Response(
             body=upload.content,
             content_type=upload.content_type or "application/octet-stream",
-            headers={"Content-Disposition": f'{disposition}; filename="{upload.filename}"'},
+            headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
         )
 
     server.router.add_get("/", index)

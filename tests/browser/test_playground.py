@@ -177,6 +177,12 @@ def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
     grow.write_text(mended, encoding="utf-8")
     expect(problem).to_be_hidden()
     expect(page.locator("#dialogs-reloaded")).to_be_visible()
-    be(page, "Anna")
+    # Someone new, added on the page, starts it as changed.
+    page.fill("#new-name", "Pēteris")
+    page.select_option("#new-language", "lv")
+    page.click("#add-button")
+    expect(page.locator("#chat-name")).to_have_text("Pēteris")
+    expect(page.locator(".person.current")).to_contain_text("lv")
     write(page, "/grow")
     expect(page.locator("#chat")).to_contain_text("Which dream shall we work on today?")
+    expect(page.locator("#chat")).to_contain_text("GROW sesija")
