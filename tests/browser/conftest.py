@@ -1,13 +1,25 @@
 """A real browser, Debian's chromium, driven by Playwright: one for the session, a fresh
-context and page for each test."""
+context and page for each test.
+
+Playwright's synchronous API keeps an event loop running in the main thread for as long as
+it is started, and an asyncio test cannot start its own loop meanwhile: the browser tests
+therefore run after all the others (in each xdist worker too, which is handed tests in this
+order)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+BROWSER_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)
 
 
 @pytest.fixture(scope="session")
