@@ -186,3 +186,42 @@ def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
     write(page, "/grow")
     expect(page.locator("#chat")).to_contain_text("Which dream shall we work on today?")
     expect(page.locator("#chat")).to_contain_text("GROW sesija")
+
+
+BROADCAST = (
+    '<b>Kick-off</b> on <i>Friday</i>: <a href="https://example.org/agenda">the agenda</a>,'
+    " room <code>B-204</code>\n<blockquote>Bring one question you want answered.</blockquote>"
+)
+
+
+def test_a_broadcast_reaches_the_mentees_formatted_as_telegram_shows_it(
+    playground: Running, page: Page
+) -> None:
+    page.goto(playground.url)
+    page.click("#demo")
+    expect(page.locator("#demo-done")).to_be_visible()
+    be(page, "Dana")
+    write(page, "/broadcast")
+    press(page, "Mentees")
+    expect(bot_messages(page).last).to_contain_text("3 recipients")
+    write(page, BROADCAST)
+    press(page, "✅ Send now")
+    # Its status message is brought up to date in place until the broadcast is over.
+    status = bot_messages(page).filter(has_text="📣 Broadcast #1 to 3 recipients")
+    expect(status).to_contain_text("Finished.")
+    expect(status).to_have_count(1)
+    expect(status.locator(".meta", has_text="edited")).to_be_visible()
+
+    for mentee in ("Anna", "Tom", "Līga"):
+        be(page, mentee)
+        shown = bot_messages(page).filter(has_text="Kick-off on Friday")
+        expect(shown).to_have_count(1)
+        expect(shown.locator("b")).to_have_text("Kick-off")
+        expect(shown.locator("i")).to_have_text("Friday")
+        link = shown.locator("a", has_text="the agenda")
+        expect(link).to_have_attribute("href", "https://example.org/agenda")
+        expect(shown.locator("code")).to_have_text("B-204")
+        expect(shown.locator("blockquote")).to_have_text("Bring one question you want answered.")
+        expect(shown).not_to_contain_text("<b>")
+    be(page, "Ilze")
+    expect(bot_messages(page).filter(has_text="Kick-off on Friday")).to_have_count(0)
