@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import signal
 from collections.abc import Callable
 from datetime import timedelta
@@ -136,8 +137,21 @@ def state_json(playground: Playground, person: int | None, locale: str) -> JsonD
         for p in playground.people.values()
     ]
     chosen = person if person in playground.people else next(iter(playground.people))
-    ahead = playground.clock.ahead
-    days = ahead.days + (1 if ahead.seconds else 0)
+    hours = math.ceil(playground.clock.ahead / timedelta(hours=1))
+    if hours >= 24:
+        ahead: str | None = ngettext(
+            "The bot's time is {n} day ahead of yours.",
+            "The bot's time is {n} days ahead of yours.",
+            round(hours / 24),
+        )
+    elif hours:
+        ahead = ngettext(
+            "The bot's time is {n} hour ahead of yours.",
+            "The bot's time is {n} hours ahead of yours.",
+            hours,
+        )
+    else:
+        ahead = None
     return {
         "version": [playground.standin.changes, playground.version],
         "person": chosen,
@@ -147,13 +161,7 @@ def state_json(playground: Playground, person: int | None, locale: str) -> JsonD
             for m in playground.standin.conversation(playground.person(chosen).user)
         ],
         "now": playground.clock.now().isoformat(timespec="minutes"),
-        "ahead": ngettext(
-            "The bot's time is {n} day ahead of yours.",
-            "The bot's time is {n} days ahead of yours.",
-            days,
-        )
-        if days
-        else None,
+        "ahead": ahead,
         "seeded": playground.seeded,
         "dialog_problem": playground.dialog_problem,
         "dialogs_reloaded": playground.dialogs_reloaded,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -140,6 +141,10 @@ async def test_the_page_shows_a_quiz_to_vote_in_and_a_document_to_download(
     await anna.write("/mydata")
     async with TestClient(TestServer(create_web(playground))) as page:
         assert "mentorbot playground" in await (await page.get("/")).text()
+        state = await (await page.get("/api/state")).json()
+        assert state["person"] == dana.user.id  # the first person, when none is asked for
+        # "Next morning" moved the clock on by up to a day.
+        assert re.fullmatch(r"The bot's time is (\d+ hours?|1 day) ahead of yours\.", state["ahead"])
 
         async def chat() -> list[dict[str, Any]]:
             state = await (await page.get(f"/api/state?person={anna.user.id}")).json()
