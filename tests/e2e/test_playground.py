@@ -144,7 +144,8 @@ async def test_the_page_shows_a_quiz_to_vote_in_and_a_document_to_download(
         state = await (await page.get("/api/state")).json()
         assert state["person"] == dana.user.id  # the first person, when none is asked for
         # "Next morning" moved the clock on by up to a day.
-        assert re.fullmatch(r"The bot's time is (\d+ hours?|1 day) ahead of yours\.", state["ahead"])
+        ahead = r"The bot's time is (\d+ hours?|1 day) ahead of yours\."
+        assert re.fullmatch(ahead, state["ahead"])
 
         async def chat() -> list[dict[str, Any]]:
             state = await (await page.get(f"/api/state?person={anna.user.id}")).json()
