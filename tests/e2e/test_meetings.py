@@ -101,8 +101,9 @@ async def test_a_meeting_is_set_reminded_and_called_off(
 async def test_an_early_meeting_is_reminded_the_evening_before_quiet_hours(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
-    """The day picked in the calendar, 07:30 in Riga: an hour before is in both people's quiet hours (21:00-08:00), so the
-    reminder comes at 20:59 the evening before, with words that say so."""
+    """The day picked in the calendar, 07:30 in Riga: an hour before is in both people's
+    quiet hours (21:00-08:00), so the reminder comes at 20:59 the evening before, with
+    words that say so."""
     t = translator(bot, "en")
     _coordinator, anna, rita = await matched_pair(standin, bot)
     clock.moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
