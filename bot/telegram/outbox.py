@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQL
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.calendar import CalendarEvent, calendar_file
-from bot.domain.pacing import SPACING_MARGIN, ChatSchedule, TokenBucket
+from bot.domain.pacing import ChatSchedule, send_rate
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
 from bot.storage import broadcasts as groups
@@ -115,7 +115,7 @@ class OutboxSender:
         self.sessions = sessions
         self.clock = clock
         # No burst: in any second at most ``rate`` go, however long it was quiet before.
-        self.everyone = TokenBucket(rate / SPACING_MARGIN, burst=1.0, updated=monotonic())
+        self.everyone = send_rate(rate, monotonic())
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
