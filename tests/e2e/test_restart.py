@@ -40,7 +40,7 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
 ) -> None:
     user = standin.user(321, "Kira", "en")
     bot = await processes.run()
-    await say(standin, user, "/grow", "What do you want?")
+    await say(standin, user, "/grow", "What is your goal?")
     await say(standin, user, "Learn to swim", "Which area of your life")
     count = len(standin.messages(user))
     await standin.press(user, "Health")
