@@ -100,8 +100,8 @@ async def test_a_half_made_choice_survives_a_kill(
     await say(standin, user, "6", "Choose the 2 or 3")
     choice = standin.last_message(user)
     edits = choice.edits
-    await standin.press(user, "▫️ Health")  # ticked now: four, one too many
     await standin.press(user, "✅ Fun and recreation")
+    await standin.press(user, "▫️ Health")
     await standin.wait_for(lambda: choice.edits == edits + 2, 10, "the choice to be redrawn")
     await bot.kill()
 
