@@ -136,8 +136,8 @@ class Step(BaseModel):
     # show
     show: Literal["", "wheel_chart"] = ""
     show_from: tuple[str, ...] = ()
-    # How to read what is shown, said with it.
-    reading: str = ""
+    # How to read what is shown, said with it (in a picture's caption, so briefly).
+    reading: str = Field(default="", max_length=600)
 
     @model_validator(mode="after")
     def _consistent(self) -> Step:

@@ -300,10 +300,7 @@ def _recaps(
 
 def _quoted(dialog: Dialog, progress: Progress, step: Step) -> Value:
     value = shown(dialog, progress, step, progress.answers[step.id])
-    if not isinstance(value, str):
-        return value
-    text = " ".join(value.split())
-    return text if len(text) <= RECAP_QUOTE_LIMIT else text[: RECAP_QUOTE_LIMIT - 1] + "…"
+    return _shorten(value, RECAP_QUOTE_LIMIT) if isinstance(value, str) else value
 
 
 def _following(
@@ -356,8 +353,9 @@ def _rated(progress: Progress, step: Step) -> list[tuple[int, int, str]]:
 
 def _even(progress: Progress, step: Step) -> bool:
     """Every option rated, all alike: none of them is the weakest."""
-    ratings = {rating for rating, _, _ in _rated(progress, step)}
-    return len(ratings) == 1 and len(step.options_from_steps) > 1
+    rated = _rated(progress, step)
+    alike = len({rating for rating, _, _ in rated}) == 1
+    return alike and len(rated) == len(step.options_from_steps) > 1
 
 
 def _preselected(dialog: Dialog, progress: Progress, step: Step) -> tuple[str, ...]:
@@ -384,9 +382,10 @@ def options(dialog: Dialog, progress: Progress, step: Step) -> list[tuple[str, M
     return result
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, limit: int = BUTTON_LABEL_LIMIT) -> str:
+    """The text on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
-    return text if len(text) <= BUTTON_LABEL_LIMIT else text[: BUTTON_LABEL_LIMIT - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The current question ----------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from bot.domain import engine
 from bot.domain.dialogs import Dialog, DialogError, load_dialog
 from bot.domain.engine import OtherInput, Press, Progress, TextInput
 from tests.dialog_answers import TODAY, valid_input
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def walk(dialog: Dialog, limit: int = 200) -> tuple[Progress, list[engine.ShowWheel]]:
@@ -249,6 +252,24 @@ def test_grow_asks_the_commitment_and_the_first_step(dialogs: dict[str, Dialog])
     assert not dialog.step("actions").steps[2].optional
 
 
+@pytest.mark.parametrize("locale", ["en", "lv"])
+def test_grow_asks_one_question_per_message(dialogs: dict[str, Dialog], locale: str) -> None:
+    catalog = read_po(
+        (ROOT / "locales" / locale / "LC_MESSAGES" / "messages.po").open("rb"), locale=locale
+    )
+    asked = [
+        inner
+        for step in dialogs["grow"].steps
+        for inner in (step.steps or (step,))
+        if inner.kind not in ("loop", "show")
+    ]
+    for step in asked:
+        prompt = catalog[step.prompt].string
+        assert isinstance(prompt, str) and prompt.count("?") <= 1, prompt
+        hint = catalog[step.hint].string if step.hint else ""
+        assert isinstance(hint, str) and "?" not in hint, hint
+
+
 def test_an_even_wheel_preselects_nothing_and_says_it_is_even(
     dialogs: dict[str, Dialog],
 ) -> None:
@@ -437,7 +458,7 @@ def test_progress_survives_serialisation(dialogs: dict[str, Dialog]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=1200))
 def test_any_text_either_advances_or_changes_nothing(text: str) -> None:
-    dialog = load_dialog(Path(__file__).resolve().parents[2] / "dialogs" / "grow.yaml")
+    dialog = load_dialog(ROOT / "dialogs" / "grow.yaml")
     start = engine.start(dialog).progress
     outcome = engine.handle(dialog, start, TextInput(text), TODAY)
     if outcome.accepted:
