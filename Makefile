@@ -60,7 +60,7 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 
 # Re-extract the texts of the code and the dialogs; merge them into both catalogs.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k plural_msg:1,2 --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap --ignore-obsolete
 	$(BIN)/python scripts/english_catalog.py locales/en/LC_MESSAGES/messages.po
 

@@ -14,7 +14,7 @@ from bot.charts.stats import StatsChart
 from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.pairs import PairStatus
 from bot.domain.stats import PENDING_PAIRS, CohortStats, stats_from_json
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.texts import N_, Msg, Value, plural_msg
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.storage import retention as retention_store
@@ -101,21 +101,33 @@ class StatsService:
         pairs += [
             (
                 m(N_("Match rate")),
-                m(
-                    N_("{rate} ({matched} of {mentees} mentees)"),
-                    rate=percent(stats.match_rate),
-                    matched=stats.matched_mentees,
-                    mentees=stats.mentees,
+                t(
+                    plural_msg(
+                        "{rate} ({matched} of {mentees} mentee)",
+                        "{rate} ({matched} of {mentees} mentees)",
+                        "mentees",
+                        {
+                            "rate": percent(stats.match_rate),
+                            "matched": stats.matched_mentees,
+                            "mentees": stats.mentees,
+                        },
+                    )
                 ),
             ),
             (
                 m(N_("Median time to first contact")),
                 "—"
                 if hours is None
-                else m(
-                    N_("{hours} h ({pairs} pairs)"),
-                    hours=f"{hours:.1f}",
-                    pairs=len(stats.first_contact_hours),
+                else t(
+                    plural_msg(
+                        "{hours} h ({pairs} pair)",
+                        "{hours} h ({pairs} pairs)",
+                        "pairs",
+                        {
+                            "hours": f"{hours:.1f}",
+                            "pairs": len(stats.first_contact_hours),
+                        },
+                    )
                 ),
             ),
         ]
@@ -136,7 +148,17 @@ class StatsService:
         ] + [
             (
                 m(N_("Week of {day}"), day=monday),
-                m(N_("mood {mood} ({count} check-ins)"), mood=f"{mood:.1f}", count=count),
+                t(
+                    plural_msg(
+                        "mood {mood} ({count} check-in)",
+                        "mood {mood} ({count} check-ins)",
+                        "count",
+                        {
+                            "mood": f"{mood:.1f}",
+                            "count": count,
+                        },
+                    )
+                ),
             )
             for monday, mood, count in stats.mood
         ]
@@ -147,7 +169,17 @@ class StatsService:
         wheel = [
             (
                 m(labels[area]),
-                m(N_("{change} ({people} people)"), change=f"{change:+.1f}", people=people_),
+                t(
+                    plural_msg(
+                        "{change} ({people} person)",
+                        "{change} ({people} people)",
+                        "people",
+                        {
+                            "change": f"{change:+.1f}",
+                            "people": people_,
+                        },
+                    )
+                ),
             )
             for area, (change, people_) in sorted(
                 stats.wheel_change.items(), key=lambda i: list(labels).index(i[0])

@@ -68,11 +68,11 @@ async def test_each_person_gets_the_version_in_their_language(
     replies = await dace.write("/broadcast")
     assert "Who should get it?" in (replies[-1].text or "")
     replies = await dace.press("Everyone")
-    assert "5 recipients: 5 people (1 of them cannot be reached)" in (replies[-1].text or "")
+    assert "Recipients: 5 (people: 5, of them unreachable: 1; Telegram groups: 0)" in (replies[-1].text or "")
     replies = await dace.write("<b>Sveiki</b>, tiekamies piektdien!")
     assert replies[0].text == "Sveiki, tiekamies piektdien!"
     assert replies[0].entities[0]["type"] == "bold"
-    assert "It goes to 5 recipients (1 cannot be reached)" in (replies[-1].text or "")
+    assert "It goes to 5 recipients (unreachable: 1)" in (replies[-1].text or "")
     replies = await dace.press("🌐 Separate Latvian and English versions")
     assert "Now write the English version" in (replies[-1].text or "")
     replies = await dace.write("<b>Hello</b>, see you on Friday!")
@@ -178,7 +178,7 @@ async def test_groups_are_registered_linked_and_reached(
     )
     await dace.write("/broadcast")
     replies = await dace.press("Telegram groups")
-    assert "1 recipients: 0 people" in (replies[-1].text or "")
+    assert "Recipients: 1 (people: 0, of them unreachable: 0; Telegram groups: 1)" in (replies[-1].text or "")
     await dace.write("Hello, group")
     await dace.press("✅ Send now")
     await wait_report(standin, dace)

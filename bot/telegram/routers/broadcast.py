@@ -26,6 +26,7 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -193,7 +194,15 @@ async def audience_step(
                 chat_id=person.id,
                 text=_("Pairs with no contact for how long? Both sides get the message."),
                 reply_markup=buttons(
-                    [[(_("{days} days").format(days=d), choice("q", str(d))) for d in b.QUIET_DAYS]]
+                    [
+                        [
+                            (
+                                ngettext("{days} day", "{days} days", d).format(days=d),
+                                choice("q", str(d)),
+                            )
+                            for d in b.QUIET_DAYS
+                        ]
+                    ]
                 ),
             )
         )
@@ -250,8 +259,8 @@ async def audience_step(
         SendMessage(
             chat_id=person.id,
             text=_(
-                "{count} recipients: {people} people ({unreachable} of them cannot be reached) "
-                "and {groups} Telegram groups.\n\n"
+                "Recipients: {count} (people: {people}, of them unreachable: {unreachable}; "
+                "Telegram groups: {groups}).\n\n"
                 "Now write the message. Format it in Telegram, or write HTML yourself "
                 "(&lt;b&gt;bold&lt;/b&gt;, &lt;i&gt;italic&lt;/i&gt;, "
                 '&lt;a href="…"&gt;link&lt;/a&gt;). '
@@ -385,9 +394,10 @@ async def preview(
     replies.add(
         SendMessage(
             chat_id=person.id,
-            text=_(
-                "This is the preview. It goes to {count} recipients ({unreachable} cannot be "
-                "reached)."
+            text=ngettext(
+                "This is the preview. It goes to {count} recipient (unreachable: {unreachable}).",
+                "This is the preview. It goes to {count} recipients (unreachable: {unreachable}).",
+                found.total,
             ).format(count=found.total, unreachable=found.unreachable),
             reply_markup=buttons(rows),
         )
@@ -489,9 +499,11 @@ async def go(
     replies.add(
         SendMessage(
             chat_id=person.id,
-            text=_("📣 Broadcast #{number} to {total} recipients: starting…").format(
-                number=draft.id, total=total
-            ),
+            text=ngettext(
+                "📣 Broadcast #{number} to {total} recipient: starting…",
+                "📣 Broadcast #{number} to {total} recipients: starting…",
+                total,
+            ).format(number=draft.id, total=total),
             reply_markup=cancel_button(draft.id, _("✖ Cancel the broadcast")),
         ),
         then=shown,
@@ -554,9 +566,11 @@ async def cancel(
         query.answer(
             _("Cancelled; nothing was sent.")
             if was_draft
-            else _("Cancelled: {count} will not be sent. What was sent stays sent.").format(
-                count=stopped
-            ),
+            else ngettext(
+                "Cancelled: {count} message will not be sent. What was sent stays sent.",
+                "Cancelled: {count} messages will not be sent. What was sent stays sent.",
+                stopped,
+            ).format(count=stopped),
             show_alert=True,
         ),
         then=cancelled,
