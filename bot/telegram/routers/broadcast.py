@@ -30,10 +30,12 @@ from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.config import LOCALES
 from bot.domain import broadcast as b
 from bot.domain.access import COORDINATION, Standing
 from bot.domain.engine import parse_moment
-from bot.services.broadcasts import BroadcastService, payload
+from bot.i18n import LANGUAGE_NAMES
+from bot.services.broadcasts import VERSION_STAGE, BroadcastService, payload
 from bot.services.programme import Programme
 from bot.storage import broadcasts as store
 from bot.storage.database import create_sessionmaker
@@ -329,13 +331,32 @@ async def draft_message(
         )
         return
     content = dict(draft.content)
-    if draft.stage == "content_en":
-        content["en"] = item
+    if draft.stage.startswith(VERSION_STAGE):
+        content[draft.stage.removeprefix(VERSION_STAGE)] = item
     else:
         content = {"all": item}
     draft.content = content
-    draft.stage = "ready"
-    await preview(bot, session, person, broadcasts, draft, replies)
+    if not ask_next_version(person, draft, replies):
+        draft.stage = "ready"
+        await preview(bot, session, person, broadcasts, draft, replies)
+
+
+def ask_next_version(person: Person, draft: Broadcast, replies: Replies) -> bool:
+    """A broadcast written per language waits for the version of each language in turn;
+    False once every language has its version."""
+    left = [code for code in LOCALES if code not in draft.content]
+    if "all" in draft.content or not left:
+        return False
+    draft.stage = VERSION_STAGE + left[0]
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Now write the version for {language}.").format(
+                language=LANGUAGE_NAMES[left[0]]
+            ),
+        )
+    )
+    return True
 
 
 async def preview(
@@ -369,7 +390,9 @@ async def preview(
             replies.add(
                 SendMessage(
                     chat_id=person.id,
-                    text=_("Version for {language}:").format(language=locale.upper()),
+                    text=_("Version for {language}:").format(
+                        language=LANGUAGE_NAMES.get(locale, locale)
+                    ),
                 )
             )
         method = SEND_METHODS[item["method"]].model_validate(
@@ -385,7 +408,7 @@ async def preview(
         rows.append(
             [
                 (
-                    _("🌐 Separate Latvian and English versions"),
+                    _("🌐 A separate version for each language"),
                     BroadcastSend(draft=draft.id, action="two"),
                 )
             ]
@@ -422,17 +445,17 @@ async def send_step(
         return
     if action == "two" and "all" in draft.content:
         replies.add(query.answer())
-        draft.content = {"lv": draft.content["all"]}
-        draft.stage = "content_en"
+        written = broadcasts.locale(person)
+        draft.content = {written: draft.content["all"]}
         replies.add(
             SendMessage(
                 chat_id=person.id,
-                text=_(
-                    "The message you wrote goes to those who use the bot in Latvian. "
-                    "Now write the English version."
+                text=_("The message you wrote goes to those who use the bot in {language}.").format(
+                    language=LANGUAGE_NAMES[written]
                 ),
             )
         )
+        ask_next_version(person, draft, replies)
         return
     if action == "later":
         replies.add(query.answer())
