@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,12 @@ MEMBER_STATUSES: dict[str, str] = {
     MembershipStatus.INTAKE: N_("in intake"),
     MembershipStatus.ACTIVE: N_("active"),
     MembershipStatus.LEFT: N_("left"),
+}
+# How many people of a role are in each status, as a count that takes its plural form.
+MEMBER_COUNTS: dict[str, Msg] = {
+    MembershipStatus.INTAKE: plural_msg("{n} in intake", "{n} in intake", "n", {}),
+    MembershipStatus.ACTIVE: plural_msg("{n} active", "{n} active", "n", {}),
+    MembershipStatus.LEFT: plural_msg("{n} left", "{n} left", "n", {}),
 }
 PAIR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (N_("active"), (PairStatus.ACTIVE,)),
@@ -89,7 +95,9 @@ class StatsService:
             (
                 m(ROLE_NAMES.get(role, role)),
                 ", ".join(
-                    f"{n} {m(MEMBER_STATUSES.get(status, status))}"
+                    t(replace(MEMBER_COUNTS[status], values={"n": n}))
+                    if status in MEMBER_COUNTS
+                    else f"{n} {status}"
                     for (r, status), n in sorted(stats.people.items())
                     if r == role
                 ),

@@ -271,6 +271,8 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
         assert line in text, line
     lv = service.message(stats, lambda msg: renderer.text(msg, "lv"))
     assert "Match rate" not in lv and "50%" in lv
+    assert "Mentorējamie: 2 aktīvi, 1 aizpilda anketu, 1 izstājies" in lv
+    assert "Karjera: -1.0 (1 cilvēks)" in lv
 
 
 @pytest.mark.postgres  # The consent's condition is SQL of its own.
