@@ -97,7 +97,9 @@ class BroadcastMonitor:
             broadcast.status = "sending"
         progress = await self.broadcasts.progress(db, broadcast)
         coordinator = await db.get(Person, broadcast.coordinator_id)
-        locale = self.broadcasts.locale(coordinator) if coordinator else "en"
+        locale = (
+            self.broadcasts.locale(coordinator) if coordinator else self.broadcasts.default_locale
+        )
         finished = progress.left == 0 and broadcast.status in ("sending", "cancelled")
         if finished and broadcast.status == "sending":
             broadcast.status = "done"
