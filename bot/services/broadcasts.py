@@ -49,9 +49,8 @@ def payload(item: dict[str, Any]) -> dict[str, Any]:
     return sent
 
 
-# The stages in which a draft waits for the coordinator's message: its text (in the
-# default language, then in English) or the time to send it.
-# A draft written per language waits at "content_<language>" for each version in turn.
+# The stages in which a draft waits for the coordinator's message: its text (for everyone,
+# or per language: at "content_<language>" for each version in turn) or the time to send it.
 VERSION_STAGE = "content_"
 WRITING = ("content", *(VERSION_STAGE + code for code in LOCALES), "time")
 

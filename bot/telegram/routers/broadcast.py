@@ -404,7 +404,7 @@ async def preview(
         [(_("✅ Send now"), BroadcastSend(draft=draft.id, action="now"))],
         [(_("🕘 Send later…"), BroadcastSend(draft=draft.id, action="later"))],
     ]
-    if "all" in draft.content:
+    if "all" in draft.content and len(LOCALES) > 1:
         rows.append(
             [
                 (
