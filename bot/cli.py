@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
-from bot.config import LogFormat, Settings
+from bot.config import LogFormat, Settings, catalog_languages
 from bot.errors import OperatorError
 
 if TYPE_CHECKING:
@@ -355,7 +355,8 @@ def run_check(settings: Settings) -> None:
     except DialogError as exc:
         raise OperatorError(str(exc)) from None
     print(f"dialogs: {', '.join(sorted(dialogs))} ({settings.dialogs_dir})")
-    print(f"catalogs: lv, en ({settings.locales_dir})")
+    languages = ", ".join(catalog_languages(settings.locales_dir))
+    print(f"catalogs: {languages} ({settings.locales_dir})")
     keyring = settings.keyring()
     key_in_use = "encryption is off" if keyring is None else f"key {keyring.current}"
     token_problem = settings.token_problem()

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
 from bot.domain.dialogs import Dialog, Step, recap_refs
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.texts import N_, Msg, Value, plural_msg
 from bot.domain.zones import find_zones
 
 # A position in a dialog: (top-level step index, loop iteration, inner step index).
@@ -536,18 +536,26 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
         if not text:
             return _refuse(progress, N_("The answer is empty. Please write a few words."))
         if len(text) > step.max_length:
-            return _refuse(
+            return Outcome(
                 progress,
-                N_(
+                error=plural_msg(
+                    "That answer is {length} character long; the limit here is {limit}. "
+                    "Please shorten it and send it again.",
                     "That answer is {length} characters long; the limit here is {limit}. "
-                    "Please shorten it and send it again."
+                    "Please shorten it and send it again.",
+                    "length",
+                    {"length": len(text), "limit": step.max_length},
                 ),
-                length=len(text),
-                limit=step.max_length,
             )
         if len(text) < step.min_length:
-            return _refuse(
-                progress, N_("Please write at least {limit} characters."), limit=step.min_length
+            return Outcome(
+                progress,
+                error=plural_msg(
+                    "Please write at least {limit} character.",
+                    "Please write at least {limit} characters.",
+                    "limit",
+                    {"limit": step.min_length},
+                ),
             )
         return _advance(dialog, progress, key, text)
     if step.kind in ("scale", "number", "timezone", "time"):
@@ -709,11 +717,14 @@ def _multi_press(dialog: Dialog, progress: Progress, step: Step, key: str, actio
     if action == "ok":
         top = _most(dialog, progress, step)
         if not step.min_choices <= len(chosen) <= top:
-            return _refuse(
+            return Outcome(
                 progress,
-                N_("Please choose from {low} to {high} items, then press Done."),
-                low=step.min_choices,
-                high=top,
+                error=plural_msg(
+                    "Please choose from {low} to {high} item, then press Done.",
+                    "Please choose from {low} to {high} items, then press Done.",
+                    "high",
+                    {"low": step.min_choices, "high": top},
+                ),
             )
         return _advance(dialog, progress, key, chosen)
     return _refuse(progress, N_("Please use the buttons under the question."))

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.cohorts import CohortSettings, MembershipStatus, Role, ShareMode
 from bot.domain.consent import ConsentKind
 from bot.domain.pairs import PairStatus
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 from bot.services.profiles import display_name, share_mode
 from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
@@ -244,7 +244,7 @@ async def programme_summary(
                     "Check-ins: {answered} answered, {invited} invitations sent · "
                     "average mood {mood}\n"
                     "Commitments: {done} done this week, {overdue} overdue\n"
-                    "Pairs without contact for {days} days or more: {quiet}"
+                    "{no_contact}"
                 ),
                 {
                     "cohort": cohort.name,
@@ -256,8 +256,12 @@ async def programme_summary(
                     "mood": f"{mean(moods):.1f}" if moods else "–",
                     "done": done,
                     "overdue": overdue,
-                    "days": days,
-                    "quiet": int(quiet or 0),
+                    "no_contact": plural_msg(
+                        "Pairs without contact for {days} day or more: {quiet}",
+                        "Pairs without contact for {days} days or more: {quiet}",
+                        "days",
+                        {"days": days, "quiet": int(quiet or 0)},
+                    ),
                 },
             )
         )

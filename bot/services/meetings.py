@@ -19,7 +19,7 @@ from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.pairs import PairStatus
 from bot.domain.quiet import last_before_quiet
-from bot.domain.texts import N_, Msg, Value, msg_to_json
+from bot.domain.texts import N_, Msg, Value, msg_to_json, plural_msg
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
@@ -414,8 +414,10 @@ class MeetingService:
             )
         elif commitments:
             parts.append(
-                Msg(
-                    N_("{name} has {count} open commitments (the details are theirs to share)."),
+                plural_msg(
+                    "{name} has {count} open commitment (the details are theirs to share).",
+                    "{name} has {count} open commitments (the details are theirs to share).",
+                    "count",
                     {"name": name, "count": len(commitments)},
                 )
             )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import broadcast as b
 from bot.domain.spreadsheet import csv_text
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock
 from bot.storage import broadcasts as store
@@ -97,7 +97,9 @@ class BroadcastMonitor:
             broadcast.status = "sending"
         progress = await self.broadcasts.progress(db, broadcast)
         coordinator = await db.get(Person, broadcast.coordinator_id)
-        locale = self.broadcasts.locale(coordinator) if coordinator else "en"
+        locale = (
+            self.broadcasts.locale(coordinator) if coordinator else self.broadcasts.default_locale
+        )
         finished = progress.left == 0 and broadcast.status in ("sending", "cancelled")
         if finished and broadcast.status == "sending":
             broadcast.status = "done"
@@ -154,8 +156,10 @@ class BroadcastMonitor:
 
         lines = [
             say(
-                Msg(
-                    N_("📣 Broadcast #{number} to {total} recipients"),
+                plural_msg(
+                    "📣 Broadcast #{number} to {total} recipient",
+                    "📣 Broadcast #{number} to {total} recipients",
+                    "total",
                     {"number": broadcast.id, "total": progress.total},
                 )
             )
@@ -184,7 +188,14 @@ class BroadcastMonitor:
         if finished:
             if progress.cancelled:
                 lines.append(
-                    say(Msg(N_("Cancelled: {count} not sent."), {"count": progress.cancelled}))
+                    say(
+                        plural_msg(
+                            "Cancelled: {count} message not sent.",
+                            "Cancelled: {count} messages not sent.",
+                            "count",
+                            {"count": progress.cancelled},
+                        )
+                    )
                 )
             else:
                 lines.append(say(Msg(N_("Finished."))))

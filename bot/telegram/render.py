@@ -35,7 +35,12 @@ class Renderer:
     def text(self, msg: Msg, locale: str) -> str:
         """The message in HTML; the person's own words escaped."""
         values = {name: self.value(v, locale) for name, v in msg.values.items()}
-        translated = self.gettext(msg.id, locale)
+        if msg.plural is not None and msg.count is not None:
+            count = msg.values[msg.count]
+            assert isinstance(count, int), f"{msg.id!r}: {msg.count} is not a number"
+            translated = self.i18n.gettext(msg.id, msg.plural, count, locale=locale)
+        else:
+            translated = self.gettext(msg.id, locale)
         return translated.format(**values) if values else translated
 
     def plain(self, msg: Msg, locale: str) -> str:

@@ -94,7 +94,7 @@ GROW_TRANSCRIPT: list[tuple[str, str]] = [
 PERSONS_OWN = {"Join a running club"}
 
 
-@pytest.mark.parametrize("language", ["en", "lv"])
+@pytest.mark.parametrize("language", ["en", "lv", "ru"])
 async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, language: str) -> None:
     user = standin.user(600, "Ilze", language)
     person = mentee(standin, user, bot)
@@ -199,7 +199,7 @@ WHEEL_READING = (
 )
 
 
-@pytest.mark.parametrize("language", ["lv", "en"])
+@pytest.mark.parametrize("language", ["lv", "en", "ru"])
 async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
     standin: BotAPIStandin, bot: Running, language: str
 ) -> None:
@@ -383,6 +383,38 @@ async def test_back_changes_the_previous_answer(
     async with bot.app.sessions() as db:
         values = dict((await db.execute(select(Answer.key, Answer.value))).all())
     assert values == {"goal": "Better goal"}
+
+
+async def test_a_russian_speaker_gets_russian_throughout(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    olga = mentee(standin, standin.user(620, "Olga", "ru"), bot)
+    (greeting,) = await olga.write("/start")
+    assert (greeting.text or "").startswith("Здравствуйте, Olga! Я ваш помощник в менторстве.")
+    assert "☸️ Колесо жизненного баланса" in olga.labels(greeting)
+    await olga.write("/grow")
+    assert "Какова ваша цель?" in (olga.last().text or "")
+    await olga.write("Пробежать 10 км")
+    assert "К какой сфере жизни относится эта цель?" in (olga.last().text or "")
+    assert "Здоровье" in olga.labels()
+    await olga.press("Здоровье")
+    assert "К какому сроку вы её достигнете?" in (olga.last().text or "")
+    (paused,) = await olga.write("/cancel")
+    assert (paused.text or "").startswith("Приостановлено. Ваши ответы сохранены")
+    (settings,) = await olga.write("/settings")
+    assert (settings.text or "").startswith("Ваши настройки\nЧасовой пояс: ")
+    assert "🌙 Изменить тихие часы" in olga.labels(settings)
+    menu = dict(standin.commands["ru"])
+    assert menu["grow"] == "Сессия GROW: цель, реальность, варианты, воля"
+    assert menu["language"] == "Выбрать язык, на котором я с вами говорю"
+    (choice,) = await olga.write("/language")
+    assert choice.text == "Выберите язык:"
+    assert olga.labels(choice) == ["English", "Latviešu", "Русский"]
+    (done,) = await olga.press("Latviešu", choice)
+    assert done.text == "Gatavs. Valoda: Latviešu."
+    (done,) = await olga.write("/language")
+    (done,) = await olga.press("Русский", done)
+    assert done.text == "Готово. Язык: Русский."
 
 
 async def test_language_is_switched_and_remembered(

@@ -270,11 +270,13 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
         "Week of November 2, 2026: mood 3.0 (2 check-ins)",
         "overdue: 2",
         "Family and friends: +2.0 (2 people)",
-        "Career: -1.0 (1 people)",
+        "Career: -1.0 (1 person)",
     ):
         assert line in text, line
     lv = service.message(stats, lambda msg: renderer.text(msg, "lv"))
     assert "Match rate" not in lv and "50%" in lv
+    assert "Mentorējamie: 2 aktīvi, 1 aizpilda anketu, 1 izstājies" in lv
+    assert "Karjera: -1.0 (1 cilvēks)" in lv
 
 
 @pytest.mark.postgres  # The consent's condition is SQL of its own.

@@ -176,7 +176,11 @@ def cohort_view(
         )
     if len(ended) > len(shown):
         lines.append(
-            _("…and {count} older links that no longer work.").format(count=len(ended) - len(shown))
+            ngettext(
+                "…and {count} older link that no longer works.",
+                "…and {count} older links that no longer work.",
+                len(ended) - len(shown),
+            ).format(count=len(ended) - len(shown))
         )
     # A role whose every link has ended: nobody can join as one until a new link is made.
     for role in (MENTEE, MENTOR):
