@@ -161,7 +161,10 @@ async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
     charts = [m for m in person.sent() if m.photo]
     assert len(charts) == 2 and charts[1].photo != charts[0].photo
     renderer = bot.app.dispatcher["renderer"]
-    assert renderer.value(date(2026, 11, 25), language) in (charts[1].caption or "")
+    rated = renderer.value(date(2026, 11, 25), language)
+    assert charts[1].caption == t(
+        "Your wheel today. The dashed line is your rating of {date}."
+    ).format(date=rated)
     assert await count(bot, Commitment) == 4
     assert await count(bot, DialogSession, status="finished") == 2
 
