@@ -343,12 +343,12 @@ class MeetingService:
             name = await partner_name(db, pair, side)
             if side.id == person.id:
                 text = Msg(
-                    N_("📅 Your meeting with {name} of {day}, {time} ({zone}) is called off."),
+                    N_("📅 Your meeting with {name} on {day}, {time} ({zone}) is called off."),
                     {"name": name, **when},
                 )
             else:
                 text = Msg(
-                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
+                    N_("📅 {name} called off your meeting on {day}, {time} ({zone})."),
                     {"name": name, **when},
                 )
             if cancellation is not None:

@@ -190,7 +190,9 @@ class BroadcastMonitor:
                 lines.append(say(Msg(N_("Finished."))))
             return "\n".join(lines)
         if broadcast.status == "cancelled":
-            lines.append(say(Msg(N_("Cancelling: what is already on its way still goes."))))
+            lines.append(
+                say(Msg(N_("Cancelling: messages already on their way will still arrive.")))
+            )
             return "\n".join(lines)
         left = b.seconds_left(progress.left, pace.rate)
         if left is not None:
@@ -253,7 +255,10 @@ class BroadcastMonitor:
             broadcast.coordinator_id,
             BufferedInputFile(table.encode(), filename=f"broadcast-{broadcast.id}-unreached.csv"),
             caption=self.renderer.text(
-                Msg(N_("Those broadcast #{number} did not reach."), {"number": broadcast.id}),
+                Msg(
+                    N_("Broadcast #{number}: the recipients it did not reach."),
+                    {"number": broadcast.id},
+                ),
                 locale,
             ),
         )

@@ -85,7 +85,7 @@ async def test_a_meeting_is_set_reminded_and_called_off(
     assert "Your next meeting with Anna: December 2, 2026, 09:15" in (shown.text or "")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("Called off; your partner has been told.")
-    await wait_text(standin, anna.user, "Rita called off your meeting of December 2, 2026")
+    await wait_text(standin, anna.user, "Rita called off your meeting on December 2, 2026")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("This meeting is no longer planned.")
     async with bot.app.sessions() as db:

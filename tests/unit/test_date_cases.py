@@ -25,9 +25,9 @@ MEETING = {"name": "Anna", "time": "18:30", "zone": "Europe/Riga"}
 EXPECTED: list[tuple[str, dict[str, Value], str]] = [
     ("paused until {date}", {"date": date(2027, 3, 1)}, "pauzē līdz 2027. gada 1. martam"),
     (
-        "Moved to {date}. I will check in then.",
+        "Moved to {date}. I will ask you about it then.",
         {"date": date(2026, 4, 15)},
-        "Pārcelts uz 2026. gada 15. aprīli. Tad es jums pajautāšu.",
+        "Pārcelts uz 2026. gada 15. aprīli. Tad es jums par to pajautāšu.",
     ),
     ("Week of {day}", {"day": date(2026, 11, 30)}, "Nedēļa no 2026. gada 30. novembra"),
     (
@@ -71,12 +71,12 @@ EXPECTED: list[tuple[str, dict[str, Value], str]] = [
         "📅 Jūsu nākamā tikšanās ar Anna: 2026. gada 4. maijā plkst. 18:30 (Europe/Riga).",
     ),
     (
-        "📅 Your meeting with {name} of {day}, {time} ({zone}) is called off.",
+        "📅 Your meeting with {name} on {day}, {time} ({zone}) is called off.",
         {**MEETING, "day": date(2026, 2, 28)},
         "📅 Jūsu tikšanās ar Anna 2026. gada 28. februārī plkst. 18:30 (Europe/Riga) ir atcelta.",
     ),
     (
-        "📅 {name} called off your meeting of {day}, {time} ({zone}).",
+        "📅 {name} called off your meeting on {day}, {time} ({zone}).",
         {**MEETING, "day": date(2026, 9, 10)},
         "📅 Anna atcēla jūsu tikšanos 2026. gada 10. septembrī plkst. 18:30 (Europe/Riga).",
     ),

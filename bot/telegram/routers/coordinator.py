@@ -962,10 +962,10 @@ async def pair_status(
 SETTING_NAMES = {
     "matching_mode": N_("Matching"),
     "weights": N_("What counts most"),
-    "max_timezone_hours": N_("Time zones at most apart"),
+    "max_timezone_hours": N_("Largest time zone difference"),
     "response_hours": N_("Time a mentor has to answer a request"),
     "checkins": N_("Regular check-ins"),
-    "nudge_hours": N_("Nudge a mentor after"),
+    "nudge_hours": N_("Remind a mentor to answer after"),
     "no_contact_days": N_("Tell me about a pair without contact after"),
 }
 SETTING_VALUES = {
@@ -1016,7 +1016,7 @@ async def settings_command(
         person,
         cohort_service,
         lambda cohort: CohortSettings(cohort=cohort),
-        _("Settings of which cohort?"),
+        _("Settings for which cohort?"),
         replies,
     )
 
