@@ -231,8 +231,8 @@ class MeetingService:
         if not times:
             return Msg(
                 N_(
-                    "Your availability and {name}'s (from your intakes) do not meet in the "
-                    "coming week: agree on a time together."
+                    "The times you and {name} are available (from your intakes) do not overlap "
+                    "in the coming week: agree on a time together."
                 ),
                 {"name": name},
             )

@@ -209,7 +209,7 @@ class BroadcastMonitor:
                 say(
                     Msg(
                         N_(
-                            "⏸ Waiting for a stopped worker: another takes its messages over "
+                            "⏸ Waiting for a stopped worker: another will take over its messages "
                             "in about {seconds} s."
                         ),
                         {"seconds": str(int(pace.takeover_seconds + 0.999))},

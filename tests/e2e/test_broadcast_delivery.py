@@ -261,7 +261,7 @@ async def status_after_a_tick(made: Rig, clock: MovableClock, language: str = "e
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "⏸ Waiting for a stopped worker: another takes its messages over in about 5 s."),
+        ("en", "⏸ Waiting for a stopped worker: another will take over its messages in about 5 s."),
         ("lv", "⏸ Gaida sūtītāju, kas apstājies: tā ziņas pēc apmēram 5 s pārņems cits."),
     ],
 )

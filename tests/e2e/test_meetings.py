@@ -311,5 +311,5 @@ async def test_no_common_time_is_said_plainly(standin: BotAPIStandin, bot: Runni
         person.timezone = "Asia/Tokyo"  # Weekday evenings in Tokyo are Riga's mornings.
         await db.commit()
     asked = await anna.write("/meet")
-    assert "do not meet in the coming week: agree on a time together" in (asked[0].text or "")
+    assert "do not overlap in the coming week: agree on a time together" in (asked[0].text or "")
     assert "On which day" in (asked[-1].text or "")

@@ -148,7 +148,7 @@ def link_terms(link: Link, zone: str | None) -> str:
         return _("revoked {time}").format(time=moment(invite.revoked_at, zone))
     left = link.uses_left
     expires = invite.expires_at
-    return _("live: {uses}, {until}").format(
+    return _("active: {uses}, {until}").format(
         uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
         until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
     )
