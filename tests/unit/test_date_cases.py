@@ -55,7 +55,7 @@ EXPECTED: list[tuple[str, dict[str, Value], str]] = [
         " hour before. Open the file below to put it in your calendar.",
         {**MEETING, "day": date(2026, 12, 2)},
         "📅 Jūsu tikšanās ar Anna ir norunāta 2026. gada 2. decembrī plkst. 18:30 (Europe/Riga)."
-        " Jūs abi saņemsiet atgādinājumu stundu iepriekš. Atveriet zemāk esošo failu, lai to"
+        " Atgādinājumu stundu iepriekš saņems abas puses. Atveriet zemāk esošo failu, lai to"
         " ieliktu savā kalendārā.",
     ),
     (
