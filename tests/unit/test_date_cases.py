@@ -134,3 +134,13 @@ def test_a_summary_is_headed_by_its_day(renderer: Renderer) -> None:
 def test_a_date_refuses_a_case_it_does_not_know(renderer: Renderer) -> None:
     with pytest.raises(ValueError, match="cases"):
         "{:dative}".format(renderer.value(date(2026, 12, 2), "lv"))
+
+
+def test_only_a_date_is_given_a_case() -> None:
+    """A case on any other placeholder would fail when the text is shown."""
+    with (ROOT / "locales" / "lv" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source, locale="lv")
+    with_cases = {
+        m.id for m in catalog if isinstance(m.string, str) and re.search(r"\{\w+:\w+\}", m.string)
+    }
+    assert with_cases and with_cases <= {msgid for msgid, _, _ in EXPECTED}
