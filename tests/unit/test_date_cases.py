@@ -54,7 +54,8 @@ EXPECTED: list[tuple[str, dict[str, Value], str]] = [
         "📅 Your meeting with {name} is set: {day}, {time} ({zone}). You both get a reminder an"
         " hour before. Open the file below to put it in your calendar.",
         {**MEETING, "day": date(2026, 12, 2)},
-        "📅 Jūsu tikšanās ar Anna ir norunāta 2026. gada 2. decembrī plkst. 18:30 (Europe/Riga)."
+        "📅 Jūsu tikšanās ar partneri (Anna) ir norunāta 2026. gada 2. decembrī plkst. 18:30"
+        " (Europe/Riga)."
         " Atgādinājumu stundu iepriekš saņems abas puses. Atveriet zemāk esošo failu, lai to"
         " ieliktu savā kalendārā.",
     ),
@@ -68,12 +69,14 @@ EXPECTED: list[tuple[str, dict[str, Value], str]] = [
     (
         "📅 Your next meeting with {name}: {day}, {time} ({zone}).",
         {**MEETING, "day": date(2026, 5, 4)},
-        "📅 Jūsu nākamā tikšanās ar Anna: 2026. gada 4. maijā plkst. 18:30 (Europe/Riga).",
+        "📅 Jūsu nākamā tikšanās ar partneri (Anna): 2026. gada 4. maijā plkst. 18:30"
+        " (Europe/Riga).",
     ),
     (
         "📅 Your meeting with {name} on {day}, {time} ({zone}) is called off.",
         {**MEETING, "day": date(2026, 2, 28)},
-        "📅 Jūsu tikšanās ar Anna 2026. gada 28. februārī plkst. 18:30 (Europe/Riga) ir atcelta.",
+        "📅 Jūsu tikšanās ar partneri (Anna) 2026. gada 28. februārī plkst. 18:30"
+        " (Europe/Riga) ir atcelta.",
     ),
     (
         "📅 {name} called off your meeting on {day}, {time} ({zone}).",
