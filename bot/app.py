@@ -421,7 +421,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     )
     privacy = PrivacyService(clock, settings.default_locale, settings.coordinator_ids)
     privacy.on_erased.append(people.forget)
-    stats = StatsService(dialogs, clock)
+    stats = StatsService(dialogs, clock, followup.zone_of)
     retention = RetentionService(
         clock,
         privacy,

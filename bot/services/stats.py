@@ -20,6 +20,7 @@ from bot.services.dialogs import DialogService
 from bot.storage import retention as retention_store
 from bot.storage import stats as queries
 from bot.storage.models import Cohort
+from bot.storage.repositories import ZoneOf
 
 Translate = Callable[[Msg], str]
 
@@ -54,9 +55,10 @@ def percent(rate: float | None) -> str:
 
 
 class StatsService:
-    def __init__(self, dialogs: DialogService, clock: Clock) -> None:
+    def __init__(self, dialogs: DialogService, clock: Clock, zone_of: ZoneOf) -> None:
         self.dialogs = dialogs
         self.clock = clock
+        self.zone_of = zone_of
 
     def coaching(self) -> list[str]:
         return [d.id for d in self.dialogs.dialogs.values() if d.kind == "coaching"]
@@ -70,7 +72,8 @@ class StatsService:
         return await queries.cohort_stats(
             db,
             cohort,
-            self.clock.now().date(),
+            self.clock.now(),
+            self.zone_of,
             self.coaching(),
             [area for area, _label in self.dialogs.wheel_areas()],
         )

@@ -84,6 +84,13 @@ EXPECTED: list[tuple[str, dict[str, Value], str]] = [
         "📅 Anna atcēla jūsu tikšanos 2026. gada 10. septembrī plkst. 18:30 (Europe/Riga).",
     ),
     (
+        "⏰ Before your quiet hours begin, a reminder: your meeting with {name} is {day}, {time}"
+        " ({zone}).",
+        {**MEETING, "day": date(2026, 3, 12)},
+        "⏰ Atgādinājums, pirms sākas jūsu klusās stundas: tikšanās ar partneri (Anna) —"
+        " 2026. gada 12. martā plkst. 18:30 (Europe/Riga).",
+    ),
+    (
         "• {day}, {start}–{end} ({zone})",
         {"day": date(2026, 10, 6), "start": "18:00", "end": "19:00", "zone": "Europe/Riga"},
         "• 2026. gada 6. oktobris, 18:00–19:00 (Europe/Riga)",

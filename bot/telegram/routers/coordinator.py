@@ -691,13 +691,15 @@ async def exclude_pair(
     replies: Replies,
 ) -> None:
     cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
-    if cohort is None or not await matching.exclude(session, cohort, callback_data.pair):
+    proposal = (
+        await matching.exclude(session, cohort, callback_data.pair) if cohort is not None else None
+    )
+    if proposal is None:
         await proposal_changed(query, replies)
         return
     replies.add(query.answer())
     if query.message is not None:
         replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
-    proposal = await matching.propose(session, cohort)
     show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
 
