@@ -124,14 +124,14 @@ async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, lan
         assert f"{t(label)}: {words}" in summary
     # Each stage ends with a one-line recap in the person's words, and only then.
     recaps = [
-        t("Your goal, in your words: «{goal}». Now let's look at where you are.").format(
+        t("Your goal, in your words: “{goal}”. Now let's look at where you are.").format(
             goal="Run 10 km in under an hour <b>this</b> spring & summer"
         ),
-        t("That is your starting point: «{reality}». Next come your options.").format(
+        t("That is your starting point: “{reality}”. Next come your options.").format(
             reality="I run 5 km twice a week"
         ),
         t(
-            "You chose «{chosen}», and your first step could be «{first_step}». "
+            "You chose “{chosen}”, and your first step could be “{first_step}”. "
             "Now let's make a plan."
         ).format(chosen="Join a running club", first_step="Ask the club about a trial run"),
     ]
