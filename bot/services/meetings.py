@@ -248,8 +248,8 @@ class MeetingService:
         if not times:
             return Msg(
                 N_(
-                    "Your availability and {name}'s (from your intakes) do not meet in the "
-                    "coming week: agree on a time together."
+                    "The times you and {name} are available (from your intakes) do not overlap "
+                    "in the coming week: agree on a time together."
                 ),
                 {"name": name},
             )
@@ -360,12 +360,12 @@ class MeetingService:
             name = await partner_name(db, pair, side)
             if side.id == person.id:
                 text = Msg(
-                    N_("📅 Your meeting with {name} of {day}, {time} ({zone}) is called off."),
+                    N_("📅 Your meeting with {name} on {day}, {time} ({zone}) is called off."),
                     {"name": name, **when},
                 )
             else:
                 text = Msg(
-                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
+                    N_("📅 {name} called off your meeting on {day}, {time} ({zone})."),
                     {"name": name, **when},
                 )
             if cancellation is not None:

@@ -208,7 +208,7 @@ class StatsService:
         ]
 
     def title(self, stats: CohortStats, t: Translate) -> str:
-        return t(Msg(N_("Statistics of {cohort}"), {"cohort": stats.cohort}))
+        return t(Msg(N_("Statistics for {cohort}"), {"cohort": stats.cohort}))
 
     def chart(self, stats: CohortStats, t: Translate) -> StatsChart:
         labels = dict(self.dialogs.wheel_areas())

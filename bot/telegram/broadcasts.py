@@ -201,7 +201,9 @@ class BroadcastMonitor:
                 lines.append(say(Msg(N_("Finished."))))
             return "\n".join(lines)
         if broadcast.status == "cancelled":
-            lines.append(say(Msg(N_("Cancelling: what is already on its way still goes."))))
+            lines.append(
+                say(Msg(N_("Cancelling: messages already on their way will still arrive.")))
+            )
             return "\n".join(lines)
         left = b.seconds_left(progress.left, pace.rate)
         if left is not None:
@@ -218,7 +220,7 @@ class BroadcastMonitor:
                 say(
                     Msg(
                         N_(
-                            "⏸ Waiting for a stopped worker: another takes its messages over "
+                            "⏸ Waiting for a stopped worker: another will take over its messages "
                             "in about {seconds} s."
                         ),
                         {"seconds": str(int(pace.takeover_seconds + 0.999))},
@@ -264,7 +266,10 @@ class BroadcastMonitor:
             broadcast.coordinator_id,
             BufferedInputFile(table.encode(), filename=f"broadcast-{broadcast.id}-unreached.csv"),
             caption=self.renderer.text(
-                Msg(N_("Those broadcast #{number} did not reach."), {"number": broadcast.id}),
+                Msg(
+                    N_("Broadcast #{number}: the recipients it did not reach."),
+                    {"number": broadcast.id},
+                ),
                 locale,
             ),
         )

@@ -124,14 +124,14 @@ async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, lan
         assert f"{t(label)}: {words}" in summary
     # Each stage ends with a one-line recap in the person's words, and only then.
     recaps = [
-        t("Your goal, in your words: «{goal}». Now let's look at where you are.").format(
+        t("Your goal, in your words: “{goal}”. Now let's look at where you are.").format(
             goal="Run 10 km in under an hour <b>this</b> spring & summer"
         ),
-        t("That is your starting point: «{reality}». Next come your options.").format(
+        t("That is your starting point: “{reality}”. Next come your options.").format(
             reality="I run 5 km twice a week"
         ),
         t(
-            "You chose «{chosen}», and your first step could be «{first_step}». "
+            "You chose “{chosen}”, and your first step could be “{first_step}”. "
             "Now let's make a plan."
         ).format(chosen="Join a running club", first_step="Ask the club about a trial run"),
     ]
@@ -232,7 +232,9 @@ async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
     charts = [m for m in person.sent() if m.photo]
     assert len(charts) == 2 and charts[1].photo != charts[0].photo
     renderer = bot.app.dispatcher["renderer"]
-    assert renderer.value(date(2026, 11, 25), language) in (charts[1].caption or "")
+    rated = renderer.value(date(2026, 11, 25), language)
+    compared = t("Your wheel today. The dashed line is your rating of {date}.").format(date=rated)
+    assert (charts[1].caption or "").startswith(compared + "\n\n")
     assert await count(bot, Commitment) == 4
     assert await count(bot, DialogSession, status="finished") == 2
 

@@ -86,7 +86,7 @@ async def test_a_meeting_is_set_reminded_and_called_off(
     assert "Your next meeting with Anna: December 2, 2026, 09:15" in (shown.text or "")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("Called off; your partner has been told.")
-    await wait_text(standin, anna.user, "Rita called off your meeting of December 2, 2026")
+    await wait_text(standin, anna.user, "Rita called off your meeting on December 2, 2026")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("This meeting is no longer planned.")
     async with bot.app.sessions() as db:
@@ -344,5 +344,5 @@ async def test_no_common_time_is_said_plainly(standin: BotAPIStandin, bot: Runni
         person.timezone = "Asia/Tokyo"  # Weekday evenings in Tokyo are Riga's mornings.
         await db.commit()
     asked = await anna.write("/meet")
-    assert "do not meet in the coming week: agree on a time together" in (asked[0].text or "")
+    assert "do not overlap in the coming week: agree on a time together" in (asked[0].text or "")
     assert "On which day" in (asked[-1].text or "")

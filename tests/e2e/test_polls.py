@@ -136,10 +136,10 @@ async def test_a_poll_to_a_group_and_a_quiz_leaderboard(
     lines = (board.text or "").splitlines()
     assert lines[0] == t("Quiz leaderboard")
     assert lines[1:] == [
-        t("{place} {name}: {right} right of {answered}").format(
+        t("{place} {name}: {right} of {answered} right").format(
             place="🥇", name="Anna", right=2, answered=2
         ),
-        t("{place} {name}: {right} right of {answered}").format(
+        t("{place} {name}: {right} of {answered} right").format(
             place="🥈", name="Rita", right=1, answered=2
         ),
     ]

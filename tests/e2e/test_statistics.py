@@ -39,7 +39,7 @@ async def test_statistics_and_exports_of_a_cohort(
     await coordinator.write("/stats")
     replies = await coordinator.press(COHORT)
     text = "\n".join(m.text or "" for m in replies if m.text)
-    assert t("Statistics of {cohort}").format(cohort=COHORT) in text
+    assert t("Statistics for {cohort}").format(cohort=COHORT) in text
     assert "Mentees: 1 " + t("active") in text
     assert t("Match rate") + ": " + "100% (1 of 1 mentee)" in text
     assert "3.0 h (1 pair)" in text

@@ -19,7 +19,7 @@ from bot.telegram.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = sorted(p.parent.parent.name for p in ROOT.glob("locales/*/LC_MESSAGES/messages.po"))
-PLACEHOLDER = re.compile(r"\{(\w*)\}")
+PLACEHOLDER = re.compile(r"\{(\w*)(?::\w+)?\}")  # {date:dat}: a case for a date
 TAG = re.compile(r"</?([a-z]+)[^>]*>")
 MessageId = str | tuple[str, str]
 

@@ -260,7 +260,7 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
 
     renderer = Renderer(create_i18n(str(ROOT / "locales"), "en"))
     text = service.message(stats, lambda msg: renderer.text(msg, "en"))
-    assert "<b>Statistics of Riga &lt;spring&gt;</b>" in text
+    assert "<b>Statistics for Riga &lt;spring&gt;</b>" in text
     for line in (
         "Mentees: 2 active, 1 in intake, 1 left",
         "Match rate: 50% (2 of 4 mentees)",
@@ -408,7 +408,7 @@ async def test_the_command_writes_a_self_contained_report(
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert "<h1>Statistics of Riga &lt;spring&gt;</h1>" in page
+    assert "<h1>Statistics for Riga &lt;spring&gt;</h1>" in page
     for figure in ("50% (2 of 4 mentees)", "6.0 h (2 pairs)", "50% (1 of 2)", "+2.0 (2 people)"):
         assert figure in page, figure
     assert 'src="data:image/png;base64,' in page

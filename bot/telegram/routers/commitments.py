@@ -101,7 +101,7 @@ async def answer(
     if result is Answered.EXPIRED:
         replies.add(
             query.answer(
-                _("This check-in has expired: the commitment is no longer open."), show_alert=True
+                _("This question has expired: the commitment is no longer open."), show_alert=True
             )
         )
         return
@@ -130,7 +130,7 @@ async def answer(
         replies.add(
             SendMessage(
                 chat_id=person.id,
-                text=_("Moved to {date}. I will check in then.").format(
+                text=_("Moved to {date}. I will ask you about it then.").format(
                     date=renderer.value(commitment.due_on, i18n.current_locale)
                 ),
             )

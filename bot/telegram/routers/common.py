@@ -166,7 +166,7 @@ def coordinator_help() -> str:
         "/invite: a new invite link\n"
         "/match: proposed pairs with their reasons, to approve\n"
         "/pairs: pause, resume, end or reassign a pair\n"
-        "/cohort_settings: matching, regular check-ins, nudges and alerts\n"
+        "/cohort_settings: matching, regular check-ins, reminders to mentors and alerts\n"
         "/broadcast: a message to many people or groups\n"
         "/groups: link Telegram groups to cohorts\n"
         "/poll, /quiz: a poll or a quiz to a group or a cohort; /leaderboard\n"

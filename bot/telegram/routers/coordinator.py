@@ -148,7 +148,7 @@ def link_terms(link: Link, zone: str | None) -> str:
         return _("revoked {time}").format(time=moment(invite.revoked_at, zone))
     left = link.uses_left
     expires = invite.expires_at
-    return _("live: {uses}, {until}").format(
+    return _("active: {uses}, {until}").format(
         uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
         until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
     )
@@ -968,10 +968,10 @@ async def pair_status(
 SETTING_NAMES = {
     "matching_mode": N_("Matching"),
     "weights": N_("What counts most"),
-    "max_timezone_hours": N_("Time zones at most apart"),
+    "max_timezone_hours": N_("Largest time zone difference"),
     "response_hours": N_("Time a mentor has to answer a request"),
     "checkins": N_("Regular check-ins"),
-    "nudge_hours": N_("Nudge a mentor after"),
+    "nudge_hours": N_("Remind a mentor to answer after"),
     "no_contact_days": N_("Tell me about a pair without contact after"),
 }
 SETTING_VALUES = {
@@ -1022,7 +1022,7 @@ async def settings_command(
         person,
         cohort_service,
         lambda cohort: CohortSettings(cohort=cohort),
-        _("Settings of which cohort?"),
+        _("Settings for which cohort?"),
         replies,
     )
 

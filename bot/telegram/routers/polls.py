@@ -241,7 +241,7 @@ async def send_leaderboard(
         return
     medals = ("🥇", "🥈", "🥉")
     lines = [_("<b>Quiz leaderboard</b>")] + [
-        _("{place} {name}: {right} right of {answered}").format(
+        _("{place} {name}: {right} of {answered} right").format(
             place=medals[n] if n < len(medals) else f"{n + 1}.",
             name=Renderer.escape(name),
             right=right,
