@@ -8,7 +8,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
+# One compiled catalog per language in locales/.
+MO := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
 PG_ENV := .pg/env
 
 .PHONY: run playground test lint bench translations clean pg-start pg-stop browser data-key lock
@@ -67,9 +68,9 @@ $(STAMP): pyproject.toml
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -d locales -D messages -l $* -i $< -o $@
 
-# Re-extract the texts of the code and the dialogs; merge them into both catalogs.
+# Re-extract the texts of the code and the dialogs; merge them into every catalog.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k plural_msg:1,2 --no-wrap --sort-by-file --project mentorbot -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-wrap --ignore-obsolete
 	$(BIN)/python scripts/english_catalog.py locales/en/LC_MESSAGES/messages.po
 

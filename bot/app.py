@@ -71,7 +71,7 @@ COMMANDS = (
     ("cancel", N_("Pause the current session")),
     ("history", N_("Your finished sessions")),
     ("commitments", N_("Your open commitments")),
-    ("language", N_("Language: Latviešu / English")),
+    ("language", N_("Choose the language I speak with you")),
     ("settings", N_("Time zone, quiet hours, pause reminders")),
     ("timezone", N_("Your time zone: its name, a city or a country")),
     ("mentees", N_("Mentors: your mentees")),
@@ -421,7 +421,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     )
     privacy = PrivacyService(clock, settings.default_locale, settings.coordinator_ids)
     privacy.on_erased.append(people.forget)
-    stats = StatsService(dialogs, clock)
+    stats = StatsService(dialogs, clock, followup.zone_of)
     retention = RetentionService(
         clock,
         privacy,
@@ -489,12 +489,14 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
-    for locale in LOCALES:
+    """The commands menu in every language, and in the default one for a person whose
+    Telegram language has no catalog."""
+    for language in (None, *LOCALES):
+        locale = language or i18n.default_locale
         commands = [
             BotCommand(command=name, description=i18n.gettext(text, locale=locale))
             for name, text in COMMANDS
         ]
-        language = None if locale == "en" else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
 
 

@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
-from bot.config import LogFormat, Settings
+from bot.config import LogFormat, Settings, catalog_languages
 from bot.errors import OperatorError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services.clock import Clock
+    from bot.services.stats import StatsService
 
 T = TypeVar("T")
 
@@ -192,20 +195,30 @@ def run_erase(settings: Settings, person_id: int) -> None:
     print(f"erased {person_id}; pairs ended: {len(erased.ended)}")
 
 
+def stats_service(settings: Settings, clock: Clock) -> StatsService:
+    """The figures as the bot computes them, for the commands that run without it."""
+    from bot.domain.dialogs import load_dialogs
+    from bot.services.dialogs import DialogService
+    from bot.services.followup import FollowUpService
+    from bot.services.stats import StatsService
+
+    zones = FollowUpService(clock, settings.default_timezone, settings.default_locale)
+    return StatsService(
+        DialogService(load_dialogs(settings.dialogs_dir), clock), clock, zones.zone_of
+    )
+
+
 def run_purge(settings: Settings) -> None:
     """Today's retention, by hand (the schedule runs it once a day too)."""
-    from bot.domain.dialogs import load_dialogs
     from bot.services.clock import SystemClock
-    from bot.services.dialogs import DialogService
     from bot.services.privacy import PrivacyService
     from bot.services.retention import RetentionService
-    from bot.services.stats import StatsService
 
     clock = SystemClock()
     retention = RetentionService(
         clock,
         PrivacyService(clock, settings.default_locale, settings.coordinator_ids),
-        StatsService(DialogService(load_dialogs(settings.dialogs_dir), clock), clock),
+        stats_service(settings, clock),
         settings.default_locale,
         retention_days=settings.retention_days,
         warning_days=settings.retention_warning_days,
@@ -221,16 +234,13 @@ def run_purge(settings: Settings) -> None:
 def run_report(settings: Settings, cohort_name: str, out: Path | None) -> None:
     """The cohort's statistics as one self-contained HTML page."""
     from bot.charts.stats import render_stats
-    from bot.domain.dialogs import load_dialogs
     from bot.i18n import create_i18n
     from bot.services.clock import SystemClock
-    from bot.services.dialogs import DialogService
     from bot.services.people_csv import UnknownCohort, _cohort
-    from bot.services.stats import StatsService
     from bot.telegram.render import Renderer
 
     clock = SystemClock()
-    stats = StatsService(DialogService(load_dialogs(settings.dialogs_dir), clock), clock)
+    stats = stats_service(settings, clock)
     renderer = Renderer(create_i18n(str(settings.locales_dir), settings.default_locale))
     locale = settings.default_locale
 
@@ -362,7 +372,8 @@ def run_check(settings: Settings) -> None:
     except DialogError as exc:
         raise OperatorError(str(exc)) from None
     print(f"dialogs: {', '.join(sorted(dialogs))} ({settings.dialogs_dir})")
-    print(f"catalogs: lv, en ({settings.locales_dir})")
+    languages = ", ".join(catalog_languages(settings.locales_dir))
+    print(f"catalogs: {languages} ({settings.locales_dir})")
     keyring = settings.keyring()
     key_in_use = "encryption is off" if keyring is None else f"key {keyring.current}"
     token_problem = settings.token_problem()

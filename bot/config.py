@@ -26,7 +26,23 @@ def bundled(name: str) -> Path:
     return installed if installed.is_dir() else ROOT / name
 
 
-LOCALES = ("lv", "en")
+def catalog_languages(locales_dir: Path) -> tuple[str, ...]:
+    """The languages the bot speaks: one per catalog in the folder (a source checkout has
+    the .po files, an installed bot the compiled .mo files)."""
+    return tuple(
+        sorted(
+            catalog.name
+            for catalog in locales_dir.glob("*")
+            if any(
+                (catalog / "LC_MESSAGES" / name).is_file()
+                for name in ("messages.po", "messages.mo")
+            )
+        )
+    )
+
+
+# Adding a catalog to locales/ adds a language (README.md says how).
+LOCALES = catalog_languages(bundled("locales"))
 TOKEN_PATTERN = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
 # Telegram's rule for a webhook's secret token.
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -252,7 +268,7 @@ class Settings(BaseSettings):
             return (
                 f"no compiled catalog for {', '.join(missing)} in {self.locales_dir}: in a "
                 "source checkout run `make`, else set LOCALES_DIR to the folder with "
-                "lv/LC_MESSAGES/messages.mo, or reinstall mentorbot"
+                f"{missing[0]}/LC_MESSAGES/messages.mo, or reinstall mentorbot"
             )
         return None
 

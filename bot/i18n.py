@@ -6,12 +6,20 @@ from typing import Any
 
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel import Locale
 
 from bot.config import LOCALES
 from bot.errors import OperatorError
 from bot.storage.models import Person
 
-LANGUAGE_NAMES = {"lv": "Latviešu", "en": "English"}
+
+def language_name(code: str) -> str:
+    """A language's name in that language, as a person looks for it: "Latviešu", "Русский"."""
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+LANGUAGE_NAMES = {code: language_name(code) for code in LOCALES}
 
 
 def create_i18n(path: str, default_locale: str) -> I18n:

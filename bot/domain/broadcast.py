@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.cohorts import MEMBER_ROLES
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -105,8 +105,10 @@ def check_html(source: str, limit: int = TEXT_LIMIT) -> Checked:
         problems.append(Msg(N_("The message has no text.")))
     if len(text) > limit:
         problems.append(
-            Msg(
-                N_("It is {length} characters long; Telegram takes at most {limit}."),
+            plural_msg(
+                "It is {length} character long; Telegram takes at most {limit}.",
+                "It is {length} characters long; Telegram takes at most {limit}.",
+                "length",
                 {"length": len(text), "limit": limit},
             )
         )

@@ -8,6 +8,7 @@ names the file and the step.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,15 @@ class Commitment(BaseModel):
     due: str
 
 
+class AskIf(BaseModel):
+    """A step asked only when an earlier choice was answered with one of ``among``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    step: str
+    among: tuple[str, ...] = Field(min_length=1)
+
+
 class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -90,6 +100,10 @@ class Step(BaseModel):
     label: str = ""
     stage: str = ""
     optional: bool = False
+    # Said once the run moves on from this (top-level) step, before the next question: a
+    # short reflection of the person's own words, ``{step_id}`` standing for an answer.
+    recap: str = ""
+    ask_if: AskIf | None = None
     # The consent its answer needs (bot/domain/consent.py): sensitive answers such as a
     # mood or the Wheel's ratings.
     consent: ConsentKind | None = None
@@ -106,6 +120,9 @@ class Step(BaseModel):
     min_choices: int = 1
     max_choices: int | None = None
     preselect_lowest: int = 0
+    # The prompt instead when every rated option has the same rating: there is no
+    # "weakest", so nothing is preselected either.
+    even_prompt: str = ""
     # loop
     steps: tuple[Step, ...] = ()
     count_min: int = 1
@@ -119,6 +136,8 @@ class Step(BaseModel):
     # show
     show: Literal["", "wheel_chart"] = ""
     show_from: tuple[str, ...] = ()
+    # How to read what is shown, said with it (in a picture's caption, so briefly).
+    reading: str = Field(default="", max_length=600)
 
     @model_validator(mode="after")
     def _consistent(self) -> Step:
@@ -145,8 +164,14 @@ class Step(BaseModel):
                 )
         if self.kind == "multi":
             top = self.max_choices if self.max_choices is not None else 99
-            if not 0 <= self.min_choices <= top:
-                raise ValueError("multi needs 0 <= min_choices <= max_choices")
+            if not 0 <= self.min_choices <= top or top < 1:
+                raise ValueError("multi needs 0 <= min_choices <= max_choices and max_choices >= 1")
+            if self.preselect_lowest > top:
+                raise ValueError("preselect_lowest is above max_choices")
+        if self.even_prompt and not self.preselect_lowest:
+            raise ValueError("even_prompt needs preselect_lowest")
+        if self.reading and self.kind != "show":
+            raise ValueError("only a show step has a reading")
         if self.kind == "loop":
             if not self.steps:
                 raise ValueError("a loop needs steps")
@@ -171,6 +196,8 @@ class Step(BaseModel):
             raise ValueError("only a question's answer can need a consent")
         if any(s.consent is not None for s in self.steps):
             raise ValueError("a step inside a loop cannot need a consent")
+        if any(s.recap or s.ask_if for s in self.steps):
+            raise ValueError("only a top-level step has a recap or an ask_if")
         return self
 
 
@@ -245,10 +272,37 @@ def _check_references(step: Step, seen: dict[str, Step]) -> None:
             fail(f"over={step.over!r} must name an earlier multi step")
     if step.preselect_lowest and not step.options_from_steps:
         fail("preselect_lowest needs options_from_steps")
+    if step.ask_if:
+        source = seen.get(step.ask_if.step)
+        if source is None or source.kind != "choice" or not source.options:
+            fail("ask_if.step must name an earlier choice step with options")
+        elif set(step.ask_if.among) - {o.value for o in source.options}:
+            fail("ask_if.among must be values of that choice")
+    for ref in recap_refs(step.recap):
+        source = step if ref == step.id else seen.get(ref)
+        if source is None or source.kind in ("loop", "show"):
+            fail(f"recap: {{{ref}}} must name this or an earlier question step")
+        elif source.optional or source.consent is not None or source.ask_if is not None:
+            fail(f"recap: {{{ref}}} must name a step that is always answered")
+
+
+def recap_refs(template: str) -> list[str]:
+    """The step ids a recap quotes (its ``{placeholders}``)."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
 def _step_texts(step: Step) -> Iterator[tuple[str, str]]:
-    for name in ("prompt", "hint", "label", "stage", "more_prompt", "item_label"):
+    for name in (
+        "prompt",
+        "hint",
+        "label",
+        "stage",
+        "more_prompt",
+        "item_label",
+        "recap",
+        "even_prompt",
+        "reading",
+    ):
         text = getattr(step, name)
         if text:
             yield f"{step.id}.{name}", text

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeAlias
 
-from bot.domain.dialogs import Dialog, Step
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.dialogs import Dialog, Step, recap_refs
+from bot.domain.texts import N_, Msg, Value, plural_msg
 from bot.domain.zones import find_zones
 
 # A position in a dialog: (top-level step index, loop iteration, inner step index).
@@ -41,6 +41,8 @@ MONTHS = (
 )
 WEEKDAYS = (N_("Mo"), N_("Tu"), N_("We"), N_("Th"), N_("Fr"), N_("Sa"), N_("Su"))
 BUTTON_LABEL_LIMIT = 48
+# A recap quotes the person's words; a long answer is quoted by its beginning.
+RECAP_QUOTE_LIMIT = 160
 COMMON_ZONES = (
     "Europe/Riga",
     "Europe/Vilnius",
@@ -153,6 +155,7 @@ class ShowWheel:
     area_ids: tuple[str, ...]
     labels: tuple[Msg, ...]
     ratings: tuple[int, ...]
+    reading: Msg | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ class Outcome:
     progress: Progress
     error: Msg | None = None
     shows: tuple[ShowWheel, ...] = ()
+    # Reflections of the stages just finished, said before the next question.
+    recaps: tuple[Msg, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -245,7 +250,7 @@ def _enter(
     shows: list[ShowWheel] = []
     while top < len(dialog.steps):
         step = dialog.steps[top]
-        if step.id in progress.omitted:
+        if not asked(progress, step):
             top += 1
             continue
         if step.kind == "show":
@@ -259,13 +264,43 @@ def _enter(
     return None, tuple(shows)
 
 
+def asked(progress: Progress, step: Step) -> bool:
+    """Whether this run asks a top-level step: its consent was given when the run began,
+    and its ``ask_if`` holds for the answers so far."""
+    if step.id in progress.omitted:
+        return False
+    return step.ask_if is None or progress.answers.get(step.ask_if.step) in step.ask_if.among
+
+
 def _wheel(dialog: Dialog, progress: Progress, step: Step) -> ShowWheel:
     areas = [dialog.step(ref) for ref in step.show_from]
     return ShowWheel(
         area_ids=tuple(a.id for a in areas),
         labels=tuple(Msg(a.label) for a in areas),
         ratings=tuple(int(progress.answers.get(a.id) or 0) for a in areas),
+        reading=Msg(step.reading) if step.reading else None,
     )
+
+
+def _recaps(
+    dialog: Dialog, progress: Progress, left: int, cursor: Cursor | None
+) -> tuple[Msg, ...]:
+    """The recaps of the top-level steps from ``left`` up to where ``cursor`` now is."""
+    until = cursor[0] if cursor is not None else len(dialog.steps)
+    said: list[Msg] = []
+    for step in dialog.steps[left:until]:
+        if not step.recap or not asked(progress, step):
+            continue
+        refs = recap_refs(step.recap)
+        if all(progress.answers.get(ref) is not None for ref in refs):
+            quoted = {ref: _quoted(dialog, progress, dialog.step(ref)) for ref in refs}
+            said.append(Msg(step.recap, quoted))
+    return tuple(said)
+
+
+def _quoted(dialog: Dialog, progress: Progress, step: Step) -> Value:
+    value = shown(dialog, progress, step, progress.answers[step.id])
+    return _shorten(value, RECAP_QUOTE_LIMIT) if isinstance(value, str) else value
 
 
 def _following(
@@ -307,15 +342,26 @@ def _arrive(dialog: Dialog, progress: Progress, cursor: Cursor | None) -> Progre
     return replace(progress, cursor=cursor, pending=pending, seq=progress.seq + 1)
 
 
-def _preselected(dialog: Dialog, progress: Progress, step: Step) -> tuple[str, ...]:
-    if not step.preselect_lowest:
-        return ()
-    rated = [
+def _rated(progress: Progress, step: Step) -> list[tuple[int, int, str]]:
+    """(rating, position, step id) of the rated steps a multi's options come from."""
+    return [
         (int(progress.answers[ref]), index, ref)
         for index, ref in enumerate(step.options_from_steps)
         if isinstance(progress.answers.get(ref), int)
     ]
-    lowest = sorted(rated)[: step.preselect_lowest]
+
+
+def _even(progress: Progress, step: Step) -> bool:
+    """Every option rated, all alike: none of them is the weakest."""
+    rated = _rated(progress, step)
+    alike = len({rating for rating, _, _ in rated}) == 1
+    return alike and len(rated) == len(step.options_from_steps) > 1
+
+
+def _preselected(dialog: Dialog, progress: Progress, step: Step) -> tuple[str, ...]:
+    if not step.preselect_lowest or _even(progress, step):
+        return ()
+    lowest = sorted(_rated(progress, step))[: step.preselect_lowest]
     chosen = {ref for _, _, ref in lowest}
     return tuple(ref for ref in step.options_from_steps if ref in chosen)
 
@@ -336,9 +382,10 @@ def options(dialog: Dialog, progress: Progress, step: Step) -> list[tuple[str, M
     return result
 
 
-def _shorten(text: str) -> str:
+def _shorten(text: str, limit: int = BUTTON_LABEL_LIMIT) -> str:
+    """The text on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
-    return text if len(text) <= BUTTON_LABEL_LIMIT else text[: BUTTON_LABEL_LIMIT - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # The current question ----------------------------------------------------
@@ -399,10 +446,11 @@ def question(dialog: Dialog, progress: Progress) -> Question:
     prompt_values: dict[str, Value] = {"label": Msg(step.label)} if step.label else {}
     if item is not None:
         prompt_values["item"] = item
+    even = step.kind == "multi" and bool(step.even_prompt) and _even(progress, step)
     return Question(
         stage=stage,
         item=item,
-        text=Msg(step.prompt, prompt_values),
+        text=Msg(step.even_prompt if even else step.prompt, prompt_values),
         hint=Msg(step.hint) if step.hint else None,
         current=current,
         buttons=tuple(rows),
@@ -488,18 +536,26 @@ def handle(dialog: Dialog, progress: Progress, event: Input, today: date) -> Out
         if not text:
             return _refuse(progress, N_("The answer is empty. Please write a few words."))
         if len(text) > step.max_length:
-            return _refuse(
+            return Outcome(
                 progress,
-                N_(
+                error=plural_msg(
+                    "That answer is {length} character long; the limit here is {limit}. "
+                    "Please shorten it and send it again.",
                     "That answer is {length} characters long; the limit here is {limit}. "
-                    "Please shorten it and send it again."
+                    "Please shorten it and send it again.",
+                    "length",
+                    {"length": len(text), "limit": step.max_length},
                 ),
-                length=len(text),
-                limit=step.max_length,
             )
         if len(text) < step.min_length:
-            return _refuse(
-                progress, N_("Please write at least {limit} characters."), limit=step.min_length
+            return Outcome(
+                progress,
+                error=plural_msg(
+                    "Please write at least {limit} character.",
+                    "Please write at least {limit} characters.",
+                    "limit",
+                    {"limit": step.min_length},
+                ),
             )
         return _advance(dialog, progress, key, text)
     if step.kind in ("scale", "number", "timezone", "time"):
@@ -648,25 +704,36 @@ def _multi_press(dialog: Dialog, progress: Progress, step: Step, key: str, actio
             return _refuse(progress, N_("That choice is no longer offered. Please choose again."))
         if value in chosen:
             chosen.remove(value)
+        elif len(chosen) >= _most(dialog, progress, step):
+            return _refuse(
+                progress,
+                N_("You can choose up to {high} here. Untick one to choose another."),
+                high=_most(dialog, progress, step),
+            )
         else:
             chosen.append(value)
         order = [v for v, _ in options(dialog, progress, step)]
         return Outcome(replace(progress, pending=tuple(v for v in order if v in chosen)))
     if action == "ok":
-        top = (
-            step.max_choices
-            if step.max_choices is not None
-            else len(options(dialog, progress, step))
-        )
+        top = _most(dialog, progress, step)
         if not step.min_choices <= len(chosen) <= top:
-            return _refuse(
+            return Outcome(
                 progress,
-                N_("Please choose from {low} to {high} items, then press Done."),
-                low=step.min_choices,
-                high=top,
+                error=plural_msg(
+                    "Please choose from {low} to {high} item, then press Done.",
+                    "Please choose from {low} to {high} items, then press Done.",
+                    "high",
+                    {"low": step.min_choices, "high": top},
+                ),
             )
         return _advance(dialog, progress, key, chosen)
     return _refuse(progress, N_("Please use the buttons under the question."))
+
+
+def _most(dialog: Dialog, progress: Progress, step: Step) -> int:
+    """How many options a multi step lets be chosen at once."""
+    offered = len(options(dialog, progress, step))
+    return min(step.max_choices, offered) if step.max_choices is not None else offered
 
 
 def _advance(dialog: Dialog, progress: Progress, key: str, value: Any) -> Outcome:
@@ -674,7 +741,8 @@ def _advance(dialog: Dialog, progress: Progress, key: str, value: Any) -> Outcom
     answered = replace(progress, answers={**progress.answers, key: value})
     cursor, shows = _following(dialog, answered, progress.cursor)
     moved = replace(answered, history=(*progress.history, progress.cursor))
-    return Outcome(_arrive(dialog, moved, cursor), shows=shows)
+    recaps = _recaps(dialog, answered, progress.cursor[0], cursor)
+    return Outcome(_arrive(dialog, moved, cursor), shows=shows, recaps=recaps)
 
 
 def _time_zone(text: str) -> str | None:
@@ -743,7 +811,9 @@ def summary(dialog: Dialog, progress: Progress) -> list[SummaryLine]:
     lines: list[SummaryLine] = []
     stage = ""
     for step in dialog.steps:
-        if step.kind == "show":
+        # A step whose ask_if no longer holds keeps the answer it had before the choice
+        # changed; it is not part of this run.
+        if step.kind == "show" or (step.ask_if is not None and not asked(progress, step)):
             continue
         if step.stage and step.stage != stage:
             stage = step.stage

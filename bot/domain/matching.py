@@ -14,14 +14,14 @@ certificate (see ``_optimal``).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.texts import N_, Msg, Value, plural_msg
 
 
 class MatchingMode(StrEnum):
@@ -355,27 +355,33 @@ def _result(
 
 
 # Why a mentee was left unmatched, as the mentee is told (by the reason's message id).
-FOR_MENTEE: Mapping[str, str] = {
-    N_("no mentor within {hours} h"): N_(
-        "none of the mentors lives within {hours} hours of your time zone"
+FOR_MENTEE: Mapping[str, Msg] = {
+    N_("no mentor within {hours} h"): plural_msg(
+        "none of the mentors lives within {hours} hour of your time zone",
+        "none of the mentors lives within {hours} hours of your time zone",
+        "hours",
+        {},
     ),
-    N_("no mentor shares a language"): N_("none of the mentors speaks a language you speak"),
-    N_("no mentor meets the required preferences"): N_(
-        "no mentor meets the wishes you marked as a must"
+    N_("no mentor shares a language"): Msg(N_("none of the mentors speaks a language you speak")),
+    N_("no mentor meets the required preferences"): Msg(
+        N_("no mentor meets the wishes you marked as a must")
     ),
-    N_("every suitable mentor was proposed before"): N_(
-        "the mentors who suit you have already been tried"
+    N_("every suitable mentor was proposed before"): Msg(
+        N_("the mentors who suit you have already been tried")
     ),
-    N_("no mentor scored high enough"): N_("no mentor fits what you are looking for well enough"),
-    N_("no capacity left with suitable mentors"): N_(
-        "the mentors who suit you have no free place left"
+    N_("no mentor scored high enough"): Msg(
+        N_("no mentor fits what you are looking for well enough")
+    ),
+    N_("no capacity left with suitable mentors"): Msg(
+        N_("the mentors who suit you have no free place left")
     ),
 }
 
 
 def for_mentee(reason: Msg) -> Msg:
     """An unmatched reason in the words a mentee is told."""
-    return Msg(FOR_MENTEE.get(reason.id, reason.id), reason.values)
+    told = FOR_MENTEE.get(reason.id)
+    return reason if told is None else replace(told, values=reason.values)
 
 
 def _unmatched_reasons(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 
 MAX_QUESTION = 300  # Telegram's limits for a native poll
 MAX_OPTION = 100
@@ -35,14 +35,19 @@ def parse_poll(text: str, quiz: bool) -> PollDraft:
     question, raw = lines[0], lines[1:]
     if len(question) > MAX_QUESTION:
         raise PollTextError(
-            Msg(
-                N_("The question is too long: at most {limit} characters."), {"limit": MAX_QUESTION}
+            plural_msg(
+                "The question is too long: at most {limit} character.",
+                "The question is too long: at most {limit} characters.",
+                "limit",
+                {"limit": MAX_QUESTION},
             )
         )
     if not MIN_OPTIONS <= len(raw) <= MAX_OPTIONS:
         raise PollTextError(
-            Msg(
-                N_("A poll needs {low} to {high} options, one on each line."),
+            plural_msg(
+                "A poll needs {low} to {high} option, one on each line.",
+                "A poll needs {low} to {high} options, one on each line.",
+                "high",
                 {"low": MIN_OPTIONS, "high": MAX_OPTIONS},
             )
         )
@@ -53,7 +58,12 @@ def parse_poll(text: str, quiz: bool) -> PollDraft:
     too_long = next((o for o in options if len(o) > MAX_OPTION), None)
     if too_long is not None:
         raise PollTextError(
-            Msg(N_("An option is too long: at most {limit} characters."), {"limit": MAX_OPTION})
+            plural_msg(
+                "An option is too long: at most {limit} character.",
+                "An option is too long: at most {limit} characters.",
+                "limit",
+                {"limit": MAX_OPTION},
+            )
         )
     if len(set(options)) != len(options):
         raise PollTextError(Msg(N_("Two options are the same.")))

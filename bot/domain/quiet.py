@@ -29,3 +29,14 @@ def allowed_at(
         return at
     day = local.date() if local.hour < quiet_to else local.date() + timedelta(days=1)
     return datetime.combine(day, time(quiet_to), tzinfo=zone).astimezone(UTC)
+
+
+def last_before_quiet(moment: datetime, zone: ZoneInfo, quiet_from: int, quiet_to: int) -> datetime:
+    """``moment`` (UTC) itself when it is not quiet, else the last minute before the quiet
+    hours it falls in began: a reminder due in the night comes the evening before."""
+    local = moment.astimezone(zone)
+    if not in_quiet_hours(local.hour, quiet_from, quiet_to):
+        return moment
+    began = local.date() if local.hour >= quiet_from else local.date() - timedelta(days=1)
+    start = datetime.combine(began, time(quiet_from), tzinfo=zone)
+    return (start - timedelta(minutes=1)).astimezone(UTC)

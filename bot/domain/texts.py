@@ -17,11 +17,20 @@ class Msg:
     """A translatable message id and its named values.
 
     A ``str`` value is the person's own text: the renderer escapes it and never
-    translates it. A ``Msg`` value is translated; a list is joined.
+    translates it. A ``Msg`` value is translated; a list is joined. A message with a
+    count has a plural id and names the value whose number picks the form.
     """
 
     id: str
     values: dict[str, Value] = field(default_factory=dict)
+    plural: str | None = None
+    count: str | None = None
+
+
+def plural_msg(singular: str, plural: str, count: str, values: dict[str, Value]) -> Msg:
+    """A message whose form follows the number ``values[count]`` (the extractor's
+    keyword for a singular and a plural id)."""
+    return Msg(singular, values, plural, count)
 
 
 Value: TypeAlias = "str | int | date | Msg | list[Msg] | list[str]"
@@ -40,7 +49,11 @@ def msg_to_json(msg: Msg) -> dict[str, Any]:
             return [value(x) for x in v]
         return v
 
-    return {"id": msg.id, "values": {k: value(v) for k, v in msg.values.items()}}
+    data: dict[str, Any] = {"id": msg.id, "values": {k: value(v) for k, v in msg.values.items()}}
+    if msg.plural is not None:
+        data["plural"] = msg.plural
+        data["count"] = msg.count
+    return data
 
 
 def msg_from_json(data: dict[str, Any]) -> Msg:
@@ -53,4 +66,10 @@ def msg_from_json(data: dict[str, Any]) -> Msg:
             return [value(x) for x in v]
         return v
 
-    return Msg(data["id"], {k: value(v) for k, v in data["values"].items()})
+    # Rows stored before messages had plural forms have neither "plural" nor "count".
+    return Msg(
+        data["id"],
+        {k: value(v) for k, v in data["values"].items()},
+        data.get("plural"),
+        data.get("count"),
+    )

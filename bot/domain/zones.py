@@ -1,6 +1,6 @@
 """A time zone from what a person writes: its IANA name (Europe/Riga, america/new_york,
 "America/New York"), one of its cities (Tokyo, Rīga, Ņujorka) or a country (Latvia,
-Latvija, United States), in English or Latvian, with or without accents."""
+Latvija, Латвия, United States), in English, Latvian or Russian, with or without accents."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from functools import cache
 from babel import Locale
 from babel.core import get_global
 
-# The languages whose names of cities and countries are understood.
-NAMED_IN = ("en", "lv")
+# The languages whose names of cities and countries are understood: those the bot speaks
+# (tests/unit/test_zones.py keeps them in step with the catalogs).
+NAMED_IN = ("en", "lv", "ru")
 # The regions of the time zone database whose last part is a city.
 CITY_REGIONS = (
     "Africa",

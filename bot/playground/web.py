@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.config import LOCALES, Settings, parse_listen
 from bot.domain.texts import N_
+from bot.i18n import LANGUAGE_NAMES
 from bot.playground.botapi import BotMessage, JsonDict
 from bot.playground.playground import Playground, running_playground
 from bot.telegram.health import serving
@@ -174,6 +175,7 @@ def create_web(playground: Playground) -> web.Application:
     texts = {key: i18n.gettext(text, locale=locale) for key, text in PAGE_TEXTS.items()}
     page = resources.files("bot.playground").joinpath("page.html").read_text(encoding="utf-8")
     page = page.replace("/*TEXTS*/{}", json.dumps(texts, ensure_ascii=False))
+    page = page.replace("/*LANGUAGES*/{}", json.dumps(LANGUAGE_NAMES, ensure_ascii=False))
     page = page.replace("<!--LANG-->", locale)
     server = web.Application()
     # Open event streams end when the server stops, rather than holding its stop up.

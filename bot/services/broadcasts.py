@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import LOCALES
 from bot.domain import broadcast as b
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
@@ -48,9 +49,10 @@ def payload(item: dict[str, Any]) -> dict[str, Any]:
     return sent
 
 
-# The stages in which a draft waits for the coordinator's message: its text (in the
-# default language, then in English) or the time to send it.
-WRITING = ("content", "content_en", "time")
+# The stages in which a draft waits for the coordinator's message: its text (for everyone,
+# or per language: at "content_<language>" for each version in turn) or the time to send it.
+VERSION_STAGE = "content_"
+WRITING = ("content", *(VERSION_STAGE + code for code in LOCALES), "time")
 
 
 class BroadcastService:

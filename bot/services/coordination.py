@@ -235,8 +235,8 @@ class CoordinationService:
                 person,
                 Msg(
                     N_(
-                        "You no longer coordinate {cohort}: an operator of this bot has taken "
-                        "your coordinator rights for it away."
+                        "You no longer coordinate {cohort}: an operator of this bot has removed "
+                        "your coordinator rights for it."
                     ),
                     {"cohort": cohort.name},
                 ),

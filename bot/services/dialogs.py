@@ -59,6 +59,7 @@ class DialogTurn:
     progress: Progress | None = None
     error: Msg | None = None
     shows: tuple[ShowWheel, ...] = ()
+    recaps: tuple[Msg, ...] = ()
     paused: list[str] = field(default_factory=list)
     answered_question: engine.Question | None = None
     answered_value: Value | None = None
@@ -283,6 +284,7 @@ class DialogService:
             dialog,
             new,
             shows=outcome.shows,
+            recaps=outcome.recaps,
             answered_question=asked,
             answered_value=(
                 engine.shown(dialog, new, asked_step, new.answers[key])

@@ -7,17 +7,16 @@ them (bot/domain/consent.py), in the digest and in the summary's average alike."
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from statistics import mean
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import CohortSettings, MembershipStatus, Role, ShareMode
 from bot.domain.consent import ConsentKind
 from bot.domain.pairs import PairStatus
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 from bot.services.profiles import display_name, share_mode
 from bot.storage import consents as consent_store
 from bot.storage import repositories as repo
@@ -35,8 +34,7 @@ from bot.storage.models import (
 )
 
 TREND_LENGTH = 4
-# A person's time zone, from their row and profile (FollowUpService.zone_of).
-ZoneOf = Callable[[Person | None, Profile | None], tzinfo]
+ZoneOf = repo.ZoneOf
 
 
 async def _moods(
@@ -100,21 +98,9 @@ async def _commitments(
             Commitment.closed_at >= since,
         )
     )
-    people, profiles = await repo.people_with_profiles(db, set(person_ids))
-    by_day: dict[date, list[int]] = {}
-    for person_id in person_ids:
-        zone = zones(people.get(person_id), profiles.get(person_id))
-        by_day.setdefault(now.astimezone(zone).date(), []).append(person_id)
     overdue = await db.scalar(
         select(func.count()).where(
-            Commitment.status == "open",
-            or_(
-                false(),
-                *(
-                    and_(Commitment.person_id.in_(ids), Commitment.due_on < today)
-                    for today, ids in by_day.items()
-                ),
-            ),
+            Commitment.status == "open", await repo.past_due(db, person_ids, now, zones)
         )
     )
     return int(done or 0), int(overdue or 0)
@@ -258,7 +244,7 @@ async def programme_summary(
                     "Check-ins: {answered} answered, {invited} invitations sent · "
                     "average mood {mood}\n"
                     "Commitments: {done} done this week, {overdue} overdue\n"
-                    "Pairs without contact for {days} days or more: {quiet}"
+                    "{no_contact}"
                 ),
                 {
                     "cohort": cohort.name,
@@ -270,8 +256,12 @@ async def programme_summary(
                     "mood": f"{mean(moods):.1f}" if moods else "–",
                     "done": done,
                     "overdue": overdue,
-                    "days": days,
-                    "quiet": int(quiet or 0),
+                    "no_contact": plural_msg(
+                        "Pairs without contact for {days} day or more: {quiet}",
+                        "Pairs without contact for {days} days or more: {quiet}",
+                        "days",
+                        {"days": days, "quiet": int(quiet or 0)},
+                    ),
                 },
             )
         )

@@ -157,13 +157,19 @@ class MatchingService:
     async def proposal(self, db: AsyncSession, cohort: Cohort) -> list[Pair]:
         return await pair_store.proposed(db, cohort.id)
 
-    async def exclude(self, db: AsyncSession, cohort: Cohort, pair_id: int) -> bool:
+    async def exclude(self, db: AsyncSession, cohort: Cohort, pair_id: int) -> Proposal | None:
+        """Leave a proposed pair out and propose again without it (None: it was not in
+        the proposal). When nothing is left to propose, the mentees still without a
+        mentor are told so, and why."""
         pair = await db.get(Pair, pair_id)
         if pair is None or pair.cohort_id != cohort.id or pair.status != PairStatus.PROPOSED:
-            return False
+            return None
         set_status(pair, PairStatus.EXCLUDED)
         pair.decided_at = self.clock.now()
-        return True
+        proposal = await self.propose(db, cohort)
+        if not proposal.pairs:
+            await self._tell_unmatched(db, cohort, pair.decided_at)
+        return proposal
 
     async def approve(
         self, db: AsyncSession, cohort: Cohort, pair_ids: Sequence[int] | None = None

@@ -18,7 +18,8 @@ from bot.domain.cohorts import ShareMode
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.pairs import PairStatus
-from bot.domain.texts import N_, Msg, Value, msg_to_json
+from bot.domain.quiet import last_before_quiet
+from bot.domain.texts import N_, Msg, Value, msg_to_json, plural_msg
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
@@ -176,20 +177,36 @@ class MeetingService:
             # The one who set it is waiting for the confirmation; the other is told.
             kind = REPLY if side_id == person_id else MEETING_NOTICE
             self._tell(db, side, text, now, {"pair": pair.id}, invitation, kind)
+            remind_at = await self.reminder_moment(db, side, starts_at)
+            if remind_at < now:
+                continue  # the night before has passed: what they were just told will do
+            reminder = (
+                N_("⏰ In an hour: your meeting with {name}, {time} ({zone}).")
+                if remind_at == starts_at - REMIND_BEFORE
+                else N_(
+                    "⏰ Before your quiet hours begin, a reminder: your meeting with {name} "
+                    "is {day}, {time} ({zone})."
+                )
+            )
             queue_message(
                 db,
                 side,
-                Msg(
-                    N_("⏰ In an hour: your meeting with {name}, {time} ({zone})."),
-                    {"name": partner, **when},
-                ),
+                Msg(reminder, {"name": partner, **when}),
                 kind=MEET_REMINDER,
                 now=now,
-                due_at=max(now, starts_at - REMIND_BEFORE),
+                due_at=remind_at,
                 default_locale=self.default_locale,
                 context={"meeting": draft.id, "brief": side_id == pair.mentor_id},
                 stale_at=starts_at,
             )
+
+    async def reminder_moment(
+        self, db: AsyncSession, side: Person, starts_at: datetime
+    ) -> datetime:
+        """An hour before, unless that is in the person's quiet hours: then just before
+        those began, so the reminder is neither at night nor after the meeting."""
+        zone = await self.followup.zone(db, side.id)
+        return last_before_quiet(starts_at - REMIND_BEFORE, zone, side.quiet_from, side.quiet_to)
 
     async def invitation(
         self,
@@ -231,8 +248,8 @@ class MeetingService:
         if not times:
             return Msg(
                 N_(
-                    "Your availability and {name}'s (from your intakes) do not meet in the "
-                    "coming week: agree on a time together."
+                    "The times you and {name} are available (from your intakes) do not overlap "
+                    "in the coming week: agree on a time together."
                 ),
                 {"name": name},
             )
@@ -343,12 +360,12 @@ class MeetingService:
             name = await partner_name(db, pair, side)
             if side.id == person.id:
                 text = Msg(
-                    N_("📅 Your meeting with {name} of {day}, {time} ({zone}) is called off."),
+                    N_("📅 Your meeting with {name} on {day}, {time} ({zone}) is called off."),
                     {"name": name, **when},
                 )
             else:
                 text = Msg(
-                    N_("📅 {name} called off your meeting of {day}, {time} ({zone})."),
+                    N_("📅 {name} called off your meeting on {day}, {time} ({zone})."),
                     {"name": name, **when},
                 )
             if cancellation is not None:
@@ -397,8 +414,10 @@ class MeetingService:
             )
         elif commitments:
             parts.append(
-                Msg(
-                    N_("{name} has {count} open commitments (the details are theirs to share)."),
+                plural_msg(
+                    "{name} has {count} open commitment (the details are theirs to share).",
+                    "{name} has {count} open commitments (the details are theirs to share).",
+                    "count",
                     {"name": name, "count": len(commitments)},
                 )
             )

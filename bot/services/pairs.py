@@ -19,7 +19,7 @@ from bot.domain.consent import ConsentKind
 from bot.domain.dialogs import Dialog
 from bot.domain.engine import Progress
 from bot.domain.pairs import RUNNING, Health, Light, PairStatus, can_move, move
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.texts import N_, Msg, Value, plural_msg
 from bot.services import pair_context
 from bot.services.clock import Clock
 from bot.services.cohorts import CohortService
@@ -264,10 +264,10 @@ class PairService:
             await self._tell_coordinators(
                 db,
                 pair,
-                Msg(
-                    N_(
-                        "⚠️ Pair #{pair} ({mentee} and {mentor}) has had no contact for {days} days."
-                    ),
+                plural_msg(
+                    "⚠️ Pair #{pair} ({mentee} and {mentor}) has had no contact for {days} day.",
+                    "⚠️ Pair #{pair} ({mentee} and {mentor}) has had no contact for {days} days.",
+                    "days",
                     {
                         "pair": pair.id,
                         "mentee": mentee.first_name,

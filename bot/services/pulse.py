@@ -181,7 +181,7 @@ class PulseService:
             if wait is not None and wait > SLOW_REPLY:
                 health.worse(
                     Light.AMBER,
-                    Msg(N_("days a reply takes (median): {days}"), {"days": wait.days}),
+                    Msg(N_("median days to a reply: {days}"), {"days": wait.days}),
                 )
             found[pair.id] = health
         return found

@@ -180,7 +180,7 @@ class Scheduler:
                 Msg(
                     N_(
                         "🎡 A month has passed. How do the eight areas of your life look now? "
-                        "Rate them again and your wheel shows the change."
+                        "Rate them again and your wheel will show the change."
                     )
                 ),
                 [[(Msg(N_("Rate the Wheel of Life")), invitation_button(WHEEL_INVITE, code))]],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,12 +14,13 @@ from bot.charts.stats import StatsChart
 from bot.domain.cohorts import MembershipStatus, Role
 from bot.domain.pairs import PairStatus
 from bot.domain.stats import PENDING_PAIRS, CohortStats, stats_from_json
-from bot.domain.texts import N_, Msg, Value
+from bot.domain.texts import N_, Msg, Value, plural_msg
 from bot.services.clock import Clock
 from bot.services.dialogs import DialogService
 from bot.storage import retention as retention_store
 from bot.storage import stats as queries
 from bot.storage.models import Cohort
+from bot.storage.repositories import ZoneOf
 
 Translate = Callable[[Msg], str]
 
@@ -28,6 +29,12 @@ MEMBER_STATUSES: dict[str, str] = {
     MembershipStatus.INTAKE: N_("in intake"),
     MembershipStatus.ACTIVE: N_("active"),
     MembershipStatus.LEFT: N_("left"),
+}
+# How many people of a role are in each status, as a count that takes its plural form.
+MEMBER_COUNTS: dict[str, Msg] = {
+    MembershipStatus.INTAKE: plural_msg("{n} in intake", "{n} in intake", "n", {}),
+    MembershipStatus.ACTIVE: plural_msg("{n} active", "{n} active", "n", {}),
+    MembershipStatus.LEFT: plural_msg("{n} left", "{n} left", "n", {}),
 }
 PAIR_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (N_("active"), (PairStatus.ACTIVE,)),
@@ -54,9 +61,10 @@ def percent(rate: float | None) -> str:
 
 
 class StatsService:
-    def __init__(self, dialogs: DialogService, clock: Clock) -> None:
+    def __init__(self, dialogs: DialogService, clock: Clock, zone_of: ZoneOf) -> None:
         self.dialogs = dialogs
         self.clock = clock
+        self.zone_of = zone_of
 
     def coaching(self) -> list[str]:
         return [d.id for d in self.dialogs.dialogs.values() if d.kind == "coaching"]
@@ -70,7 +78,8 @@ class StatsService:
         return await queries.cohort_stats(
             db,
             cohort,
-            self.clock.now().date(),
+            self.clock.now(),
+            self.zone_of,
             self.coaching(),
             [area for area, _label in self.dialogs.wheel_areas()],
         )
@@ -89,7 +98,9 @@ class StatsService:
             (
                 m(ROLE_NAMES.get(role, role)),
                 ", ".join(
-                    f"{n} {m(MEMBER_STATUSES.get(status, status))}"
+                    t(replace(MEMBER_COUNTS[status], values={"n": n}))
+                    if status in MEMBER_COUNTS
+                    else f"{n} {status}"
                     for (r, status), n in sorted(stats.people.items())
                     if r == role
                 ),
@@ -101,21 +112,33 @@ class StatsService:
         pairs += [
             (
                 m(N_("Match rate")),
-                m(
-                    N_("{rate} ({matched} of {mentees} mentees)"),
-                    rate=percent(stats.match_rate),
-                    matched=stats.matched_mentees,
-                    mentees=stats.mentees,
+                t(
+                    plural_msg(
+                        "{rate} ({matched} of {mentees} mentee)",
+                        "{rate} ({matched} of {mentees} mentees)",
+                        "mentees",
+                        {
+                            "rate": percent(stats.match_rate),
+                            "matched": stats.matched_mentees,
+                            "mentees": stats.mentees,
+                        },
+                    )
                 ),
             ),
             (
                 m(N_("Median time to first contact")),
                 "—"
                 if hours is None
-                else m(
-                    N_("{hours} h ({pairs} pairs)"),
-                    hours=f"{hours:.1f}",
-                    pairs=len(stats.first_contact_hours),
+                else t(
+                    plural_msg(
+                        "{hours} h ({pairs} pair)",
+                        "{hours} h ({pairs} pairs)",
+                        "pairs",
+                        {
+                            "hours": f"{hours:.1f}",
+                            "pairs": len(stats.first_contact_hours),
+                        },
+                    )
                 ),
             ),
         ]
@@ -136,7 +159,17 @@ class StatsService:
         ] + [
             (
                 m(N_("Week of {day}"), day=monday),
-                m(N_("mood {mood} ({count} check-ins)"), mood=f"{mood:.1f}", count=count),
+                t(
+                    plural_msg(
+                        "mood {mood} ({count} check-in)",
+                        "mood {mood} ({count} check-ins)",
+                        "count",
+                        {
+                            "mood": f"{mood:.1f}",
+                            "count": count,
+                        },
+                    )
+                ),
             )
             for monday, mood, count in stats.mood
         ]
@@ -147,7 +180,17 @@ class StatsService:
         wheel = [
             (
                 m(labels[area]),
-                m(N_("{change} ({people} people)"), change=f"{change:+.1f}", people=people_),
+                t(
+                    plural_msg(
+                        "{change} ({people} person)",
+                        "{change} ({people} people)",
+                        "people",
+                        {
+                            "change": f"{change:+.1f}",
+                            "people": people_,
+                        },
+                    )
+                ),
             )
             for area, (change, people_) in sorted(
                 stats.wheel_change.items(), key=lambda i: list(labels).index(i[0])
@@ -165,7 +208,7 @@ class StatsService:
         ]
 
     def title(self, stats: CohortStats, t: Translate) -> str:
-        return t(Msg(N_("Statistics of {cohort}"), {"cohort": stats.cohort}))
+        return t(Msg(N_("Statistics for {cohort}"), {"cohort": stats.cohort}))
 
     def chart(self, stats: CohortStats, t: Translate) -> StatsChart:
         labels = dict(self.dialogs.wheel_areas())

@@ -427,10 +427,11 @@ class Broadcast(Base):
     coordinator_id: Mapped[int] = mapped_column(BigInteger)
     # draft -> scheduled -> sending -> done; cancelled from any of them
     status: Mapped[str] = mapped_column(String(12))
-    # What a draft waits for: audience, content, content_en (the English version), ready, time
+    # What a draft waits for: audience, content, content_<language> (that language's
+    # version), ready, time
     stage: Mapped[str] = mapped_column(String(16))
     audience: Mapped[dict[str, Any]]
-    # By language ("all", or "lv" and "en"): method, text or caption, file id.
+    # By language ("all", or one per language): method, text or caption, file id.
     content: Mapped[dict[str, Any]] = mapped_column(SealedJSON("broadcasts.content"))
     send_at: Mapped[datetime | None]
     total: Mapped[int] = mapped_column(Integer, default=0)

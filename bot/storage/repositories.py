@@ -3,11 +3,24 @@ work and never commits: the caller decides when the work is complete."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, case, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -652,6 +665,29 @@ async def people_with_profiles(
     return (
         {person.id: person for person in people.scalars()},
         {profile.person_id: profile for profile in profiles.scalars()},
+    )
+
+
+# A person's time zone, from their row and profile (FollowUpService.zone_of).
+ZoneOf = Callable[[Person | None, Profile | None], tzinfo]
+
+
+async def past_due(
+    session: AsyncSession, person_ids: Collection[int], now: datetime, zone_of: ZoneOf
+) -> ColumnElement[bool]:
+    """Commitments of these people dated before today in each one's own calendar (a day
+    ahead of or behind UTC's at times): two or three dates for a whole cohort."""
+    people, profiles = await people_with_profiles(session, set(person_ids))
+    by_day: dict[date, list[int]] = {}
+    for person_id in person_ids:
+        zone = zone_of(people.get(person_id), profiles.get(person_id))
+        by_day.setdefault(now.astimezone(zone).date(), []).append(person_id)
+    return or_(
+        false(),
+        *(
+            and_(Commitment.person_id.in_(ids), Commitment.due_on < today)
+            for today, ids in by_day.items()
+        ),
     )
 
 

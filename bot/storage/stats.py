@@ -19,6 +19,7 @@ from bot.domain.pairs import PairStatus
 from bot.domain.stats import CohortStats, weekly
 from bot.storage.consents import gives
 from bot.storage.models import Answer, Cohort, Commitment, DialogSession, Membership, Outgoing, Pair
+from bot.storage.repositories import ZoneOf, past_due
 
 FINISHED = "finished"
 CHECKIN = "checkin"
@@ -41,8 +42,14 @@ def _day(db: AsyncSession, moment: Any) -> ColumnElement[Any]:
 
 
 async def cohort_stats(
-    db: AsyncSession, cohort: Cohort, today: date, coaching: Sequence[str], areas: Sequence[str]
+    db: AsyncSession,
+    cohort: Cohort,
+    now: datetime,
+    zone_of: ZoneOf,
+    coaching: Sequence[str],
+    areas: Sequence[str],
 ) -> CohortStats:
+    """The cohort's figures; a commitment is overdue by its mentee's own date."""
     stats = CohortStats(cohort.name)
     members = select(Membership.person_id).where(Membership.cohort_id == cohort.id)
     mentees = members.where(Membership.role == Role.MENTEE)
@@ -139,7 +146,8 @@ async def cohort_stats(
         (_as_date(when), int(total), int(n)) for when, total, n in moods.tuples() if n
     )
 
-    past = (Commitment.due_on < today).label("past")
+    mentee_ids = list(await db.scalars(mentees))
+    past = (await past_due(db, mentee_ids, now, zone_of)).label("past")
     promises = await db.execute(
         select(Commitment.status, past, func.count())
         .where(Commitment.person_id.in_(mentees))

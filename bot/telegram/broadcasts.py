@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import broadcast as b
 from bot.domain.spreadsheet import csv_text
-from bot.domain.texts import N_, Msg
+from bot.domain.texts import N_, Msg, plural_msg
 from bot.services.broadcasts import BroadcastService
 from bot.services.clock import Clock
 from bot.storage import broadcasts as store
@@ -97,7 +97,9 @@ class BroadcastMonitor:
             broadcast.status = "sending"
         progress = await self.broadcasts.progress(db, broadcast)
         coordinator = await db.get(Person, broadcast.coordinator_id)
-        locale = self.broadcasts.locale(coordinator) if coordinator else "en"
+        locale = (
+            self.broadcasts.locale(coordinator) if coordinator else self.broadcasts.default_locale
+        )
         finished = progress.left == 0 and broadcast.status in ("sending", "cancelled")
         if finished and broadcast.status == "sending":
             broadcast.status = "done"
@@ -154,8 +156,10 @@ class BroadcastMonitor:
 
         lines = [
             say(
-                Msg(
-                    N_("📣 Broadcast #{number} to {total} recipients"),
+                plural_msg(
+                    "📣 Broadcast #{number} to {total} recipient",
+                    "📣 Broadcast #{number} to {total} recipients",
+                    "total",
                     {"number": broadcast.id, "total": progress.total},
                 )
             )
@@ -184,13 +188,22 @@ class BroadcastMonitor:
         if finished:
             if progress.cancelled:
                 lines.append(
-                    say(Msg(N_("Cancelled: {count} not sent."), {"count": progress.cancelled}))
+                    say(
+                        plural_msg(
+                            "Cancelled: {count} message not sent.",
+                            "Cancelled: {count} messages not sent.",
+                            "count",
+                            {"count": progress.cancelled},
+                        )
+                    )
                 )
             else:
                 lines.append(say(Msg(N_("Finished."))))
             return "\n".join(lines)
         if broadcast.status == "cancelled":
-            lines.append(say(Msg(N_("Cancelling: what is already on its way still goes."))))
+            lines.append(
+                say(Msg(N_("Cancelling: messages already on their way will still arrive.")))
+            )
             return "\n".join(lines)
         left = b.seconds_left(progress.left, pace.rate)
         if left is not None:
@@ -207,7 +220,7 @@ class BroadcastMonitor:
                 say(
                     Msg(
                         N_(
-                            "⏸ Waiting for a stopped worker: another takes its messages over "
+                            "⏸ Waiting for a stopped worker: another will take over its messages "
                             "in about {seconds} s."
                         ),
                         {"seconds": str(int(pace.takeover_seconds + 0.999))},
@@ -253,7 +266,10 @@ class BroadcastMonitor:
             broadcast.coordinator_id,
             BufferedInputFile(table.encode(), filename=f"broadcast-{broadcast.id}-unreached.csv"),
             caption=self.renderer.text(
-                Msg(N_("Those broadcast #{number} did not reach."), {"number": broadcast.id}),
+                Msg(
+                    N_("Broadcast #{number}: the recipients it did not reach."),
+                    {"number": broadcast.id},
+                ),
                 locale,
             ),
         )

@@ -38,17 +38,18 @@ from aiogram.types import (
     Message,
     MessageId,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.calendar import CalendarEvent, calendar_file
-from bot.domain.pacing import SPACING_MARGIN, ChatSchedule, TokenBucket
+from bot.domain.pacing import ChatSchedule, send_rate
 from bot.domain.texts import msg_from_json
 from bot.services.clock import Clock
 from bot.storage import broadcasts as groups
 from bot.storage import repositories as repo
 from bot.storage.group_commit import GroupCommit
 from bot.storage.models import Outgoing
+from bot.supervision import Outage
 from bot.telegram.polling import PollerLease
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.sender import MAX_RETRIES, SharedPause, paced
@@ -73,6 +74,10 @@ Undeliverable = Callable[[Outgoing, str], Awaitable[None]]
 Gate = Callable[[AsyncSession, list[Outgoing], datetime], Awaitable[list[Outgoing]]]
 # Told of each sent row and what Telegram returned, in the transaction that records it.
 Sent = Callable[[AsyncSession, Outgoing, Any], Awaitable[None]]
+
+
+# The database restarting or out of reach, not a fault of the outcome being written.
+NOT_THE_ROWS = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 class SenderLease(PollerLease):
@@ -110,7 +115,7 @@ class OutboxSender:
         self.sessions = sessions
         self.clock = clock
         # No burst: in any second at most ``rate`` go, however long it was quiet before.
-        self.everyone = TokenBucket(rate / SPACING_MARGIN, burst=1.0, updated=monotonic())
+        self.everyone = send_rate(rate, monotonic())
         self.chats = ChatSchedule()
         self.batch = batch
         self.lease = lease
@@ -133,6 +138,7 @@ class OutboxSender:
         self.renewed_at: dict[int, float] = {}
         self.heartbeat: asyncio.Task[None] | None = None
         self.outcomes: GroupCommit[Settled] = GroupCommit(sessions, settle)
+        self.recording = Outage("recording what the outbox sent", longest_pause=1.0)
         # Chats with a message put back until its turn, and when it is due.
         self.put_back: dict[int, datetime] = {}
         # Rows being sent whose lease another process took over: they do not go from here.
@@ -468,7 +474,18 @@ class OutboxSender:
             async def told(db: AsyncSession) -> None:
                 await on_sent(db, row, result)
 
-        await self.outcomes.add(((row.id, status, self.clock.now(), details), told))
+        outcome = (row.id, status, self.clock.now(), details)
+        # What Telegram has accepted must be recorded, or it would go again once the
+        # row's lease ran out: while the database is away, it is tried again (soon, so
+        # that it is written before another process could take the row over).
+        while True:
+            try:
+                await self.outcomes.add((outcome, told))
+            except NOT_THE_ROWS as exc:
+                await self.sleep(self.recording.failed(exc))
+                continue
+            self.recording.over()
+            return
 
 
 Told = Callable[[AsyncSession], Awaitable[None]]

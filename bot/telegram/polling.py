@@ -23,7 +23,7 @@ import socket
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -36,6 +36,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import AnswerCallbackQuery, GetUpdates
 from aiogram.types import Update
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,6 +46,7 @@ from bot.domain.flood import FloodLimit, Verdict
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.group_commit import GroupWork
+from bot.storage.models import InboxUpdate
 from bot.supervision import DATABASE_TROUBLE, Outage
 from bot.telegram.sender import spoke
 
@@ -259,15 +261,36 @@ class DurablePolling:
         they would be handled twice."""
         await self.drain()
         async with self.sessions() as session:
-            pending = [
-                Update.model_validate(row.payload, context={"bot": self.bot})
-                for row in await repo.pending_updates(session)
-            ]
+            pending = list(
+                (await self.readable(session, await repo.pending_updates(session))).values()
+            )
         if pending:
             log.info("handling %s update(s) left over from the last run", len(pending))
         for update in pending:
             self.spawn(update)
         await self.drain()
+
+    async def readable(
+        self, session: AsyncSession, rows: Sequence[InboxUpdate]
+    ) -> dict[int, Update]:
+        """The stored updates as updates, by id. One this version cannot read (stored by
+        another, say) is marked failed, so that it is not read again at every start or
+        sweep and holds up nobody's later ones."""
+        updates: dict[int, Update] = {}
+        unreadable: list[repo.Handled] = []
+        for row in rows:
+            try:
+                updates[row.update_id] = Update.model_validate(
+                    row.payload, context={"bot": self.bot}
+                )
+            except ValidationError:
+                log.error("update %s is stored in a form this version cannot read", row.update_id)
+                metrics.UPDATES_FAILED.labels(type="unreadable").inc()
+                unreadable.append((row.update_id, self.clock.now(), "unreadable"))
+        if unreadable:
+            await repo.mark_handled(session, unreadable)
+            await session.commit()
+        return updates
 
     def spawn(self, update: Update) -> None:
         self.track(self.handle(update))

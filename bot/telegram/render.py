@@ -19,6 +19,47 @@ from bot.telegram.buttons import DialogButton
 
 TELEGRAM_TEXT_LIMIT = 4096
 
+# Latvian writes a date's month in the case its place in the sentence needs: "līdz
+# 2. decembrim" (dative), "uz 2. decembri" (accusative), "no 2. decembra" (genitive),
+# "2. decembrī" (locative, "on"). Babel gives the nominative "2. decembris".
+LATVIAN_CASES = ("gen", "dat", "acc", "loc")
+LATVIAN_MONTHS = {
+    "janvāris": ("janvāra", "janvārim", "janvāri", "janvārī"),
+    "februāris": ("februāra", "februārim", "februāri", "februārī"),
+    "marts": ("marta", "martam", "martu", "martā"),
+    "aprīlis": ("aprīļa", "aprīlim", "aprīli", "aprīlī"),
+    "maijs": ("maija", "maijam", "maiju", "maijā"),
+    "jūnijs": ("jūnija", "jūnijam", "jūniju", "jūnijā"),
+    "jūlijs": ("jūlija", "jūlijam", "jūliju", "jūlijā"),
+    "augusts": ("augusta", "augustam", "augustu", "augustā"),
+    "septembris": ("septembra", "septembrim", "septembri", "septembrī"),
+    "oktobris": ("oktobra", "oktobrim", "oktobri", "oktobrī"),
+    "novembris": ("novembra", "novembrim", "novembri", "novembrī"),
+    "decembris": ("decembra", "decembrim", "decembri", "decembrī"),
+}
+
+
+class DateText(str):
+    """A date as the reader's language writes it. A Latvian template asks for the case its
+    slot needs with a format spec, {date:dat}; other languages' dates ignore the spec."""
+
+    def __new__(cls, day: date, locale: str) -> DateText:
+        text = super().__new__(cls, format_date(day, format="long", locale=locale))
+        text.latvian = locale.startswith("lv")
+        return text
+
+    latvian: bool
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        if spec not in LATVIAN_CASES:
+            raise ValueError(f"a date takes one of the cases {LATVIAN_CASES}, not {spec!r}")
+        if not self.latvian:
+            return str(self)
+        before, _, month = str(self).rpartition(" ")
+        return f"{before} {LATVIAN_MONTHS[month][LATVIAN_CASES.index(spec)]}"
+
 
 class Renderer:
     def __init__(self, i18n: I18n) -> None:
@@ -35,7 +76,12 @@ class Renderer:
     def text(self, msg: Msg, locale: str) -> str:
         """The message in HTML; the person's own words escaped."""
         values = {name: self.value(v, locale) for name, v in msg.values.items()}
-        translated = self.gettext(msg.id, locale)
+        if msg.plural is not None and msg.count is not None:
+            count = msg.values[msg.count]
+            assert isinstance(count, int), f"{msg.id!r}: {msg.count} is not a number"
+            translated = self.i18n.gettext(msg.id, msg.plural, count, locale=locale)
+        else:
+            translated = self.gettext(msg.id, locale)
         return translated.format(**values) if values else translated
 
     def plain(self, msg: Msg, locale: str) -> str:
@@ -50,7 +96,7 @@ class Renderer:
         if isinstance(value, int):
             return str(value)
         if isinstance(value, date):
-            return format_date(value, format="long", locale=locale)
+            return DateText(value, locale)
         if isinstance(value, list):
             return ", ".join(self.value(v, locale) for v in value)
         return html.escape(value, quote=False)

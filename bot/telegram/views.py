@@ -119,8 +119,10 @@ class DialogView:
         )
 
     async def progress(self, turn: DialogTurn) -> None:
-        """After an accepted answer (or a repeat of one): charts, then the next question
-        or the end."""
+        """After an accepted answer (or a repeat of one): the recap of a stage just
+        finished, charts, then the next question or the end."""
+        for recap in turn.recaps:
+            self.say(self.renderer.text(recap, self.locale))
         for show in turn.shows:
             await self.wheel(turn, show)
         if turn.finished:
@@ -150,6 +152,8 @@ class DialogView:
             if previous
             else self.t(N_("Your wheel today."))
         )
+        if show.reading is not None:
+            caption += "\n\n" + self.renderer.text(show.reading, self.locale)
         self.replies.add(
             SendPhoto(
                 chat_id=self.chat_id,

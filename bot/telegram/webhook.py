@@ -215,11 +215,12 @@ class WebhookServer:
         async with self.polling.sessions() as db:
             ids = await repo.person_pending(db, person or None)
             missing = [i for i in ids if i not in received]
-            loaded = {
-                row.update_id: Update.model_validate(row.payload, context={"bot": self.bot})
-                for row in (await repo.stored_updates(db, missing) if missing else ())
-            }
+            loaded = await self.polling.readable(
+                db, await repo.stored_updates(db, missing) if missing else ()
+            )
         for update_id in ids:
-            update = received.pop(update_id, None) or loaded[update_id]
+            update = received.pop(update_id, None) or loaded.get(update_id)
+            if update is None:
+                continue
             async with self.polling.slots:
                 await self.polling.feed(update)

@@ -171,9 +171,9 @@ def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
     expect(problem).to_contain_text("The dialog files have a problem")
     expect(problem).to_contain_text("grow.yaml")
 
-    mended = source.replace(
-        "What do you want? What is your goal?", "Which dream shall we work on today?"
-    )
+    # Mended, with the first question asked in other words.
+    asked = 'prompt: "Which dream shall we work on today?"'
+    mended = re.sub(r'prompt: "[^"]*"', asked, source, count=1)
     grow.write_text(mended, encoding="utf-8")
     expect(problem).to_be_hidden()
     expect(page.locator("#dialogs-reloaded")).to_be_visible()
@@ -203,7 +203,7 @@ def test_a_broadcast_reaches_the_mentees_formatted_as_telegram_shows_it(
     be(page, "Dana")
     write(page, "/broadcast")
     press(page, "Mentees")
-    expect(bot_messages(page).last).to_contain_text("3 recipients")
+    expect(bot_messages(page).last).to_contain_text("Recipients: 3")
     write(page, BROADCAST)
     press(page, "✅ Send now")
     # Its status message is brought up to date in place until the broadcast is over.

@@ -61,27 +61,42 @@ async def test_each_person_gets_the_version_in_their_language(
     standin: BotAPIStandin, bot: Running, clock: MovableClock
 ) -> None:
     elza = (605, "Elza, <the> one", "lv", "mentee")  # has blocked the bot
-    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, [*MEMBERS, elza])
-    users = {m[0]: standin.user(m[0], m[1], m[2]) for m in MEMBERS}
+    members = [*MEMBERS, (606, "Olga", "ru", "mentee")]
+    await seed_cohort(bot.app.sessions, clock.now(), COORDINATOR_ID, [*members, elza])
+    users = {m[0]: standin.user(m[0], m[1], m[2]) for m in members}
     standin.block(standin.user(elza[0], elza[1], elza[2]))
     dace = someone(standin, bot, COORDINATOR_ID, "Dace", "en")
     replies = await dace.write("/broadcast")
     assert "Who should get it?" in (replies[-1].text or "")
     replies = await dace.press("Everyone")
-    assert "5 recipients: 5 people (1 of them cannot be reached)" in (replies[-1].text or "")
-    replies = await dace.write("<b>Sveiki</b>, tiekamies piektdien!")
-    assert replies[0].text == "Sveiki, tiekamies piektdien!"
-    assert replies[0].entities[0]["type"] == "bold"
-    assert "It goes to 5 recipients (1 cannot be reached)" in (replies[-1].text or "")
-    replies = await dace.press("🌐 Separate Latvian and English versions")
-    assert "Now write the English version" in (replies[-1].text or "")
+    assert "Recipients: 6 (people: 6, of them unreachable: 1; Telegram groups: 0)" in (
+        replies[-1].text or ""
+    )
     replies = await dace.write("<b>Hello</b>, see you on Friday!")
+    assert replies[0].text == "Hello, see you on Friday!"
+    assert replies[0].entities[0]["type"] == "bold"
+    assert "It goes to 6 recipients (unreachable: 1)" in (replies[-1].text or "")
+    replies = await dace.press("🌐 A separate version for each language")
+    assert [m.text for m in replies] == [
+        "The message you wrote goes to those who use the bot in English.",
+        "Now write the version for Latviešu.",
+    ]
+    replies = await dace.write("Sveiki, tiekamies piektdien!")
+    assert [m.text for m in replies] == ["Now write the version for Русский."]
+    replies = await dace.write("Здравствуйте, до встречи в пятницу!")
     shown = [m.text for m in replies]
-    assert "Sveiki, tiekamies piektdien!" in shown and "Hello, see you on Friday!" in shown
+    assert shown[:6] == [
+        "Version for English:",
+        "Hello, see you on Friday!",
+        "Version for Latviešu:",
+        "Sveiki, tiekamies piektdien!",
+        "Version for Русский:",
+        "Здравствуйте, до встречи в пятницу!",
+    ]
     replies = await dace.press("✅ Send now")
     assert "Broadcast #" in (replies[-1].text or "")
     report = await wait_report(standin, dace)
-    assert "4 sent, 0 failed, 1 unreachable, 0 cancelled (of 5)" in report
+    assert "5 sent, 0 failed, 1 unreachable, 0 cancelled (of 6)" in report
     unreached = await standin.wait_for_message(dace.user, contains="did not reach")
     assert unreached.document_name is not None and unreached.document is not None
     rows = list(csv.reader(io.StringIO(unreached.document.decode())))
@@ -89,10 +104,13 @@ async def test_each_person_gets_the_version_in_their_language(
         ["telegram_id", "first_name", "status", "reason"],
         ["605", "Elza, <the> one", "unreachable", "blocked"],
     ]
-    for user_id, _name, lang, _role in MEMBERS:
-        texts = [m.text for m in standin.messages(users[user_id])]
-        expected = "Sveiki, tiekamies piektdien!" if lang == "lv" else "Hello, see you on Friday!"
-        assert texts == [expected]
+    versions = {
+        "lv": "Sveiki, tiekamies piektdien!",
+        "en": "Hello, see you on Friday!",
+        "ru": "Здравствуйте, до встречи в пятницу!",
+    }
+    for user_id, _name, lang, _role in members:
+        assert [m.text for m in standin.messages(users[user_id])] == [versions[lang]]
     status = next(m for m in standin.messages(dace.user) if "Broadcast #" in (m.text or ""))
     assert "Finished." in (status.text or "") and "▓▓▓▓▓▓▓▓▓▓ 100%" in (status.text or "")
     assert not status.buttons
@@ -178,7 +196,9 @@ async def test_groups_are_registered_linked_and_reached(
     )
     await dace.write("/broadcast")
     replies = await dace.press("Telegram groups")
-    assert "1 recipients: 0 people" in (replies[-1].text or "")
+    assert "Recipients: 1 (people: 0, of them unreachable: 0; Telegram groups: 1)" in (
+        replies[-1].text or ""
+    )
     await dace.write("Hello, group")
     await dace.press("✅ Send now")
     await wait_report(standin, dace)

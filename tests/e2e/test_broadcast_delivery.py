@@ -261,8 +261,8 @@ async def status_after_a_tick(made: Rig, clock: MovableClock, language: str = "e
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "⏸ Waiting for a stopped worker: another takes its messages over in about 5 s."),
-        ("lv", "⏸ Gaida apturētu sūtītāju: tā ziņas pēc apmēram 5 s pārņems cits."),
+        ("en", "⏸ Waiting for a stopped worker: another will take over its messages in about 5 s."),
+        ("lv", "⏸ Gaida sūtītāju, kas apstājies: tā ziņas pēc apmēram 5 s pārņems cits."),
     ],
 )
 async def test_a_broadcast_held_by_a_stopped_worker_says_so(

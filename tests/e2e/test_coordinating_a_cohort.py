@@ -403,6 +403,30 @@ async def test_a_mentee_left_unmatched_hears_that_matching_ran_and_why(
     assert not any("not matched" in (m.text or "") for m in matched_one.sent())
 
 
+async def test_mentees_left_unmatched_by_exclusions_hear_it_when_nothing_is_left_to_propose(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    coordinator, codes = await create_cohort(standin, bot)
+    anna = person(standin, standin.user(931, "Anna", "en"), bot)
+    liga = person(standin, standin.user(932, "Līga", "en"), bot)
+    rita = person(standin, standin.user(933, "Rita", "en"), bot)
+    await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
+    await intake_mentee(liga, bot, codes["Mentees"], show_name=True)
+    await intake_mentor(rita, bot, codes["Mentors"])
+
+    await coordinator.write("/match")
+    *_, page = await coordinator.press(COHORT)
+    # Rita is excluded for one mentee, then for the other: nothing is left to propose.
+    for _ in range(2):
+        exclude = next(label for label in coordinator.labels(page) if label.startswith("Exclude"))
+        *_, page = await coordinator.press(exclude, page)
+    assert not any(label.startswith("Exclude") for label in coordinator.labels(page))
+    for mentee in (anna, liga):
+        told = await wait_text(standin, mentee.user, "this time you were not matched")
+        assert COHORT in (told.text or "")
+    assert not any("not matched" in (m.text or "") for m in rita.sent())
+
+
 async def test_the_statistics_of_a_cohort_with_only_people_yet_chart_its_people(
     standin: BotAPIStandin, bot: Running
 ) -> None:

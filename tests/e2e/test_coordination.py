@@ -416,7 +416,7 @@ async def test_a_coordinator_sees_statistics_exports_and_polls_of_their_cohort_o
         assert p.ada.labels(picker) == [A], command
     await p.ada.write("/stats")
     replies = await p.ada.press(A)
-    assert any(t("Statistics of {cohort}").format(cohort=A) in (m.text or "") for m in replies)
+    assert any(t("Statistics for {cohort}").format(cohort=A) in (m.text or "") for m in replies)
     assert replies[-1].photo is not None
     await p.ada.write("/export")
     replies = await p.ada.press(A)

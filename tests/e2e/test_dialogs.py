@@ -78,21 +78,23 @@ GROW_TRANSCRIPT: list[tuple[str, str]] = [
     ("write", "No extra time"),
     ("write", "Needs a shower at work"),
     ("press", "Join a running club"),
+    ("write", "Ask the club about a trial run"),
     ("write", "Sign up at the club"),
     ("write", "01.12.2026"),
     ("write", "Send my mentor the receipt"),
     ("write", "Run with the club twice"),
     ("press", "In two weeks"),
-    ("press", "Skip"),
+    ("write", "A screenshot of the club log"),
     ("write", "Time a 10 km run"),
     ("write", "2027-01-15"),
     ("write", "Share the result"),
     ("press", "No"),
+    ("write", "I commit to running with the club every week"),
 ]
 PERSONS_OWN = {"Join a running club"}
 
 
-@pytest.mark.parametrize("language", ["en", "lv"])
+@pytest.mark.parametrize("language", ["en", "lv", "ru"])
 async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, language: str) -> None:
     user = standin.user(600, "Ilze", language)
     person = mentee(standin, user, bot)
@@ -114,6 +116,27 @@ async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, lan
     assert "Run 10 km in under an hour <b>this</b> spring & summer" in summary
     for heading in ("G · Goal", "R · Reality", "O · Options", "W · Will"):
         assert t(heading) in summary
+    for label, words in (
+        ("First step", "Ask the club about a trial run"),
+        ("My commitment", "I commit to running with the club every week"),
+        ("How I will report", "A screenshot of the club log"),
+    ):
+        assert f"{t(label)}: {words}" in summary
+    # Each stage ends with a one-line recap in the person's words, and only then.
+    recaps = [
+        t("Your goal, in your words: “{goal}”. Now let's look at where you are.").format(
+            goal="Run 10 km in under an hour <b>this</b> spring & summer"
+        ),
+        t("That is your starting point: “{reality}”. Next come your options.").format(
+            reality="I run 5 km twice a week"
+        ),
+        t(
+            "You chose “{chosen}”, and your first step could be “{first_step}”. "
+            "Now let's make a plan."
+        ).format(chosen="Join a running club", first_step="Ask the club about a trial run"),
+    ]
+    said = [m.text for m in person.sent() if m.text in recaps]
+    assert said == recaps
     assert (
         t("Well done. Your actions are saved as commitments; I will follow them up with you.")
         in texts
@@ -130,7 +153,53 @@ async def test_a_mentee_completes_grow(standin: BotAPIStandin, bot: Running, lan
     assert str(commitments[0].due_on) == "2026-12-01"
 
 
-@pytest.mark.parametrize("language", ["lv", "en"])
+# The kit's own Latvian sentences (module 3, part 2): its questions, its way of reporting
+# on the actions, and the goal's SMART hint.
+KIT_GROW_SENTENCES = (
+    "Kāds ir jūsu mērķis?",
+    "Mērķiem jābūt konkrētiem, izmērāmiem, sasniedzamiem, atbilstošiem un ierobežotiem laikā "
+    "(SMART), kā arī iedvesmojošiem un izaicinošiem.",
+    "Kāds varētu būt jūsu pirmais solis?",
+    "Ko jūs darīsiet?",
+    "Kā jūs ziņosiet par šīs darbības rezultātiem?",
+    "Ko jūs apņematies darīt?",
+)
+
+
+async def test_grow_asks_the_kits_questions_in_its_latvian_words_one_at_a_time(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    person = mentee(standin, standin.user(601, "Laima", "lv"), bot)
+    t = translator(bot, "lv")
+    intro, first = await person.write("/grow")
+    # The first screen asks one thing: the goal (the SMART hint says how, not what else).
+    assert first.text is not None and first.text.count("?") == 1
+    assert "?" not in (intro.text or "")
+    report_buttons = []
+    for kind, value in GROW_TRANSCRIPT[1:]:
+        if kind == "write":
+            await person.write(value)
+        else:
+            await person.press(value if value in PERSONS_OWN else t(value))
+        if "Kā jūs ziņosiet" in (person.last().text or ""):
+            report_buttons.append(person.labels())
+    asked = "\n".join(m.text or "" for m in person.sent())
+    for sentence in KIT_GROW_SENTENCES:
+        assert sentence in asked, sentence
+    # Each action's way of reporting is asked, and cannot be skipped.
+    assert len(report_buttons) == 3
+    assert not any(t("Skip") in labels for labels in report_buttons)
+
+
+WHEEL_READING = (
+    "How to read it: a full life comes with a sense of inner balance and growth. A round "
+    "wheel rolls smoothly: your areas are in balance. A dented wheel, some areas far below "
+    "the others, makes a bumpy ride: those areas are the place to start. A flat wheel, low "
+    "all round, is even but small: there is room to grow everywhere."
+)
+
+
+@pytest.mark.parametrize("language", ["lv", "en", "ru"])
 async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
     standin: BotAPIStandin, bot: Running, language: str
 ) -> None:
@@ -156,12 +225,16 @@ async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
 
     await rate([7, 5, 8, 4, 6, 7, 3, 6])
     first_chart = next(m for m in person.sent() if m.photo)
-    assert first_chart.caption == t("Your wheel today.")
+    assert (first_chart.caption or "").startswith(t("Your wheel today.") + "\n\n")
+    # The kit's reading of the wheel comes with it.
+    assert t(WHEEL_READING) in (first_chart.caption or "")
     await rate([8, 6, 8, 5, 6, 7, 5, 6])
     charts = [m for m in person.sent() if m.photo]
     assert len(charts) == 2 and charts[1].photo != charts[0].photo
     renderer = bot.app.dispatcher["renderer"]
-    assert renderer.value(date(2026, 11, 25), language) in (charts[1].caption or "")
+    rated = renderer.value(date(2026, 11, 25), language)
+    compared = t("Your wheel today. The dashed line is your rating of {date}.").format(date=rated)
+    assert (charts[1].caption or "").startswith(compared + "\n\n")
     assert await count(bot, Commitment) == 4
     assert await count(bot, DialogSession, status="finished") == 2
 
@@ -175,21 +248,67 @@ async def test_the_wheel_draws_a_chart_and_compares_with_last_time(
 
 
 @pytest.mark.parametrize("language", ["lv", "en"])
-async def test_dilts_goes_up_and_back_down(
+async def test_dilts_goes_up_and_back_down_from_a_level_above_the_problem(
     standin: BotAPIStandin, bot: Running, language: str
 ) -> None:
     person = mentee(standin, standin.user(620, "Pēteris", language), bot)
     t = translator(bot, language)
     await person.write("/dilts")
     await person.write("I want to leave my full-time job")
-    await person.press(t("Identity: who I am"))
-    for n in range(11):
+    replies = await person.press(t("Behaviour: what I do"))
+    level = t("Behaviour: what I do")
+    problem_level = t(
+        "Problem level — {level}. A problem is rarely solved on its own level: on the way "
+        "back down we start one level above it."
+    ).format(level=level)
+    assert [m.text for m in replies][0] == problem_level
+    for n in range(5):
+        await person.write(f"level answer {n}")
+    replies = await person.write("level answer 5")
+    # Past the top, the way down starts at Capabilities, the level above Behaviour.
+    assert (replies[-1].text or "").startswith(t("Back down the pyramid"))
+    assert t("<b>Capabilities.</b> Which capabilities will you use or develop to act on it?") in (
+        replies[-1].text or ""
+    )
+    for n in range(6, 9):
         await person.write(f"level answer {n}")
     replies = await person.press(t("Skip"))
     summary = replies[0].text or ""
-    assert summary.index(t("Up the pyramid")) < summary.index(t("Back down from the top"))
-    assert "level answer 10" in summary
-    assert await count(bot, Answer) == 14
+    assert summary.index(t("Up the pyramid")) < summary.index(t("Back down the pyramid"))
+    assert f"{t('Problem level')}: {level}" in summary
+    assert "level answer 8" in summary
+    assert await count(bot, Answer) == 12
+
+
+async def test_an_even_wheel_names_no_weakest_areas_and_three_is_the_most(
+    standin: BotAPIStandin, bot: Running, ben: SimUser
+) -> None:
+    person = mentee(standin, ben, bot)
+    t = translator(bot, "en")
+    await person.write("/wheel")
+    for _ in range(8):
+        replies = await person.press("5")
+    question = replies[-1]
+    assert (question.text or "").startswith(t("Actions"))
+    assert t(
+        "Your wheel is even: every area has the same rating. Which 2 or 3 areas do you want "
+        "to grow? Tap to choose, then press Done."
+    ) in (question.text or "")
+    assert "weakest" not in (question.text or "")
+    assert not [label for label in person.labels() if label.startswith("✅")]
+    for area in ("Family and friends", "Career", "Health"):
+        await person.press("▫️ " + t(area))
+    # A fourth is refused with a reply, and the three stay ticked.
+    assert await person.press("▫️ " + t("Finances")) == []
+    assert person.alerts()[-1] == t(
+        "You can choose up to {high} here. Untick one to choose another."
+    ).format(high=3)
+    ticked = [label for label in person.labels() if label.startswith("✅")]
+    assert ticked == ["✅ " + t(area) for area in ("Family and friends", "Career", "Health")]
+    await person.press(t("Done"))
+    async with bot.app.sessions() as db:
+        focus = await db.scalar(select(Answer.value).where(Answer.key == "focus"))
+    assert focus == ["family", "career", "health"]
 
 
 async def test_bad_input_gets_a_clear_reply_and_changes_nothing(
@@ -266,6 +385,38 @@ async def test_back_changes_the_previous_answer(
     async with bot.app.sessions() as db:
         values = dict((await db.execute(select(Answer.key, Answer.value))).all())
     assert values == {"goal": "Better goal"}
+
+
+async def test_a_russian_speaker_gets_russian_throughout(
+    standin: BotAPIStandin, bot: Running
+) -> None:
+    olga = mentee(standin, standin.user(620, "Olga", "ru"), bot)
+    (greeting,) = await olga.write("/start")
+    assert (greeting.text or "").startswith("Здравствуйте, Olga! Я ваш помощник в менторстве.")
+    assert "☸️ Колесо жизненного баланса" in olga.labels(greeting)
+    await olga.write("/grow")
+    assert "Какова ваша цель?" in (olga.last().text or "")
+    await olga.write("Пробежать 10 км")
+    assert "К какой сфере жизни относится эта цель?" in (olga.last().text or "")
+    assert "Здоровье" in olga.labels()
+    await olga.press("Здоровье")
+    assert "К какому сроку вы её достигнете?" in (olga.last().text or "")
+    (paused,) = await olga.write("/cancel")
+    assert (paused.text or "").startswith("Приостановлено. Ваши ответы сохранены")
+    (settings,) = await olga.write("/settings")
+    assert (settings.text or "").startswith("Ваши настройки\nЧасовой пояс: ")
+    assert "🌙 Изменить тихие часы" in olga.labels(settings)
+    menu = dict(standin.commands["ru"])
+    assert menu["grow"] == "Сессия GROW: цель, реальность, варианты, воля"
+    assert menu["language"] == "Выбрать язык, на котором я с вами говорю"
+    (choice,) = await olga.write("/language")
+    assert choice.text == "Выберите язык:"
+    assert olga.labels(choice) == ["English", "Latviešu", "Русский"]
+    (done,) = await olga.press("Latviešu", choice)
+    assert done.text == "Gatavs. Valoda: Latviešu."
+    (done,) = await olga.write("/language")
+    (done,) = await olga.press("Русский", done)
+    assert done.text == "Готово. Язык: Русский."
 
 
 async def test_language_is_switched_and_remembered(

@@ -77,7 +77,7 @@ async def test_reminders_and_check_ins_go_out_in_the_persons_time(
     await person.press(t("✅ Done"), message=items[0])
     # The same commitment, tapped in an older list: no longer open, nothing changes.
     await person.act(lambda: standin.press(ben, t("✅ Done"), message=again))
-    assert person.alerts()[-1] == t("This check-in has expired: the commitment is no longer open.")
+    assert person.alerts()[-1] == t("This question has expired: the commitment is no longer open.")
     async with bot.app.sessions() as db:
         states = sorted((await db.execute(select(Commitment.status))).scalars())
     assert states == ["done", "dropped"]

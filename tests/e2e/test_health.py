@@ -71,7 +71,7 @@ async def test_health_readiness_and_metrics_of_a_polling_bot(
     }
 
     await standin.send_command(user, "/grow")
-    await standin.wait_for_message(user, contains="What do you want?")
+    await standin.wait_for_message(user, contains="What is your goal?")
     async with bot.app.sessions() as db:
         repo.enqueue(
             db,

@@ -83,7 +83,7 @@ async def test_an_installed_bot_finds_its_dialogs_catalogs_and_migrations(
     lines = out.decode().splitlines()
     installed = str(venv / "lib")
     assert lines[0].startswith("dialogs: checkin, closing") and installed in lines[0]
-    assert lines[1].startswith("catalogs: lv, en") and installed in lines[1]
+    assert lines[1].startswith("catalogs: en, lv, ru") and installed in lines[1]
     assert "up to date" in lines[2] and str(elsewhere / "data" / "mentorbot.db") in lines[2]
     assert lines[-1].startswith("telegram: the token is")
     assert str(ROOT) not in out.decode()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from bot.playground.botapi import BotAPIStandin, BotMessage, SimUser
 from bot.storage.models import Commitment, DialogSession, Meeting, Outgoing, Person, Profile
 from tests.e2e.conftest import MovableClock, Running
+from tests.e2e.test_coordinating_a_cohort import shown
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
 
@@ -85,7 +86,7 @@ async def test_a_meeting_is_set_reminded_and_called_off(
     assert "Your next meeting with Anna: December 2, 2026, 09:15" in (shown.text or "")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("Called off; your partner has been told.")
-    await wait_text(standin, anna.user, "Rita called off your meeting of December 2, 2026")
+    await wait_text(standin, anna.user, "Rita called off your meeting on December 2, 2026")
     await rita.press(t("✖ Call it off"), message=shown)
     assert rita.alerts()[-1] == t("This meeting is no longer planned.")
     async with bot.app.sessions() as db:
@@ -95,6 +96,38 @@ async def test_a_meeting_is_set_reminded_and_called_off(
         ).scalars()
         assert statuses == ["cancelled", "planned"]
         assert sorted(reminders) == ["cancelled", "cancelled", "sent", "sent"]
+
+
+async def test_an_early_meeting_is_reminded_the_evening_before_quiet_hours(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock
+) -> None:
+    """The day picked in the calendar, 07:30 in Riga: an hour before is in both people's
+    quiet hours (21:00-08:00), so the reminder comes at 20:59 the evening before, with
+    words that say so."""
+    t = translator(bot, "en")
+    _coordinator, anna, rita = await matched_pair(standin, bot)
+    clock.moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    *_, question = await anna.write("/meet")
+    await anna.press(t("📅 Pick a day in the calendar"), question)
+    await anna.press("30", shown(anna, question))
+    await anna.write("7:30")
+    await anna.press(t("Skip"))
+    await anna.press(t("Skip"))
+    await wait_text(standin, rita.user, "November 30, 2026, 07:30")
+    evening = datetime(2026, 11, 29, 18, 59, tzinfo=UTC)  # 20:59 in Riga
+    async with bot.app.sessions() as db:
+        due = (
+            await db.execute(select(Outgoing.due_at).where(Outgoing.kind == "meet_reminder"))
+        ).scalars()
+        assert [at.replace(tzinfo=UTC) for at in due] == [evening, evening]
+
+    clock.moment = evening.replace(second=5)
+    bot.app.outbox.wake()
+    for person, partner in ((anna, "Rita"), (rita, "Anna")):
+        reminder = await wait_text(standin, person.user, "Before your quiet hours begin")
+        assert f"your meeting with {partner} is November 30, 2026, 07:30 (Europe/Riga)" in (
+            reminder.text or ""
+        )
 
 
 async def test_a_moment_already_past_is_refused_and_the_unpaired_are_told(
@@ -311,5 +344,5 @@ async def test_no_common_time_is_said_plainly(standin: BotAPIStandin, bot: Runni
         person.timezone = "Asia/Tokyo"  # Weekday evenings in Tokyo are Riga's mornings.
         await db.commit()
     asked = await anna.write("/meet")
-    assert "do not meet in the coming week: agree on a time together" in (asked[0].text or "")
+    assert "do not overlap in the coming week: agree on a time together" in (asked[0].text or "")
     assert "On which day" in (asked[-1].text or "")

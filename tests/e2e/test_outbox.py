@@ -14,14 +14,16 @@ import pytest
 from aiogram import Bot
 from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.playground.botapi import BotAPIStandin, RateLimit
 from bot.services.clock import Clock
 from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker
+from bot.storage.group_commit import GroupCommit
 from bot.storage.models import Outgoing, Person
-from bot.telegram.outbox import OutboxSender
+from bot.telegram.outbox import OutboxSender, Settled, settle
 from bot.telegram.sender import BotSession, DeliveryMiddleware
 from tests.conftest import TEST_KEYRING
 from tests.e2e.broadcast_setup import FastTime
@@ -375,3 +377,28 @@ async def test_messages_to_one_chat_arrive_in_the_order_written(harness: Harness
         await sender.tick()
     assert delivered(harness, 2100) == ["part start", *texts]
     assert not harness.standin.calls(status=429)
+
+
+async def test_what_was_sent_while_the_database_was_away_is_recorded_once_it_is_back(
+    harness: Harness,
+) -> None:
+    """Telegram accepted the message; writing so fails three times (the database
+    restarting): it is written when the database answers again, and nothing goes twice."""
+    harness.standin.user(4100)
+    await harness.queue([4100])
+    sender = harness.sender()
+    failures = 3
+
+    async def write_once_the_database_is_back(db: AsyncSession, batch: list[Settled]) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise OperationalError("UPDATE outbox", {}, ConnectionResetError())
+        await settle(db, batch)
+
+    sender.outcomes = GroupCommit(harness.sessions, write_once_the_database_is_back)
+    assert await sender.tick() == 1
+    assert failures == 0
+    assert await harness.statuses() == ["sent"]
+    assert await sender.tick() == 0
+    assert delivered(harness, 4100) == ["Hello 4100"]

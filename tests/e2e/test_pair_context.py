@@ -276,7 +276,7 @@ async def test_without_a_reply_the_mentor_is_asked_which_mentee(
     assert p.rita.labels(question) == []  # answered: the choice is gone
 
     (question,) = await p.rita.write("/report")
-    assert (question.text or "").startswith("Report a problem in your mentoring with whom?")
+    assert (question.text or "").startswith("Which of your mentorings is the problem in?")
     replies = await p.rita.press("Anna", question)
     assert "This is about your mentoring with Anna." in [m.text for m in replies]
     await p.rita.write("Anna wants a different mentor")

@@ -87,7 +87,7 @@ async def test_a_poll_to_a_cohort_reaches_each_member_and_its_answers_are_drawn(
     assert votes == [(anna.user.id, 1), (rita.user.id, 1)]
     (chart,) = await coordinator.press(t("📊 Results"))
     assert chart.photo is not None and chart.photo.startswith(PNG)
-    assert chart.caption == t("{voters} answered; sent in {sent} chats.").format(voters=2, sent=2)
+    assert chart.caption == t("Answered: {voters} · sent to chats: {sent}").format(voters=2, sent=2)
     assert len(standin.calls("sendPoll", status=200)) == 2
 
 
@@ -119,7 +119,7 @@ async def test_a_poll_to_a_group_and_a_quiz_leaderboard(
     chart = next(m for m in replies if m.photo)
     assert chart.photo is not None and chart.photo.startswith(PNG)
     assert t("Right answers: {right}").format(right=1) in (chart.caption or "")
-    assert t("{voters} answered; sent in {sent} chats.").format(voters=2, sent=1) in (
+    assert t("Answered: {voters} · sent to chats: {sent}").format(voters=2, sent=1) in (
         chart.caption or ""
     )
 
@@ -136,10 +136,10 @@ async def test_a_poll_to_a_group_and_a_quiz_leaderboard(
     lines = (board.text or "").splitlines()
     assert lines[0] == t("Quiz leaderboard")
     assert lines[1:] == [
-        t("{place} {name}: {right} right of {answered}").format(
+        t("{place} {name}: {right} of {answered} right").format(
             place="🥇", name="Anna", right=2, answered=2
         ),
-        t("{place} {name}: {right} right of {answered}").format(
+        t("{place} {name}: {right} of {answered} right").format(
             place="🥈", name="Rita", right=1, answered=2
         ),
     ]
@@ -154,7 +154,7 @@ async def test_a_poll_counts_only_the_people_it_can_reach(
     await rita.settle()
 
     (preview,) = await coordinator.write("/poll Lunch on Friday?\nYes\nNo")
-    label = t("👥 {cohort} ({count} people)").format(cohort=COHORT, count=1)
+    label = f"👥 {COHORT} (1 person)"
     assert coordinator.labels(preview) == [label]
     sent = await coordinator.press(label, preview)
     assert sent[-1].text == "\n".join(
@@ -166,4 +166,4 @@ async def test_a_poll_counts_only_the_people_it_can_reach(
     await poll_in(standin, anna.user, "Lunch on Friday?")
     assert [call.params["chat_id"] for call in standin.calls("sendPoll")] == [anna.user.id]
     (chart,) = await coordinator.press(t("📊 Results"))
-    assert chart.caption == t("{voters} answered; sent in {sent} chats.").format(voters=0, sent=1)
+    assert chart.caption == t("Answered: {voters} · sent to chats: {sent}").format(voters=0, sent=1)

@@ -100,7 +100,7 @@ async def test_of_two_run_processes_one_polls_and_the_other_takes_over_when_it_d
     assert await processes.polls(second)
     await all_handled(processes.database_url, len(before) + len(after))
     for user in before + after:
-        assert asked(standin, user, "What do you want?") == 1
+        assert asked(standin, user, "What is your goal?") == 1
     assert [row.attempts for row in await inbox(processes.database_url)] == [1] * 10
 
 
@@ -125,7 +125,7 @@ async def test_a_conflict_on_getupdates_is_one_line_in_the_log_and_the_bot_goes_
             )
     user = standin.user(900, "Ilze", "en")
     await standin.send_command(user, "/grow")
-    await standin.wait_for_message(user, contains="What do you want?", timeout=10)
+    await standin.wait_for_message(user, contains="What is your goal?", timeout=10)
     assert bot.returncode is None
     log = bot.log()
     assert "Traceback" not in log
@@ -175,7 +175,7 @@ async def test_two_webhook_instances_handle_each_update_once_and_each_persons_in
     for user in people:
         texts = [m.text or "" for m in standin.messages(user)]
         assert len(texts) == 3
-        assert "What do you want?" in texts[1]
+        assert "What is your goal?" in texts[1]
         assert "Which area of your life" in texts[2]
     assert await goals(database_url) == {
         user.id: [f"Goal number {n}"] for n, user in enumerate(people)

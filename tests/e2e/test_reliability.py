@@ -127,3 +127,32 @@ async def test_logs_hold_neither_the_token_nor_what_people_wrote(
     assert "4711" not in caplog.text and "xxxxxxxx" not in caplog.text
     assert standin.token not in caplog.text
     assert standin.token.split(":")[1] not in caplog.text
+
+
+async def test_an_update_stored_in_a_form_this_version_cannot_read_is_set_aside(
+    standin: BotAPIStandin, bot: Running, clock: MovableClock, database_url: str, ben: SimUser
+) -> None:
+    """Left in the inbox by another version: at the next start it is marked failed, once,
+    and the bot goes on answering."""
+    await bot.stop()
+    async with bot.app.sessions() as db:
+        db.add(
+            InboxUpdate(
+                update_id=7,
+                person_id=ben.id,
+                payload={"update_id": 7, "message": {"text": "from another version"}},
+                received_at=clock.now(),
+            )
+        )
+        await db.commit()
+    running = await start_bot(standin, database_url, clock)
+    try:
+        person = mentee(standin, ben, running)
+        (reply,) = await person.write("/help")
+        assert reply.text
+        async with running.app.sessions() as db:
+            row = await db.get(InboxUpdate, 7)
+        assert row is not None and row.handled_at is not None
+        assert (row.failure, row.payload) == ("unreadable", {})
+    finally:
+        await running.stop()

@@ -40,7 +40,7 @@ async def test_killed_mid_dialog_the_person_continues_at_the_same_step(
 ) -> None:
     user = standin.user(321, "Kira", "en")
     bot = await processes.run()
-    await say(standin, user, "/grow", "What do you want?")
+    await say(standin, user, "/grow", "What is your goal?")
     await say(standin, user, "Learn to swim", "Which area of your life")
     count = len(standin.messages(user))
     await standin.press(user, "Health")
@@ -100,8 +100,8 @@ async def test_a_half_made_choice_survives_a_kill(
     await say(standin, user, "6", "Choose the 2 or 3")
     choice = standin.last_message(user)
     edits = choice.edits
-    await standin.press(user, "▫️ Health")  # ticked now: four, one too many
     await standin.press(user, "✅ Fun and recreation")
+    await standin.press(user, "▫️ Health")
     await standin.wait_for(lambda: choice.edits == edits + 2, 10, "the choice to be redrawn")
     await bot.kill()
 

@@ -197,9 +197,9 @@ async def test_cohort_settings_set_the_nudge_hours_and_turn_check_ins_off(
     def label(starts: str) -> str:
         return next(x for x in coordinator.labels(view) if x.startswith(t(starts)))
 
-    assert label("Nudge a mentor after").endswith("48 h")
-    await coordinator.press(label("Nudge a mentor after"), message=view)
-    assert label("Nudge a mentor after").endswith("24 h")
+    assert label("Remind a mentor to answer after").endswith("48 h")
+    await coordinator.press(label("Remind a mentor to answer after"), message=view)
+    assert label("Remind a mentor to answer after").endswith("24 h")
     assert label("Regular check-ins").endswith(t("weekly"))
     await coordinator.press(label("Regular check-ins"), message=view)
     await coordinator.press(label("Regular check-ins"), message=view)
@@ -331,7 +331,9 @@ async def test_nothing_the_bot_starts_arrives_in_quiet_hours(
         await who.write(f"/timezone {zone}")
     await coordinator.write("/cohort_settings")
     (view,) = await coordinator.press("Riga <spring> 2027")
-    nudge = next(x for x in coordinator.labels(view) if x.startswith(t("Nudge a mentor after")))
+    nudge = next(
+        x for x in coordinator.labels(view) if x.startswith(t("Remind a mentor to answer after"))
+    )
     await coordinator.press(nudge, message=view)
     await bot.app.sweep()
     await anna.settle()

@@ -39,17 +39,12 @@ async def test_statistics_and_exports_of_a_cohort(
     await coordinator.write("/stats")
     replies = await coordinator.press(COHORT)
     text = "\n".join(m.text or "" for m in replies if m.text)
-    assert t("Statistics of {cohort}").format(cohort=COHORT) in text
+    assert t("Statistics for {cohort}").format(cohort=COHORT) in text
     assert "Mentees: 1 " + t("active") in text
-    assert (
-        t("Match rate")
-        + ": "
-        + t("{rate} ({matched} of {mentees} mentees)").format(rate="100%", matched=1, mentees=1)
-        in text
-    )
-    assert t("{hours} h ({pairs} pairs)").format(hours="3.0", pairs=1) in text
+    assert t("Match rate") + ": " + "100% (1 of 1 mentee)" in text
+    assert "3.0 h (1 pair)" in text
     assert t("Check-ins done") + ": 1" in text
-    assert t("mood {mood} ({count} check-ins)").format(mood="4.0", count=1) in text
+    assert "mood 4.0 (1 check-in)" in text
     chart = replies[-1]
     assert chart.photo is not None and chart.photo.startswith(PNG)
 

@@ -61,7 +61,7 @@ def _empty(source: str) -> None:
 
 def test_length_is_counted_after_the_tags() -> None:
     assert ids("<b>" + "x" * 4096 + "</b>") == []
-    assert ids("x" * 4097) == ["It is {length} characters long; Telegram takes at most {limit}."]
+    assert ids("x" * 4097) == ["It is {length} character long; Telegram takes at most {limit}."]
     assert ids("x" * 1025, limit=1024) != []
 
 

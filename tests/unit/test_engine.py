@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from bot.domain import engine
 from bot.domain.dialogs import Dialog, DialogError, load_dialog
 from bot.domain.engine import OtherInput, Press, Progress, TextInput
 from tests.dialog_answers import TODAY, valid_input
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def walk(dialog: Dialog, limit: int = 200) -> tuple[Progress, list[engine.ShowWheel]]:
@@ -123,9 +126,55 @@ def test_wheel_shows_the_chart_and_preselects_the_weakest_areas(
     assert asked.item is not None and asked.item.values["item"] == engine.Msg("Finances")
 
 
-def test_dilts_goes_up_then_down(dialogs: dict[str, Dialog]) -> None:
+DILTS_LEVELS = ("environment", "behaviour", "capabilities", "values", "identity", "purpose")
+
+
+def dilts_to_the_way_down(dialog: Dialog, level: str) -> engine.Outcome:
+    """A Dilts run with the problem at ``level``, up to the first question of the way down;
+    the outcome of the last answer up."""
+    progress = engine.handle(dialog, engine.start(dialog).progress, TextInput("x"), TODAY).progress
+    outcome = engine.handle(dialog, progress, Press(f"c:{level}"), TODAY)
+    for n in range(6):
+        outcome = engine.handle(dialog, outcome.progress, TextInput(f"up {n}"), TODAY)
+    return outcome
+
+
+@pytest.mark.parametrize(
+    ("level", "first_down"),
+    [
+        ("environment", "down_behaviour"),
+        ("behaviour", "down_capabilities"),
+        ("capabilities", "down_values"),
+        ("values", "down_identity"),
+        ("identity", "down_purpose"),
+        # Nothing is above the top: the way down starts there.
+        ("purpose", "down_purpose"),
+    ],
+)
+def test_dilts_way_down_starts_one_level_above_the_problem(
+    dialogs: dict[str, Dialog], level: str, first_down: str
+) -> None:
     dialog = dialogs["dilts"]
-    progress, _ = walk(dialog)
+    outcome = dilts_to_the_way_down(dialog, level)
+    progress = outcome.progress
+    assert engine.step_at(dialog, progress.cursor).id == first_down  # type: ignore[arg-type]
+    while not progress.finished:
+        progress = engine.handle(dialog, progress, TextInput("down"), TODAY).progress
+    down = [k for k in progress.answers if k.startswith("down_")]
+    levels = [f"down_{name}" for name in DILTS_LEVELS]
+    assert down == list(reversed(levels[: levels.index(first_down) + 1]))
+
+
+def test_dilts_goes_up_then_down_and_marks_the_problem_level(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["dilts"]
+    progress = engine.handle(dialog, engine.start(dialog).progress, TextInput("x"), TODAY).progress
+    chosen = engine.handle(dialog, progress, Press("c:behaviour"), TODAY)
+    (said,) = chosen.recaps
+    assert said.id.startswith("Problem level — {level}.")
+    assert said.values == {"level": engine.Msg("Behaviour: what I do")}
+    progress = chosen.progress
+    while not progress.finished:
+        progress = engine.handle(dialog, progress, TextInput("answer"), TODAY).progress
     keys = [k for k in progress.answers if k.startswith(("up_", "down_"))]
     assert keys == [
         "up_environment",
@@ -134,12 +183,139 @@ def test_dilts_goes_up_then_down(dialogs: dict[str, Dialog]) -> None:
         "up_values",
         "up_identity",
         "up_purpose",
-        "down_identity",
-        "down_values",
         "down_capabilities",
         "down_behaviour",
         "down_environment",
     ]
+    lines = {line.label.id: line.value for line in engine.summary(dialog, progress)}
+    assert lines["Problem level"] == engine.Msg("Behaviour: what I do")
+
+
+def test_a_changed_problem_level_leaves_the_old_way_down_out(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["dilts"]
+    progress = dilts_to_the_way_down(dialog, "values").progress
+    progress = engine.handle(dialog, progress, TextInput("identity seen"), TODAY).progress
+    # Back to the level: the problem sits at Behaviour after all.
+    while engine.step_at(dialog, progress.cursor).id != "level":  # type: ignore[arg-type]
+        progress = engine.handle(dialog, progress, Press("back"), TODAY).progress
+    progress = engine.handle(dialog, progress, Press("c:behaviour"), TODAY).progress
+    while not progress.finished:
+        progress = engine.handle(dialog, progress, Press("keep"), TODAY).progress
+        if progress.cursor and engine.step_at(dialog, progress.cursor).id.startswith("down_"):
+            break
+    assert engine.step_at(dialog, progress.cursor).id == "down_capabilities"  # type: ignore[arg-type]
+    while not progress.finished:
+        progress = engine.handle(dialog, progress, TextInput("down"), TODAY).progress
+    labels = [line.label.id for line in engine.summary(dialog, progress)]
+    assert "Identity, seen from above" not in labels
+    assert "Capabilities, seen from above" in labels
+
+
+def test_grow_recaps_each_stage_in_the_persons_words_and_nothing_more(
+    dialogs: dict[str, Dialog],
+) -> None:
+    dialog = dialogs["grow"]
+    outcome = engine.start(dialog)
+    said: list[tuple[str, engine.Msg]] = []
+    for n in range(200):
+        progress = outcome.progress
+        if progress.finished:
+            break
+        leaving = dialog.steps[progress.cursor[0]].id  # type: ignore[index]
+        event = valid_input(dialog, progress, n)
+        if leaving == "goal":
+            event = TextInput("Run   10 km\nin under an hour " + "and more " * 30)
+        outcome = engine.handle(dialog, progress, event, TODAY)
+        said += [(leaving, recap) for recap in outcome.recaps]
+    assert [where for where, _ in said] == ["benefits_long", "obstacles", "first_step"]
+    goal, reality, options = (recap for _, recap in said)
+    # A long answer is quoted by its beginning, on one line.
+    quoted = goal.values["goal"]
+    assert isinstance(quoted, str) and quoted.startswith("Run 10 km in under an hour and more")
+    assert len(quoted) == engine.RECAP_QUOTE_LIMIT and quoted.endswith("…")
+    assert reality.values == {"reality": progress.answers["reality"]}
+    chosen = progress.answers["chosen"]
+    assert options.values == {
+        "chosen": progress.answers[f"options.{chosen}.option"],
+        "first_step": progress.answers["first_step"],
+    }
+
+
+def test_grow_asks_the_commitment_and_the_first_step(dialogs: dict[str, Dialog]) -> None:
+    dialog = dialogs["grow"]
+    progress, _ = walk(dialog)
+    lines = {line.label.id: line.value for line in engine.summary(dialog, progress)}
+    assert lines["First step"] == progress.answers["first_step"]
+    assert lines["My commitment"] == progress.answers["commitment"]
+    reports = [k for k in progress.answers if k.endswith(".report")]
+    assert len(reports) == 3 and all(progress.answers[k] for k in reports)
+    assert not dialog.step("actions").steps[2].optional
+
+
+@pytest.mark.parametrize("locale", ["en", "lv"])
+def test_grow_asks_one_question_per_message(dialogs: dict[str, Dialog], locale: str) -> None:
+    catalog = read_po(
+        (ROOT / "locales" / locale / "LC_MESSAGES" / "messages.po").open("rb"), locale=locale
+    )
+    asked = [
+        inner
+        for step in dialogs["grow"].steps
+        for inner in (step.steps or (step,))
+        if inner.kind not in ("loop", "show")
+    ]
+    for step in asked:
+        prompt = catalog[step.prompt].string
+        assert isinstance(prompt, str) and prompt.count("?") <= 1, prompt
+        hint = catalog[step.hint].string if step.hint else ""
+        assert isinstance(hint, str) and "?" not in hint, hint
+
+
+def test_an_even_wheel_preselects_nothing_and_says_it_is_even(
+    dialogs: dict[str, Dialog],
+) -> None:
+    dialog = dialogs["wheel"]
+    outcome = engine.start(dialog)
+    for _ in range(8):
+        outcome = engine.handle(dialog, outcome.progress, Press("c:6"), TODAY)
+    (shown,) = outcome.shows
+    assert shown.reading is not None and shown.reading.id.startswith("How to read it")
+    question = engine.question(dialog, outcome.progress)
+    assert question.text.id == dialog.step("focus").even_prompt
+    assert not [b for row in question.buttons for b in row if b.selected]
+    uneven = engine.handle(dialog, engine.start(dialog).progress, Press("c:5"), TODAY)
+    for _ in range(7):
+        uneven = engine.handle(dialog, uneven.progress, Press("c:6"), TODAY)
+    assert engine.question(dialog, uneven.progress).text.id == dialog.step("focus").prompt
+
+
+@pytest.mark.parametrize("dialog_id", ["wheel", "intake_mentee", "intake_mentor"])
+def test_every_multi_choice_refuses_more_than_its_maximum(
+    dialogs: dict[str, Dialog], dialog_id: str
+) -> None:
+    dialog = dialogs[dialog_id]
+    progress = engine.start(dialog).progress
+    checked = 0
+    for n in range(200):
+        if progress.finished:
+            break
+        step = engine.step_at(dialog, progress.cursor)  # type: ignore[arg-type]
+        if step.kind == "multi":
+            offered = [value for value, _ in engine.options(dialog, progress, step)]
+            most = min(step.max_choices or len(offered), len(offered))
+            for value in offered:
+                if value in (progress.pending or ()):
+                    continue
+                outcome = engine.handle(dialog, progress, Press(f"t:{value}"), TODAY)
+                if len(progress.pending or ()) < most:
+                    assert outcome.accepted
+                else:
+                    assert outcome.error is not None and outcome.progress is progress
+                    assert outcome.error.values == {"high": most}
+                progress = outcome.progress
+            assert len(progress.pending or ()) == most
+            checked += 1
+        progress = engine.handle(dialog, progress, valid_input(dialog, progress, n), TODAY).progress
+    assert checked >= 1
 
 
 def test_back_returns_to_the_previous_answer_and_keep_moves_on(
@@ -282,13 +458,55 @@ def test_progress_survives_serialisation(dialogs: dict[str, Dialog]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=1200))
 def test_any_text_either_advances_or_changes_nothing(text: str) -> None:
-    dialog = load_dialog(Path(__file__).resolve().parents[2] / "dialogs" / "grow.yaml")
+    dialog = load_dialog(ROOT / "dialogs" / "grow.yaml")
     start = engine.start(dialog).progress
     outcome = engine.handle(dialog, start, TextInput(text), TODAY)
     if outcome.accepted:
         assert outcome.progress.answers["goal"] == text.strip()
     else:
         assert outcome.progress is start
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            "  - {id: first, kind: text, prompt: P, label: L, optional: true}\n"
+            "  - {id: second, kind: text, prompt: P, label: L, recap: 'You said {first}'}\n",
+            r"step .second.: recap: \{first\} must name a step that is always answered",
+        ),
+        (
+            "  - {id: first, kind: text, prompt: P, label: L, recap: 'You said {later}'}\n"
+            "  - {id: later, kind: text, prompt: P, label: L}\n",
+            r"step .first.: recap: \{later\} must name this or an earlier question step",
+        ),
+        (
+            "  - {id: first, kind: text, prompt: P, label: L, ask_if: {step: nope, among: [a]}}\n",
+            r"step .first.: ask_if.step must name an earlier choice step",
+        ),
+        (
+            "  - {id: pick, kind: choice, prompt: P, label: L, options: [{value: a, label: A}]}\n"
+            "  - {id: then, kind: text, prompt: P, label: L, ask_if: {step: pick, among: [b]}}\n",
+            r"step .then.: ask_if.among must be values of that choice",
+        ),
+        (
+            "  - {id: pick, kind: multi, prompt: P, label: L, max_choices: 0,"
+            " options: [{value: a, label: A}]}\n",
+            r"max_choices >= 1",
+        ),
+    ],
+)
+def test_recaps_conditions_and_maximums_are_checked_at_load(
+    tmp_path: Path, steps: str, message: str
+) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(
+        "id: broken\ncommand: broken\nroles: [everyone]\ntitle: T\nintro: I\noutro: O\n"
+        "steps:\n" + steps,
+        encoding="utf-8",
+    )
+    with pytest.raises(DialogError, match=message):
+        load_dialog(path)
 
 
 def test_a_broken_definition_names_the_file_and_the_step(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ MENTEE_MISTAKES = [
     ("telegram_id", "", "telegram_id is missing"),
     ("first_name", "", "first_name is missing"),
     ("first_name", "x" * 129, "first_name is longer than 128 characters"),
-    ("language", "de", "language 'de' is not one of lv, en"),
+    ("language", "de", "language 'de' is not one of en, lv, ru"),
     ("languages", "", "languages is missing"),
     ("languages", "lv;xx", "languages: 'xx' not among lv, en, ru"),
     ("timezone", "Mars/Base", "timezone 'Mars/Base' is not a known time zone"),

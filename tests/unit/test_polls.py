@@ -33,8 +33,8 @@ def test_a_poll_and_a_quiz_are_read_from_one_message() -> None:
     ("text", "quiz", "problem"),
     [
         ("", False, "Write the question"),
-        ("Only a question", False, "options"),
-        ("Q\n" + "\n".join(str(n) for n in range(11)), False, "options"),
+        ("Only a question", False, "{high} option"),
+        ("Q\n" + "\n".join(str(n) for n in range(11)), False, "{high} option"),
         ("Q\nA\nA", False, "same"),
         ("Q\nA\n" + "x" * (MAX_OPTION + 1), False, "too long"),
         ("Q" * 301 + "\nA\nB", False, "too long"),

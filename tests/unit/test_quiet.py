@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.quiet import allowed_at, in_quiet_hours
+from bot.domain.quiet import allowed_at, in_quiet_hours, last_before_quiet
 
 RIGA = ZoneInfo("Europe/Riga")
 
@@ -105,3 +105,32 @@ def test_new_york_s_quiet_hours_end_at_eight_across_both_changes() -> None:
     assert allowed_at(datetime(2027, 11, 7, 3, 0, tzinfo=UTC), new_york, 21, 8) == datetime(
         2027, 11, 7, 13, 0, tzinfo=UTC
     )
+
+
+def test_a_reminder_due_at_night_comes_the_evening_before() -> None:
+    # 06:30 in Riga is quiet (21-08): the last minute before is 20:59 the evening before.
+    dawn = datetime(2026, 11, 30, 4, 30, tzinfo=UTC)
+    assert last_before_quiet(dawn, RIGA, 21, 8) == datetime(2026, 11, 29, 18, 59, tzinfo=UTC)
+    # 22:00 in New York is quiet since 21:00 the same evening.
+    new_york = ZoneInfo("America/New_York")
+    late = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    assert last_before_quiet(late, new_york, 21, 8) == datetime(2026, 12, 1, 1, 59, tzinfo=UTC)
+    noon = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    assert last_before_quiet(noon, RIGA, 21, 8) == noon
+
+
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31)),
+    st.sampled_from(["Europe/Riga", "America/New_York", "Asia/Tokyo"]),
+    st.integers(0, 23),
+    st.integers(0, 23),
+)
+def test_what_comes_before_quiet_hours_is_never_in_them(
+    naive: datetime, zone_name: str, quiet_from: int, quiet_to: int
+) -> None:
+    zone = ZoneInfo(zone_name)
+    moment = naive.replace(tzinfo=UTC)
+    before = last_before_quiet(moment, zone, quiet_from, quiet_to)
+    assert before <= moment
+    assert not in_quiet_hours(before.astimezone(zone).hour, quiet_from, quiet_to)
+    assert moment - before < timedelta(hours=25)

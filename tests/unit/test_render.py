@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.texts import Msg
+from bot.domain.texts import Msg, msg_from_json, msg_to_json, plural_msg
 from bot.i18n import create_i18n
 from bot.playground.botapi import EntityParseError, parse_html
 from bot.telegram.buttons import DialogButton
@@ -29,6 +29,17 @@ def test_persons_text_is_escaped_and_translated_text_is_not(renderer: Renderer) 
     assert text == "Your answer so far: &lt;b&gt;me&lt;/b&gt; &amp; &lt;3"
     plain, _ = parse_html(text)
     assert plain == "Your answer so far: <b>me</b> & <3"
+
+
+def test_a_stored_count_keeps_its_plural_and_older_rows_still_read(renderer: Renderer) -> None:
+    quiet = plural_msg(
+        "⚠️ no contact for {days} day", "⚠️ no contact for {days} days", "days", {"days": 21}
+    )
+    stored = msg_to_json(Msg("{n}. {text}", {"n": 1, "text": quiet}))
+    again = msg_from_json(stored)
+    assert renderer.text(again, "lv") == "1. ⚠️ bez saziņas 21 dienu"
+    older = {"id": "{n}. {text}", "values": {"n": 2, "text": {"msg": {"id": "Yes", "values": {}}}}}
+    assert renderer.text(msg_from_json(older), "en") == "2. Yes"
 
 
 def test_dates_follow_the_language(renderer: Renderer) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.consent import ConsentKind
@@ -20,6 +21,7 @@ from bot.domain.stats import median, weekly
 from bot.i18n import create_i18n
 from bot.services.dialogs import DialogService
 from bot.services.exports import export
+from bot.services.followup import FollowUpService
 from bot.services.stats import StatsService
 from bot.storage import consents as consent_store
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
@@ -55,8 +57,10 @@ class FixedClock:
         return TODAY
 
 
-def stats_service() -> StatsService:
-    return StatsService(DialogService(load_dialogs(ROOT / "dialogs"), FixedClock()), FixedClock())
+def stats_service(clock: Any = None) -> StatsService:
+    clock = clock or FixedClock()
+    zones = FollowUpService(clock, "Europe/Riga", "lv")
+    return StatsService(DialogService(load_dialogs(ROOT / "dialogs"), clock), clock, zones.zone_of)
 
 
 async def seed(engine: AsyncEngine) -> None:
@@ -256,7 +260,7 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
 
     renderer = Renderer(create_i18n(str(ROOT / "locales"), "en"))
     text = service.message(stats, lambda msg: renderer.text(msg, "en"))
-    assert "<b>Statistics of Riga &lt;spring&gt;</b>" in text
+    assert "<b>Statistics for Riga &lt;spring&gt;</b>" in text
     for line in (
         "Mentees: 2 active, 1 in intake, 1 left",
         "Match rate: 50% (2 of 4 mentees)",
@@ -266,11 +270,13 @@ async def test_the_figures_of_a_cohort(db_engine: AsyncEngine) -> None:
         "Week of November 2, 2026: mood 3.0 (2 check-ins)",
         "overdue: 2",
         "Family and friends: +2.0 (2 people)",
-        "Career: -1.0 (1 people)",
+        "Career: -1.0 (1 person)",
     ):
         assert line in text, line
     lv = service.message(stats, lambda msg: renderer.text(msg, "lv"))
     assert "Match rate" not in lv and "50%" in lv
+    assert "Mentorējamie: 2 aktīvi, 1 aizpilda anketu, 1 izstājies" in lv
+    assert "Karjera: -1.0 (1 cilvēks)" in lv
 
 
 @pytest.mark.postgres  # The consent's condition is SQL of its own.
@@ -295,6 +301,40 @@ async def test_moods_and_wheels_count_only_with_consent_as_it_stands_now(
         ("101", ""),
         ("102", "5"),
     ]
+
+
+async def test_overdue_is_by_each_mentees_own_date(db_engine: AsyncEngine) -> None:
+    """At 02:30 UTC it is still the 25th in New York and already the 26th in Riga: a
+    commitment dated the 25th is overdue for the Riga mentee only."""
+    await seed(db_engine)
+    late_evening_in_new_york = datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+
+    class Clock:
+        def now(self) -> datetime:
+            return late_evening_in_new_york
+
+    async with create_sessionmaker(db_engine)() as db:
+        grow = await db.scalar(select(DialogSession.id).where(DialogSession.dialog_id == "grow"))
+        for person_id, zone in ((101, "America/New_York"), (102, "Europe/Riga")):
+            person = await db.get(Person, person_id)
+            assert person is not None
+            person.timezone = zone
+            db.add(
+                Commitment(
+                    person_id=person_id,
+                    session_id=grow,
+                    text="call the client",
+                    due_on=date(2026, 11, 25),
+                    status="open",
+                    created_at=T0,
+                )
+            )
+        await db.commit()
+        cohort = await db.get(Cohort, 1)
+        assert cohort is not None
+        stats = await stats_service(Clock()).cohort_stats(db, cohort)
+    # The seed's two overdue and one open, and the two of the 25th: Riga's overdue, New York's open.
+    assert stats.commitments == {"done": 1, "overdue": 3, "open": 2, "dropped": 1}
 
 
 def test_median_and_weeks() -> None:
@@ -368,7 +408,7 @@ async def test_the_command_writes_a_self_contained_report(
     assert done.returncode == 0, done.stderr
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert "<h1>Statistics of Riga &lt;spring&gt;</h1>" in page
+    assert "<h1>Statistics for Riga &lt;spring&gt;</h1>" in page
     for figure in ("50% (2 of 4 mentees)", "6.0 h (2 pairs)", "50% (1 of 2)", "+2.0 (2 people)"):
         assert figure in page, figure
     assert 'src="data:image/png;base64,' in page

@@ -26,13 +26,16 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.config import LOCALES
 from bot.domain import broadcast as b
 from bot.domain.access import COORDINATION, Standing
 from bot.domain.engine import parse_moment
-from bot.services.broadcasts import BroadcastService, payload
+from bot.i18n import LANGUAGE_NAMES
+from bot.services.broadcasts import VERSION_STAGE, BroadcastService, payload
 from bot.services.programme import Programme
 from bot.storage import broadcasts as store
 from bot.storage.database import create_sessionmaker
@@ -193,7 +196,15 @@ async def audience_step(
                 chat_id=person.id,
                 text=_("Pairs with no contact for how long? Both sides get the message."),
                 reply_markup=buttons(
-                    [[(_("{days} days").format(days=d), choice("q", str(d))) for d in b.QUIET_DAYS]]
+                    [
+                        [
+                            (
+                                ngettext("{days} day", "{days} days", d).format(days=d),
+                                choice("q", str(d)),
+                            )
+                            for d in b.QUIET_DAYS
+                        ]
+                    ]
                 ),
             )
         )
@@ -250,8 +261,8 @@ async def audience_step(
         SendMessage(
             chat_id=person.id,
             text=_(
-                "{count} recipients: {people} people ({unreachable} of them cannot be reached) "
-                "and {groups} Telegram groups.\n\n"
+                "Recipients: {count} (people: {people}, of them unreachable: {unreachable}; "
+                "Telegram groups: {groups}).\n\n"
                 "Now write the message. Format it in Telegram, or write HTML yourself "
                 "(&lt;b&gt;bold&lt;/b&gt;, &lt;i&gt;italic&lt;/i&gt;, "
                 '&lt;a href="…"&gt;link&lt;/a&gt;). '
@@ -320,13 +331,32 @@ async def draft_message(
         )
         return
     content = dict(draft.content)
-    if draft.stage == "content_en":
-        content["en"] = item
+    if draft.stage.startswith(VERSION_STAGE):
+        content[draft.stage.removeprefix(VERSION_STAGE)] = item
     else:
         content = {"all": item}
     draft.content = content
-    draft.stage = "ready"
-    await preview(bot, session, person, broadcasts, draft, replies)
+    if not ask_next_version(person, draft, replies):
+        draft.stage = "ready"
+        await preview(bot, session, person, broadcasts, draft, replies)
+
+
+def ask_next_version(person: Person, draft: Broadcast, replies: Replies) -> bool:
+    """A broadcast written per language waits for the version of each language in turn;
+    False once every language has its version."""
+    left = [code for code in LOCALES if code not in draft.content]
+    if "all" in draft.content or not left:
+        return False
+    draft.stage = VERSION_STAGE + left[0]
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=_("Now write the version for {language}.").format(
+                language=LANGUAGE_NAMES[left[0]]
+            ),
+        )
+    )
+    return True
 
 
 async def preview(
@@ -360,7 +390,9 @@ async def preview(
             replies.add(
                 SendMessage(
                     chat_id=person.id,
-                    text=_("Version for {language}:").format(language=locale.upper()),
+                    text=_("Version for {language}:").format(
+                        language=LANGUAGE_NAMES.get(locale, locale)
+                    ),
                 )
             )
         method = SEND_METHODS[item["method"]].model_validate(
@@ -372,11 +404,11 @@ async def preview(
         [(_("✅ Send now"), BroadcastSend(draft=draft.id, action="now"))],
         [(_("🕘 Send later…"), BroadcastSend(draft=draft.id, action="later"))],
     ]
-    if "all" in draft.content:
+    if "all" in draft.content and len(LOCALES) > 1:
         rows.append(
             [
                 (
-                    _("🌐 Separate Latvian and English versions"),
+                    _("🌐 A separate version for each language"),
                     BroadcastSend(draft=draft.id, action="two"),
                 )
             ]
@@ -385,9 +417,10 @@ async def preview(
     replies.add(
         SendMessage(
             chat_id=person.id,
-            text=_(
-                "This is the preview. It goes to {count} recipients ({unreachable} cannot be "
-                "reached)."
+            text=ngettext(
+                "This is the preview. It goes to {count} recipient (unreachable: {unreachable}).",
+                "This is the preview. It goes to {count} recipients (unreachable: {unreachable}).",
+                found.total,
             ).format(count=found.total, unreachable=found.unreachable),
             reply_markup=buttons(rows),
         )
@@ -412,17 +445,17 @@ async def send_step(
         return
     if action == "two" and "all" in draft.content:
         replies.add(query.answer())
-        draft.content = {"lv": draft.content["all"]}
-        draft.stage = "content_en"
+        written = broadcasts.locale(person)
+        draft.content = {written: draft.content["all"]}
         replies.add(
             SendMessage(
                 chat_id=person.id,
-                text=_(
-                    "The message you wrote goes to those who use the bot in Latvian. "
-                    "Now write the English version."
+                text=_("The message you wrote goes to those who use the bot in {language}.").format(
+                    language=LANGUAGE_NAMES[written]
                 ),
             )
         )
+        ask_next_version(person, draft, replies)
         return
     if action == "later":
         replies.add(query.answer())
@@ -489,9 +522,11 @@ async def go(
     replies.add(
         SendMessage(
             chat_id=person.id,
-            text=_("📣 Broadcast #{number} to {total} recipients: starting…").format(
-                number=draft.id, total=total
-            ),
+            text=ngettext(
+                "📣 Broadcast #{number} to {total} recipient: starting…",
+                "📣 Broadcast #{number} to {total} recipients: starting…",
+                total,
+            ).format(number=draft.id, total=total),
             reply_markup=cancel_button(draft.id, _("✖ Cancel the broadcast")),
         ),
         then=shown,
@@ -554,9 +589,11 @@ async def cancel(
         query.answer(
             _("Cancelled; nothing was sent.")
             if was_draft
-            else _("Cancelled: {count} will not be sent. What was sent stays sent.").format(
-                count=stopped
-            ),
+            else ngettext(
+                "Cancelled: {count} message will not be sent. What was sent stays sent.",
+                "Cancelled: {count} messages will not be sent. What was sent stays sent.",
+                stopped,
+            ).format(count=stopped),
             show_alert=True,
         ),
         then=cancelled,

@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,7 @@ def new_date_keyboard(commitment_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for days in RESCHEDULE_DAYS:
         builder.button(
-            text=_("In {days} days").format(days=days),
+            text=ngettext("In {days} day", "In {days} days", days).format(days=days),
             callback_data=CommitmentButton(commitment=commitment_id, action=f"d{days}"),
         )
     builder.button(
@@ -101,7 +101,7 @@ async def answer(
     if result is Answered.EXPIRED:
         replies.add(
             query.answer(
-                _("This check-in has expired: the commitment is no longer open."), show_alert=True
+                _("This question has expired: the commitment is no longer open."), show_alert=True
             )
         )
         return
@@ -130,7 +130,7 @@ async def answer(
         replies.add(
             SendMessage(
                 chat_id=person.id,
-                text=_("Moved to {date}. I will check in then.").format(
+                text=_("Moved to {date}. I will ask you about it then.").format(
                     date=renderer.value(commitment.due_on, i18n.current_locale)
                 ),
             )

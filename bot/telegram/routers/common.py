@@ -166,7 +166,7 @@ def coordinator_help() -> str:
         "/invite: a new invite link\n"
         "/match: proposed pairs with their reasons, to approve\n"
         "/pairs: pause, resume, end or reassign a pair\n"
-        "/cohort_settings: matching, regular check-ins, nudges and alerts\n"
+        "/cohort_settings: matching, regular check-ins, reminders to mentors and alerts\n"
         "/broadcast: a message to many people or groups\n"
         "/groups: link Telegram groups to cohorts\n"
         "/poll, /quiz: a poll or a quiz to a group or a cohort; /leaderboard\n"
@@ -188,7 +188,7 @@ def help_text() -> str:
         "/commitments: your actions and their dates\n"
         "/settings: time zone, quiet hours, your check-in day and hour, a pause of reminders\n"
         "/timezone: your time zone by its name, a city or a country, such as /timezone Tokyo\n"
-        "/language: switch between Latvian and English\n"
+        "/language: choose the language I speak with you\n"
         "/privacy: what I store and how to get or delete it\n\n"
         "In a session, ⬅ Back returns to the previous question so you can change your answer."
     )
@@ -334,9 +334,7 @@ async def set_language(
         replies.add(
             SendMessage(
                 chat_id=person.id,
-                text=_("Done: I will speak English with you.")
-                if code == "en"
-                else _("Done: I will speak Latvian with you."),
+                text=_("Done. Language: {language}.").format(language=LANGUAGE_NAMES[code]),
                 reply_markup=menu(),
             )
         )

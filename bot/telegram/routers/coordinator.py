@@ -148,7 +148,7 @@ def link_terms(link: Link, zone: str | None) -> str:
         return _("revoked {time}").format(time=moment(invite.revoked_at, zone))
     left = link.uses_left
     expires = invite.expires_at
-    return _("live: {uses}, {until}").format(
+    return _("active: {uses}, {until}").format(
         uses=_("uses left: {count}").format(count=left) if left is not None else _("no use limit"),
         until=_("until {time}").format(time=moment(expires, zone)) if expires else _("no expiry"),
     )
@@ -176,7 +176,11 @@ def cohort_view(
         )
     if len(ended) > len(shown):
         lines.append(
-            _("…and {count} older links that no longer work.").format(count=len(ended) - len(shown))
+            ngettext(
+                "…and {count} older link that no longer works.",
+                "…and {count} older links that no longer work.",
+                len(ended) - len(shown),
+            ).format(count=len(ended) - len(shown))
         )
     # A role whose every link has ended: nobody can join as one until a new link is made.
     for role in (MENTEE, MENTOR):
@@ -691,13 +695,15 @@ async def exclude_pair(
     replies: Replies,
 ) -> None:
     cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
-    if cohort is None or not await matching.exclude(session, cohort, callback_data.pair):
+    proposal = (
+        await matching.exclude(session, cohort, callback_data.pair) if cohort is not None else None
+    )
+    if proposal is None:
         await proposal_changed(query, replies)
         return
     replies.add(query.answer())
     if query.message is not None:
         replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
-    proposal = await matching.propose(session, cohort)
     show_proposal(replies, person, proposal, renderer, i18n.current_locale)
 
 
@@ -962,10 +968,10 @@ async def pair_status(
 SETTING_NAMES = {
     "matching_mode": N_("Matching"),
     "weights": N_("What counts most"),
-    "max_timezone_hours": N_("Time zones at most apart"),
+    "max_timezone_hours": N_("Largest time zone difference"),
     "response_hours": N_("Time a mentor has to answer a request"),
     "checkins": N_("Regular check-ins"),
-    "nudge_hours": N_("Nudge a mentor after"),
+    "nudge_hours": N_("Remind a mentor to answer after"),
     "no_contact_days": N_("Tell me about a pair without contact after"),
 }
 SETTING_VALUES = {
@@ -1016,7 +1022,7 @@ async def settings_command(
         person,
         cohort_service,
         lambda cohort: CohortSettings(cohort=cohort),
-        _("Settings of which cohort?"),
+        _("Settings for which cohort?"),
         replies,
     )
 

@@ -342,7 +342,7 @@ async def summary_choice(
 CHOOSE_PROMPTS = {
     CONTACT: N_("Swap contacts with whom?"),
     END: N_("End the mentoring with whom?"),
-    REPORT: N_("Report a problem in your mentoring with whom?"),
+    REPORT: N_("Which of your mentorings is the problem in?"),
 }
 
 
@@ -548,12 +548,14 @@ async def pause_mentoring(
     if accepting is None:
         replies.add(message.answer(_("This command is for mentors.")))
     elif accepting:
-        replies.add(message.answer(_("You take new mentees again. /pause_mentoring stops that.")))
+        replies.add(
+            message.answer(_("You are taking new mentees again. /pause_mentoring pauses that."))
+        )
     else:
         replies.add(
             message.answer(
                 _(
-                    "You take no new mentees for now; your current mentees stay. "
+                    "You are not taking new mentees for now; your current mentees stay. "
                     "Send /pause_mentoring again to take new ones."
                 )
             )

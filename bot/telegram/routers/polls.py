@@ -82,7 +82,9 @@ async def new_poll(
     rows = [
         [
             (
-                _("👥 {cohort} ({count} people)").format(cohort=cohort.name, count=count),
+                ngettext(
+                    "👥 {cohort} ({count} person)", "👥 {cohort} ({count} people)", count
+                ).format(cohort=cohort.name, count=count),
                 PollTarget(poll=poll.id, to="c", target=cohort.id),
             )
         ]
@@ -177,7 +179,7 @@ async def show_results(
     picture = await asyncio.to_thread(
         render_poll_results, poll.question, poll.options, results.counts, poll.correct_option
     )
-    caption = _("{voters} answered; sent in {sent} chats.").format(
+    caption = _("Answered: {voters} · sent to chats: {sent}").format(
         voters=results.voters, sent=results.sent
     )
     if poll.kind == QUIZ and poll.correct_option is not None:
@@ -239,7 +241,7 @@ async def send_leaderboard(
         return
     medals = ("🥇", "🥈", "🥉")
     lines = [_("<b>Quiz leaderboard</b>")] + [
-        _("{place} {name}: {right} right of {answered}").format(
+        _("{place} {name}: {right} of {answered} right").format(
             place=medals[n] if n < len(medals) else f"{n + 1}.",
             name=Renderer.escape(name),
             right=right,

@@ -39,7 +39,7 @@ async def stats_command(
         person,
         cohort_service,
         lambda cohort: Stats(cohort=cohort),
-        _("Statistics of which cohort?"),
+        _("Statistics for which cohort?"),
         replies,
     )
 
