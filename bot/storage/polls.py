@@ -1,4 +1,5 @@
-"""Queries and writes for polls and quizzes (the caller's session; never a commit)."""
+"""Queries and writes for polls, quizzes and quiz games (the caller's session; never a
+commit)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import MembershipStatus
-from bot.storage.models import Membership, Person, Poll, PollDelivery, PollVote, TelegramGroup
+from bot.storage.models import (
+    Membership,
+    Person,
+    Poll,
+    PollDelivery,
+    PollVote,
+    QuizPlay,
+    QuizPlayer,
+    TelegramGroup,
+)
 
 
 def _reachable_members(*columns: Any) -> Select[Any]:
@@ -103,6 +113,34 @@ async def record_vote(
     )
 
 
+async def record_totals(
+    db: AsyncSession, telegram_poll_id: str, totals: Sequence[int], voters: int
+) -> bool:
+    """The totals of a Telegram poll as it stands now (each poll update carries all of
+    them, so the latest replaces what was known); False for a poll that is not ours."""
+    delivery = await db.get(PollDelivery, telegram_poll_id)
+    if delivery is None:
+        return False
+    delivery.totals, delivery.voters = list(totals), voters
+    return True
+
+
+async def reported_totals(db: AsyncSession, poll_id: int, options: int) -> tuple[list[int], int]:
+    """(votes by option, voters) of an anonymous poll: the sums of what Telegram reported
+    for each of its Telegram polls."""
+    rows = await db.execute(
+        select(PollDelivery.totals, PollDelivery.voters).where(
+            PollDelivery.poll_id == poll_id, PollDelivery.totals.is_not(None)
+        )
+    )
+    counts, voters = [0] * options, 0
+    for totals, reported in rows.tuples():
+        for n, votes in enumerate(list(totals or [])[:options]):
+            counts[n] += int(votes)
+        voters += int(reported or 0)
+    return counts, voters
+
+
 async def option_counts(db: AsyncSession, poll_id: int) -> tuple[dict[int, int], int, int]:
     """(votes by option, people who answered, Telegram polls sent) of a poll."""
     votes = PollVote.telegram_poll_id == PollDelivery.telegram_poll_id
@@ -154,3 +192,97 @@ async def questions_of(
         .where(PollDelivery.telegram_poll_id.in_(list(telegram_poll_ids)))
     )
     return {tpid: (question, list(options)) for tpid, question, options in result.tuples()}
+
+
+async def add_players(db: AsyncSession, game_id: int, people: Sequence[int]) -> None:
+    db.add_all(QuizPlayer(game_id=game_id, person_id=p) for p in people)
+
+
+async def record_asked(
+    db: AsyncSession,
+    telegram_poll_id: str,
+    game_id: int,
+    person_id: int,
+    number: int,
+    now: datetime,
+) -> bool:
+    """A question of a game went to a player; False if it was recorded before."""
+    if await db.get(QuizPlay, telegram_poll_id) is not None:
+        return False
+    db.add(
+        QuizPlay(
+            telegram_poll_id=telegram_poll_id,
+            game_id=game_id,
+            person_id=person_id,
+            number=number,
+            asked_at=now,
+        )
+    )
+    return True
+
+
+async def play_of(db: AsyncSession, telegram_poll_id: str) -> QuizPlay | None:
+    return await db.get(QuizPlay, telegram_poll_id)
+
+
+async def score(db: AsyncSession, game_id: int, person_id: int, correct: Sequence[int]) -> int:
+    """How many of the game's questions the player answered right."""
+    rows = await db.execute(
+        select(QuizPlay.number, QuizPlay.option).where(
+            QuizPlay.game_id == game_id, QuizPlay.person_id == person_id
+        )
+    )
+    return sum(
+        1 for number, option in rows.tuples() if number < len(correct) and option == correct[number]
+    )
+
+
+async def finish_player(db: AsyncSession, game_id: int, person_id: int, now: datetime) -> int:
+    """The player's game is over; how many players have still not finished."""
+    player = await db.get(QuizPlayer, (game_id, person_id))
+    if player is not None and player.finished_at is None:
+        player.finished_at = now
+        await db.flush()
+    left = await db.scalar(
+        select(func.count())
+        .select_from(QuizPlayer)
+        .where(QuizPlayer.game_id == game_id, QuizPlayer.finished_at.is_(None))
+    )
+    return int(left or 0)
+
+
+async def players(db: AsyncSession, game_id: int) -> list[int]:
+    result = await db.execute(
+        select(QuizPlayer.person_id)
+        .where(QuizPlayer.game_id == game_id)
+        .order_by(QuizPlayer.person_id)
+    )
+    return list(result.scalars())
+
+
+async def game_board(
+    db: AsyncSession, game_id: int, correct: Sequence[int], limit: int
+) -> list[tuple[str, int, float]]:
+    """(first name, right answers, seconds taken over the right ones) of the game's players
+    who answered, best first: more right answers, then faster. Counts only, never whose
+    answer was which."""
+    rows = await db.execute(
+        select(
+            Person.id,
+            Person.first_name,
+            QuizPlay.number,
+            QuizPlay.option,
+            QuizPlay.asked_at,
+            QuizPlay.answered_at,
+        )
+        .join(Person, Person.id == QuizPlay.person_id)
+        .where(QuizPlay.game_id == game_id, QuizPlay.answered_at.is_not(None))
+    )
+    board: dict[int, tuple[str, int, float]] = {}
+    for person_id, name, number, option, asked_at, answered_at in rows.tuples():
+        _, right, seconds = board.get(person_id, (name, 0, 0.0))
+        if answered_at is not None and number < len(correct) and option == correct[number]:
+            right += 1
+            seconds += (answered_at - asked_at).total_seconds()
+        board[person_id] = (name, right, seconds)
+    return sorted(board.values(), key=lambda e: (-e[1], e[2], e[0]))[:limit]

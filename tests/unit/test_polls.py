@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.polls import MAX_OPTION, PollDraft, PollTextError, parse_poll
+from bot.domain.polls import (
+    GAME_SECONDS,
+    MAX_GAME_QUESTION,
+    MAX_OPTION,
+    PollDraft,
+    PollTextError,
+    next_seconds,
+    parse_game,
+    parse_poll,
+)
 from bot.services.polls import PollService
 from bot.storage import personal
 from bot.storage.database import create_sessionmaker
@@ -52,6 +61,42 @@ def test_a_poll_that_telegram_would_refuse_is_explained(
     assert problem in error.value.msg.id
 
 
+def test_a_game_is_quizzes_with_an_empty_line_between_two() -> None:
+    assert parse_game("G?\n*Goal\nGrowth\n \nW?\nWay\n*Will\n\n\n") == (
+        PollDraft("G?", ("Goal", "Growth"), 0),
+        PollDraft("W?", ("Way", "Will"), 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("G?\n*Goal\nGrowth", "questions"),
+        ("\n\n".join(f"Q{n}?\n*A\nB" for n in range(21)), "questions"),
+        ("G?\n*Goal\nGrowth\n\nW?\nWay\nWill", "exactly one"),
+        ("G?\n*Goal\nGrowth\n\n" + "Q" * (MAX_GAME_QUESTION + 1) + "\n*A\nB", "too long"),
+    ],
+)
+def test_a_game_telegram_would_refuse_is_explained_with_its_question(
+    text: str, problem: str
+) -> None:
+    with pytest.raises(PollTextError) as error:
+        parse_game(text)
+    msg = error.value.msg
+    inner = msg.values.get("problem", msg)
+    assert problem in (inner.id if hasattr(inner, "id") else msg.id)
+    if "problem" in msg.values:
+        assert msg.values["number"] == 2
+
+
+def test_the_time_of_a_question_moves_through_the_choices() -> None:
+    seen = [GAME_SECONDS[0]]
+    while len(seen) <= len(GAME_SECONDS):
+        seen.append(next_seconds(seen[-1]))
+    assert seen[-1] == GAME_SECONDS[0] and sorted(set(seen)) == sorted(GAME_SECONDS)
+    assert all(5 <= s <= 600 for s in GAME_SECONDS)  # Telegram's open_period
+
+
 @given(st.text(max_size=400), st.booleans())
 def test_any_text_gives_a_valid_poll_or_an_explanation(text: str, quiz: bool) -> None:
     try:
@@ -67,7 +112,7 @@ async def test_a_draft_goes_out_once_and_only_to_the_authors_cohorts(
     db_engine: AsyncEngine,
 ) -> None:
     sessions = create_sessionmaker(db_engine)
-    service = PollService(type("Clock", (), {"now": staticmethod(lambda: NOW)})())
+    service = PollService(type("Clock", (), {"now": staticmethod(lambda: NOW)})(), "en")
     async with sessions() as db:
         for pid in (1, 2, 11, 12):
             db.add(Person(id=pid, first_name=f"P{pid}", created_at=NOW, last_seen_at=NOW))
@@ -84,7 +129,9 @@ async def test_a_draft_goes_out_once_and_only_to_the_authors_cohorts(
         await db.commit()
         author, other = await db.get(Person, 1), await db.get(Person, 2)
         assert author is not None and other is not None
-        poll = await service.draft(db, author, False, PollDraft("When?", ("Mon", "Fri")))
+        poll = await service.draft(
+            db, author, False, PollDraft("When?", ("Mon", "Fri")), anonymous=False
+        )
         cohorts = [mine]
         assert await service.send(db, other, poll.id, [theirs], cohort_id=theirs.id) is None
         assert await service.send(db, author, poll.id, cohorts, cohort_id=theirs.id) is None
@@ -100,7 +147,7 @@ async def test_a_draft_goes_out_once_and_only_to_the_authors_cohorts(
 
 async def test_votes_replace_each_other_and_go_with_the_person(db_engine: AsyncEngine) -> None:
     sessions = create_sessionmaker(db_engine)
-    service = PollService(type("Clock", (), {"now": staticmethod(lambda: NOW)})())
+    service = PollService(type("Clock", (), {"now": staticmethod(lambda: NOW)})(), "en")
     async with sessions() as db:
         db.add(Person(id=7, first_name="Voter", created_at=NOW, last_seen_at=NOW))
         await db.commit()
