@@ -3,13 +3,16 @@ cohort as native Telegram polls, answered, counted and drawn; a quiz leaderboard
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import (
     Cohort,
+    Membership,
     Outgoing,
     PollDelivery,
     PollVote,
@@ -19,11 +22,14 @@ from bot.storage.models import (
     TelegramGroup,
 )
 from bot.telegram.buttons import GameStart
+from tests.conftest import TEST_KEYRING
 from tests.e2e.conftest import MovableClock, Running
 from tests.e2e.people import Person
+from tests.e2e.processes import Processes
 from tests.e2e.standin import BotAPIStandin, BotMessage, SimUser
 from tests.e2e.test_dialogs import translator
 from tests.e2e.test_programme import matched_pair, wait_text
+from tests.e2e.test_restart import say
 
 COHORT = "Riga <spring> 2027"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -239,20 +245,7 @@ Purpose"""
 
 
 async def game_question(standin: BotAPIStandin, who: Person, start: str) -> BotMessage:
-    def found() -> BotMessage | None:
-        return next(
-            (
-                m
-                for m in standin.messages(who.user)
-                if m.poll and m.poll["question"].startswith(start)
-            ),
-            None,
-        )
-
-    await standin.wait_for(lambda: found() is not None, 10, f"the question {start!r}")
-    message = found()
-    assert message is not None
-    return message
+    return await poll_in_game(standin, who.user, start)
 
 
 @pytest.mark.postgres  # The game's rows, its answers and its leaderboard.
@@ -373,3 +366,72 @@ async def test_only_coordinators_start_games_and_a_stranger_cannot_press_them(
     await anna.act(lambda: standin.press_data(anna.user, again))
     async with bot.app.sessions() as db:
         assert len((await db.execute(select(QuizPlayer))).scalars().all()) == 2
+
+
+async def test_a_game_goes_on_after_the_bot_was_killed_mid_game(
+    standin: BotAPIStandin, processes: Processes, database_url: str
+) -> None:
+    operator = standin.user(900, "Olga", "en")
+    kira = standin.user(901, "Kira", "en")
+    bot = await processes.run(COORDINATOR_IDS=str(operator.id))
+    await say(standin, operator, "/start", "")
+    await say(standin, kira, "/start", "")
+    engine = create_engine(database_url, TEST_KEYRING)
+    sessions = create_sessionmaker(engine)
+    now = datetime.now(UTC)
+    async with sessions() as db:
+        cohort = Cohort(name="Cēsis", mode="coordinator", created_by=operator.id, created_at=now)
+        db.add(cohort)
+        await db.flush()
+        db.add(
+            Membership(
+                cohort_id=cohort.id,
+                person_id=kira.id,
+                role="mentee",
+                status="active",
+                joined_at=now,
+            )
+        )
+        await db.commit()
+
+    await say(standin, operator, GAME, "Quiz game")
+    await standin.press(operator, "▶️ Start for Cēsis (1 people)")
+    first = await poll_in_game(standin, kira, "1/3. ")
+
+    async def asked() -> int:
+        async with sessions() as db:
+            return len((await db.execute(select(QuizPlay))).scalars().all())
+
+    for _ in range(500):  # the question's delivery is recorded with its next step
+        if await asked():
+            break
+        await asyncio.sleep(0.01)
+    await bot.kill()
+    await standin.answer_poll(kira, first, [0])  # while the bot is down
+
+    bot = await processes.run(COORDINATOR_IDS=str(operator.id))
+    await standin.answer_poll(kira, await poll_in_game(standin, kira, "2/3. "), [1])
+    await standin.answer_poll(kira, await poll_in_game(standin, kira, "3/3. "), [0])
+    score = await standin.wait_for_message(kira, contains="The game is over.", timeout=10)
+    assert "Your score: 2 of 3 right." in (score.text or "")
+    board = await standin.wait_for_message(operator, contains="Leaderboard", timeout=10)
+    assert "🥇 Kira: 2 of 3 right" in (board.text or "")
+    async with sessions() as db:
+        plays = sorted((p.number, p.option) for p in (await db.execute(select(QuizPlay))).scalars())
+    await engine.dispose()
+    assert plays == [(0, 0), (1, 1), (2, 0)]
+    asked_once = [m for m in standin.messages(kira) if m.poll]
+    assert len(asked_once) == 3  # nothing was asked twice across the kill
+
+
+async def poll_in_game(standin: BotAPIStandin, user: SimUser, start: str) -> BotMessage:
+    def found() -> BotMessage | None:
+        return next(
+            (m for m in standin.messages(user) if m.poll and m.poll["question"].startswith(start)),
+            None,
+        )
+
+    await standin.wait_for(lambda: found() is not None, 10, f"the question {start!r}")
+    message = found()
+    assert message is not None
+    return message
