@@ -168,6 +168,7 @@ class PollService:
     ) -> bool:
         """A poll_answer: a vote, or a player's answer in a game. True when it moved a
         player's next question to now (the outbox is to be woken)."""
+        await store.lock_player(db, person_id)
         play = await store.play_of(db, telegram_poll_id)
         if play is None:
             await store.record_vote(db, telegram_poll_id, person_id, options, self.clock.now())
@@ -287,14 +288,22 @@ class PollService:
         game = await db.get(QuizGame, int(row.context["game"]))
         number = int(row.context["number"])
         now = self.clock.now()
-        if game is None or not await store.record_asked(
-            db, telegram_poll_id, game.id, row.chat_id, number, now
-        ):
+        if game is None:
+            return
+        await store.lock_player(db, row.chat_id)
+        play = await store.record_asked(db, telegram_poll_id, game.id, row.chat_id, number, now)
+        if play is None:
             return
         following = number + 1
         if await repo.by_series(db, step_series(game.id, row.chat_id, following)) is not None:
             return
         due = now + timedelta(seconds=game.seconds) + GAME_GAP
+        early = await store.take_early_answer(db, telegram_poll_id, row.chat_id)
+        if early is not None:
+            # Answered before this was recorded: it counts (as answered at once), and the
+            # next step goes now.
+            play.option, play.answered_at = early[0], max(early[1], now)
+            due = now
         if following < len(game.questions):
             self._queue_question(db, game, row.chat_id, following, due)
             return

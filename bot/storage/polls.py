@@ -3,7 +3,7 @@ commit)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from bot.storage.models import (
     Poll,
     PollDelivery,
     PollVote,
+    QuizGame,
     QuizPlay,
     QuizPlayer,
     TelegramGroup,
@@ -205,20 +206,43 @@ async def record_asked(
     person_id: int,
     number: int,
     now: datetime,
-) -> bool:
-    """A question of a game went to a player; False if it was recorded before."""
+) -> QuizPlay | None:
+    """A question of a game went to a player; None if it was recorded before."""
     if await db.get(QuizPlay, telegram_poll_id) is not None:
-        return False
-    db.add(
-        QuizPlay(
-            telegram_poll_id=telegram_poll_id,
-            game_id=game_id,
-            person_id=person_id,
-            number=number,
-            asked_at=now,
-        )
+        return None
+    play = QuizPlay(
+        telegram_poll_id=telegram_poll_id,
+        game_id=game_id,
+        person_id=person_id,
+        number=number,
+        asked_at=now,
     )
-    return True
+    db.add(play)
+    return play
+
+
+async def lock_player(db: AsyncSession, person_id: int) -> None:
+    """A player's answer and the record of the question it answers wait for each other
+    (on PostgreSQL; SQLite has one writer at a time anyway)."""
+    await db.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+
+
+async def take_early_answer(
+    db: AsyncSession, telegram_poll_id: str, person_id: int
+) -> tuple[int, datetime] | None:
+    """An answer that came before the question's delivery was recorded (kept as a vote,
+    as the poll was not known yet): the option and when, and the vote goes."""
+    vote = (
+        await db.execute(
+            select(PollVote).where(
+                PollVote.telegram_poll_id == telegram_poll_id, PollVote.person_id == person_id
+            )
+        )
+    ).scalar()
+    if vote is None:
+        return None
+    await db.execute(delete(PollVote).where(PollVote.telegram_poll_id == telegram_poll_id))
+    return vote.option, vote.voted_at
 
 
 async def play_of(db: AsyncSession, telegram_poll_id: str) -> QuizPlay | None:
@@ -286,3 +310,13 @@ async def game_board(
             seconds += (answered_at - asked_at).total_seconds()
         board[person_id] = (name, right, seconds)
     return sorted(board.values(), key=lambda e: (-e[1], e[2], e[0]))[:limit]
+
+
+async def games_of(db: AsyncSession, game_ids: Collection[int]) -> dict[int, list[Any]]:
+    """The questions of these games."""
+    if not game_ids:
+        return {}
+    result = await db.execute(
+        select(QuizGame.id, QuizGame.questions).where(QuizGame.id.in_(sorted(game_ids)))
+    )
+    return {game_id: list(questions) for game_id, questions in result.tuples()}

@@ -4,6 +4,7 @@ cohort as native Telegram polls, answered, counted and drawn; a quiz leaderboard
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -345,6 +346,22 @@ async def test_a_quiz_game_goes_question_by_question_and_ends_with_a_leaderboard
         (rita.user.id, 2, 1),
     ]
     assert finished == [True, True] and left == []
+
+    # Her answers are in her copy of her data, and go with her.
+    (copy,) = await rita.write("/mydata")
+    assert copy.document is not None
+    answers = json.loads(copy.document)["quiz_answers"]
+    assert [(a["question"], a["answer"], a["right"]) for a in answers] == [
+        ("What does the G of GROW stand for?", "Growth", False),
+        ("How many areas has our Wheel of Life?", None, None),
+        ('Which Dilts level asks "Who am I?"', "Identity", True),
+    ]
+    await rita.write("/deleteme")
+    await rita.press(t("Yes, delete everything"))
+    async with bot.app.sessions() as db:
+        players = (await db.execute(select(QuizPlay.person_id))).scalars().all()
+        in_game = (await db.execute(select(QuizPlayer.person_id))).scalars().all()
+    assert set(players) == set(in_game) == {anna.user.id}
 
 
 async def test_only_coordinators_start_games_and_a_stranger_cannot_press_them(
