@@ -41,6 +41,8 @@ GAME_GAP = timedelta(seconds=1)
 # How long after the last possible question the leaderboard goes anyway (a player who
 # blocked the bot mid-game never finishes): time for the outbox to reach everyone.
 GAME_SLACK = timedelta(minutes=2)
+# Messages a second the leaderboard's deadline allows for (below the outbox's rate).
+GAME_PACE = 20
 MEDALS = ("🥇", "🥈", "🥉")
 
 
@@ -232,9 +234,10 @@ class PollService:
 
     async def start_game(
         self, db: AsyncSession, author: Person, game_id: int, cohort: Cohort
-    ) -> tuple[QuizGame, int] | None:
+    ) -> tuple[QuizGame, int, datetime] | None:
         """Queue the first question for each member of the cohort the game can reach, and
-        the leaderboard for the coordinator at the latest end: the game and its players."""
+        the leaderboard for the coordinator at the latest end: the game, its players and
+        when the leaderboard goes at the latest."""
         game = await self.game_draft(db, author, game_id)
         if game is None:
             return None
@@ -244,19 +247,23 @@ class PollService:
         await store.add_players(db, game.id, people)
         for person_id in people:
             self._queue_question(db, game, person_id, 0, now)
-        longest = len(game.questions) * (timedelta(seconds=game.seconds) + GAME_GAP)
+        steps = len(game.questions) + 1  # the questions and the score
+        longest = (steps - 1) * (timedelta(seconds=game.seconds) + GAME_GAP)
+        # Everyone's messages at the outbox's pace, had they all to wait for each other.
+        pace = timedelta(seconds=len(people) * steps / GAME_PACE)
+        board_due = now + longest + pace + GAME_SLACK
         queue_message(
             db,
             author,
             Msg(N_("🏆 <b>Leaderboard</b>")),
             kind=GAME,
             now=now,
-            due_at=now + longest + GAME_SLACK,
+            due_at=board_due,
             default_locale=self.default_locale,
             context={"game": game.id, "board": True},
             series=board_series(game.id),
         )
-        return game, len(people)
+        return game, len(people), board_due
 
     def _queue_question(
         self, db: AsyncSession, game: QuizGame, person_id: int, number: int, due: datetime

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from aiogram import Bot, Router
@@ -467,12 +468,12 @@ async def start_game(
     if started is None:
         replies.add(query.answer(_("This game has already started, or is gone."), show_alert=True))
         return
-    game, players = started
+    _game, players, board_due = started
     outbox.wake()
     replies.add(query.answer())
     if query.message is not None:
         replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
-    longest = len(game.questions) * (game.seconds + 1)
+    minutes = math.ceil((board_due - polls.clock.now()).total_seconds() / 60)
     replies.add(
         SendMessage(
             chat_id=person.id,
@@ -482,7 +483,7 @@ async def start_game(
                 "The game has started for {count} people. The leaderboard comes when everyone "
                 "has finished, at the latest in {minutes} min.",
                 players,
-            ).format(count=players, minutes=longest // 60 + 3),
+            ).format(count=players, minutes=minutes),
         )
     )
 
