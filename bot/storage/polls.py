@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import MembershipStatus
@@ -117,13 +117,19 @@ async def record_vote(
 async def record_totals(
     db: AsyncSession, telegram_poll_id: str, totals: Sequence[int], voters: int
 ) -> bool:
-    """The totals of a Telegram poll as it stands now (each poll update carries all of
-    them, so the latest replaces what was known); False for a poll that is not ours."""
-    delivery = await db.get(PollDelivery, telegram_poll_id)
-    if delivery is None:
-        return False
-    delivery.totals, delivery.voters = list(totals), voters
-    return True
+    """The totals of one of our anonymous polls as it stands now (each poll update carries
+    all of them, so the latest replaces what was known); False for any other poll (a named
+    poll's are counted from its votes)."""
+    result = await db.execute(
+        update(PollDelivery)
+        .where(
+            PollDelivery.telegram_poll_id == telegram_poll_id,
+            PollDelivery.poll_id.in_(select(Poll.id).where(Poll.anonymous.is_(True))),
+        )
+        .values(totals=list(totals), voters=voters)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def reported_totals(db: AsyncSession, poll_id: int, options: int) -> tuple[list[int], int]:

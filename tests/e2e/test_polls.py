@@ -194,6 +194,7 @@ async def test_a_poll_counts_only_the_people_it_can_reach(
     assert chart.caption == t("{voters} answered; sent in {sent} chats.").format(voters=0, sent=1)
 
 
+@pytest.mark.postgres  # The totals are written and summed in SQL.
 async def test_an_anonymous_poll_is_counted_from_the_totals_telegram_reports(
     standin: BotAPIStandin, bot: Running
 ) -> None:
