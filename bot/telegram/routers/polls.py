@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -341,7 +340,9 @@ def game_how_to() -> str:
     )
 
 
-def game_preview(game: QuizGame, cohorts: list[tuple[Cohort, int]]) -> tuple[str, Any]:
+def game_preview(
+    game: QuizGame, cohorts: list[tuple[Cohort, int]]
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """A draft game as its author sees it, with its settings and where it can go."""
     parts = [_("<b>Quiz game</b>")]
     for n, question in enumerate(game.questions, start=1):
