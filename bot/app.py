@@ -35,7 +35,7 @@ from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
-from bot.services.polls import PollService
+from bot.services.polls import GAME, PollService
 from bot.services.privacy import PrivacyService
 from bot.services.programme import Programme, create_programme
 from bot.services.retention import TASK as RETENTION_TASK
@@ -81,6 +81,7 @@ COMMANDS = (
     ("report", N_("Tell the coordinator about a problem")),
     ("contact", N_("Swap contacts with your mentoring partner")),
     ("meet", N_("Set your next meeting")),
+    ("guide", N_("Mentors: how to use each tool with a mentee")),
     ("coordinators", N_("Coordinators: who runs your cohorts")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
@@ -379,7 +380,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     programme = create_programme(
         dialogs, clock, settings.coordinator_ids, settings.default_locale, followup
     )
-    polls = PollService(clock)
+    polls = PollService(clock, settings.default_locale)
 
     async def undeliverable(row: Outgoing, status: str) -> None:
         async with sessions() as db:
@@ -390,6 +391,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     people.on_schedule_change.append(scheduler.replan)
     meetings = MeetingService(dialogs, followup, clock, settings.default_locale)
     scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
+    scheduler.composers[GAME] = polls.compose_game
     outbox = OutboxSender(
         bot,
         sessions,

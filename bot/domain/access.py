@@ -71,6 +71,7 @@ class Kind(enum.StrEnum):
     COMMITMENT = "commitment"
     MEETING = "meeting"
     POLL = "poll"
+    GAME = "game"  # a quiz game
     BROADCAST = "broadcast"
     GROUP = "group"  # a Telegram group: it belongs to the cohort it is linked to
 
@@ -111,6 +112,7 @@ MENTEES = frozenset({Role.MENTEE})
 MENTORS = frozenset({Role.MENTOR})
 COORDINATION = frozenset({Role.COORDINATOR, Role.OPERATOR})
 OPERATORS = frozenset({Role.OPERATOR})
+GUIDED = frozenset({Role.MENTOR, Role.COORDINATOR, Role.OPERATOR})
 
 
 def _rule(roles: frozenset[Role], scope: Scope = Scope.ANY) -> Rule:
@@ -151,6 +153,9 @@ COMMANDS: Mapping[str, Rule] = {
     "poll": _rule(COORDINATION),
     "quiz": _rule(COORDINATION),
     "leaderboard": _rule(COORDINATION),
+    "game": _rule(COORDINATION),
+    # The kit's advice on each tool, for those who use it with mentees and who run it.
+    "guide": _rule(GUIDED),
     "stats": _rule(COORDINATION),
     "export": _rule(COORDINATION),
     "coordinators": _rule(COORDINATION),
@@ -203,6 +208,10 @@ BUTTONS: Mapping[str, Rule] = {
     "bcs": _rule(COORDINATION, Scope.OWN),
     "bcx": _rule(COORDINATION, Scope.OWN),
     "gl": _rule(COORDINATION, Scope.COHORT),
+    "pan": _rule(COORDINATION, Scope.OWN),
+    "gmo": _rule(COORDINATION, Scope.OWN),
+    "gms": _rule(COORDINATION, Scope.OWN),  # the cohort is looked up among the presser's own
+    "gd": _rule(GUIDED),
 }
 
 

@@ -50,6 +50,9 @@ from bot.storage.models import (
     PollVote,
     Profile,
     PulseAnswer,
+    QuizGame,
+    QuizPlay,
+    QuizPlayer,
     TelegramGroup,
 )
 
@@ -179,6 +182,27 @@ REGISTRY: list[Reference] = [
     Reference(Outgoing, ("person_id", "chat_id"), _to, Erase.DELETE, what="messages to them"),
     Reference(PollVote, ("person_id",), lambda p: PollVote.person_id == p, Erase.DELETE),
     Reference(PollDelivery, ("chat_id",), lambda p: PollDelivery.chat_id == p, Erase.DELETE),
+    Reference(
+        QuizPlay,
+        ("person_id",),
+        lambda p: QuizPlay.person_id == p,
+        Erase.DELETE,
+        what="the questions of quiz games they were asked, and their answers",
+    ),
+    Reference(
+        QuizPlayer,
+        ("person_id",),
+        lambda p: QuizPlayer.person_id == p,
+        Erase.DELETE,
+        what="quiz games they played",
+    ),
+    Reference(
+        QuizGame,
+        ("created_by",),
+        lambda p: QuizGame.created_by == p,
+        Erase.FORGET,
+        what="quiz games they wrote: the programme's, kept without their author",
+    ),
     Reference(
         Poll,
         ("created_by",),

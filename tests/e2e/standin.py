@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import copy
 import dataclasses
 import itertools
 import json
@@ -105,6 +106,7 @@ MAX_POLL_OPTION_LENGTH = 100
 MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 1, 12
 MAX_POLL_EXPLANATION_LENGTH = 200
 MAX_POLL_DESCRIPTION_LENGTH = 1024
+MAX_POLL_OPEN_PERIOD = 2_628_000
 MAX_COMMANDS = 100
 MAX_COMMAND_DESCRIPTION_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 512
@@ -1161,12 +1163,13 @@ class BotAPIStandin:
         self, user: SimUser, message: BotMessage, option_ids: Sequence[int]
     ) -> int | None:
         """The user answers the poll of ``message`` (no options: takes the answer back).
-        Telegram tells the bot only of answers to its non-anonymous polls: for an anonymous
-        poll no update is queued and None is returned; else the poll_answer update id."""
+        Telegram tells the bot who answered only in its non-anonymous polls (a poll_answer
+        update); of every poll it sent, it tells the new totals (a poll update). Returns the
+        poll_answer's update id, None for an anonymous poll."""
         poll = message.poll
         if poll is None:
             raise AssertionError(f"message {message.message_id} has no poll")
-        if poll["is_closed"]:
+        if poll["is_closed"] or ("close_date" in poll and _now() >= poll["close_date"]):
             raise AssertionError("the poll is closed")
         chosen = list(option_ids)
         if any(not 0 <= n < len(poll["options"]) for n in chosen) or len(set(chosen)) != len(
@@ -1187,15 +1190,26 @@ class BotAPIStandin:
             poll["options"][n]["voter_count"] += 1
         poll["total_voter_count"] += (1 if chosen else 0) - (1 if earlier else 0)
         self._poll_votes[key] = chosen
-        if poll["is_anonymous"]:
-            return None
-        answer = {
-            "poll_id": poll["id"],
-            "user": user.to_api(),
-            "option_ids": chosen,
-            "option_persistent_ids": [poll["options"][n]["persistent_id"] for n in chosen],
-        }
-        return self._queue({"poll_answer": answer})
+        answered = None
+        if not poll["is_anonymous"]:
+            answer = {
+                "poll_id": poll["id"],
+                "user": user.to_api(),
+                "option_ids": chosen,
+                "option_persistent_ids": [poll["options"][n]["persistent_id"] for n in chosen],
+            }
+            answered = self._queue({"poll_answer": answer})
+        self._queue({"poll": copy.deepcopy(poll)})
+        return answered
+
+    def close_poll(self, message: BotMessage) -> int:
+        """The poll of ``message`` closes (its open_period ran out): Telegram tells the bot
+        with a poll update; returns its id."""
+        poll = message.poll
+        if poll is None or poll["is_closed"]:
+            raise AssertionError(f"message {message.message_id} has no open poll")
+        poll["is_closed"] = True
+        return self._queue({"poll": copy.deepcopy(poll)})
 
     def block(self, user: SimUser) -> None:
         """The user blocks the bot: sends to the chat answer 403 from now on."""
@@ -1843,6 +1857,14 @@ class BotAPIStandin:
             MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS
         ):
             raise _bad(f"poll must have {MIN_POLL_OPTIONS}-{MAX_POLL_OPTIONS} options")
+        if "open_period" in params and "close_date" in params:
+            raise _bad("can't use open_period and close_date together")
+        if "open_period" in params and not 5 <= params["open_period"] <= MAX_POLL_OPEN_PERIOD:
+            raise _bad("wrong open period specified")
+        if "close_date" in params and not (
+            5 <= params["close_date"] - _now() <= MAX_POLL_OPEN_PERIOD
+        ):
+            raise _bad("wrong close date specified")
         poll_type = params.get("type", "regular")
         if poll_type not in ("regular", "quiz"):
             raise _bad("wrong poll type")
@@ -1871,6 +1893,11 @@ class BotAPIStandin:
         }
         if poll_type == "quiz":
             poll["correct_option_ids"] = correct
+        if "open_period" in params:
+            poll["open_period"] = params["open_period"]
+            poll["close_date"] = _now() + params["open_period"]
+        elif "close_date" in params:
+            poll["close_date"] = params["close_date"]
         if question_entities:
             poll["question_entities"] = question_entities
         for key, limit in (
