@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 MO := locales/lv/LC_MESSAGES/messages.mo locales/en/LC_MESSAGES/messages.mo
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench translations clean pg-start pg-stop data-key lock
+.PHONY: run test lint bench translations clean pg-start pg-stop browser data-key lock
 
 run: $(STAMP) $(MO) data-key
 	$(BIN)/mentorbot run
@@ -28,7 +28,7 @@ data-key: $(STAMP)
 # more of them than cores keeps the cores busy.
 TEST_WORKERS ?= 3
 
-test: $(STAMP) $(MO) pg-start
+test: $(STAMP) $(MO) pg-start browser
 	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 	$(BIN)/ruff check bot tests
 	$(BIN)/mypy
@@ -75,6 +75,10 @@ pg-start:
 
 pg-stop:
 	@bash scripts/postgres.sh stop
+
+# Debian's chromium for tests/browser (installed when missing).
+browser:
+	@bash scripts/browser.sh ensure
 
 clean:
 	rm -rf $(VENV) .pg $(MO)

@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import intake
 from bot.domain.cohorts import CohortMode, CohortSettings, Role, ShareMode
 from bot.domain.consent import ConsentKind
-from bot.domain.matching import Matching, MenteeProfile, Score, for_mentee, match, score
+from bot.domain.matching import (
+    Matching,
+    MenteeProfile,
+    Score,
+    Weights,
+    for_mentee,
+    match,
+    score,
+)
 from bot.domain.pairs import HOLDING, SPENT, PairStatus
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.services.clock import Clock
@@ -85,8 +93,17 @@ class MatchingService:
         intake_people = await store.in_intake(db, cohort.id)
         return Proposal(cohort, proposed, dict(result.unmatched), names, intake_people)
 
+    async def what_if(
+        self, db: AsyncSession, cohort: Cohort, weights: Weights | None = None
+    ) -> Matching:
+        """Matching of the cohort as things stand, with these weights and time-zone limit
+        (the cohort's own if None); nothing is stored. The dashboard's board shows whom it
+        leaves unmatched and why, and how many more other weights would match."""
+        result, _ = await self._match(db, cohort, self.clock.now(), weights)
+        return result
+
     async def _match(
-        self, db: AsyncSession, cohort: Cohort, now: datetime
+        self, db: AsyncSession, cohort: Cohort, now: datetime, weights: Weights | None = None
     ) -> tuple[Matching, list[tuple[Membership, Profile, Person]]]:
         """Matching of the cohort's mentees without a mentor, as things stand."""
         members = await store.active_members(db, cohort.id)
@@ -116,7 +133,7 @@ class MatchingService:
         result = match(
             mentees,
             mentors,
-            settings.matching_weights(),
+            weights or settings.matching_weights(),
             excluded=excluded,
             mode=settings.matching_mode,
         )

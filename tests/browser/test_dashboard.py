@@ -1,0 +1,98 @@
+"""The dashboard in Chromium: a coordinator approves a matching on the board and both
+sides get their introductions in their chats; a broadcast composed, previewed, sent, and
+its progress shown as it goes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from bot.storage.models import Pair
+from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
+from tests.e2e.dashboard_setup import seed_cohort, sign_in_link, start_with_dashboard
+from tests.e2e.people import Person
+from tests.e2e.standin import BotAPIStandin
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def dashboard(
+    standin: BotAPIStandin, database_url: str, clock: MovableClock
+) -> AsyncIterator[tuple[Running, str]]:
+    running, url = await start_with_dashboard(standin, database_url, clock)
+    yield running, url
+    await running.stop()
+
+
+async def signed_in(page: Page, standin: BotAPIStandin, bot: Running) -> Person:
+    coordinator = Person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot)
+    await page.goto(await sign_in_link(coordinator))
+    await expect(page.get_by_role("heading", name="Your cohorts")).to_be_visible()
+    return coordinator
+
+
+async def test_approving_a_pair_on_the_board_introduces_both_sides(
+    page: Page, standin: BotAPIStandin, dashboard: tuple[Running, str]
+) -> None:
+    bot, url = dashboard
+    mentee = standin.user(301, "P301", "en")
+    mentor = standin.user(311, "P311", "en")
+    cohort = await seed_cohort(bot, COORDINATOR_ID, "Riga spring", range(301, 302), range(311, 312))
+    await signed_in(page, standin, bot)
+
+    await page.get_by_role("link", name="Riga spring").click()
+    await page.get_by_role("navigation").get_by_role("link", name="Matching").click()
+    await expect(page.get_by_text("No proposal waits for a decision.")).to_be_visible()
+    await page.get_by_role("button", name="Run matching").click()
+    card = page.locator(".card.pair")
+    await expect(card).to_have_count(1)
+    await expect(card.get_by_role("heading")).to_have_text("P301 → P311")
+    await expect(card.locator(".score")).to_contain_text("Score")
+    await expect(card.locator(".reasons li").first).to_be_visible()
+
+    await card.get_by_role("button", name="Approve", exact=True).click()
+    await expect(page.get_by_text("No proposal waits for a decision.")).to_be_visible()
+    to_mentee = await standin.wait_for_message(mentee, contains="You have a mentor", timeout=10)
+    to_mentor = await standin.wait_for_message(mentor, contains="new mentee", timeout=10)
+    # The mentor meets the mentee by the pseudonym the intake gives unless they chose so.
+    assert "P311" in (to_mentee.text or "") and "Nurse" in (to_mentor.text or "")
+    async with bot.app.sessions() as db:
+        statuses = list(await db.scalars(select(Pair.status).where(Pair.cohort_id == cohort)))
+    assert statuses == ["active"]
+
+    await page.get_by_role("navigation").get_by_role("link", name="Pairs").click()
+    row = page.locator("tr[data-pair]")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("P301 → P311")
+
+
+async def test_a_broadcast_composed_previewed_and_its_progress_shown(
+    page: Page, standin: BotAPIStandin, dashboard: tuple[Running, str]
+) -> None:
+    bot, url = dashboard
+    people = [standin.user(pid, f"P{pid}", "en") for pid in (*range(301, 304), 311)]
+    await seed_cohort(bot, COORDINATOR_ID, "Riga spring", range(301, 304), range(311, 312))
+    await signed_in(page, standin, bot)
+    await page.get_by_role("link", name="Riga spring").click()
+    await page.get_by_role("navigation").get_by_role("link", name="Broadcast").click()
+
+    await page.get_by_label("Message").fill("Meet-up on <b>Friday</b> at 18:00 & snacks")
+    await page.get_by_role("button", name="Preview").click()
+    await expect(page.locator(".problems")).to_contain_text("&amp;")
+    await page.get_by_label("Message").fill("Meet-up on <b>Friday</b> at 18:00 &amp; snacks")
+    await page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#preview")
+    await expect(preview.locator("b")).to_have_text("Friday")
+    await page.get_by_role("button", name="Send to 4 people").click()
+
+    progress = page.locator("#progress")
+    await expect(progress).to_have_attribute("data-state", "finished", timeout=15_000)
+    await expect(progress.locator(".status")).to_contain_text("4 sent")
+    for person in people:
+        got = await standin.wait_for_message(person, contains="Meet-up on Friday", timeout=10)
+        assert "& snacks" in (got.text or "")
