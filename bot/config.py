@@ -170,8 +170,13 @@ class Settings(BaseSettings):
     @field_validator("dashboard_url")
     @classmethod
     def _dashboard_url(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
-            raise ValueError("must be the dashboard's public address, like https://bot.example.org")
+        # The dashboard's pages are at the root of its address (a name of its own, or the
+        # webhook's name, whose path the webhook keeps).
+        if value and not re.match(r"^https?://[^/\s]+/?$", value):
+            raise ValueError(
+                "must be the dashboard's public address without a path, like "
+                "https://bot.example.org"
+            )
         return value.rstrip("/") if value else None
 
     @field_validator("webhook_secret")
