@@ -47,6 +47,7 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_broadcast --inject-429 4 --relays
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_takeover
 	$(BIN)/python -m tests.bench.bench_flood
+	$(BIN)/python -m tests.bench.bench_dashboard
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or 3.12 is needed ($(PYTHON) not found)"; exit 1; }

@@ -46,7 +46,14 @@ from bot.dashboard.auth import (
 from bot.domain import access
 from bot.domain import broadcast as b
 from bot.domain.access import Kind, Refusal, Rule, Standing, Subject
-from bot.domain.cohorts import SETTINGS, CohortMode, CohortSettings, MembershipStatus, Role
+from bot.domain.cohorts import (
+    SETTINGS,
+    CohortMode,
+    CohortSettings,
+    MembershipStatus,
+    Role,
+    WeightPreset,
+)
 from bot.domain.matching import Weights
 from bot.domain.pairs import PairStatus, can_move
 from bot.domain.texts import N_, Msg, msg_from_json
@@ -472,14 +479,28 @@ class Dashboard:
         matching = self.programme.matching
         proposed = await matching.proposal(visit.db, cohort)
         settings = CohortSettings.of(cohort.settings)
-        weights = settings.matching_weights()
-        now_matched = await matching.what_if(visit.db, cohort, weights)
-        what_if = None
-        hours = _number(visit.request.query.get("hours"))
-        if hours in WHAT_IF_HOURS and hours != int(weights.max_timezone_hours):
-            tried = Weights(**{**_weights(weights), "max_timezone_hours": float(hours)})
-            relaxed = await matching.what_if(visit.db, cohort, tried)
-            what_if = (hours, len(relaxed.pairs), len(relaxed.pairs) - len(now_matched.pairs))
+        query = visit.request.query
+        hours = _number(query.get("hours")) or settings.max_timezone_hours
+        preset = query.get("weights", settings.weights)
+        if hours not in WHAT_IF_HOURS or preset not in list(WeightPreset):
+            hours, preset = settings.max_timezone_hours, settings.weights
+        tried = [settings.matching_weights()]
+        asked = (hours, preset) != (settings.max_timezone_hours, settings.weights)
+        if asked:
+            # Not a choice of the cohort's settings (24 h is not): tried, never stored.
+            changed = settings.model_copy(
+                update={"max_timezone_hours": hours, "weights": WeightPreset(preset)}
+            )
+            tried.append(changed.matching_weights())
+        now_matched, *relaxed = await matching.what_if(visit.db, cohort, *tried)
+        what_if = (
+            {
+                "matched": len(relaxed[0].pairs),
+                "more": len(relaxed[0].pairs) - len(now_matched.pairs),
+            }
+            if relaxed
+            else None
+        )
         names = await first_names(
             visit.db,
             {p.mentee_id for p in proposed}
@@ -494,8 +515,11 @@ class Dashboard:
             matched=len(now_matched.pairs),
             names=names,
             reasons=_reasons,
-            hours_now=int(weights.max_timezone_hours),
+            settings=settings,
+            hours=hours,
+            preset=preset,
             hours_choices=WHAT_IF_HOURS,
+            presets=list(WeightPreset),
             what_if=what_if,
             coordinator_matched=cohort.mode == CohortMode.COORDINATOR,
         )
