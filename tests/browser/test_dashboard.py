@@ -1,10 +1,12 @@
 """The dashboard in Chromium: a coordinator approves a matching on the board and both
 sides get their introductions in their chats; a broadcast composed, previewed, sent, and
-its progress shown as it goes."""
+its progress shown as it goes; the Mini App signing in with Telegram's initData; the
+statistics drawn as charts."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
@@ -13,7 +15,12 @@ from sqlalchemy import select
 
 from bot.storage.models import Pair
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
-from tests.e2e.dashboard_setup import seed_cohort, sign_in_link, start_with_dashboard
+from tests.e2e.dashboard_setup import (
+    init_data,
+    seed_cohort,
+    sign_in_link,
+    start_with_dashboard,
+)
 from tests.e2e.people import Person
 from tests.e2e.standin import BotAPIStandin
 
@@ -96,3 +103,40 @@ async def test_a_broadcast_composed_previewed_and_its_progress_shown(
     for person in people:
         got = await standin.wait_for_message(person, contains="Meet-up on Friday", timeout=10)
         assert "& snacks" in (got.text or "")
+
+
+async def test_inside_telegram_the_mini_app_signs_in_with_its_init_data(
+    page: Page, standin: BotAPIStandin, dashboard: tuple[Running, str], clock: MovableClock
+) -> None:
+    bot, url = dashboard
+    await seed_cohort(bot, COORDINATOR_ID, "Riga spring", range(301, 302), range(311, 312))
+    signed = init_data(standin.token, COORDINATOR_ID, clock.now())
+    # Telegram opens the menu button's URL with initData in the fragment.
+    await page.goto(f"{url}/#tgWebAppData={quote(signed)}&tgWebAppVersion=8.0")
+    await expect(page.get_by_role("heading", name="Your cohorts")).to_be_visible()
+    await expect(page.get_by_role("link", name="Riga spring")).to_be_visible()
+
+    await page.context.clear_cookies()
+    await page.goto("about:blank")  # a new fragment alone would not load the page again
+    forged = signed.replace("Dace", "Eve")
+    await page.goto(f"{url}/#tgWebAppData={quote(forged)}")
+    await expect(page.locator("#webapp-status")).to_have_text(
+        "Telegram did not sign you in. Close the dashboard and open it again from the menu button."
+    )
+
+
+async def test_the_statistics_page_draws_its_charts(
+    page: Page, standin: BotAPIStandin, dashboard: tuple[Running, str]
+) -> None:
+    bot, url = dashboard
+    cohort = await seed_cohort(bot, COORDINATOR_ID, "Riga spring", range(301, 304), range(311, 313))
+    await signed_in(page, standin, bot)
+    await page.goto(f"{url}/cohorts/{cohort}/stats")
+    await expect(page.get_by_role("heading", name="Statistics of Riga spring")).to_be_visible()
+    drawn = await page.evaluate(
+        "() => [...document.querySelectorAll('#charts canvas')]"
+        ".map((canvas) => Boolean(Chart.getChart(canvas)))"
+    )
+    assert drawn == [True] * 5
+    people = await page.evaluate("() => Chart.getChart('chart-people').data.datasets[0].data")
+    assert people == [3, 2]

@@ -4,12 +4,16 @@ it, and a cohort of people who finished their intake."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import re
+import time
 from datetime import datetime
 from urllib.parse import urlencode
+
+import aiohttp
 
 from bot.storage.models import Cohort, CohortCoordinator
 from bot.storage.models import Person as PersonRow
@@ -35,7 +39,23 @@ async def start_with_dashboard(
         dashboard_url=url,
         dashboard_listen=f"127.0.0.1:{port}",
     )
+    await listening(url)
     return running, url
+
+
+async def listening(url: str, within: float = 10.0) -> None:
+    """Until the dashboard answers (the bot opens its port as it starts)."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as client:
+        while True:
+            try:
+                async with client.get(f"{url}/static/dashboard.css") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.01)
 
 
 async def sign_in_link(coordinator: Person) -> str:

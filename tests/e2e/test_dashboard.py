@@ -1,9 +1,11 @@
 """The dashboard's doors: a sign-in link works once, Telegram's initData only when Telegram
 signed it lately, a coordinator sees only the cohorts they run, and no change is made
-without the page's CSRF token."""
+without the page's CSRF token. Then what its pages show and do: people by role, status,
+name and reachability, matching's "what if", a pair paused, an export."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.dashboard.auth import COOKIE
-from bot.storage.models import Pair
+from bot.storage.models import Membership, Pair, Profile
+from bot.storage.models import Person as PersonRow
 from tests.e2e.conftest import COORDINATOR_ID, MovableClock, Running
 from tests.e2e.dashboard_setup import init_data, seed_cohort, sign_in_link, start_with_dashboard
 from tests.e2e.people import Person
@@ -136,3 +139,72 @@ async def test_a_form_post_without_its_csrf_token_changes_nothing(
         assert ran.status == 303
         async with bot.app.sessions() as db:
             assert await db.scalar(count) == 2
+
+
+def csrf_of(page: str) -> str:
+    return page.split('name="csrf" value="')[1].split('"')[0]
+
+
+async def test_people_the_what_if_a_pairs_pause_and_an_export(
+    standin: BotAPIStandin, dashboard: tuple[Running, str]
+) -> None:
+    bot, url = dashboard
+    cohort = await seed_cohort(
+        bot, COORDINATOR_ID, "Riga", range(300, 304), range(310, 311), capacity=3
+    )
+    async with bot.app.sessions() as db:
+        far = await db.get(Profile, 302)
+        assert far is not None
+        far.data = {**far.data, "timezone": "America/New_York"}  # 7 hours from Riga
+        waiting = await db.scalar(select(Membership).where(Membership.person_id == 303))
+        assert waiting is not None
+        waiting.status = "intake"
+        blocked = await db.get(PersonRow, 301)
+        assert blocked is not None
+        blocked.unreachable_at = bot.clock.now()
+        await db.commit()
+    mentee, mentor = standin.user(300, "P300", "en"), standin.user(310, "P310", "en")
+    coordinator = Person(standin, standin.user(COORDINATOR_ID, "Dace", "en"), bot)
+    async with client() as browser:
+        await browser.get(await sign_in_link(coordinator))
+
+        async def people(query: str) -> list[str]:
+            page = await (await browser.get(f"{url}/cohorts/{cohort}/people?{query}")).text()
+            return re.findall(r"<td>(P\d+)", page)
+
+        assert await people("role=mentee") == ["P300", "P301", "P302", "P303"]
+        assert await people("role=mentor") == ["P310"]
+        assert await people("status=intake") == ["P303"]
+        assert await people("unreachable=1") == ["P301"]
+        assert await people("q=p30") == ["P300", "P301", "P302", "P303"]
+        assert await people("q=p3%25") == []  # a wildcard is a character like any other
+
+        board = await (await browser.get(f"{url}/cohorts/{cohort}/board")).text()
+        assert "Now: 2 matched, time zones at most 6 h apart." in board
+        assert "Left unmatched: 1" in board and "P302" in board
+        relaxed = await (await browser.get(f"{url}/cohorts/{cohort}/board?hours=9")).text()
+        assert "With these: 3 matched (+1)." in relaxed
+        async with bot.app.sessions() as db:
+            count = select(func.count()).select_from(Pair).where(Pair.cohort_id == cohort)
+            assert await db.scalar(count) == 0  # "what if" stores nothing
+
+        csrf = csrf_of(board)
+        await browser.post(f"{url}/cohorts/{cohort}/board/run", data={"csrf": csrf})
+        await browser.post(f"{url}/cohorts/{cohort}/board/approve", data={"csrf": csrf})
+        await standin.wait_for_message(mentee, contains="You have a mentor", timeout=10)
+        async with bot.app.sessions() as db:
+            pair = await db.scalar(select(Pair).where(Pair.mentee_id == 300))
+        assert pair is not None and pair.status == "active"
+        paused = await browser.post(f"{url}/pairs/{pair.id}/pause", data={"csrf": csrf})
+        assert paused.status == 200 and "P300" in await paused.text()  # back on the pairs
+        for side in (mentee, mentor):
+            await standin.wait_for_message(side, contains="has been paused", timeout=10)
+        again = await browser.post(f"{url}/pairs/{pair.id}/pause", data={"csrf": csrf})
+        assert again.status == 409 and "changed meanwhile" in await again.text()
+
+        exported = await browser.get(f"{url}/cohorts/{cohort}/export/pairs")
+        assert exported.content_type == "text/csv"
+        assert "attachment" in exported.headers["Content-Disposition"]
+        rows = (await exported.text()).splitlines()
+        assert len(rows) == 3  # the header and the two pairs
+        assert "paused" in "\n".join(rows)
