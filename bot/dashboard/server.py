@@ -267,6 +267,7 @@ class Dashboard:
             if await db.get(Person, checked.user_id) is None:
                 return web.json_response({"ok": False, "reason": "unknown"}, status=403)
             session = self.auth.open_session(db, checked.user_id)
+            await self.auth.drop_expired(db)
             await db.commit()
         response = web.json_response({"ok": True})
         self._set_session(response, session)

@@ -85,6 +85,10 @@ async def test_initdata_with_a_wrong_hash_or_a_stale_auth_date_is_refused(
         answer = await browser.post(f"{url}/signin/webapp", data={"init_data": fresh})
         assert answer.status == 200 and COOKIE in answer.cookies
         assert (await browser.get(url)).status == 200
+        await coordinator.write("/language")
+        await coordinator.press("Latviešu")
+        home = await browser.get(url)  # in the coordinator's language
+        assert "Jūsu kohortas" in await home.text()
 
 
 async def test_another_coordinators_cohort_in_a_url_is_refused(
