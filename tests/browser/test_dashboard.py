@@ -1,7 +1,7 @@
 """The dashboard in Chromium: a coordinator approves a matching on the board and both
 sides get their introductions in their chats; a broadcast composed, previewed, sent, and
 its progress shown as it goes; the Mini App signing in with Telegram's initData; the
-statistics drawn as charts."""
+statistics drawn as charts; the pages on a phone's screen."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.storage.models import Pair
@@ -140,3 +140,25 @@ async def test_the_statistics_page_draws_its_charts(
     assert drawn == [True] * 5
     people = await page.evaluate("() => Chart.getChart('chart-people').data.datasets[0].data")
     assert people == [3, 2]
+
+
+async def test_on_a_phone_the_pages_fit_the_screen(
+    browser: Browser, standin: BotAPIStandin, dashboard: tuple[Running, str]
+) -> None:
+    bot, url = dashboard
+    cohort = await seed_cohort(bot, COORDINATOR_ID, "Riga spring", range(301, 305), range(311, 313))
+    context = await browser.new_context(viewport={"width": 390, "height": 780}, is_mobile=True)
+    phone = await context.new_page()
+    try:
+        await signed_in(phone, standin, bot)
+        await phone.goto(f"{url}/cohorts/{cohort}/board")
+        await phone.get_by_role("button", name="Run matching").click()
+        await expect(phone.locator(".card.pair")).to_have_count(2)
+        await phone.locator(".card.pair").first.get_by_role("button", name="Approve").click()
+        await expect(phone.locator(".card.pair")).to_have_count(1)
+        for page in ("", "/people", "/board", "/pairs", "/stats", "/broadcast"):
+            await phone.goto(f"{url}/cohorts/{cohort}{page}")
+            wide = await phone.evaluate("() => document.documentElement.scrollWidth")
+            assert wide <= 390, (page, wide)
+    finally:
+        await context.close()

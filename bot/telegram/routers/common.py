@@ -131,7 +131,11 @@ async def help_(
     elif Role.STRANGER in who.roles:
         parts.append(joining_help())
     if who.roles & COORDINATION:
-        parts.append(coordinator_help())
+        parts.append(
+            coordinator_help()
+            + "\n"
+            + _("/dashboard: all of it on a screen, in a browser or from the menu button")
+        )
     replies.add(message.answer("\n\n".join(parts)))
 
 
