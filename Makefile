@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 MO := $(patsubst %.po,%.mo,$(wildcard locales/*/LC_MESSAGES/messages.po))
 PG_ENV := .pg/env
 
-.PHONY: run test lint bench translations clean pg-start pg-stop data-key lock
+.PHONY: run test lint bench translations clean pg-start pg-stop browser data-key lock
 
 run: $(STAMP) $(MO) data-key
 	$(BIN)/mentorbot run
@@ -29,7 +29,7 @@ data-key: $(STAMP)
 # more of them than cores keeps the cores busy.
 TEST_WORKERS ?= 3
 
-test: $(STAMP) $(MO) pg-start
+test: $(STAMP) $(MO) pg-start browser
 	. ./$(PG_ENV) && $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 	$(BIN)/ruff check bot tests
 	$(BIN)/mypy
@@ -48,6 +48,7 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_broadcast --inject-429 4 --relays
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_takeover
 	$(BIN)/python -m tests.bench.bench_flood
+	$(BIN)/python -m tests.bench.bench_dashboard
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or 3.12 is needed ($(PYTHON) not found)"; exit 1; }
@@ -76,6 +77,10 @@ pg-start:
 
 pg-stop:
 	@bash scripts/postgres.sh stop
+
+# Debian's chromium for tests/browser (installed when missing).
+browser:
+	@bash scripts/browser.sh ensure
 
 clean:
 	rm -rf $(VENV) .pg $(MO)

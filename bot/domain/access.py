@@ -159,6 +159,7 @@ COMMANDS: Mapping[str, Rule] = {
     "stats": _rule(COORDINATION),
     "export": _rule(COORDINATION),
     "coordinators": _rule(COORDINATION),
+    "dashboard": _rule(COORDINATION),
 }
 
 # Buttons, by their callback data's prefix (bot/telegram/buttons.py).
@@ -212,6 +213,15 @@ BUTTONS: Mapping[str, Rule] = {
     "gmo": _rule(COORDINATION, Scope.OWN),
     "gms": _rule(COORDINATION, Scope.OWN),  # the cohort is looked up among the presser's own
     "gd": _rule(GUIDED),
+}
+
+
+# The dashboard's pages (bot/dashboard), by what their URL names.
+DASHBOARD: Mapping[str, Rule] = {
+    "cohorts": _rule(COORDINATION),  # the cohorts they run, and a new one
+    "cohort": _rule(COORDINATION, Scope.COHORT),  # a cohort's pages and changes
+    "pair": _rule(COORDINATION, Scope.COHORT),  # a pair of a cohort they run
+    "broadcast": _rule(COORDINATION, Scope.OWN),  # a broadcast they sent
 }
 
 

@@ -514,3 +514,23 @@ class Consent(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_consents_person_kind", "person_id", "kind", "id"),)
+
+
+class DashboardKey(Base):
+    """A coordinator's way into the dashboard (bot/dashboard): a one-time sign-in link
+    (``link``, spent once used) or a signed-in browser's session (``session``). Only the
+    SHA-256 of the secret is kept: the database alone lets nobody in."""
+
+    __tablename__ = "dashboard_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # link or session
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_dashboard_keys_person_id", "person_id"),
+        Index("ix_dashboard_keys_expires_at", "expires_at"),
+    )

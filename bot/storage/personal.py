@@ -38,6 +38,7 @@ from bot.storage.models import (
     CohortCoordinator,
     Commitment,
     Consent,
+    DashboardKey,
     DialogSession,
     InboxUpdate,
     Meeting,
@@ -262,6 +263,13 @@ REGISTRY: list[Reference] = [
         what="their consents and withdrawals, with their times",
     ),
     Reference(Membership, ("person_id",), lambda p: Membership.person_id == p, Erase.DELETE),
+    Reference(
+        DashboardKey,
+        ("person_id",),
+        lambda p: DashboardKey.person_id == p,
+        Erase.DELETE,
+        what="their dashboard sign-ins",
+    ),
     Reference(
         CohortCoordinator,
         ("person_id",),

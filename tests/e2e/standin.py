@@ -185,6 +185,7 @@ _SPECS: dict[str, _Spec] = {
     "getMyCommands": _spec("", "scope:json language_code"),
     "setMyDescription": _spec("", "description language_code"),
     "setMyShortDescription": _spec("", "short_description language_code"),
+    "setChatMenuButton": _spec("", "chat_id:int menu_button:json"),
     "sendMessage": _spec(
         "chat_id:chat text",
         "parse_mode entities:json link_preview_options:json disable_web_page_preview:bool "
@@ -929,6 +930,8 @@ class BotAPIStandin:
         self.answered_callbacks: list[AnsweredCallback] = []
         self.command_sets: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.descriptions: dict[str, str] = {}
+        # The menu button of each private chat (setChatMenuButton), as the bot set it.
+        self.menu_buttons: dict[int, JsonDict] = {}
         self.short_descriptions: dict[str, str] = {}
 
         self._clock = clock
@@ -976,6 +979,7 @@ class BotAPIStandin:
             "getMyCommands": self._get_my_commands,
             "setMyDescription": self._set_my_description,
             "setMyShortDescription": self._set_my_short_description,
+            "setChatMenuButton": self._set_chat_menu_button,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1712,6 +1716,23 @@ class BotAPIStandin:
         if len(description) > MAX_DESCRIPTION_LENGTH:
             raise _bad("description is too long")
         self.descriptions[params.get("language_code", "")] = description
+        return True
+
+    async def _set_chat_menu_button(self, params: Params) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad("can't parse menu button")
+        if button["type"] == "web_app":
+            web_app = button.get("web_app")
+            if not button.get("text") or not isinstance(web_app, dict) or not web_app.get("url"):
+                raise _bad(
+                    "BUTTON_TEXT_INVALID" if not button.get("text") else "BUTTON_URL_INVALID"
+                )
+        self.menu_buttons[int(params.get("chat_id", 0))] = button
         return True
 
     async def _set_my_short_description(self, params: Params) -> bool:

@@ -137,6 +137,8 @@ async def help_(
             coordinator_help()
             + "\n"
             + _("/game: a quiz game of several questions, with a leaderboard at the end")
+            + "\n"
+            + _("/dashboard: all of it on a screen, in a browser or from the menu button")
         )
     replies.add(message.answer("\n\n".join(parts)))
 
