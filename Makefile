@@ -57,6 +57,7 @@ bench: $(STAMP) $(MO) pg-start
 	$(BIN)/python -m tests.bench.bench_broadcast --inject-429 4 --relays
 	. ./$(PG_ENV) && $(BIN)/python -m tests.bench.bench_takeover
 	$(BIN)/python -m tests.bench.bench_flood
+	$(BIN)/python -m tests.bench.bench_dashboard
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 or 3.12 is needed ($(PYTHON) not found)"; exit 1; }
@@ -89,6 +90,10 @@ browser:
 
 pg-stop:
 	@bash scripts/postgres.sh stop
+
+# Debian's chromium for tests/browser (installed when missing).
+browser:
+	@bash scripts/browser.sh ensure
 
 clean:
 	rm -rf $(VENV) .pg $(MO)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import LOCALES, Settings, parse_listen
+from bot.dashboard.server import Dashboard
 from bot.domain.dialogs import load_dialogs
 from bot.domain.flood import FloodLimit
 from bot.domain.texts import N_
@@ -35,7 +36,7 @@ from bot.services.dialogs import DialogService
 from bot.services.followup import FollowUpService
 from bot.services.meetings import MEET_REMINDER, MeetingService
 from bot.services.people import PeopleService
-from bot.services.polls import PollService
+from bot.services.polls import GAME, PollService
 from bot.services.privacy import PrivacyService
 from bot.services.programme import Programme, create_programme
 from bot.services.retention import TASK as RETENTION_TASK
@@ -81,7 +82,9 @@ COMMANDS = (
     ("report", N_("Tell the coordinator about a problem")),
     ("contact", N_("Swap contacts with your mentoring partner")),
     ("meet", N_("Set your next meeting")),
+    ("guide", N_("Mentors: how to use each tool with a mentee")),
     ("coordinators", N_("Coordinators: who runs your cohorts")),
+    ("dashboard", N_("Coordinators: the dashboard in a browser")),
     ("help", N_("What I can do")),
     ("privacy", N_("What I store and who sees it")),
 )
@@ -106,6 +109,9 @@ class App:
     webhook: WebhookServer | None = None
     # Where the webhook and health endpoints listen (host:port); None: nowhere.
     listen: str | None = None
+    # The coordinators' dashboard (DASHBOARD_URL), and in long polling where it is served.
+    dashboard: Dashboard | None = None
+    dashboard_listen: str | None = None
 
     async def run(self) -> None:
         """Receive updates, send what the outbox holds, keep broadcasts' status messages
@@ -113,7 +119,11 @@ class App:
         # Invite links name the bot: its name is asked for (and kept) before an update
         # needs it, not by a handler while its transaction is open.
         with contextlib.suppress(TelegramAPIError):
-            await self.bot.me()
+            me = await self.bot.me()
+            if self.dashboard is not None:
+                self.dashboard.bot_username = me.username
+        if self.dashboard is not None:
+            await self.dashboard.set_menu_buttons(self.bot)
         await asyncio.gather(self.receive(), self.scheduled())
 
     async def receive(self) -> None:
@@ -122,7 +132,9 @@ class App:
         server = web.Application()
         if self.webhook is not None:
             self.webhook.routes(server)
-        async with self.serving_health(server):
+            if self.dashboard is not None:
+                self.dashboard.routes(server)
+        async with self.serving_health(server), self.serving_dashboard():
             if self.webhook is not None:
                 await supervised("webhook", self.webhook.run)
             else:
@@ -150,6 +162,18 @@ class App:
                 yield
             finally:
                 watch.cancel()
+
+    @contextlib.asynccontextmanager
+    async def serving_dashboard(self) -> AsyncIterator[None]:
+        """In long polling, the dashboard on a server of its own at DASHBOARD_LISTEN (in
+        webhook mode it is on the webhook's)."""
+        if self.dashboard is None or self.webhook is not None or self.dashboard_listen is None:
+            yield
+            return
+        server = web.Application()
+        self.dashboard.routes(server)
+        async with serving(server, *parse_listen(self.dashboard_listen)):
+            yield
 
     async def scheduled(self) -> None:
         """The outbox, broadcasts' status messages and the schedule, each outliving
@@ -379,7 +403,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     programme = create_programme(
         dialogs, clock, settings.coordinator_ids, settings.default_locale, followup
     )
-    polls = PollService(clock)
+    polls = PollService(clock, settings.default_locale)
 
     async def undeliverable(row: Outgoing, status: str) -> None:
         async with sessions() as db:
@@ -390,6 +414,7 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
     people.on_schedule_change.append(scheduler.replan)
     meetings = MeetingService(dialogs, followup, clock, settings.default_locale)
     scheduler.composers[MEET_REMINDER] = meetings.compose_reminder
+    scheduler.composers[GAME] = polls.compose_game
     outbox = OutboxSender(
         bot,
         sessions,
@@ -469,6 +494,27 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         if settings.webhook_url
         else None
     )
+    dashboard = (
+        Dashboard(
+            settings.dashboard_url,
+            settings.bot_token.get_secret_value(),
+            sessions,
+            clock,
+            i18n,
+            renderer,
+            programme,
+            dispatcher["coordination"],
+            stats,
+            broadcasts,
+            settings.coordinator_ids,
+            settings.default_locale,
+            settings.dashboard_session_hours,
+            outbox.wake,
+        )
+        if settings.dashboard_url
+        else None
+    )
+    dispatcher["dashboard"] = dashboard
     return App(
         bot,
         dispatcher,
@@ -485,6 +531,8 @@ async def create_app(settings: Settings, clock: Clock | None = None) -> App:
         PollerLease(sessions, settings.poller_lease_seconds),
         webhook,
         settings.webhook_listen if webhook else settings.health_listen,
+        dashboard,
+        settings.dashboard_listen,
     )
 
 

@@ -127,6 +127,14 @@ class Settings(BaseSettings):
     # In long polling, where /healthz, /readyz and /metrics are served (off unless set);
     # in webhook mode they are served beside the webhook.
     health_listen: str | None = None
+    # The coordinators' dashboard (bot/dashboard): the public HTTPS address the reverse
+    # proxy serves it at (what the sign-in links and the Mini App's menu button open; off
+    # unless set), and in long polling where this process serves it (off unless set; in
+    # webhook mode it is served beside the webhook, at WEBHOOK_LISTEN).
+    dashboard_url: str | None = None
+    dashboard_listen: str | None = None
+    # A dashboard sign-in lasts this long; a sign-in link works once, for a few minutes.
+    dashboard_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # /readyz says not ready when an update has waited this long to be handled, or a due
     # message this long to be sent.
     ready_stuck_seconds: float = Field(default=300.0, ge=1)
@@ -177,6 +185,18 @@ class Settings(BaseSettings):
             )
         return value or None
 
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard_url(cls, value: str | None) -> str | None:
+        # The dashboard's pages are at the root of its address (a name of its own, or the
+        # webhook's name, whose path the webhook keeps).
+        if value and not re.match(r"^https?://[^/\s]+/?$", value):
+            raise ValueError(
+                "must be the dashboard's public address without a path, like "
+                "https://bot.example.org"
+            )
+        return value.rstrip("/") if value else None
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr) -> SecretStr:
@@ -184,7 +204,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
-    @field_validator("webhook_listen", "health_listen", "playground_listen")
+    @field_validator("webhook_listen", "health_listen", "playground_listen", "dashboard_listen")
     @classmethod
     def _listen(cls, value: str | None) -> str | None:
         if value is not None:

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The browser the browser tests drive: Debian's chromium (never a downloaded build).
-# `ensure` installs it when no chromium is on PATH.
+# The browser the browser tests drive (tests/browser): Debian's chromium, never a
+# downloaded build. `ensure` installs it when it is not on PATH.
 set -euo pipefail
 
 ensure() {
   if command -v chromium >/dev/null 2>&1; then
     return
   fi
-  echo "chromium is not installed; installing Debian's package..."
+  echo "Chromium is not installed; installing Debian's package..."
   if [ "$(id -u)" != 0 ]; then echo "run as root, or install chromium yourself" >&2; exit 1; fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

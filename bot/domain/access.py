@@ -71,6 +71,7 @@ class Kind(enum.StrEnum):
     COMMITMENT = "commitment"
     MEETING = "meeting"
     POLL = "poll"
+    GAME = "game"  # a quiz game
     BROADCAST = "broadcast"
     GROUP = "group"  # a Telegram group: it belongs to the cohort it is linked to
 
@@ -111,6 +112,7 @@ MENTEES = frozenset({Role.MENTEE})
 MENTORS = frozenset({Role.MENTOR})
 COORDINATION = frozenset({Role.COORDINATOR, Role.OPERATOR})
 OPERATORS = frozenset({Role.OPERATOR})
+GUIDED = frozenset({Role.MENTOR, Role.COORDINATOR, Role.OPERATOR})
 
 
 def _rule(roles: frozenset[Role], scope: Scope = Scope.ANY) -> Rule:
@@ -151,9 +153,13 @@ COMMANDS: Mapping[str, Rule] = {
     "poll": _rule(COORDINATION),
     "quiz": _rule(COORDINATION),
     "leaderboard": _rule(COORDINATION),
+    "game": _rule(COORDINATION),
+    # The kit's advice on each tool, for those who use it with mentees and who run it.
+    "guide": _rule(GUIDED),
     "stats": _rule(COORDINATION),
     "export": _rule(COORDINATION),
     "coordinators": _rule(COORDINATION),
+    "dashboard": _rule(COORDINATION),
 }
 
 # Buttons, by their callback data's prefix (bot/telegram/buttons.py).
@@ -203,6 +209,19 @@ BUTTONS: Mapping[str, Rule] = {
     "bcs": _rule(COORDINATION, Scope.OWN),
     "bcx": _rule(COORDINATION, Scope.OWN),
     "gl": _rule(COORDINATION, Scope.COHORT),
+    "pan": _rule(COORDINATION, Scope.OWN),
+    "gmo": _rule(COORDINATION, Scope.OWN),
+    "gms": _rule(COORDINATION, Scope.OWN),  # the cohort is looked up among the presser's own
+    "gd": _rule(GUIDED),
+}
+
+
+# The dashboard's pages (bot/dashboard), by what their URL names.
+DASHBOARD: Mapping[str, Rule] = {
+    "cohorts": _rule(COORDINATION),  # the cohorts they run, and a new one
+    "cohort": _rule(COORDINATION, Scope.COHORT),  # a cohort's pages and changes
+    "pair": _rule(COORDINATION, Scope.COHORT),  # a pair of a cohort they run
+    "broadcast": _rule(COORDINATION, Scope.OWN),  # a broadcast they sent
 }
 
 

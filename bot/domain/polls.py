@@ -1,8 +1,10 @@
-"""Polls and quizzes as a coordinator writes them: one message, the question on the first
-line and an option on each further line; in a quiz the right option starts with ``*``."""
+"""Polls, quizzes and quiz games as a coordinator writes them: one message, the question
+on the first line and an option on each further line; in a quiz the right option starts
+with ``*``; a game is several quizzes, an empty line between two."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.domain.texts import N_, Msg, plural_msg
@@ -76,3 +78,50 @@ def parse_poll(text: str, quiz: bool) -> PollDraft:
     if marked:
         raise PollTextError(Msg(N_("Only a quiz has a right answer: use /quiz, or remove the *.")))
     return PollDraft(question, options)
+
+
+MIN_GAME_QUESTIONS, MAX_GAME_QUESTIONS = 2, 20
+# A game's question goes with its number ("20/20. "), within Telegram's limit.
+MAX_GAME_QUESTION = MAX_QUESTION - len(f"{MAX_GAME_QUESTIONS}/{MAX_GAME_QUESTIONS}. ")
+# The time each question of a game is open, in seconds: the choices a coordinator moves
+# through (Telegram's open_period takes 5 to 600), the first the default.
+GAME_SECONDS = (20, 30, 60, 10)
+
+
+def parse_game(text: str) -> tuple[PollDraft, ...]:
+    """The questions of a game: blocks separated by an empty line, each written as a quiz
+    (the question, then its options, the right one starting with ``*``)."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    blocks = [block for block in blocks if block.strip()]
+    if not MIN_GAME_QUESTIONS <= len(blocks) <= MAX_GAME_QUESTIONS:
+        raise PollTextError(
+            Msg(
+                N_("A game needs {low} to {high} questions, an empty line between two."),
+                {"low": MIN_GAME_QUESTIONS, "high": MAX_GAME_QUESTIONS},
+            )
+        )
+    questions = []
+    for number, block in enumerate(blocks, start=1):
+        try:
+            question = parse_poll(block, quiz=True)
+            if len(question.question) > MAX_GAME_QUESTION:
+                raise PollTextError(
+                    plural_msg(
+                        "The question is too long: at most {limit} character.",
+                        "The question is too long: at most {limit} characters.",
+                        "limit",
+                        {"limit": MAX_GAME_QUESTION},
+                    )
+                )
+        except PollTextError as error:
+            raise PollTextError(
+                Msg(N_("Question {number}: {problem}"), {"number": number, "problem": error.msg})
+            ) from error
+        questions.append(question)
+    return tuple(questions)
+
+
+def next_seconds(seconds: int) -> int:
+    """The time after ``seconds`` among the choices (a press moves on to it)."""
+    at = GAME_SECONDS.index(seconds) if seconds in GAME_SECONDS else -1
+    return GAME_SECONDS[(at + 1) % len(GAME_SECONDS)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import copy
 import dataclasses
 import itertools
 import json
@@ -108,6 +109,7 @@ MAX_POLL_OPTION_LENGTH = 100
 MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 1, 12
 MAX_POLL_EXPLANATION_LENGTH = 200
 MAX_POLL_DESCRIPTION_LENGTH = 1024
+MAX_POLL_OPEN_PERIOD = 2_628_000
 MAX_COMMANDS = 100
 MAX_COMMAND_DESCRIPTION_LENGTH = 256
 MAX_DESCRIPTION_LENGTH = 512
@@ -186,6 +188,7 @@ _SPECS: dict[str, _Spec] = {
     "getMyCommands": _spec("", "scope:json language_code"),
     "setMyDescription": _spec("", "description language_code"),
     "setMyShortDescription": _spec("", "short_description language_code"),
+    "setChatMenuButton": _spec("", "chat_id:int menu_button:json"),
     "sendMessage": _spec(
         "chat_id:chat text",
         "parse_mode entities:json link_preview_options:json disable_web_page_preview:bool "
@@ -932,6 +935,8 @@ class BotAPIStandin:
         self.answered_callbacks: list[AnsweredCallback] = []
         self.command_sets: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.descriptions: dict[str, str] = {}
+        # The menu button of each private chat (setChatMenuButton), as the bot set it.
+        self.menu_buttons: dict[int, JsonDict] = {}
         self.short_descriptions: dict[str, str] = {}
 
         self._clock = clock
@@ -979,6 +984,7 @@ class BotAPIStandin:
             "getMyCommands": self._get_my_commands,
             "setMyDescription": self._set_my_description,
             "setMyShortDescription": self._set_my_short_description,
+            "setChatMenuButton": self._set_chat_menu_button,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -1166,12 +1172,13 @@ class BotAPIStandin:
         self, user: SimUser, message: BotMessage, option_ids: Sequence[int]
     ) -> int | None:
         """The user answers the poll of ``message`` (no options: takes the answer back).
-        Telegram tells the bot only of answers to its non-anonymous polls: for an anonymous
-        poll no update is queued and None is returned; else the poll_answer update id."""
+        Telegram tells the bot who answered only in its non-anonymous polls (a poll_answer
+        update); of every poll it sent, it tells the new totals (a poll update). Returns the
+        poll_answer's update id, None for an anonymous poll."""
         poll = message.poll
         if poll is None:
             raise AssertionError(f"message {message.message_id} has no poll")
-        if poll["is_closed"]:
+        if poll["is_closed"] or ("close_date" in poll and _now() >= poll["close_date"]):
             raise AssertionError("the poll is closed")
         chosen = list(option_ids)
         if any(not 0 <= n < len(poll["options"]) for n in chosen) or len(set(chosen)) != len(
@@ -1192,16 +1199,26 @@ class BotAPIStandin:
             poll["options"][n]["voter_count"] += 1
         poll["total_voter_count"] += (1 if chosen else 0) - (1 if earlier else 0)
         self._poll_votes[key] = chosen
-        self._activity.notify()
-        if poll["is_anonymous"]:
-            return None
-        answer = {
-            "poll_id": poll["id"],
-            "user": user.to_api(),
-            "option_ids": chosen,
-            "option_persistent_ids": [poll["options"][n]["persistent_id"] for n in chosen],
-        }
-        return self._queue({"poll_answer": answer})
+        answered = None
+        if not poll["is_anonymous"]:
+            answer = {
+                "poll_id": poll["id"],
+                "user": user.to_api(),
+                "option_ids": chosen,
+                "option_persistent_ids": [poll["options"][n]["persistent_id"] for n in chosen],
+            }
+            answered = self._queue({"poll_answer": answer})
+        self._queue({"poll": copy.deepcopy(poll)})
+        return answered
+
+    def close_poll(self, message: BotMessage) -> int:
+        """The poll of ``message`` closes (its open_period ran out): Telegram tells the bot
+        with a poll update; returns its id."""
+        poll = message.poll
+        if poll is None or poll["is_closed"]:
+            raise AssertionError(f"message {message.message_id} has no open poll")
+        poll["is_closed"] = True
+        return self._queue({"poll": copy.deepcopy(poll)})
 
     def block(self, user: SimUser) -> None:
         """The user blocks the bot: sends to the chat answer 403 from now on."""
@@ -1737,6 +1754,23 @@ class BotAPIStandin:
         self.descriptions[params.get("language_code", "")] = description
         return True
 
+    async def _set_chat_menu_button(self, params: Params) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in (
+            "commands",
+            "web_app",
+            "default",
+        ):
+            raise _bad("can't parse menu button")
+        if button["type"] == "web_app":
+            web_app = button.get("web_app")
+            if not button.get("text") or not isinstance(web_app, dict) or not web_app.get("url"):
+                raise _bad(
+                    "BUTTON_TEXT_INVALID" if not button.get("text") else "BUTTON_URL_INVALID"
+                )
+        self.menu_buttons[int(params.get("chat_id", 0))] = button
+        return True
+
     async def _set_my_short_description(self, params: Params) -> bool:
         description = params.get("short_description", "")
         if len(description) > MAX_SHORT_DESCRIPTION_LENGTH:
@@ -1880,6 +1914,14 @@ class BotAPIStandin:
             MIN_POLL_OPTIONS <= len(options) <= MAX_POLL_OPTIONS
         ):
             raise _bad(f"poll must have {MIN_POLL_OPTIONS}-{MAX_POLL_OPTIONS} options")
+        if "open_period" in params and "close_date" in params:
+            raise _bad("can't use open_period and close_date together")
+        if "open_period" in params and not 5 <= params["open_period"] <= MAX_POLL_OPEN_PERIOD:
+            raise _bad("wrong open period specified")
+        if "close_date" in params and not (
+            5 <= params["close_date"] - _now() <= MAX_POLL_OPEN_PERIOD
+        ):
+            raise _bad("wrong close date specified")
         poll_type = params.get("type", "regular")
         if poll_type not in ("regular", "quiz"):
             raise _bad("wrong poll type")
@@ -1908,6 +1950,11 @@ class BotAPIStandin:
         }
         if poll_type == "quiz":
             poll["correct_option_ids"] = correct
+        if "open_period" in params:
+            poll["open_period"] = params["open_period"]
+            poll["close_date"] = _now() + params["open_period"]
+        elif "close_date" in params:
+            poll["close_date"] = params["close_date"]
         if question_entities:
             poll["question_entities"] = question_entities
         for key, limit in (

@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import intake
 from bot.domain.cohorts import CohortMode, CohortSettings, Role, ShareMode
 from bot.domain.consent import ConsentKind
-from bot.domain.matching import Matching, MenteeProfile, Score, for_mentee, match, score
+from bot.domain.matching import (
+    Matching,
+    MenteeProfile,
+    MentorProfile,
+    Score,
+    Weights,
+    for_mentee,
+    match,
+    score,
+)
 from bot.domain.pairs import HOLDING, SPENT, PairStatus
 from bot.domain.texts import N_, Msg, msg_to_json
 from bot.services.clock import Clock
@@ -85,10 +94,43 @@ class MatchingService:
         intake_people = await store.in_intake(db, cohort.id)
         return Proposal(cohort, proposed, dict(result.unmatched), names, intake_people)
 
+    async def what_if(self, db: AsyncSession, cohort: Cohort, *tried: Weights) -> list[Matching]:
+        """Matching of the cohort as things stand, once with each of these weights and
+        time-zone limits (the profiles read once); nothing is stored. The dashboard's board
+        shows whom the cohort's own leave unmatched and why, and how many more others
+        would match."""
+        settings = CohortSettings.of(cohort.settings)
+        mentees, mentors, excluded, _ = await self._inputs(db, cohort, self.clock.now())
+        return [
+            match(mentees, mentors, weights, excluded=excluded, mode=settings.matching_mode)
+            for weights in tried
+        ]
+
     async def _match(
         self, db: AsyncSession, cohort: Cohort, now: datetime
     ) -> tuple[Matching, list[tuple[Membership, Profile, Person]]]:
         """Matching of the cohort's mentees without a mentor, as things stand."""
+        mentees, mentors, excluded, members = await self._inputs(db, cohort, now)
+        settings = CohortSettings.of(cohort.settings)
+        result = match(
+            mentees,
+            mentors,
+            settings.matching_weights(),
+            excluded=excluded,
+            mode=settings.matching_mode,
+        )
+        return result, members
+
+    async def _inputs(
+        self, db: AsyncSession, cohort: Cohort, now: datetime
+    ) -> tuple[
+        list[MenteeProfile],
+        list[MentorProfile],
+        set[tuple[int, int]],
+        list[tuple[Membership, Profile, Person]],
+    ]:
+        """What matching takes, as things stand: the mentees without a mentor, the mentors
+        with their places left, the pairs never to propose again; and the members."""
         members = await store.active_members(db, cohort.id)
         pairs = await pair_store.of_cohort(db, cohort.id)
         taken = {p.mentee_id for p in pairs if p.status in HOLDING}
@@ -112,15 +154,7 @@ class MatchingService:
             for m, prof, _ in members
             if m.role == Role.MENTOR
         ]
-        settings = CohortSettings.of(cohort.settings)
-        result = match(
-            mentees,
-            mentors,
-            settings.matching_weights(),
-            excluded=excluded,
-            mode=settings.matching_mode,
-        )
-        return result, members
+        return mentees, mentors, excluded, members
 
     async def remind_intake(self, db: AsyncSession, cohort: Cohort) -> int:
         """A gentle reminder to each person of the cohort still in the intake, once: one

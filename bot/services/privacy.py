@@ -266,6 +266,7 @@ class PrivacyService:
                 for c in records.get("consents", [])
             ],
             "poll_votes": await _votes(db, records.get("poll_votes", [])),
+            "quiz_answers": await _quiz_answers(db, records.get("quiz_plays", [])),
             "messages": _messages(records.get("outbox", []), person_id),
             "records": records,
         }
@@ -351,6 +352,34 @@ async def _votes(db: AsyncSession, votes: list[dict[str, Any]]) -> list[dict[str
                 "question": question,
                 "answer": options[option] if 0 <= option < len(options) else option,
                 "voted_at": vote["voted_at"],
+            }
+        )
+    return found
+
+
+async def _quiz_answers(db: AsyncSession, plays: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each question of a quiz game they were asked, with their answer and whether it was
+    right (an answer not given is null)."""
+    games = await poll_store.games_of(db, {p["game_id"] for p in plays})
+    found = []
+    for play in sorted(plays, key=lambda p: (p["game_id"], p["number"])):
+        questions = games.get(play["game_id"], [])
+        number = play["number"]
+        question = questions[number] if 0 <= number < len(questions) else None
+        options = question["options"] if question else []
+        option = play["option"]
+        found.append(
+            {
+                "game": play["game_id"],
+                "question": question["question"] if question else None,
+                "answer": options[option]
+                if option is not None and 0 <= option < len(options)
+                else option,
+                "right": None
+                if option is None or question is None
+                else option == question["correct"],
+                "asked_at": play["asked_at"],
+                "answered_at": play["answered_at"],
             }
         )
     return found

@@ -18,6 +18,7 @@ from bot.storage.models import (
     Membership,
     Pair,
     Poll,
+    QuizGame,
     TelegramGroup,
 )
 
@@ -72,6 +73,13 @@ async def subject_of(db: AsyncSession, named: Named) -> Subject | None:
             await db.execute(select(Poll.cohort_id, Poll.created_by).where(Poll.id == number))
         ).one_or_none()
         return None if poll is None else Subject(poll[0], frozenset({poll[1]}))
+    if kind is Kind.GAME:
+        game = (
+            await db.execute(
+                select(QuizGame.cohort_id, QuizGame.created_by).where(QuizGame.id == number)
+            )
+        ).one_or_none()
+        return None if game is None else Subject(game[0], frozenset({game[1]}))
     if kind is Kind.GROUP:
         group = (
             await db.execute(

@@ -381,6 +381,8 @@ class Poll(Base):
     question: Mapped[str] = mapped_column(String(300))
     options: Mapped[list[Any]] = mapped_column(JSON)
     correct_option: Mapped[int | None] = mapped_column(Integer)
+    # Anonymous: Telegram tells the bot only each option's total, never who chose what.
+    anonymous: Mapped[bool] = mapped_column(default=False)
     # draft -> sent; the audience is chosen when it is sent.
     status: Mapped[str] = mapped_column(String(8), default="draft")
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
@@ -401,6 +403,9 @@ class PollDelivery(Base):
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The latest totals Telegram reported (a poll update): votes by option, and voters.
+    totals: Mapped[list[Any] | None] = mapped_column(JSON)
+    voters: Mapped[int | None] = mapped_column(Integer)
 
 
 class PollVote(Base):
@@ -415,6 +420,55 @@ class PollVote(Base):
     )
     option: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     voted_at: Mapped[datetime]
+
+
+class QuizGame(Base):
+    """A quiz of several questions a coordinator sends to a cohort as one game: each member
+    gets the questions one after another in their own chat, then their score."""
+
+    __tablename__ = "quiz_games"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # [{"question": ..., "options": [...], "correct": n}, ...]
+    questions: Mapped[list[Any]] = mapped_column(JSON)
+    seconds: Mapped[int] = mapped_column(Integer)  # each question's time to answer
+    board_to_players: Mapped[bool] = mapped_column(default=False)
+    # draft -> sent -> done (the leaderboard went out)
+    status: Mapped[str] = mapped_column(String(8), default="draft")
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class QuizPlayer(Base):
+    """A member a game was sent to; finished once their score went out."""
+
+    __tablename__ = "quiz_players"
+
+    game_id: Mapped[int] = mapped_column(
+        ForeignKey("quiz_games.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    finished_at: Mapped[datetime | None]
+
+
+class QuizPlay(Base):
+    """One question of a game asked of one player (a Telegram quiz poll), and their answer."""
+
+    __tablename__ = "quiz_plays"
+
+    telegram_poll_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    game_id: Mapped[int] = mapped_column(
+        ForeignKey("quiz_games.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # the question's, from 0
+    asked_at: Mapped[datetime]
+    option: Mapped[int | None] = mapped_column(Integer)
+    answered_at: Mapped[datetime | None]
 
 
 class Broadcast(Base):
@@ -460,3 +514,23 @@ class Consent(Base):
     at: Mapped[datetime]
 
     __table_args__ = (Index("ix_consents_person_kind", "person_id", "kind", "id"),)
+
+
+class DashboardKey(Base):
+    """A coordinator's way into the dashboard (bot/dashboard): a one-time sign-in link
+    (``link``, spent once used) or a signed-in browser's session (``session``). Only the
+    SHA-256 of the secret is kept: the database alone lets nobody in."""
+
+    __tablename__ = "dashboard_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # link or session
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_dashboard_keys_person_id", "person_id"),
+        Index("ix_dashboard_keys_expires_at", "expires_at"),
+    )

@@ -38,6 +38,7 @@ from bot.storage.models import (
     CohortCoordinator,
     Commitment,
     Consent,
+    DashboardKey,
     DialogSession,
     InboxUpdate,
     Meeting,
@@ -50,6 +51,9 @@ from bot.storage.models import (
     PollVote,
     Profile,
     PulseAnswer,
+    QuizGame,
+    QuizPlay,
+    QuizPlayer,
     TelegramGroup,
 )
 
@@ -180,6 +184,27 @@ REGISTRY: list[Reference] = [
     Reference(PollVote, ("person_id",), lambda p: PollVote.person_id == p, Erase.DELETE),
     Reference(PollDelivery, ("chat_id",), lambda p: PollDelivery.chat_id == p, Erase.DELETE),
     Reference(
+        QuizPlay,
+        ("person_id",),
+        lambda p: QuizPlay.person_id == p,
+        Erase.DELETE,
+        what="the questions of quiz games they were asked, and their answers",
+    ),
+    Reference(
+        QuizPlayer,
+        ("person_id",),
+        lambda p: QuizPlayer.person_id == p,
+        Erase.DELETE,
+        what="quiz games they played",
+    ),
+    Reference(
+        QuizGame,
+        ("created_by",),
+        lambda p: QuizGame.created_by == p,
+        Erase.FORGET,
+        what="quiz games they wrote: the programme's, kept without their author",
+    ),
+    Reference(
         Poll,
         ("created_by",),
         lambda p: Poll.created_by == p,
@@ -238,6 +263,13 @@ REGISTRY: list[Reference] = [
         what="their consents and withdrawals, with their times",
     ),
     Reference(Membership, ("person_id",), lambda p: Membership.person_id == p, Erase.DELETE),
+    Reference(
+        DashboardKey,
+        ("person_id",),
+        lambda p: DashboardKey.person_id == p,
+        Erase.DELETE,
+        what="their dashboard sign-ins",
+    ),
     Reference(
         CohortCoordinator,
         ("person_id",),

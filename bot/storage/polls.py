@@ -1,16 +1,27 @@
-"""Queries and writes for polls and quizzes (the caller's session; never a commit)."""
+"""Queries and writes for polls, quizzes and quiz games (the caller's session; never a
+commit)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cohorts import MembershipStatus
-from bot.storage.models import Membership, Person, Poll, PollDelivery, PollVote, TelegramGroup
+from bot.storage.models import (
+    Membership,
+    Person,
+    Poll,
+    PollDelivery,
+    PollVote,
+    QuizGame,
+    QuizPlay,
+    QuizPlayer,
+    TelegramGroup,
+)
 
 
 def _reachable_members(*columns: Any) -> Select[Any]:
@@ -103,6 +114,40 @@ async def record_vote(
     )
 
 
+async def record_totals(
+    db: AsyncSession, telegram_poll_id: str, totals: Sequence[int], voters: int
+) -> bool:
+    """The totals of one of our anonymous polls as it stands now (each poll update carries
+    all of them, so the latest replaces what was known); False for any other poll (a named
+    poll's are counted from its votes)."""
+    result = await db.execute(
+        update(PollDelivery)
+        .where(
+            PollDelivery.telegram_poll_id == telegram_poll_id,
+            PollDelivery.poll_id.in_(select(Poll.id).where(Poll.anonymous.is_(True))),
+        )
+        .values(totals=list(totals), voters=voters)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def reported_totals(db: AsyncSession, poll_id: int, options: int) -> tuple[list[int], int]:
+    """(votes by option, voters) of an anonymous poll: the sums of what Telegram reported
+    for each of its Telegram polls."""
+    rows = await db.execute(
+        select(PollDelivery.totals, PollDelivery.voters).where(
+            PollDelivery.poll_id == poll_id, PollDelivery.totals.is_not(None)
+        )
+    )
+    counts, voters = [0] * options, 0
+    for totals, reported in rows.tuples():
+        for n, votes in enumerate(list(totals or [])[:options]):
+            counts[n] += int(votes)
+        voters += int(reported or 0)
+    return counts, voters
+
+
 async def option_counts(db: AsyncSession, poll_id: int) -> tuple[dict[int, int], int, int]:
     """(votes by option, people who answered, Telegram polls sent) of a poll."""
     votes = PollVote.telegram_poll_id == PollDelivery.telegram_poll_id
@@ -154,3 +199,130 @@ async def questions_of(
         .where(PollDelivery.telegram_poll_id.in_(list(telegram_poll_ids)))
     )
     return {tpid: (question, list(options)) for tpid, question, options in result.tuples()}
+
+
+async def add_players(db: AsyncSession, game_id: int, people: Sequence[int]) -> None:
+    db.add_all(QuizPlayer(game_id=game_id, person_id=p) for p in people)
+
+
+async def record_asked(
+    db: AsyncSession,
+    telegram_poll_id: str,
+    game_id: int,
+    person_id: int,
+    number: int,
+    now: datetime,
+) -> QuizPlay | None:
+    """A question of a game went to a player; None if it was recorded before."""
+    if await db.get(QuizPlay, telegram_poll_id) is not None:
+        return None
+    play = QuizPlay(
+        telegram_poll_id=telegram_poll_id,
+        game_id=game_id,
+        person_id=person_id,
+        number=number,
+        asked_at=now,
+    )
+    db.add(play)
+    return play
+
+
+async def lock_player(db: AsyncSession, person_id: int) -> None:
+    """A player's answer and the record of the question it answers wait for each other
+    (on PostgreSQL; SQLite has one writer at a time anyway)."""
+    await db.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+
+
+async def take_early_answer(
+    db: AsyncSession, telegram_poll_id: str, person_id: int
+) -> tuple[int, datetime] | None:
+    """An answer that came before the question's delivery was recorded (kept as a vote,
+    as the poll was not known yet): the option and when, and the vote goes."""
+    vote = (
+        await db.execute(
+            select(PollVote).where(
+                PollVote.telegram_poll_id == telegram_poll_id, PollVote.person_id == person_id
+            )
+        )
+    ).scalar()
+    if vote is None:
+        return None
+    await db.execute(delete(PollVote).where(PollVote.telegram_poll_id == telegram_poll_id))
+    return vote.option, vote.voted_at
+
+
+async def play_of(db: AsyncSession, telegram_poll_id: str) -> QuizPlay | None:
+    return await db.get(QuizPlay, telegram_poll_id)
+
+
+async def score(db: AsyncSession, game_id: int, person_id: int, correct: Sequence[int]) -> int:
+    """How many of the game's questions the player answered right."""
+    rows = await db.execute(
+        select(QuizPlay.number, QuizPlay.option).where(
+            QuizPlay.game_id == game_id, QuizPlay.person_id == person_id
+        )
+    )
+    return sum(
+        1 for number, option in rows.tuples() if number < len(correct) and option == correct[number]
+    )
+
+
+async def finish_player(db: AsyncSession, game_id: int, person_id: int, now: datetime) -> int:
+    """The player's game is over; how many players have still not finished."""
+    player = await db.get(QuizPlayer, (game_id, person_id))
+    if player is not None and player.finished_at is None:
+        player.finished_at = now
+        await db.flush()
+    left = await db.scalar(
+        select(func.count())
+        .select_from(QuizPlayer)
+        .where(QuizPlayer.game_id == game_id, QuizPlayer.finished_at.is_(None))
+    )
+    return int(left or 0)
+
+
+async def players(db: AsyncSession, game_id: int) -> list[int]:
+    result = await db.execute(
+        select(QuizPlayer.person_id)
+        .where(QuizPlayer.game_id == game_id)
+        .order_by(QuizPlayer.person_id)
+    )
+    return list(result.scalars())
+
+
+async def game_board(
+    db: AsyncSession, game_id: int, correct: Sequence[int], limit: int
+) -> list[tuple[str, int, float]]:
+    """(first name, right answers, seconds taken over the right ones) of the game's players
+    who answered, best first: more right answers, then faster. Counts only, never whose
+    answer was which."""
+    rows = await db.execute(
+        select(
+            Person.id,
+            Person.first_name,
+            QuizPlay.number,
+            QuizPlay.option,
+            QuizPlay.asked_at,
+            QuizPlay.answered_at,
+        )
+        .join(Person, Person.id == QuizPlay.person_id)
+        .where(QuizPlay.game_id == game_id, QuizPlay.answered_at.is_not(None))
+    )
+    board: dict[int, tuple[str, int, float]] = {}
+    for person_id, name, number, option, asked_at, answered_at in rows.tuples():
+        _, right, seconds = board.get(person_id, (name, 0, 0.0))
+        if answered_at is not None and number < len(correct) and option == correct[number]:
+            right += 1
+            seconds += (answered_at - asked_at).total_seconds()
+        board[person_id] = (name, right, seconds)
+    return sorted(board.values(), key=lambda e: (-e[1], e[2], e[0]))[:limit]
+
+
+async def games_of(db: AsyncSession, game_ids: Collection[int]) -> dict[int, list[Any]]:
+    """The questions of these games."""
+    if not game_ids:
+        return {}
+    result = await db.execute(
+        select(QuizGame.id, QuizGame.questions).where(QuizGame.id.in_(sorted(game_ids)))
+    )
+    return {game_id: list(questions) for game_id, questions in result.tuples()}

@@ -22,6 +22,9 @@ from bot.storage.models import (
     Poll,
     PollDelivery,
     PollVote,
+    QuizGame,
+    QuizPlay,
+    QuizPlayer,
 )
 from bot.storage.personal import ERASED_PAIR
 
@@ -103,7 +106,8 @@ async def held_elsewhere(db: AsyncSession, cohort_id: int, person_ids: list[int]
 async def forget_cohort(db: AsyncSession, cohort_id: int) -> None:
     """What is left of the cohort's people in it once those in no other cohort are erased:
     messages about its pairs lose their words (those not sent are cancelled), its pairs
-    (with their meetings), memberships, invites, polls and their votes go."""
+    (with their meetings), memberships, invites, polls and their votes, quiz games and
+    their answers go."""
     pairs = select(Pair.id).where(Pair.cohort_id == cohort_id)
     polls = select(Poll.id).where(Poll.cohort_id == cohort_id)
     about_pairs = Outgoing.context["pair"].as_integer().in_(pairs)
@@ -129,6 +133,16 @@ async def forget_cohort(db: AsyncSession, cohort_id: int) -> None:
     await db.execute(delete(PollVote).where(PollVote.telegram_poll_id.in_(deliveries)))
     await db.execute(delete(PollDelivery).where(PollDelivery.poll_id.in_(polls)))
     await db.execute(delete(Poll).where(Poll.id.in_(polls)))
+    games = select(QuizGame.id).where(QuizGame.cohort_id == cohort_id)
+    await db.execute(
+        update(Outgoing)
+        .where(Outgoing.context["game"].as_integer().in_(games))
+        .values(payload={})
+        .execution_options(synchronize_session=False)
+    )
+    await db.execute(delete(QuizPlay).where(QuizPlay.game_id.in_(games)))
+    await db.execute(delete(QuizPlayer).where(QuizPlayer.game_id.in_(games)))
+    await db.execute(delete(QuizGame).where(QuizGame.id.in_(games)))
     await db.execute(delete(Pair).where(Pair.cohort_id == cohort_id))
     await db.execute(delete(Membership).where(Membership.cohort_id == cohort_id))
     await db.execute(delete(Invite).where(Invite.cohort_id == cohort_id))

@@ -46,6 +46,8 @@ def refusal_text(rule: Rule, refusal: Refusal) -> str:
         return _("This command is for programme coordinators.")
     if roles == access.MENTORS:
         return _("This command is for mentors.")
+    if roles == access.GUIDED:
+        return _("This is for mentors and programme coordinators.")
     if roles == access.MENTEES:
         return _(
             "This is for mentees in a programme. An invite link from your coordinator "

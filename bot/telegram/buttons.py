@@ -16,6 +16,7 @@ from pydantic import Field
 
 from bot.domain.access import Kind, Named
 from bot.domain.consent import ConsentKind
+from bot.domain.guidance import Tool
 
 # The rows the bot numbers itself (sessions, commitments, pairs, cohorts...) have 32-bit
 # ids; people and chats have Telegram's, which fit in a signed 64-bit column. A larger
@@ -361,6 +362,42 @@ class PollResults(Button, prefix="pres"):
 
     def subject(self) -> Named:
         return Kind.POLL, self.poll
+
+
+class PollAnonymity(Button, prefix="pan"):
+    """A draft poll made anonymous (1) or named (0)."""
+
+    poll: Id
+    anonymous: bool
+
+    def subject(self) -> Named:
+        return Kind.POLL, self.poll
+
+
+class GameOption(Button, prefix="gmo"):
+    """A draft game's setting moved on: each question's time (t), who sees the board (b)."""
+
+    game: Id
+    what: Literal["t", "b"]
+
+    def subject(self) -> Named:
+        return Kind.GAME, self.game
+
+
+class GameStart(Button, prefix="gms"):
+    """A draft game sent to a cohort's members."""
+
+    game: Id
+    cohort: Id
+
+    def subject(self) -> Named:
+        return Kind.GAME, self.game
+
+
+class Guide(Button, prefix="gd"):
+    """The kit's advice for mentors on one tool."""
+
+    tool: Tool
 
 
 class BroadcastAudience(Button, prefix="bc"):

@@ -1,45 +1,43 @@
-"""A real browser, Debian's chromium, driven by Playwright: one for the session, a fresh
-context and page for each test.
-
-Playwright's synchronous API keeps an event loop running in the main thread for as long as
-it is started, and an asyncio test cannot start its own loop meanwhile: the browser tests
-therefore run after all the others (in each xdist worker too, which is handed tests in this
-order)."""
+"""Tests in a real browser: Debian's Chromium, driven by Playwright (never a downloaded
+browser build). The browser is launched once for the session; each test has a fresh
+context and page. Browser tests run on the session's event loop (the browser lives
+there), and so do the bot and the stand-in they start."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright
 
-BROWSER_TESTS = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: BROWSER_TESTS in item.path.parents)
+from bot.playground.botapi import BotAPIStandin
+from tests.e2e.conftest import clock  # noqa: F401 - the tests' clock, a fixture
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("chromium is not installed: `bash scripts/browser.sh ensure` installs it")
-    launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-    yield launched
-    launched.close()
+        pytest.fail("chromium is not installed: `make test` installs it (scripts/browser.sh)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox"]
+        )
+        yield launched
+        await launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    yield context.new_page()
-    context.close()
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def standin() -> AsyncIterator[BotAPIStandin]:
+    async with BotAPIStandin(chat_limit=None) as server:
+        yield server

@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.processes import free_port
 from tests.e2e.test_playground import ROOT, grow_transcript
@@ -26,7 +26,7 @@ START_SECONDS = 60.0
 # The bot answers within a second or two, a busy machine's (six test runs on two cores)
 # within several.
 expect.set_options(timeout=20_000)
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
 
 @dataclass(frozen=True)
@@ -72,120 +72,126 @@ def playground(forkserver: ForkServer, tmp_path: Path) -> Iterator[Running]:
         assert process.returncode == 0, process.log()
 
 
-def be(page: Page, name: str) -> None:
-    page.locator(".person", has_text=name).click()
-    expect(page.locator("#chat-name")).to_have_text(name)
+async def be(page: Page, name: str) -> None:
+    await page.locator(".person", has_text=name).click()
+    await expect(page.locator("#chat-name")).to_have_text(name)
 
 
 def bot_messages(page: Page) -> Locator:
     return page.locator("#chat .message.bot")
 
 
-def write(page: Page, text: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
+async def write(page: Page, text: str) -> None:
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
 
 
-def press(page: Page, label: str | re.Pattern[str]) -> None:
-    page.locator("#chat").get_by_role("button", name=label, exact=True).last.click()
+async def press(page: Page, label: str | re.Pattern[str]) -> None:
+    await page.locator("#chat").get_by_role("button", name=label, exact=True).last.click()
 
 
-def test_a_mentee_walks_through_grow_in_the_page(playground: Running, page: Page) -> None:
-    page.goto(playground.url)
-    be(page, "Anna")
-    expect(page.locator("#chat .empty")).to_be_visible()
+async def test_a_mentee_walks_through_grow_in_the_page(playground: Running, page: Page) -> None:
+    await page.goto(playground.url)
+    await be(page, "Anna")
+    await expect(page.locator("#chat .empty")).to_be_visible()
     today = datetime.now(ZoneInfo("Europe/Riga")).date()
     for kind, value in grow_transcript(today):
-        before = bot_messages(page).count()
+        before = await bot_messages(page).count()
         if kind == "write":
-            write(page, value)
+            await write(page, value)
         else:
-            press(page, value)
+            await press(page, value)
         # Each answer brings the next question (or the summary) as a new message.
-        page.wait_for_function(
+        await page.wait_for_function(
             "n => document.querySelectorAll('#chat .message.bot').length > n", arg=before
         )
 
     # Telegram's formatting, drawn: the heading in bold, the person's words as written.
-    expect(bot_messages(page).first.locator("b", has_text="GROW session")).to_be_visible()
+    await expect(bot_messages(page).first.locator("b", has_text="GROW session")).to_be_visible()
     summary = bot_messages(page).filter(has_text="W · Will").filter(has_text="G · Goal").last
-    expect(summary).to_contain_text("Run 10 km in under an hour <b>this</b> spring & summer")
-    expect(summary.locator("b").first).to_be_visible()
-    expect(page.locator("#chat")).to_contain_text(
+    await expect(summary).to_contain_text("Run 10 km in under an hour <b>this</b> spring & summer")
+    await expect(summary.locator("b").first).to_be_visible()
+    await expect(page.locator("#chat")).to_contain_text(
         "Well done. Your actions are saved as commitments; I will follow them up with you."
     )
     # The answered questions were edited in place: their buttons are gone.
-    expect(page.locator("#chat").get_by_role("button", name="Health", exact=True)).to_have_count(0)
+    await expect(
+        page.locator("#chat").get_by_role("button", name="Health", exact=True)
+    ).to_have_count(0)
 
 
-def test_a_match_and_a_relay_show_in_both_chats(playground: Running, page: Page) -> None:
-    page.goto(playground.url)
-    page.click("#demo")
-    expect(page.locator("#demo-done")).to_be_visible()
-    expect(page.locator(".person")).to_have_count(7)
-    expect(page.locator("#demo")).to_be_disabled()
+async def test_a_match_and_a_relay_show_in_both_chats(playground: Running, page: Page) -> None:
+    await page.goto(playground.url)
+    await page.click("#demo")
+    await expect(page.locator("#demo-done")).to_be_visible()
+    await expect(page.locator(".person")).to_have_count(7)
+    await expect(page.locator("#demo")).to_be_disabled()
 
-    be(page, "Dana")
-    write(page, "/match")
-    press(page, "Demo programme")
-    expect(bot_messages(page).last).to_contain_text("Matching proposal for Demo programme")
-    expect(bot_messages(page).last).to_contain_text("Anna → Ilze")
-    press(page, re.compile(r"✅ Approve all \d"))
-    expect(bot_messages(page).last).to_contain_text("Pairs approved: 3")
+    await be(page, "Dana")
+    await write(page, "/match")
+    await press(page, "Demo programme")
+    await expect(bot_messages(page).last).to_contain_text("Matching proposal for Demo programme")
+    await expect(bot_messages(page).last).to_contain_text("Anna → Ilze")
+    await press(page, re.compile(r"✅ Approve all \d"))
+    await expect(bot_messages(page).last).to_contain_text("Pairs approved: 3")
     # Introductions wait out the night's quiet hours, whenever the test runs.
-    page.click("#morning")
+    await page.click("#morning")
 
-    be(page, "Anna")
-    expect(bot_messages(page).filter(has_text="You have a mentor: Ilze")).to_have_count(1)
-    write(page, "Hello Ilze, shall we meet on Friday?")
-    expect(page.locator("#chat .message.mine").last).to_have_text(
+    await be(page, "Anna")
+    await expect(bot_messages(page).filter(has_text="You have a mentor: Ilze")).to_have_count(1)
+    await write(page, "Hello Ilze, shall we meet on Friday?")
+    await expect(page.locator("#chat .message.mine").last).to_have_text(
         "Hello Ilze, shall we meet on Friday?"
     )
 
-    be(page, "Ilze")
+    await be(page, "Ilze")
     # Ilze reads Latvian: her introduction is in it, Anna's words as Anna wrote them.
-    expect(bot_messages(page).filter(has_text="Jums ir jauns mentorējamais: Anna")).to_have_count(1)
+    await expect(
+        bot_messages(page).filter(has_text="Jums ir jauns mentorējamais: Anna")
+    ).to_have_count(1)
     relayed = bot_messages(page).filter(has_text="Hello Ilze, shall we meet on Friday?")
-    expect(relayed).to_contain_text("Anna")
+    await expect(relayed).to_contain_text("Anna")
     # Ilze has two mentees: a reply to Anna's message says whom hers is for.
-    relayed.get_by_role("button", name="Reply").click()
-    expect(page.locator("#replying")).to_contain_text("Hello Ilze, shall we meet on Friday?")
-    write(page, "Labprāt, piektdien 18:00!")
-    expect(page.locator("#chat .message.mine").last).to_contain_text("Hello Ilze")
+    await relayed.get_by_role("button", name="Reply").click()
+    await expect(page.locator("#replying")).to_contain_text("Hello Ilze, shall we meet on Friday?")
+    await write(page, "Labprāt, piektdien 18:00!")
+    await expect(page.locator("#chat .message.mine").last).to_contain_text("Hello Ilze")
 
-    be(page, "Anna")
-    expect(bot_messages(page).filter(has_text="Labprāt, piektdien 18:00!")).to_contain_text("Ilze")
+    await be(page, "Anna")
+    await expect(bot_messages(page).filter(has_text="Labprāt, piektdien 18:00!")).to_contain_text(
+        "Ilze"
+    )
 
 
-def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
+async def test_a_broken_dialog_file_is_shown_on_the_page_until_it_is_mended(
     playground: Running, page: Page
 ) -> None:
-    page.goto(playground.url)
-    expect(page.locator("#chat-name")).to_have_text("Dana")
+    await page.goto(playground.url)
+    await expect(page.locator("#chat-name")).to_have_text("Dana")
     grow = playground.dialogs / "grow.yaml"
     source = grow.read_text(encoding="utf-8")
 
     grow.write_text(source.replace("steps:", "stepz:", 1), encoding="utf-8")
     problem = page.locator("#dialog-problem")
-    expect(problem).to_be_visible()
-    expect(problem).to_contain_text("The dialog files have a problem")
-    expect(problem).to_contain_text("grow.yaml")
+    await expect(problem).to_be_visible()
+    await expect(problem).to_contain_text("The dialog files have a problem")
+    await expect(problem).to_contain_text("grow.yaml")
 
     # Mended, with the first question asked in other words.
     asked = 'prompt: "Which dream shall we work on today?"'
     mended = re.sub(r'prompt: "[^"]*"', asked, source, count=1)
     grow.write_text(mended, encoding="utf-8")
-    expect(problem).to_be_hidden()
-    expect(page.locator("#dialogs-reloaded")).to_be_visible()
+    await expect(problem).to_be_hidden()
+    await expect(page.locator("#dialogs-reloaded")).to_be_visible()
     # Someone new, added on the page, starts it as changed.
-    page.fill("#new-name", "Pēteris")
-    page.select_option("#new-language", "lv")
-    page.click("#add-button")
-    expect(page.locator("#chat-name")).to_have_text("Pēteris")
-    expect(page.locator(".person.current")).to_contain_text("lv")
-    write(page, "/grow")
-    expect(page.locator("#chat")).to_contain_text("Which dream shall we work on today?")
-    expect(page.locator("#chat")).to_contain_text("GROW sesija")
+    await page.fill("#new-name", "Pēteris")
+    await page.select_option("#new-language", "lv")
+    await page.click("#add-button")
+    await expect(page.locator("#chat-name")).to_have_text("Pēteris")
+    await expect(page.locator(".person.current")).to_contain_text("lv")
+    await write(page, "/grow")
+    await expect(page.locator("#chat")).to_contain_text("Which dream shall we work on today?")
+    await expect(page.locator("#chat")).to_contain_text("GROW sesija")
 
 
 BROADCAST = (
@@ -194,34 +200,36 @@ BROADCAST = (
 )
 
 
-def test_a_broadcast_reaches_the_mentees_formatted_as_telegram_shows_it(
+async def test_a_broadcast_reaches_the_mentees_formatted_as_telegram_shows_it(
     playground: Running, page: Page
 ) -> None:
-    page.goto(playground.url)
-    page.click("#demo")
-    expect(page.locator("#demo-done")).to_be_visible()
-    be(page, "Dana")
-    write(page, "/broadcast")
-    press(page, "Mentees")
-    expect(bot_messages(page).last).to_contain_text("Recipients: 3")
-    write(page, BROADCAST)
-    press(page, "✅ Send now")
+    await page.goto(playground.url)
+    await page.click("#demo")
+    await expect(page.locator("#demo-done")).to_be_visible()
+    await be(page, "Dana")
+    await write(page, "/broadcast")
+    await press(page, "Mentees")
+    await expect(bot_messages(page).last).to_contain_text("Recipients: 3")
+    await write(page, BROADCAST)
+    await press(page, "✅ Send now")
     # Its status message is brought up to date in place until the broadcast is over.
     status = bot_messages(page).filter(has_text="📣 Broadcast #1 to 3 recipients")
-    expect(status).to_contain_text("Finished.")
-    expect(status).to_have_count(1)
-    expect(status.locator(".meta", has_text="edited")).to_be_visible()
+    await expect(status).to_contain_text("Finished.")
+    await expect(status).to_have_count(1)
+    await expect(status.locator(".meta", has_text="edited")).to_be_visible()
 
     for mentee in ("Anna", "Tom", "Līga"):
-        be(page, mentee)
+        await be(page, mentee)
         shown = bot_messages(page).filter(has_text="Kick-off on Friday")
-        expect(shown).to_have_count(1)
-        expect(shown.locator("b")).to_have_text("Kick-off")
-        expect(shown.locator("i")).to_have_text("Friday")
+        await expect(shown).to_have_count(1)
+        await expect(shown.locator("b")).to_have_text("Kick-off")
+        await expect(shown.locator("i")).to_have_text("Friday")
         link = shown.locator("a", has_text="the agenda")
-        expect(link).to_have_attribute("href", "https://example.org/agenda")
-        expect(shown.locator("code")).to_have_text("B-204")
-        expect(shown.locator("blockquote")).to_have_text("Bring one question you want answered.")
-        expect(shown).not_to_contain_text("<b>")
-    be(page, "Ilze")
-    expect(bot_messages(page).filter(has_text="Kick-off on Friday")).to_have_count(0)
+        await expect(link).to_have_attribute("href", "https://example.org/agenda")
+        await expect(shown.locator("code")).to_have_text("B-204")
+        await expect(shown.locator("blockquote")).to_have_text(
+            "Bring one question you want answered."
+        )
+        await expect(shown).not_to_contain_text("<b>")
+    await be(page, "Ilze")
+    await expect(bot_messages(page).filter(has_text="Kick-off on Friday")).to_have_count(0)

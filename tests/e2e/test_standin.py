@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
@@ -595,20 +596,43 @@ async def test_a_quiz_needs_its_right_answer_and_answers_come_as_updates(
     await standin.answer_poll(ann, quiz, [1])
     with pytest.raises(AssertionError, match="changing the answer"):
         await standin.answer_poll(ann, quiz, [0])
-    [update] = await bot.get_updates(allowed_updates=["poll_answer"])
-    assert update.poll_answer is not None and update.poll_answer.option_ids == [1]
-    assert update.poll_answer.user is not None and update.poll_answer.user.id == ann.id
+    answered, state = await bot.get_updates(allowed_updates=["poll_answer", "poll"])
+    assert answered.poll_answer is not None and answered.poll_answer.option_ids == [1]
+    assert answered.poll_answer.user is not None and answered.poll_answer.user.id == ann.id
+    # Of every poll it sent, the bot is told the totals as they change.
+    assert state.poll is not None and [o.voter_count for o in state.poll.options] == [0, 1]
     assert quiz.poll["options"][1]["voter_count"] == 1
 
-    # A regular poll may be answered again; an anonymous one tells the bot nothing.
+    # A regular poll may be answered again; an anonymous one tells the bot only the totals.
     await bot.send_poll(ann.id, "When?", options, is_anonymous=False)
     poll = standin.last_message(ann)
     await standin.answer_poll(ann, poll, [0])
     await standin.answer_poll(ann, poll, [])
     await bot.send_poll(ann.id, "Secret?", options)
     assert await standin.answer_poll(ann, standin.last_message(ann), [1]) is None
-    updates = await bot.get_updates(offset=update.update_id + 1, allowed_updates=["poll_answer"])
+    updates = await bot.get_updates(offset=state.update_id + 1)
     assert [u.poll_answer.option_ids for u in updates if u.poll_answer] == [[0], []]
+    totals = [(u.poll.question, u.poll.total_voter_count) for u in updates if u.poll]
+    assert totals == [("When?", 1), ("When?", 0), ("Secret?", 1)]
+
+
+async def test_a_poll_with_an_open_period_closes_and_the_bot_is_told(
+    standin: BotAPIStandin, bot: Bot
+) -> None:
+    ann = standin.user(42)
+    options = [InputPollOption(text="Goal"), InputPollOption(text="Growth")]
+    with pytest.raises(TelegramBadRequest, match="open period"):
+        await bot.send_poll(ann.id, "G?", options, open_period=4)
+    with pytest.raises(TelegramBadRequest, match="together"):
+        await bot.send_poll(ann.id, "G?", options, open_period=10, close_date=int(time.time()) + 60)
+    sent = await bot.send_poll(ann.id, "G?", options, open_period=10)
+    assert sent.poll is not None and sent.poll.open_period == 10 and sent.poll.close_date
+    message = standin.last_message(ann)
+    standin.close_poll(message)
+    with pytest.raises(AssertionError, match="closed"):
+        await standin.answer_poll(ann, message, [0])
+    [update] = await bot.get_updates()
+    assert update.poll is not None and update.poll.is_closed
 
 
 async def test_commands_are_stored_by_language_and_scope(standin: BotAPIStandin, bot: Bot) -> None:

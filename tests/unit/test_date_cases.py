@@ -24,6 +24,7 @@ MEETING = {"name": "Anna", "time": "18:30", "zone": "Europe/Riga"}
 # Each text that takes a date, with its values, and how a Latvian reader expects it.
 EXPECTED: list[tuple[str, dict[str, Value], str]] = [
     ("paused until {date}", {"date": date(2027, 3, 1)}, "pauzē līdz 2027. gada 1. martam"),
+    ("Ends {date}", {"date": date(2027, 3, 31)}, "Beigas: 2027. gada 31. marts"),
     (
         "Moved to {date}. I will ask you about it then.",
         {"date": date(2026, 4, 15)},

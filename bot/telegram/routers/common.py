@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.config import Settings
-from bot.domain.access import COORDINATION, IN_PROGRAMME, Role, Standing
+from bot.domain.access import COORDINATION, GUIDED, IN_PROGRAMME, Role, Standing
 from bot.i18n import LANGUAGE_NAMES
 from bot.services.cohorts import CohortService, Redeemed
 from bot.services.dialogs import DialogService
@@ -130,8 +130,16 @@ async def help_(
         parts.append(mentoring_help())
     elif Role.STRANGER in who.roles:
         parts.append(joining_help())
+    if who.roles & GUIDED:
+        parts.append(_("/guide: how to use GROW, the Wheel and Dilts with a mentee, step by step"))
     if who.roles & COORDINATION:
-        parts.append(coordinator_help())
+        parts.append(
+            coordinator_help()
+            + "\n"
+            + _("/game: a quiz game of several questions, with a leaderboard at the end")
+            + "\n"
+            + _("/dashboard: all of it on a screen, in a browser or from the menu button")
+        )
     replies.add(message.answer("\n\n".join(parts)))
 
 

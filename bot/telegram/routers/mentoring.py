@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.guidance import guide_of
 from bot.domain.texts import N_, Msg
 from bot.i18n import locale_for
 from bot.services import pair_context
@@ -299,6 +300,19 @@ async def send_summary(
         + "\n\n"
         + renderer.summary(Msg(dialog.title), record.finished_at.date(), lines, locale)
     )
+    guide = guide_of(dialog.id)
+    if guide is not None:
+        # The kit's questions for the mentor's next conversation about this tool.
+        questions = "\n".join(f"• {renderer.text(Msg(q), locale)}" for q in guide.follow_up)
+        heading = N_("<b>For your next conversation</b>, questions the kit suggests:")
+        more = N_("/guide: how to use this tool with your mentee.")
+        text += "\n\n".join(
+            (
+                "",
+                f"{renderer.text(Msg(heading), locale)}\n{questions}",
+                renderer.text(Msg(more), locale),
+            )
+        )
     await programme.conversation.share_summary(session, person, record_id, split_html(text))
     outbox.wake()
     return True

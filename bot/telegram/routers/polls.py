@@ -1,29 +1,44 @@
-"""/poll, /quiz and /leaderboard for coordinators; poll answers from everyone."""
+"""/poll, /quiz, /game and /leaderboard for coordinators; poll answers from everyone."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.methods import EditMessageReplyMarkup, SendMessage, SendPhoto
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, PollAnswer
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, SendPhoto
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    PollAnswer,
+)
+from aiogram.types import Poll as TelegramPoll
 from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts.stats import render_poll_results
 from bot.domain.access import Standing
-from bot.domain.polls import PollTextError, parse_poll
+from bot.domain.polls import PollTextError, next_seconds, parse_game, parse_poll
 from bot.services.cohorts import CohortService
-from bot.services.polls import QUIZ, PollService
-from bot.storage.models import Person, Poll
-from bot.telegram.buttons import Leaderboard, PollResults, PollTarget
+from bot.services.polls import QUIZ, Audiences, PollService
+from bot.storage.models import Cohort, Person, Poll, QuizGame
+from bot.telegram.buttons import (
+    GameOption,
+    GameStart,
+    Leaderboard,
+    PollAnonymity,
+    PollResults,
+    PollTarget,
+)
 from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
-from bot.telegram.render import Renderer
+from bot.telegram.render import Renderer, split_html
 from bot.telegram.replies import Replies
-from bot.telegram.routers.coordinator import choose_cohort, gone, keyboard, say
+from bot.telegram.routers.coordinator import Row, choose_cohort, gone, keyboard, say
 
 
 def how_to(quiz: bool) -> str:
@@ -40,15 +55,50 @@ def how_to(quiz: bool) -> str:
     )
 
 
-def preview(poll: Poll) -> str:
+def options_text(options: list[str], correct: int | None) -> str:
+    return "\n".join(
+        f"{n + 1}. {Renderer.escape(option)}" + (" ✅" if n == correct else "")
+        for n, option in enumerate(options)
+    )
+
+
+def preview(poll: Poll, audiences: Audiences) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A draft as its author sees it, with the choice of named or anonymous (a poll's;
+    a quiz's answers make the leaderboard, so it is named) and of where it goes."""
     heading = _("<b>Quiz</b>") if poll.kind == QUIZ else _("<b>Poll</b>")
-    options = "\n".join(
-        f"{n + 1}. {Renderer.escape(option)}" + (" ✅" if n == poll.correct_option else "")
-        for n, option in enumerate(poll.options)
-    )
-    return f"{heading}: {Renderer.escape(poll.question)}\n{options}\n\n" + _(
-        "Where should it go? A cohort's members each get it in their own chat."
-    )
+    text = f"{heading}: {Renderer.escape(poll.question)}\n"
+    text += options_text(poll.options, poll.correct_option) + "\n\n"
+    rows: list[Row] = []
+    if poll.kind != QUIZ:
+        if poll.anonymous:
+            text += _("🕶 Anonymous: nobody, you included, sees who chose what; you see the totals.")
+            label = _("👤 Make it named")
+        else:
+            text += _("👤 Named: answers are kept with who gave them; you see the totals.")
+            label = _("🕶 Make it anonymous")
+        text += "\n" + _("People tend to answer an anonymous poll more honestly.") + "\n\n"
+        rows.append([(label, PollAnonymity(poll=poll.id, anonymous=not poll.anonymous))])
+    text += _("Where should it go? A cohort's members each get it in their own chat.")
+    rows += [
+        [
+            (
+                ngettext(
+                    "👥 {cohort} ({count} person)", "👥 {cohort} ({count} people)", count
+                ).format(cohort=cohort.name, count=count),
+                PollTarget(poll=poll.id, to="c", target=cohort.id),
+            )
+        ]
+        for cohort, count in audiences.cohorts
+    ] + [
+        [
+            (
+                _("💬 {group}").format(group=group.title or str(group.chat_id)),
+                PollTarget(poll=poll.id, to="g", target=group.chat_id),
+            )
+        ]
+        for group in audiences.groups
+    ]
+    return text, keyboard(rows)
 
 
 async def new_poll(
@@ -78,27 +128,37 @@ async def new_poll(
     if not audiences.cohorts and not audiences.groups:
         replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
         return
-    poll = await polls.draft(session, person, quiz, draft)
-    rows = [
-        [
-            (
-                ngettext(
-                    "👥 {cohort} ({count} person)", "👥 {cohort} ({count} people)", count
-                ).format(cohort=cohort.name, count=count),
-                PollTarget(poll=poll.id, to="c", target=cohort.id),
-            )
-        ]
-        for cohort, count in audiences.cohorts
-    ] + [
-        [
-            (
-                _("💬 {group}").format(group=group.title or str(group.chat_id)),
-                PollTarget(poll=poll.id, to="g", target=group.chat_id),
-            )
-        ]
-        for group in audiences.groups
-    ]
-    replies.add(message.answer(preview(poll), reply_markup=keyboard(rows)))
+    poll = await polls.draft(session, person, quiz, draft, anonymous=False)
+    text, markup = preview(poll, audiences)
+    replies.add(message.answer(text, reply_markup=markup))
+
+
+async def poll_anonymity(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    polls: PollService,
+    callback_data: PollAnonymity,
+    replies: Replies,
+) -> None:
+    poll = await polls.set_anonymous(session, person, callback_data.poll, callback_data.anonymous)
+    if poll is None or query.message is None:
+        replies.add(
+            query.answer(_("This poll has already been sent, or is gone."), show_alert=True)
+        )
+        return
+    audiences = await polls.audiences(session, await cohort_service.coordinated(session, person))
+    text, markup = preview(poll, audiences)
+    replies.add(query.answer())
+    replies.add(
+        EditMessageText(
+            chat_id=person.id,
+            message_id=query.message.message_id,
+            text=text,
+            reply_markup=markup,
+        )
+    )
 
 
 def sent_to(count: int, left_out: int) -> str:
@@ -252,11 +312,187 @@ async def send_leaderboard(
     say(replies, person.id, "\n".join(lines))
 
 
-async def poll_answer(answer: PollAnswer, session: AsyncSession, polls: PollService) -> None:
+async def poll_answer(
+    answer: PollAnswer, session: AsyncSession, polls: PollService, outbox: OutboxSender
+) -> None:
     """Someone answered (or took back their answer to) a poll the bot sent."""
     if answer.user is None:
         return
-    await polls.answer(session, answer.poll_id, answer.user.id, list(answer.option_ids))
+    if await polls.answer(session, answer.poll_id, answer.user.id, list(answer.option_ids)):
+        outbox.wake()
+
+
+async def poll_update(poll: TelegramPoll, session: AsyncSession, polls: PollService) -> None:
+    """A poll the bot sent as it stands now: an anonymous poll's totals come only so."""
+    await polls.totals(
+        session, poll.id, [option.voter_count for option in poll.options], poll.total_voter_count
+    )
+
+
+# Games --------------------------------------------------------------------------
+
+
+def game_how_to() -> str:
+    return _(
+        "Write the game in one message: the questions one after another with an empty line "
+        "between two; each question on its first line, then each option on a line of its "
+        "own, the right one starting with *. For example:\n\n"
+        "/game What does the G of GROW stand for?\n*Goal\nGrowth\n\n"
+        "How many areas has the Wheel of Life?\n6\n*8\n12"
+    )
+
+
+def game_preview(
+    game: QuizGame, cohorts: list[tuple[Cohort, int]]
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A draft game as its author sees it, with its settings and where it can go."""
+    parts = [_("<b>Quiz game</b>")]
+    for n, question in enumerate(game.questions, start=1):
+        parts.append(
+            f"{n}. {Renderer.escape(question['question'])}\n"
+            + options_text(question["options"], question["correct"])
+        )
+    parts.append(
+        _(
+            "Each player gets the questions one after another in their own chat: the next "
+            "as soon as they answered, or when the time is up. Then each gets their score, "
+            "and you the leaderboard (right answers first, then speed)."
+        )
+    )
+    board = (
+        _("🏆 The players see the leaderboard too.")
+        if game.board_to_players
+        else _("🔒 Only you see the leaderboard; each player sees their own score.")
+    )
+    parts.append(_("⏱ {seconds} s for each question.").format(seconds=game.seconds) + "\n" + board)
+    rows: list[Row] = [
+        [
+            (
+                _("⏱ {seconds} s").format(seconds=next_seconds(game.seconds)),
+                GameOption(game=game.id, what="t"),
+            ),
+            (
+                _("🔒 Board: only me") if game.board_to_players else _("🏆 Board: everyone"),
+                GameOption(game=game.id, what="b"),
+            ),
+        ]
+    ] + [
+        [
+            (
+                ngettext(
+                    "▶️ Start for {cohort} ({count} person)",
+                    "▶️ Start for {cohort} ({count} people)",
+                    count,
+                ).format(cohort=cohort.name, count=count),
+                GameStart(game=game.id, cohort=cohort.id),
+            )
+        ]
+        for cohort, count in cohorts
+    ]
+    return "\n\n".join(parts), keyboard(rows)
+
+
+async def new_game(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    person: Person,
+    i18n: I18n,
+    renderer: Renderer,
+    cohort_service: CohortService,
+    polls: PollService,
+    replies: Replies,
+) -> None:
+    if not (command.args or "").strip():
+        replies.add(message.answer(game_how_to()))
+        return
+    try:
+        questions = parse_game(command.args or "")
+    except PollTextError as error:
+        replies.add(
+            message.answer(renderer.text(error.msg, i18n.current_locale) + "\n\n" + game_how_to())
+        )
+        return
+    audiences = await polls.audiences(session, await cohort_service.coordinated(session, person))
+    if not audiences.cohorts:
+        replies.add(message.answer(_("You run no cohort yet. /cohort_new creates one.")))
+        return
+    game = await polls.draft_game(session, person, questions)
+    text, markup = game_preview(game, audiences.cohorts)
+    say(replies, person.id, text, markup)
+
+
+async def game_option(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    polls: PollService,
+    callback_data: GameOption,
+    replies: Replies,
+) -> None:
+    game = await polls.game_draft(session, person, callback_data.game)
+    if game is None or query.message is None:
+        replies.add(query.answer(_("This game has already started, or is gone."), show_alert=True))
+        return
+    if callback_data.what == "t":
+        game.seconds = next_seconds(game.seconds)
+    else:
+        game.board_to_players = not game.board_to_players
+    audiences = await polls.audiences(session, await cohort_service.coordinated(session, person))
+    text, markup = game_preview(game, audiences.cohorts)
+    replies.add(query.answer())
+    # A long game's preview spans several messages: the buttons are on the last.
+    if len(split_html(text)) == 1:
+        replies.add(
+            EditMessageText(
+                chat_id=person.id,
+                message_id=query.message.message_id,
+                text=text,
+                reply_markup=markup,
+            )
+        )
+    else:
+        say(replies, person.id, text, markup)
+
+
+async def start_game(
+    query: CallbackQuery,
+    session: AsyncSession,
+    person: Person,
+    cohort_service: CohortService,
+    polls: PollService,
+    outbox: OutboxSender,
+    callback_data: GameStart,
+    replies: Replies,
+) -> None:
+    cohort = await cohort_service.cohort_of(session, person, callback_data.cohort)
+    started = (
+        None
+        if cohort is None
+        else await polls.start_game(session, person, callback_data.game, cohort)
+    )
+    if started is None:
+        replies.add(query.answer(_("This game has already started, or is gone."), show_alert=True))
+        return
+    _game, players, board_due = started
+    outbox.wake()
+    replies.add(query.answer())
+    if query.message is not None:
+        replies.add(EditMessageReplyMarkup(chat_id=person.id, message_id=query.message.message_id))
+    minutes = math.ceil((board_due - polls.clock.now()).total_seconds() / 60)
+    replies.add(
+        SendMessage(
+            chat_id=person.id,
+            text=ngettext(
+                "The game has started for {count} person. The leaderboard comes when everyone "
+                "has finished, at the latest in {minutes} min.",
+                "The game has started for {count} people. The leaderboard comes when everyone "
+                "has finished, at the latest in {minutes} min.",
+                players,
+            ).format(count=players, minutes=minutes),
+        )
+    )
 
 
 def create_router() -> Router:
@@ -265,8 +501,12 @@ def create_router() -> Router:
     router.message.register(new_poll, Command("poll", "quiz"))
     router.callback_query.register(send_poll, PollTarget.filter())
     router.callback_query.register(show_results, PollResults.filter())
+    router.callback_query.register(poll_anonymity, PollAnonymity.filter())
     router.message.register(leaderboard_command, Command("leaderboard"))
     router.callback_query.register(leaderboard, Leaderboard.filter())
+    router.message.register(new_game, Command("game"))
+    router.callback_query.register(game_option, GameOption.filter())
+    router.callback_query.register(start_game, GameStart.filter())
     return router
 
 
@@ -274,4 +514,5 @@ def create_answers() -> Router:
     """Answers to polls come from anyone: members, group members."""
     router = Router(name=f"{__name__}.answers")
     router.poll_answer.register(poll_answer)
+    router.poll.register(poll_update)
     return router
