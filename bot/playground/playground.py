@@ -241,7 +241,7 @@ class Playground:
 def playground_settings(settings: Settings, api_url: str) -> Settings:
     """The settings of the real bot, pointed at the embedded Bot API server and a database
     of the playground's own (so it never mixes with a real one), with its coordinator as the
-    operator."""
+    operator and no port of its own open."""
     return settings.model_copy(
         update={
             "bot_token": type(settings.bot_token)(DEFAULT_TOKEN),
@@ -250,6 +250,10 @@ def playground_settings(settings: Settings, api_url: str) -> Settings:
             "data_key": type(settings.data_key)(new_key()),
             "encrypt_data": True,
             "webhook_url": None,
+            # Only the page listens: a bot running beside it keeps its own ports.
+            "health_listen": None,
+            "dashboard_url": None,
+            "dashboard_listen": None,
             "coordinator_ids": [FIRST_PERSON_ID],
         }
     )
