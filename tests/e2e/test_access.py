@@ -23,6 +23,7 @@ from tests.e2e.test_programme import matched_pair, person
 # What each refusal says, in English: written out here rather than taken from the code.
 COORDINATORS_ONLY = "This command is for programme coordinators."
 MENTORS_ONLY = "This command is for mentors."
+GUIDE_ONLY = "This is for mentors and programme coordinators."
 MENTEES_ONLY = (
     "This is for mentees in a programme. An invite link from your coordinator brings you in."
 )
@@ -38,6 +39,8 @@ def expected_refusal(rule: access.Rule) -> str:
         return COORDINATORS_ONLY
     if rule.roles == access.MENTORS:
         return MENTORS_ONLY
+    if rule.roles == access.GUIDED:
+        return GUIDE_ONLY
     if rule.roles == access.MENTEES:
         return MENTEES_ONLY
     assert rule.roles == access.IN_PROGRAMME, rule
@@ -156,6 +159,10 @@ def sample_presses(p: Programme) -> list[buttons.Button]:
         buttons.Leaderboard(cohort=c),
         buttons.PollTarget(poll=1, to="c", target=c),
         buttons.PollResults(poll=1),
+        buttons.PollAnonymity(poll=1, anonymous=True),
+        buttons.GameOption(game=1, what="t"),
+        buttons.GameStart(game=1, cohort=c),
+        buttons.Guide(tool="grow"),
         buttons.BroadcastAudience(draft=1, step="k", value="everyone"),
         buttons.BroadcastSend(draft=1, action="now"),
         buttons.BroadcastCancel(draft=1),
@@ -180,7 +187,7 @@ async def test_every_command_as_every_role(standin: BotAPIStandin, bot: Running)
     for dialog in bot.app.dispatcher["dialogs"].dialogs.values():
         if dialog.command:
             rules[dialog.command] = access.dialog_rule(dialog.roles)
-    refusals = {COORDINATORS_ONLY, MENTORS_ONLY, MENTEES_ONLY, PROGRAMME_ONLY}
+    refusals = {COORDINATORS_ONLY, MENTORS_ONLY, GUIDE_ONLY, MENTEES_ONLY, PROGRAMME_ONLY}
     for who, roles in p.roles.items():
         for command, rule in sorted(rules.items()):
             before = await snapshot(bot)

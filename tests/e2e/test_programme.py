@@ -287,7 +287,7 @@ async def test_a_mentor_can_stop_taking_new_mentees(standin: BotAPIStandin, bot:
     rita = person(standin, standin.user(851, "Rita", "en"), bot)
     await intake_mentor(rita, bot, codes["Mentors"])
     (reply,) = await rita.write("/pause_mentoring")
-    assert "no new mentees" in (reply.text or "")
+    assert "not taking new mentees" in (reply.text or "")
     anna = person(standin, standin.user(852, "Anna", "en"), bot)
     await intake_mentee(anna, bot, codes["Mentees"], show_name=True)
     await coordinator.write("/match")
