@@ -48,7 +48,7 @@ from bot.storage.database import checkpoint, create_engine, create_sessionmaker,
 from bot.storage.group_commit import GroupWork
 from bot.storage.models import Outgoing, Person
 from bot.storage.sealing import DataKeyError
-from bot.supervision import supervised
+from bot.supervision import supervised, together
 from bot.telegram.access import AccessMiddleware
 from bot.telegram.broadcasts import BroadcastMonitor
 from bot.telegram.health import Health, serving
@@ -124,7 +124,7 @@ class App:
                 self.dashboard.bot_username = me.username
         if self.dashboard is not None:
             await self.dashboard.set_menu_buttons(self.bot)
-        await asyncio.gather(self.receive(), self.scheduled())
+        await together(self.receive(), self.scheduled())
 
     async def receive(self) -> None:
         """Updates from the webhook, or by long polling in the one process holding the
@@ -178,7 +178,7 @@ class App:
     async def scheduled(self) -> None:
         """The outbox, broadcasts' status messages and the schedule, each outliving
         database and network trouble (bot/supervision.py)."""
-        await asyncio.gather(
+        await together(
             supervised("outbox", self.outbox.run),
             supervised("broadcast status", self.monitor.run),
             supervised("schedule", self.keep_schedule),

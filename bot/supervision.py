@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 import aiohttp
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
@@ -106,6 +107,16 @@ async def supervised(
             if recovery is not None:
                 recovery.cancel()
         await asyncio.sleep(pause)
+
+
+async def together(*loops: Coroutine[Any, Any, None]) -> None:
+    """Run the loops until all are done; cancelled, each is cancelled and waited for. Not
+    ``asyncio.gather``: cancelled, it returns as soon as the first loop has stopped, so the
+    caller would close the database and the bot's session while the outbox is still
+    recording what it has sent (and that would go again after a restart)."""
+    async with asyncio.TaskGroup() as group:
+        for loop in loops:
+            group.create_task(loop)
 
 
 async def _tell_recovered(outage: Outage, running: asyncio.Future[None], after: float) -> None:

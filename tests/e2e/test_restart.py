@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from bot.storage import repositories as repo
 from bot.storage.database import create_engine, create_sessionmaker, upgrade
 from bot.storage.models import Answer, InboxUpdate, Outgoing, Person
 from tests.conftest import TEST_KEYRING, create_postgres_database, drop_postgres_database
-from tests.e2e.processes import START_SECONDS, Processes
+from tests.e2e.processes import START_SECONDS, STOP_SECONDS, Processes
 from tests.forkserver import ForkServer
 
 
@@ -211,6 +212,29 @@ async def test_two_workers_on_one_postgresql_send_nothing_twice(forkserver: Fork
             assert await outbox_statuses(database_url) == ["sent"] * len(users)
     finally:
         await drop_postgres_database(database_url)
+
+
+@pytest.mark.postgres  # Claims and their leases.
+async def test_a_stopped_worker_waits_for_its_sends_and_records_them_before_it_exits(
+    standin: BotAPIStandin, database_url: str, processes: Processes
+) -> None:
+    """SIGTERM while the messages are on their way: the worker does not close the database
+    under them, and what Telegram took is recorded as sent, not left to go again."""
+    users = [standin.user(3500 + n, f"S{n}", "en") for n in range(8)]
+    await queue_for(database_url, users, "Reminder")
+    standin.hold("sendMessage")
+    worker = processes.worker()
+    await standin.wait_for(
+        lambda: len(standin.held_requests) >= len(users), START_SECONDS, "the sends"
+    )
+    worker.process.send_signal(signal.SIGTERM)
+    exiting = asyncio.ensure_future(worker.process.wait())
+    done, _ = await asyncio.wait({exiting}, timeout=1)
+    assert not done, "the worker stopped with its sends still on their way"
+    standin.release()
+    assert await asyncio.wait_for(exiting, STOP_SECONDS) == 0
+    assert [len(standin.messages(user)) for user in users] == [1] * len(users)
+    assert await outbox_statuses(database_url) == ["sent"] * len(users)
 
 
 async def test_a_worker_process_sends_what_is_due(
