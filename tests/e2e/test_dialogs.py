@@ -259,7 +259,7 @@ async def test_dilts_goes_up_and_back_down_from_a_level_above_the_problem(
     level = t("Behaviour: what I do")
     problem_level = t(
         "Problem level — {level}. A problem is rarely solved on its own level: on the way "
-        "back down we start one level above it."
+        "back down we start one level above it (at the top, for a problem of purpose)."
     ).format(level=level)
     assert [m.text for m in replies][0] == problem_level
     for n in range(5):
