@@ -79,6 +79,7 @@ from bot.storage import access as access_store
 from bot.storage import dashboard as store
 from bot.storage.models import Broadcast, Cohort, Person
 from bot.storage.personal import first_names
+from bot.supervision import DATABASE_TROUBLE
 from bot.telegram.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -219,8 +220,13 @@ class Dashboard:
     async def set_menu_buttons(self, bot: Bot) -> None:
         """Every coordinator's chat gets the menu button, in their language: read in a
         transaction of its own, closed before the requests go."""
-        async with self.sessions() as db:
-            people = await store.coordinators(db, self.operators)
+        try:
+            async with self.sessions() as db:
+                people = await store.coordinators(db, self.operators)
+        except DATABASE_TROUBLE as exc:
+            # Best effort at start: /dashboard sets a coordinator's button again.
+            log.warning("menu buttons not set: %s", type(exc).__name__)
+            return
         for person in people:
             locale = locale_for(person, person.telegram_language, self.default_locale)
             label = self.i18n.gettext(N_("Dashboard"), locale=locale)

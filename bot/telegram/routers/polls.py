@@ -7,7 +7,7 @@ import math
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage, SendPhoto
+from aiogram.methods import EditMessageReplyMarkup, SendMessage, SendPhoto
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -38,7 +38,7 @@ from bot.telegram.filters import PRIVATE
 from bot.telegram.outbox import OutboxSender
 from bot.telegram.render import Renderer, split_html
 from bot.telegram.replies import Replies
-from bot.telegram.routers.coordinator import Row, choose_cohort, gone, keyboard, say
+from bot.telegram.routers.coordinator import Row, choose_cohort, edit, gone, keyboard, say
 
 
 def how_to(quiz: bool) -> str:
@@ -151,14 +151,7 @@ async def poll_anonymity(
     audiences = await polls.audiences(session, await cohort_service.coordinated(session, person))
     text, markup = preview(poll, audiences)
     replies.add(query.answer())
-    replies.add(
-        EditMessageText(
-            chat_id=person.id,
-            message_id=query.message.message_id,
-            text=text,
-            reply_markup=markup,
-        )
-    )
+    edit(replies, query, text, markup)
 
 
 def sent_to(count: int, left_out: int) -> str:
@@ -444,14 +437,7 @@ async def game_option(
     replies.add(query.answer())
     # A long game's preview spans several messages: the buttons are on the last.
     if len(split_html(text)) == 1:
-        replies.add(
-            EditMessageText(
-                chat_id=person.id,
-                message_id=query.message.message_id,
-                text=text,
-                reply_markup=markup,
-            )
-        )
+        edit(replies, query, text, markup)
     else:
         say(replies, person.id, text, markup)
 
