@@ -84,10 +84,6 @@ lock:
 pg-start:
 	@bash scripts/postgres.sh start
 
-# The browser tests' chromium (Debian's), installed when missing.
-browser:
-	@bash scripts/browser.sh ensure
-
 pg-stop:
 	@bash scripts/postgres.sh stop
 
